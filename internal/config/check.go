@@ -13,11 +13,9 @@ type Checker struct {
 	Kind      Kind
 	Positions map[string]Pos
 	Diags     Diagnostics
-	// Repo is the repository the file belongs to, when checks need it
-	// (provider and template references, file references). It may be nil.
-	Repo *Repo
-	// Dir is the directory of the file being checked, repository-relative.
-	Dir string
+	// Ctx describes the repository around the file (file references,
+	// provider and template names).
+	Ctx CheckContext
 }
 
 // validatable is implemented by configuration types that check themselves.
@@ -124,4 +122,23 @@ func fieldByIndexRO(v reflect.Value, index []int) reflect.Value {
 		v = v.Field(x)
 	}
 	return v
+}
+
+// CheckContext is what a Checker knows about the repository around the file.
+// Every field may be empty when a file is checked on its own.
+type CheckContext struct {
+	// RepoRoot is the absolute path of the repository root; file references
+	// must resolve inside it.
+	RepoRoot string
+	// FileDir is the absolute directory of the file being checked; relative
+	// file references are resolved from it.
+	FileDir string
+	// AnalysisProviders maps each analysis provider of .pipe/config.yaml to
+	// its type (PROMETHEUS, DATADOG, CLOUDWATCH). Nil when the repository has
+	// no .pipe/config.yaml: references cannot be checked then.
+	AnalysisProviders map[string]string
+	// AnalysisTemplates maps a section of the .pipe/ AnalysisTemplate files
+	// ("metrics", "logs", "https") to the template names defined in it. Nil
+	// when the repository has no AnalysisTemplate.
+	AnalysisTemplates map[string]map[string]bool
 }
