@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/gitops-pipe/pipe/internal/ci"
+)
+
+// app is the state shared by the commands of one invocation: the injected
+// environment and what was derived from it. It is built per call of Main,
+// never kept in package variables.
+type app struct {
+	env   Env
+	out   io.Writer
+	err   io.Writer
+	style style // for stderr
+	ostyl style // for stdout
+	ci    ci.Context
+	// global options
+	repoDir string
+	noColor bool
+}
+
+// Main runs pipe with the given environment and returns the exit code.
+func Main(env Env) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, env)
+}
+
+func run(ctx context.Context, env Env) int {
+	a := &app{env: env, out: env.Stdout, err: env.Stderr}
+	ciCtx, warn := ci.Detect(env.Getenv, env.ReadFile)
+	a.ci = ciCtx
+	root := a.rootCommand()
+	root.SetArgs(env.Args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	// Colour is decided once flags are parsed (--no-color).
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		a.style = style{color: a.colorFor(env.StderrTTY)}
+		a.ostyl = style{color: a.colorFor(env.StdoutTTY)}
+		if warn != nil {
+			fmt.Fprintf(a.err, "%s %v\n", a.style.Yellow("warning:"), warn)
+		}
+		return nil
+	}
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	e := toError(err)
+	if ctx.Err() != nil && e.Code == ExitFailed {
+		e.Code = ExitInterrupted
+	}
+	if e.Code == ExitUsage && !e.Quiet && strings.Contains(e.Summary, "unknown command") {
+		e.Hint = "run `pipe --help` for the list of commands"
+	}
+	render(env.Stderr, e, style{color: a.colorFor(env.StderrTTY)})
+	return e.Code
+}
+
+// colorFor applies NO_COLOR (https://no-color.org), --no-color, TERM=dumb
+// and the TTY check; CI logs get no colour codes.
+func (a *app) colorFor(tty bool) bool {
+	if a.noColor || a.env.Getenv("NO_COLOR") != "" || a.env.Getenv("TERM") == "dumb" {
+		return false
+	}
+	return tty
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pipe",
+		Short: "GitOps continuous delivery from your CI jobs, with no server",
+		Long: `pipe plans and syncs the applications of a Git repository (PipeCD-style
+app.pipecd.yaml configs) from CI jobs: quick syncs or progressive pipelines
+with analysis and automated rollback, with every deployment recorded in Git
+notes. It needs no server and no database.
+
+Stdout carries results (use -o json on data commands); stderr carries progress.
+
+` + exitCodeHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       versionString(),
+	}
+	root.SetVersionTemplate("pipe {{.Version}}\n")
+	root.PersistentFlags().StringVarP(&a.repoDir, "repo", "C", ".", "repository directory (a path inside it is fine); env PIPE_REPO")
+	root.PersistentFlags().BoolVar(&a.noColor, "no-color", false, "disable colour (also NO_COLOR=1)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &Error{Code: ExitUsage, Summary: err.Error(), Hint: fmt.Sprintf("see `%s --help`", c.CommandPath())}
+	})
+	root.AddCommand(
+		a.validateCommand(),
+		a.appsCommand(),
+		a.schemaCommand(),
+		a.versionCommand(),
+		a.completionCommand(),
+	)
+	return root
+}
+
+// bind layers the sources of a command's options, highest first: flags
+// set on the command line, PIPE_* environment variables (PIPE_OUTPUT for
+// --output, PIPE_REPO for --repo...), then the flag defaults. Commands
+// read their options from the returned viper.
+func (a *app) bind(cmd *cobra.Command) *viper.Viper {
+	v := viper.New()
+	v.SetEnvPrefix("PIPE")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	flags := pflag.NewFlagSet("all", pflag.ContinueOnError)
+	flags.AddFlagSet(cmd.Flags())
+	flags.AddFlagSet(cmd.InheritedFlags())
+	flags.VisitAll(func(f *pflag.Flag) {
+		_ = v.BindPFlag(f.Name, f)
+		_ = v.BindEnv(f.Name, "PIPE_"+strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
+	})
+	a.repoDir = v.GetString("repo")
+	if v.IsSet("no-color") {
+		a.noColor = v.GetBool("no-color")
+	}
+	return v
+}
+
+// outputFormat validates -o against the formats a command supports.
+func outputFormat(v *viper.Viper, allowed ...string) (string, error) {
+	o := v.GetString("output")
+	if o == "" {
+		o = allowed[0]
+	}
+	if !slices.Contains(allowed, o) {
+		return "", usageError("unsupported output format %q; use one of: %s", o, strings.Join(allowed, ", "))
+	}
+	return o, nil
+}
+
+func addOutputFlag(cmd *cobra.Command, allowed ...string) {
+	cmd.Flags().StringP("output", "o", allowed[0], "output format: "+strings.Join(allowed, "|")+"; env PIPE_OUTPUT")
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return allowed, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// writeJSON writes v as indented JSON with a final newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

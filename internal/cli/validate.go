@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitops-pipe/pipe/internal/ci"
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/report"
+)
+
+type validateOptions struct {
+	paths  []string
+	output string
+	strict bool
+}
+
+func (a *app) validateCommand() *cobra.Command {
+	opts := &validateOptions{}
+	cmd := &cobra.Command{
+		Use:   "validate [PATH...]",
+		Short: "Check every configuration file of a repository",
+		Long: `Discover the configuration files of the repository (or of the given files
+and directories) and check each one strictly: YAML syntax, the envelope,
+unknown fields (also inside stage options), types, values, references to
+files, analysis providers and templates, and repository-wide rules.
+Every problem is reported at once with file:line:column, the field path
+and a hint.
+
+Application configs are .pipe.yaml, app.pipecd.yaml and *.pipecd.yaml
+files anywhere in the repository; shared files live in .pipe/
+(AnalysisTemplate, EventWatcher, and config.yaml of kind Pipe).
+
+In GitHub Actions, problems are also emitted as annotations on the files.
+
+Exits 0 when every file is valid, 2 otherwise.`,
+		Example: `  pipe validate
+  pipe validate apps/web apps/api/app.pipecd.yaml
+  pipe validate -o json | jq '.files[] | select(.valid | not)'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := a.bind(cmd)
+			opts.paths = args
+			opts.strict = v.GetBool("strict")
+			var err error
+			if opts.output, err = outputFormat(v, "text", "json"); err != nil {
+				return err
+			}
+			return a.runValidate(opts)
+		},
+	}
+	addOutputFlag(cmd, "text", "json")
+	cmd.Flags().Bool("strict", false, "treat warnings as errors")
+	return cmd
+}
+
+// validateResult is the JSON shape of `pipe validate -o json` (versioned by
+// its fields: new fields may be added, none removed).
+type validateResult struct {
+	Valid   bool              `json:"valid"`
+	Root    string            `json:"root"`
+	Files   []validatedFile   `json:"files"`
+	Summary validateSummary   `json:"summary"`
+	Other   config.Diagnostics `json:"diagnostics,omitempty"`
+}
+
+type validatedFile struct {
+	Path        string             `json:"path"`
+	Kind        config.Kind        `json:"kind,omitempty"`
+	App         string             `json:"app,omitempty"`
+	Valid       bool               `json:"valid"`
+	Diagnostics config.Diagnostics `json:"diagnostics"`
+}
+
+type validateSummary struct {
+	Files    int `json:"files"`
+	Valid    int `json:"valid"`
+	Invalid  int `json:"invalid"`
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+}
+
+func (a *app) runValidate(opts *validateOptions) error {
+	root, rel, err := a.resolvePaths(opts.paths)
+	if err != nil {
+		return err
+	}
+	repo, err := config.LoadRepo(root, rel...)
+	if err != nil {
+		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
+	}
+	res := validateResult{Root: root, Valid: true, Other: repo.Diags}
+	for _, f := range repo.Files {
+		diags := f.Diags
+		if opts.strict {
+			diags = promoteWarnings(diags)
+		}
+		diags.Sort()
+		vf := validatedFile{Path: f.Path, Kind: f.Kind, Valid: !diags.HasErrors(), Diagnostics: diags}
+		if vf.Diagnostics == nil {
+			vf.Diagnostics = config.Diagnostics{}
+		}
+		if s, ok := f.Spec.(config.AppSpec); ok {
+			vf.App = s.Generic().Name
+		}
+		res.Files = append(res.Files, vf)
+		res.Summary.Files++
+		if vf.Valid {
+			res.Summary.Valid++
+		} else {
+			res.Summary.Invalid++
+			res.Valid = false
+		}
+		res.Summary.Errors += len(diags.Errors())
+		res.Summary.Warnings += len(diags.Warnings())
+	}
+	if res.Other.HasErrors() {
+		res.Valid = false
+	}
+	all := repo.Diagnostics()
+	if opts.strict {
+		all = promoteWarnings(all)
+	}
+	if a.ci.Provider == ci.GitHub {
+		report.GitHubAnnotations(a.err, all)
+	}
+	if opts.output == "json" {
+		if err := writeJSON(a.out, res); err != nil {
+			return err
+		}
+	} else {
+		a.printValidate(res, root)
+	}
+	if res.Summary.Files == 0 {
+		return &Error{Code: ExitUsage, Summary: "no configuration files found under " + root,
+			Hint: "application configs are named app.pipecd.yaml, *.pipecd.yaml or .pipe.yaml"}
+	}
+	if !res.Valid {
+		return &Error{Code: ExitUsage, Quiet: true, Summary: "invalid configuration"}
+	}
+	return nil
+}
+
+func promoteWarnings(ds config.Diagnostics) config.Diagnostics {
+	out := make(config.Diagnostics, len(ds))
+	for i, d := range ds {
+		d.Severity = config.SeverityError
+		out[i] = d
+	}
+	return out
+}
+
+func (a *app) printValidate(res validateResult, root string) {
+	st := a.ostyl
+	src := sourceCache(root)
+	for _, f := range res.Files {
+		mark, what := st.Green("ok  "), string(f.Kind)
+		if f.App != "" {
+			what += " " + f.App
+		}
+		if !f.Valid {
+			mark = st.Red("FAIL")
+		}
+		fmt.Fprintf(a.out, "%s %s %s\n", mark, f.Path, st.Dim(what))
+		for _, d := range f.Diagnostics {
+			report.WriteDiagnostic(indent{a.out}, d, src, st)
+		}
+	}
+	for _, d := range res.Other {
+		report.WriteDiagnostic(a.out, d, src, st)
+	}
+	s := res.Summary
+	fmt.Fprintf(a.out, "\n%d files: %d valid, %d invalid (%d errors, %d warnings)\n", s.Files, s.Valid, s.Invalid, s.Errors, s.Warnings)
+}
+
+// indent prefixes every line written to it, to nest diagnostics under files.
+type indent struct{ w interface{ Write([]byte) (int, error) } }
+
+func (i indent) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p)+16)
+	start := true
+	for _, c := range p {
+		if start {
+			out = append(out, ' ', ' ', ' ', ' ')
+		}
+		out = append(out, c)
+		start = c == '\n'
+	}
+	if _, err := i.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// sourceCache reads files for diagnostic excerpts, once each, bounded by
+// the config file size limit.
+func sourceCache(root string) report.SourceFunc {
+	var mu sync.Mutex
+	cache := map[string][]byte{}
+	return func(file string) []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		if b, ok := cache[file]; ok {
+			return b
+		}
+		var b []byte
+		p := filepath.Join(root, filepath.FromSlash(file))
+		if st, err := os.Stat(p); err == nil && st.Size() <= config.MaxFileSize {
+			b, _ = os.ReadFile(p)
+		}
+		cache[file] = b
+		return b
+	}
+}
+
+// resolvePaths finds the repository root from --repo (or from the first
+// path when --repo is not given) and makes the paths relative to it.
+func (a *app) resolvePaths(paths []string) (string, []string, error) {
+	start := a.repoDir
+	if len(paths) > 0 && (start == "" || start == ".") {
+		start = paths[0]
+	}
+	root, err := config.FindRoot(start)
+	if err != nil {
+		return "", nil, &Error{Code: ExitUsage, Summary: "cannot open " + start, Detail: err.Error()}
+	}
+	var rel []string
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return "", nil, err
+		}
+		r, err := filepath.Rel(root, abs)
+		if err != nil || r == ".." || len(r) > 2 && r[:3] == ".."+string(filepath.Separator) {
+			return "", nil, usageError("%s is outside the repository %s", p, root)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return "", nil, usageError("%s does not exist", p)
+		}
+		rel = append(rel, filepath.ToSlash(r))
+	}
+	return root, rel, nil
+}

@@ -1,0 +1,260 @@
+package release
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Fixtures of install_test.go: a fake release, a fake GitHub serving it, and
+// a runner of install.sh.
+
+const testTag = "v1.2.3"
+
+// fakePipe is the "pipe" binary of a release: a script that names its platform,
+// so that a test can tell which archive was installed.
+func fakePipe(p Platform) []byte {
+	return fmt.Appendf(nil, "#!/bin/sh\necho 'pipe %s %s/%s (fake)'\n", testTag, p.OS, p.Arch)
+}
+
+// archive builds the release archive of p, in p's format, holding the binary
+// at its root next to a README.md, as goreleaser does.
+func archive(t *testing.T, p Platform, binary []byte) []byte {
+	t.Helper()
+	files := []struct {
+		name string
+		mode int64
+		body []byte
+	}{{BinaryFile(p.OS), 0o755, binary}, {"README.md", 0o644, []byte("# pipe\n")}}
+	var buf bytes.Buffer
+	if ArchiveFormat(p.OS) == "zip" {
+		zw := zip.NewWriter(&buf)
+		for _, f := range files {
+			h := &zip.FileHeader{Name: f.name, Method: zip.Deflate}
+			h.SetMode(os.FileMode(f.mode))
+			w, err := zw.CreateHeader(h)
+			if err == nil {
+				_, err = w.Write(f.body)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, f := range files {
+		h := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(f.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// fakeGitHub serves a release of testTag for every platform, its checksums
+// file and the "latest release" API, and records the requests it gets.
+type fakeGitHub struct {
+	mu       sync.Mutex
+	files    map[string][]byte // URL path -> body
+	requests []*http.Request
+}
+
+func newFakeGitHub(t *testing.T) (*fakeGitHub, *httptest.Server) {
+	t.Helper()
+	gh := &fakeGitHub{files: map[string][]byte{}}
+	var sums strings.Builder
+	for _, p := range Platforms() {
+		name := ArchiveName(testTag, p.OS, p.Arch)
+		body := archive(t, p, fakePipe(p))
+		sum := sha256.Sum256(body)
+		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), name)
+		gh.files["/download/"+testTag+"/"+name] = body
+	}
+	gh.files["/download/"+testTag+"/"+ChecksumsName(testTag)] = []byte(sums.String())
+	gh.files["/api/repos/gitops-pipe/pipe/releases/latest"] = []byte(
+		`{"url":"x","id":1,"tag_name":"` + testTag + `","name":"pipe ` + testTag + `","draft":false,"assets":[{"name":"a"}]}`)
+	srv := httptest.NewServer(gh)
+	t.Cleanup(srv.Close)
+	return gh, srv
+}
+
+func (gh *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	gh.requests = append(gh.requests, r.Clone(context.Background()))
+	body, ok := gh.files[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	_, _ = w.Write(body)
+}
+
+func (gh *fakeGitHub) set(path string, body []byte) {
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	gh.files[path] = body
+}
+
+func (gh *fakeGitHub) paths() []string {
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	var out []string
+	for _, r := range gh.requests {
+		out = append(out, r.URL.Path)
+	}
+	return out
+}
+
+// installer runs install.sh in a controlled environment.
+type installer struct {
+	t      *testing.T
+	srv    *httptest.Server
+	binDir string // --bin-dir / PIPE_INSTALL_DIR of the test
+	tmpDir string // TMPDIR: install.sh's temp dir must not outlive it
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func newInstaller(t *testing.T, srv *httptest.Server) *installer {
+	return &installer{t: t, srv: srv, binDir: filepath.Join(t.TempDir(), "bin"), tmpDir: t.TempDir()}
+}
+
+// run runs `sh install.sh args...` with env added to a cleaned environment.
+func (in *installer) run(env map[string]string, args ...string) result {
+	t := in.t
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("..", "..", "install.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", append([]string{script}, args...)...)
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "PIPE_") || k == "GITHUB_TOKEN" || k == "HOME" || k == "TMPDIR" {
+			continue
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
+	cmd.Env = append(cmd.Env,
+		"HOME="+t.TempDir(),
+		"TMPDIR="+in.tmpDir,
+		"PIPE_DOWNLOAD_BASE_URL="+in.srv.URL+"/download",
+		"PIPE_GITHUB_API_URL="+in.srv.URL+"/api",
+	)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	res := result{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		res.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("install.sh: %v\nstderr:\n%s", err, res.stderr)
+	}
+	if entries, _ := os.ReadDir(in.tmpDir); len(entries) > 0 {
+		t.Errorf("install.sh left %d entries in TMPDIR (its trap should remove its temp dir)", len(entries))
+	}
+	return res
+}
+
+// installed checks that the binary of p was installed and runs.
+func (in *installer) installed(res result, p Platform) {
+	t := in.t
+	t.Helper()
+	if res.code != 0 {
+		t.Fatalf("install.sh exited %d\nstderr:\n%s", res.code, res.stderr)
+	}
+	bin := filepath.Join(in.binDir, BinaryFile(p.OS))
+	got, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatalf("binary not installed: %v\nstderr:\n%s", err, res.stderr)
+	}
+	if !bytes.Equal(got, fakePipe(p)) {
+		t.Fatalf("installed %s holds %q, want the %s/%s build", bin, got, p.OS, p.Arch)
+	}
+	out, err := exec.Command(bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("installed binary does not run: %v: %s", err, out)
+	}
+	if want := fmt.Sprintf("pipe %s %s/%s (fake)", testTag, p.OS, p.Arch); strings.TrimSpace(string(out)) != want {
+		t.Errorf("installed binary printed %q, want %q", out, want)
+	}
+	if !strings.Contains(res.stderr, "verified sha256 of "+ArchiveName(testTag, p.OS, p.Arch)) ||
+		!strings.Contains(res.stderr, "installed pipe "+testTag) {
+		t.Errorf("stderr does not report verification and installation:\n%s", res.stderr)
+	}
+}
+
+// refused checks that install.sh failed with a message and installed nothing.
+func (in *installer) refused(res result, wantMsg string) {
+	t := in.t
+	t.Helper()
+	if res.code == 0 {
+		t.Fatalf("install.sh succeeded, want a failure\nstderr:\n%s", res.stderr)
+	}
+	if !strings.Contains(res.stderr, wantMsg) {
+		t.Errorf("stderr lacks %q:\n%s", wantMsg, res.stderr)
+	}
+	if entries, err := os.ReadDir(in.binDir); err == nil && len(entries) > 0 {
+		t.Errorf("bin dir is not empty after a refused install: %v", entries)
+	}
+}
+
+func requireSh(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("sh is not installed")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		if _, err := exec.LookPath("wget"); err != nil {
+			t.Fatal("install.sh needs curl or wget; neither is installed (.ci/run installs them)")
+		}
+	}
+}
+
+// hostPlatform is the platform install.sh detects here, if pipe is released for it.
+func hostPlatform() (Platform, bool) {
+	p := Platform{runtime.GOOS, runtime.GOARCH}
+	return p, slices.Contains(Platforms(), p) && p.OS != "windows"
+}
