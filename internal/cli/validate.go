@@ -60,10 +60,10 @@ Exits 0 when every file is valid, 2 otherwise.`,
 // validateResult is the JSON shape of `pipe validate -o json` (versioned by
 // its fields: new fields may be added, none removed).
 type validateResult struct {
-	Valid   bool              `json:"valid"`
-	Root    string            `json:"root"`
-	Files   []validatedFile   `json:"files"`
-	Summary validateSummary   `json:"summary"`
+	Valid   bool               `json:"valid"`
+	Root    string             `json:"root"`
+	Files   []validatedFile    `json:"files"`
+	Summary validateSummary    `json:"summary"`
 	Other   config.Diagnostics `json:"diagnostics,omitempty"`
 }
 
@@ -177,7 +177,9 @@ func (a *app) printValidate(res validateResult, root string) {
 }
 
 // indent prefixes every line written to it, to nest diagnostics under files.
-type indent struct{ w interface{ Write([]byte) (int, error) } }
+type indent struct {
+	w interface{ Write([]byte) (int, error) }
+}
 
 func (i indent) Write(p []byte) (int, error) {
 	out := make([]byte, 0, len(p)+16)

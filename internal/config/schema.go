@@ -51,9 +51,40 @@ func SchemaJSON(k Kind) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.MarshalIndent(s, "", "  ")
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	// Sub-schemas reflected on their own (stage options, provider configs)
+	// carry their own $id and $schema; in one document they must not, or
+	// the same type used twice declares the same $id twice.
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	for k, v := range doc {
+		if k != "$id" && k != "$schema" {
+			stripIDs(v)
+		}
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+func stripIDs(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		delete(x, "$id")
+		delete(x, "$schema")
+		for _, c := range x {
+			stripIDs(c)
+		}
+	case []any:
+		for _, c := range x {
+			stripIDs(c)
+		}
+	}
 }

@@ -12,7 +12,13 @@ func didYouMean(s string, candidates []string) string {
 	best, bestDist := "", 1<<30
 	ls := strings.ToLower(s)
 	for _, c := range candidates {
-		if strings.ToLower(c) == ls {
+		lc := strings.ToLower(c)
+		if lc == ls {
+			return c
+		}
+		// A truncated or extended name ("KubernetesApplication" for
+		// "KubernetesApp") is a near miss whatever its edit distance.
+		if len(ls) >= 4 && len(lc) >= 4 && (strings.HasPrefix(ls, lc) || strings.HasPrefix(lc, ls)) {
 			return c
 		}
 		d := levenshtein(ls, strings.ToLower(c))

@@ -127,11 +127,17 @@ func (gh *fakeGitHub) set(path string, body []byte) {
 	gh.files[path] = body
 }
 
-func (gh *fakeGitHub) paths() []string {
+// received returns the requests served so far, in order.
+func (gh *fakeGitHub) received() []*http.Request {
 	gh.mu.Lock()
 	defer gh.mu.Unlock()
+	return slices.Clone(gh.requests)
+}
+
+// paths returns the URL paths of the requests served so far, in order.
+func (gh *fakeGitHub) paths() []string {
 	var out []string
-	for _, r := range gh.requests {
+	for _, r := range gh.received() {
 		out = append(out, r.URL.Path)
 	}
 	return out

@@ -1,0 +1,215 @@
+package source
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Git tree entry modes, canonicalised as git does when it compares trees.
+const (
+	modeTree    uint32 = 0o040000
+	modeFile    uint32 = 0o100644
+	modeExec    uint32 = 0o100755
+	modeSymlink uint32 = 0o120000
+	modeGitlink uint32 = 0o160000
+)
+
+// entry is one tree entry; name points into the tree object's content.
+type entry struct {
+	name []byte
+	mode uint32
+	hash plumbing.Hash
+}
+
+func (e *entry) isTree() bool { return e.mode == modeTree }
+
+// ChangedFiles lists the files (repo-relative, slash-separated) whose content,
+// mode or type differs between the trees of base and head, in git's order:
+// what `git diff --name-only --no-renames base head` prints. A rename is a
+// deletion and an addition, so both paths are listed; a submodule is one entry
+// listed when the commit it points to changes.
+//
+// Only the subtrees whose hashes differ are read, so the cost follows the size
+// of the change, not of the repository or of the history between the commits.
+func (r *Repo) ChangedFiles(base, head Revision) ([]string, error) {
+	trees := [2]plumbing.Hash{}
+	for i, rev := range []Revision{base, head} {
+		c, err := r.readCommitHeader(rev.hash())
+		if err != nil {
+			return nil, r.walkError(rev.Name, rev.Name, rev.hash(), err)
+		}
+		trees[i] = c.tree
+	}
+	d := differ{r: r}
+	if err := d.diff(nil, trees[0], trees[1]); err != nil {
+		return nil, fmt.Errorf("compare %s and %s: %w", base, head, err)
+	}
+	return d.out, nil
+}
+
+type differ struct {
+	r   *Repo
+	out []string
+}
+
+// diff appends the paths that differ between trees a and b, found under prefix
+// (which is empty or ends with "/").
+func (d *differ) diff(prefix []byte, a, b plumbing.Hash) error {
+	ea, err := d.r.readTree(a)
+	if err != nil {
+		return err
+	}
+	eb, err := d.r.readTree(b)
+	if err != nil {
+		return err
+	}
+	i, j := 0, 0
+	for i < len(ea) || j < len(eb) {
+		var c int
+		switch {
+		case i == len(ea):
+			c = 1
+		case j == len(eb):
+			c = -1
+		default:
+			c = compareEntries(&ea[i], &eb[j])
+		}
+		switch {
+		case c < 0:
+			err = d.all(prefix, &ea[i])
+			i++
+		case c > 0:
+			err = d.all(prefix, &eb[j])
+			j++
+		default:
+			x, y := &ea[i], &eb[j]
+			i, j = i+1, j+1
+			if x.hash == y.hash && x.mode == y.mode {
+				continue
+			}
+			if x.isTree() { // so is y: compareEntries tells trees from the rest
+				err = d.diff(join(prefix, x.name, true), x.hash, y.hash)
+			} else {
+				d.out = append(d.out, string(join(prefix, x.name, false)))
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// all appends every file of an entry that exists on one side only.
+func (d *differ) all(prefix []byte, e *entry) error {
+	if !e.isTree() {
+		d.out = append(d.out, string(join(prefix, e.name, false)))
+		return nil
+	}
+	es, err := d.r.readTree(e.hash)
+	if err != nil {
+		return err
+	}
+	p := join(prefix, e.name, true)
+	for k := range es {
+		if err := d.all(p, &es[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func join(prefix, name []byte, dir bool) []byte {
+	p := make([]byte, 0, len(prefix)+len(name)+1)
+	p = append(append(p, prefix...), name...)
+	if dir {
+		p = append(p, '/')
+	}
+	return p
+}
+
+// compareEntries orders entries as git sorts a tree: by name, with a tree's
+// name compared as if it ended in "/". A file and a directory of the same
+// name are therefore different entries (a type change is a deletion plus an
+// addition, as git reports it).
+func compareEntries(a, b *entry) int {
+	n := min(len(a.name), len(b.name))
+	if c := bytes.Compare(a.name[:n], b.name[:n]); c != 0 {
+		return c
+	}
+	ca, cb := nextChar(a, n), nextChar(b, n)
+	switch {
+	case ca < cb:
+		return -1
+	case ca > cb:
+		return 1
+	}
+	return 0
+}
+
+func nextChar(e *entry, n int) int {
+	if n < len(e.name) {
+		return int(e.name[n])
+	}
+	if e.isTree() {
+		return '/'
+	}
+	return 0
+}
+
+// readTree reads and parses a tree object.
+func (r *Repo) readTree(h plumbing.Hash) ([]entry, error) {
+	data, _, err := r.readObject(plumbing.TreeObject, h)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, &Error{Subject: "tree " + h.String(), Msg: "not in this clone",
+				Hint: r.missingHint(), Err: ErrMissingObject}
+		}
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	return parseTree(h, data)
+}
+
+// parseTree parses "<mode> <name>\x00<20-byte hash>" records.
+func parseTree(h plumbing.Hash, data []byte) ([]entry, error) {
+	es := make([]entry, 0, bytes.Count(data, []byte{0}))
+	for len(data) > 0 {
+		sp := bytes.IndexByte(data, ' ')
+		nul := bytes.IndexByte(data, 0)
+		if sp <= 0 || nul < sp+2 || len(data) < nul+1+len(plumbing.ZeroHash) {
+			return nil, fmt.Errorf("tree %s: malformed entry", h)
+		}
+		mode, err := strconv.ParseUint(string(data[:sp]), 8, 32)
+		if err != nil {
+			return nil, fmt.Errorf("tree %s: malformed mode %q", h, data[:sp])
+		}
+		var e entry
+		e.mode = canonicalMode(uint32(mode))
+		e.name = data[sp+1 : nul]
+		copy(e.hash[:], data[nul+1:])
+		data = data[nul+1+len(plumbing.ZeroHash):]
+		es = append(es, e)
+	}
+	return es, nil
+}
+
+// canonicalMode maps a mode to one of the five git compares with, as git's
+// canon_mode does (old trees may hold e.g. 100664).
+func canonicalMode(m uint32) uint32 {
+	switch m & 0o170000 {
+	case 0o100000:
+		if m&0o100 != 0 {
+			return modeExec
+		}
+		return modeFile
+	case 0o040000:
+		return modeTree
+	case 0o120000:
+		return modeSymlink
+	default:
+		return modeGitlink
+	}
+}

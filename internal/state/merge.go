@@ -1,0 +1,117 @@
+package state
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Winner picks which of two versions of the same record (same id) survives a
+// merge. The rule is a total order, so every writer merging the same two
+// versions in any order keeps the same one:
+//
+//  1. the higher Revision (each write of a record increments it, and only the
+//     deployment holding the app's lock writes it, after reading it);
+//  2. then the more advanced status: PLANNED < RUNNING < WAITING_APPROVAL <
+//     ROLLING_BACK < any terminal status (a finished deployment is never
+//     reopened by a stale copy);
+//  3. then the later UpdatedAt;
+//  4. then the greater JSON text, an arbitrary but stable tie-break.
+//
+// The Events of both versions are kept either way (see mergeRecord).
+func Winner(a, b *Record) *Record {
+	if a.Revision != b.Revision {
+		return pick(a.Revision > b.Revision, a, b)
+	}
+	if ra, rb := a.Status.rank(), b.Status.rank(); ra != rb {
+		return pick(ra > rb, a, b)
+	}
+	if !a.UpdatedAt.Equal(b.UpdatedAt) {
+		return pick(a.UpdatedAt.After(b.UpdatedAt), a, b)
+	}
+	ja, _ := encodeRecord(a)
+	jb, _ := encodeRecord(b)
+	return pick(bytes.Compare(ja, jb) >= 0, a, b)
+}
+
+func pick(first bool, a, b *Record) *Record {
+	if first {
+		return a
+	}
+	return b
+}
+
+// mergeRecord merges two versions of one record: the Winner, with the union
+// of both versions' events.
+func mergeRecord(a, b *Record) *Record {
+	if a.raw != nil && bytes.Equal(a.raw, b.raw) && !a.edited && !b.edited {
+		return a
+	}
+	w, l := a, b
+	if Winner(a, b) == b {
+		w, l = b, a
+	}
+	events := unionEvents(w.Events, l.Events)
+	if len(events) == len(w.Events) {
+		return w
+	}
+	out := w.Clone()
+	out.Events = events
+	out.edited = true
+	return out
+}
+
+// unionEvents returns a's events plus those of b not in a, in time order.
+func unionEvents(a, b []Event) []Event {
+	type key struct {
+		t                    time.Time
+		kind, actor, message string
+	}
+	seen := make(map[key]bool, len(a))
+	out := slices.Clone(a)
+	for _, e := range a {
+		seen[key{e.Time.UTC(), e.Kind, e.Actor, e.Message}] = true
+	}
+	added := false
+	for _, e := range b {
+		k := key{e.Time.UTC(), e.Kind, e.Actor, e.Message}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+			added = true
+		}
+	}
+	if added {
+		slices.SortStableFunc(out, func(x, y Event) int { return x.Time.Compare(y.Time) })
+	}
+	return out
+}
+
+// mergeNotes merges two versions of the note of one commit: records are a
+// union by id (the same id on both sides resolved by mergeRecord), and junk
+// paragraphs a union by text. The result is nil when a already holds
+// everything b has (nothing to write).
+func mergeNotes(a, b *note) (merged *note, changed bool) {
+	out := &note{records: slices.Clone(a.records), junk: slices.Clone(a.junk)}
+	for _, rb := range b.records {
+		i := slices.IndexFunc(out.records, func(r *Record) bool { return r.ID == rb.ID })
+		if i < 0 {
+			out.records = append(out.records, rb)
+			changed = true
+			continue
+		}
+		m := mergeRecord(out.records[i], rb)
+		if m != out.records[i] {
+			out.records[i] = m
+			changed = true
+		}
+	}
+	for _, j := range b.junk {
+		if !slices.ContainsFunc(out.junk, func(x string) bool { return strings.TrimSpace(x) == strings.TrimSpace(j) }) {
+			out.junk = append(out.junk, j)
+			changed = true
+		}
+	}
+	return out, changed
+}

@@ -1,0 +1,302 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// appRecords is everything read from one app's notes ref.
+type appRecords struct {
+	records []*Record // newest first
+}
+
+// refresh fetches the app's notes and lock refs, unless this Store already
+// did; a write refreshes on its own when its push is rejected.
+func (s *GitStore) refresh(ctx context.Context, app string) error {
+	if !s.online() {
+		return nil
+	}
+	notes, err := NotesRef(app)
+	if err != nil {
+		return err
+	}
+	lock, _ := LockRef(app)
+	if s.fetched[notes] {
+		return nil
+	}
+	remote, err := s.fetch(ctx, func(n plumbing.ReferenceName) bool { return n == notes || n == lock })
+	if err != nil {
+		return err
+	}
+	s.fetched[notes] = true
+	return s.integrateRemote(app, notes, remote[notes])
+}
+
+// readApp reads all records of app from its local notes ref. Problems are
+// reported as warnings; only a storage failure is an error.
+func (s *GitStore) readApp(app string) (*appRecords, error) {
+	ref, err := NotesRef(app)
+	if err != nil {
+		return nil, err
+	}
+	out := &appRecords{}
+	tip := s.ref(ref)
+	if tip.IsZero() {
+		return out, nil
+	}
+	warn := func(msg string) { s.notice(LevelWarn, app, ref.String()+": "+msg) }
+	nt, ok := s.notesTreeAt(tip, ref, warn)
+	if !ok {
+		return out, nil
+	}
+	byID := map[string]*Record{}
+	where := map[string]string{}
+	for key, blobs := range nt.notes {
+		n, err := s.readNote(blobs, func(msg string) { warn("note on " + key + ": " + msg) })
+		if err != nil {
+			warn(fmt.Sprintf("note on %s cannot be read: %v", key, err))
+			continue
+		}
+		for _, r := range n.records {
+			if r.App != app {
+				warn(fmt.Sprintf("note on %s: record %s names app %q; listed under %q", key, r.ID, r.App, app))
+			}
+			if r.Target.Hash != "" && !strings.EqualFold(r.Target.Hash, key) {
+				warn(fmt.Sprintf("note on %s: record %s targets commit %s", key, r.ID, r.Target.Hash))
+			}
+			if old, dup := byID[r.ID]; dup {
+				warn(fmt.Sprintf("record %s is in the notes of both %s and %s; reading the newer version", r.ID, where[r.ID], key))
+				byID[r.ID] = mergeRecord(old, r)
+				continue
+			}
+			byID[r.ID] = r
+			where[r.ID] = key
+		}
+	}
+	out.records = make([]*Record, 0, len(byID))
+	for _, r := range byID {
+		out.records = append(out.records, r)
+	}
+	sortNewestFirst(out.records)
+	return out, nil
+}
+
+// notesTreeAt reads the notes tree of the commit tip of ref; a ref that
+// does not point at a commit with a readable tree is reported and read as
+// empty.
+func (s *GitStore) notesTreeAt(tip plumbing.Hash, ref plumbing.ReferenceName, warn func(string)) (*notesTree, bool) {
+	c, err := s.commit(tip)
+	if err != nil {
+		o, oerr := s.st.EncodedObject(plumbing.AnyObject, tip)
+		kind := "a missing object"
+		if oerr == nil {
+			kind = "a " + o.Type().String()
+		}
+		warn(fmt.Sprintf("points at %s (%s), not a notes commit: no records read from it; "+
+			"inspect it with `git cat-file -p %s` and move it aside with `git update-ref -d %s`", kind, short(tip), ref, ref))
+		return nil, false
+	}
+	nt, err := readNotesTree(s.st, c.TreeHash, warn)
+	if err != nil {
+		warn(fmt.Sprintf("commit %s has an unreadable tree (%v): no records read from it", short(tip), err))
+		return nil, false
+	}
+	return nt, true
+}
+
+// readNote reads and parses a note; several blobs (the same object noted at
+// two fan-out depths) are read as their concatenation, as git does.
+func (s *GitStore) readNote(blobs []plumbing.Hash, warn func(string)) (*note, error) {
+	var data []byte
+	for i, b := range blobs {
+		content, err := readBlob(s.st, b)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			data = append(data, "\n\n"...)
+		}
+		data = append(data, bytes.TrimRight(content, "\n")...)
+	}
+	return decodeNote(data, warn), nil
+}
+
+// sortNewestFirst orders records by creation time, then id, newest first.
+func sortNewestFirst(rs []*Record) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.After(b.CreatedAt)
+		}
+		return a.ID > b.ID
+	})
+}
+
+func (s *GitStore) load(ctx context.Context, app string) (*appRecords, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.refresh(ctx, app); err != nil {
+		return nil, err
+	}
+	return s.readApp(app)
+}
+
+// Get implements Store.
+func (s *GitStore) Get(ctx context.Context, app, id string) (*Record, error) {
+	a, err := s.load(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range a.records {
+		if r.ID == id {
+			return r.Clone(), nil
+		}
+	}
+	return nil, &Error{Op: fmt.Sprintf("record %s of app %q", id, app), Err: ErrNotFound}
+}
+
+// LastSuccessful implements Store.
+func (s *GitStore) LastSuccessful(ctx context.Context, app string) (*Record, error) {
+	a, err := s.load(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	if r := a.lastSuccessful(); r != nil {
+		return r.Clone(), nil
+	}
+	return nil, &Error{Op: fmt.Sprintf("last successful deployment of app %q", app), Err: ErrNotFound}
+}
+
+func (a *appRecords) lastSuccessful() *Record {
+	for _, r := range a.records {
+		if r.Status == StatusSucceeded {
+			return r
+		}
+	}
+	return nil
+}
+
+// History implements Store.
+func (s *GitStore) History(ctx context.Context, app string, limit int) ([]*Record, error) {
+	a, err := s.load(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	rs := a.records
+	if limit > 0 && len(rs) > limit {
+		rs = rs[:limit]
+	}
+	out := make([]*Record, len(rs))
+	for i, r := range rs {
+		out[i] = r.Clone()
+	}
+	return out, nil
+}
+
+// Running implements Store.
+func (s *GitStore) Running(ctx context.Context, app string) ([]*Record, error) {
+	a, err := s.load(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Record
+	for _, r := range a.records {
+		if !r.Status.IsTerminal() {
+			out = append(out, r.Clone())
+		}
+	}
+	return out, nil
+}
+
+// Status implements Store.
+func (s *GitStore) Status(ctx context.Context, app string) (*AppStatus, error) {
+	a, err := s.load(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	st := &AppStatus{App: app}
+	if len(a.records) > 0 {
+		st.Last = a.records[0].Clone()
+	}
+	if r := a.lastSuccessful(); r != nil {
+		st.LastSuccessful = r.Clone()
+	}
+	for _, r := range a.records {
+		if !r.Status.IsTerminal() {
+			st.Active = r.Clone()
+			break
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	li, _, err := s.currentLock(ctx, app, false)
+	if err != nil {
+		return nil, err
+	}
+	st.Lock = li
+	if li != nil {
+		st.LockExpired = !s.opts.Now().Before(li.LeaseExpiresAt)
+	}
+	return st, nil
+}
+
+// Apps implements Store.
+func (s *GitStore) Apps(ctx context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inNamespace := func(n plumbing.ReferenceName) bool {
+		return strings.HasPrefix(n.String(), notesPrefix) || strings.HasPrefix(n.String(), locksPrefix)
+	}
+	if s.online() {
+		remote, err := s.fetch(ctx, inNamespace)
+		if err != nil {
+			return nil, err
+		}
+		for name, h := range remote {
+			if !strings.HasPrefix(name.String(), notesPrefix) {
+				continue
+			}
+			app, _ := DecodeApp(strings.TrimPrefix(name.String(), notesPrefix))
+			if err := s.integrateRemote(app, name, h); err != nil {
+				return nil, err
+			}
+			s.fetched[name] = true
+		}
+	}
+	seen := map[string]bool{}
+	add := func(enc string) {
+		app, ok := DecodeApp(enc)
+		if !ok {
+			s.notice(LevelWarn, app, fmt.Sprintf("ref component %q is not an encoded app name; listed as it is", enc))
+		}
+		seen[app] = true
+	}
+	iter, err := s.st.IterReferences()
+	if err != nil {
+		return nil, err
+	}
+	_ = iter.ForEach(func(r *plumbing.Reference) error {
+		n := r.Name().String()
+		switch {
+		case strings.HasPrefix(n, notesPrefix):
+			add(strings.TrimPrefix(n, notesPrefix))
+		case !s.online() && strings.HasPrefix(n, locksPrefix):
+			add(strings.TrimPrefix(n, locksPrefix))
+		case s.online() && strings.HasPrefix(n, trackingRoot+s.opts.Remote+"/pipe/locks/"):
+			add(strings.TrimPrefix(n, trackingRoot+s.opts.Remote+"/pipe/locks/"))
+		}
+		return nil
+	})
+	out := make([]string, 0, len(seen))
+	for a := range seen {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out, nil
+}
