@@ -64,7 +64,7 @@ func lastField(path string) string {
 	return path
 }
 
-// checkEnum reports a written value that is not one of allowed.
+// checkEnum reports a value that is not one of allowed; it returns whether the value is allowed.
 func (c *Checker) checkEnum(path, got string, allowed ...string) bool {
 	if slices.Contains(allowed, got) {
 		return true
@@ -76,7 +76,6 @@ func (c *Checker) checkEnum(path, got string, allowed ...string) bool {
 // stageRef is a stage of the pipeline with its field path.
 type stageRef struct {
 	Path  string
-	Index int
 	Stage *PipelineStage
 }
 
@@ -87,7 +86,7 @@ func stagesOf(g *GenericApplicationSpec, path string) []stageRef {
 	}
 	out := make([]stageRef, 0, len(g.Pipeline.Stages))
 	for i := range g.Pipeline.Stages {
-		out = append(out, stageRef{Path: fmt.Sprintf("%s.pipeline.stages[%d]", path, i), Index: i, Stage: &g.Pipeline.Stages[i]})
+		out = append(out, stageRef{Path: fmt.Sprintf("%s.pipeline.stages[%d]", path, i), Stage: &g.Pipeline.Stages[i]})
 	}
 	return out
 }

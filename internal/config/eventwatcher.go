@@ -35,7 +35,7 @@ type EventWatcherReplacement struct {
 	// The YAML path of the field to update, starting with `$` (the document
 	// root), e.g. `$.spec.template.spec.containers[0].image`.
 	YAMLField string `json:"yamlField,omitempty"`
-	// The JSON path of the field to update.
+	// The JSON path of the field to update, starting with `$`.
 	JSONField string `json:"jsonField,omitempty"`
 	// The HCL path of the field to update.
 	HCLField string `json:"hclField,omitempty"`
@@ -100,12 +100,12 @@ func (r *EventWatcherReplacement) Validate(c *Checker, path string) {
 		c.Errorf(path+"."+set[1], "keep only one of them", "the replacement sets both `%s` and `%s`", set[0], set[1])
 		return
 	}
-	switch {
-	case r.YAMLField != "":
-		if !strings.HasPrefix(r.YAMLField, "$") {
-			c.Errorf(path+".yamlField", "a YAML path starts with `$`, the document root, e.g. `$.spec.replicas`", "yamlField %q does not start with `$`", truncate(r.YAMLField, 60))
+	for _, f := range []struct{ name, v string }{{"yamlField", r.YAMLField}, {"jsonField", r.JSONField}} {
+		if f.v != "" && !strings.HasPrefix(f.v, "$") {
+			c.Errorf(path+"."+f.name, "a path starts with `$`, the document root, e.g. `$.spec.replicas`", "%s %q does not start with `$`", f.name, truncate(f.v, 60))
 		}
-	case r.Regex != "":
+	}
+	if r.Regex != "" {
 		checkReplacementRegex(c, path+".regex", r.Regex)
 	}
 }

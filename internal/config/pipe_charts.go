@@ -111,7 +111,9 @@ const (
 	SecretManagementGCPKMS  = "GCP_KMS"
 )
 
-func secretManagementTypes() []string { return []string{SecretManagementKeyPair, SecretManagementGCPKMS} }
+func secretManagementTypes() []string {
+	return []string{SecretManagementKeyPair, SecretManagementGCPKMS}
+}
 
 func newSecretManagementConfig(typ string) any {
 	switch typ {
@@ -218,7 +220,9 @@ func (k *KeyPairConfig) DecodeNode(d *Decoder, n *yaml.Node, path string) {
 	decodeWithoutInlineSecrets(d, n, reflect.ValueOf(k).Elem(), path, keyPairInlineSecrets())
 }
 
-func (*KeyPairConfig) unknownFieldHint(key string) string { return inlineHint(keyPairInlineSecrets(), key) }
+func (*KeyPairConfig) unknownFieldHint(key string) string {
+	return inlineHint(keyPairInlineSecrets(), key)
+}
 
 // Validate implements validatable.
 func (k *KeyPairConfig) Validate(c *Checker, path string) {

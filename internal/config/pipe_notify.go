@@ -82,7 +82,9 @@ func (s *SlackReceiver) DecodeNode(d *Decoder, n *yaml.Node, path string) {
 	decodeWithoutInlineSecrets(d, n, reflect.ValueOf(s).Elem(), path, slackInlineSecrets())
 }
 
-func (*SlackReceiver) unknownFieldHint(key string) string { return inlineHint(slackInlineSecrets(), key) }
+func (*SlackReceiver) unknownFieldHint(key string) string {
+	return inlineHint(slackInlineSecrets(), key)
+}
 
 // Validate implements validatable: a webhook URL, or a token and a channel.
 func (s *SlackReceiver) Validate(c *Checker, path string) {
