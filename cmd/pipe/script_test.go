@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -32,6 +34,12 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		RequireExplicitExec: true,
+		Condition: func(cond string) (bool, error) {
+			if cond == "examples" {
+				return examplesDir() != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 	})
 }
 
@@ -39,8 +47,8 @@ func TestScripts(t *testing.T) {
 func examplesDir() string {
 	for _, p := range []string{"../../../shared/pipecd-examples", "../../shared/pipecd-examples"} {
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			abs, _ := os.Getwd()
-			return abs + "/" + p
+			abs, _ := filepath.Abs(p)
+			return abs
 		}
 	}
 	return ""
