@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -164,9 +165,23 @@ type fieldInfo struct {
 	hasDef   bool
 }
 
+// fieldCache memoises structFields: the set of types is fixed at compile
+// time, so the cache only ever fills up to it (it is not mutable state in
+// any observable sense).
+var fieldCache sync.Map // reflect.Type -> []fieldInfo
+
 // structFields lists the fields of t by their JSON names, flattening embedded
-// structs, in declaration order.
+// structs, in declaration order. The result is shared: do not modify it.
 func structFields(t reflect.Type) []fieldInfo {
+	if cached, ok := fieldCache.Load(t); ok {
+		return cached.([]fieldInfo)
+	}
+	out := computeStructFields(t)
+	fieldCache.Store(t, out)
+	return out
+}
+
+func computeStructFields(t reflect.Type) []fieldInfo {
 	var out []fieldInfo
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
