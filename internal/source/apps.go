@@ -112,14 +112,13 @@ func (m *matcher) appChange(app *config.App, t onCommit) (*AppChange, error) {
 	if t.disabled {
 		return nil, nil
 	}
+	ignored := false
 	for i, p := range t.ignores {
 		res := m.match(p)
 		if res.err != nil {
 			return nil, fmt.Errorf("trigger.onCommit.ignores[%d] %q: %w", i, p, res.err)
 		}
-		if res.count > 0 {
-			return nil, nil
-		}
+		ignored = ignored || res.count > 0
 	}
 	var touched *AppChange
 	for i, p := range t.paths {
@@ -128,9 +127,12 @@ func (m *matcher) appChange(app *config.App, t onCommit) (*AppChange, error) {
 			return nil, fmt.Errorf("trigger.onCommit.paths[%d] %q: %w", i, p, res.err)
 		}
 		if res.count > 0 && touched == nil {
-			touched = &AppChange{App: app, Rule: RuleTriggerPath, Pattern: p, Files: res.files, Count: res.count,
-				Reason: "matches trigger path " + p}
+			touched = &AppChange{App: app, Rule: RuleTriggerPath, Pattern: p, Files: slices.Clone(res.files),
+				Count: res.count, Reason: "matches trigger path " + p}
 		}
+	}
+	if ignored {
+		return nil, nil
 	}
 	if touched != nil {
 		return touched, nil

@@ -108,12 +108,13 @@ func TestChangedAppsRules(t *testing.T) {
 
 func TestChangedAppsInvalidPattern(t *testing.T) {
 	good, bad := testApp("apps/good"), testApp("apps/bad")
-	tr := triggers(map[*config.App]onCommit{bad: {paths: []string{"ok/**"}, ignores: []string{"[x-"}}})
+	// The first ignore matches, which vetoes the change; the second is still checked.
+	tr := triggers(map[*config.App]onCommit{bad: {paths: []string{"ok/**"}, ignores: []string{"apps/bad/**", "[x-"}}})
 	got, err := changedApps([]*config.App{good, bad}, []string{"apps/good/a", "apps/bad/a"}, tr)
 	if len(got) != 1 || got[0].App != good {
 		t.Errorf("changes = %+v; want only the valid app", got)
 	}
-	if !errors.Is(err, path.ErrBadPattern) || !strings.Contains(err.Error(), `apps/bad/app.pipecd.yaml: application bad: trigger.onCommit.ignores[0] "[x-"`) {
+	if !errors.Is(err, path.ErrBadPattern) || !strings.Contains(err.Error(), `apps/bad/app.pipecd.yaml: application bad: trigger.onCommit.ignores[1] "[x-"`) {
 		t.Errorf("error = %v; want the file, app and pattern named", err)
 	}
 }

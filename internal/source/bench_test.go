@@ -103,4 +103,6 @@ func BenchmarkChangedApps(b *testing.B) {
 	})
 }
 
-func perOp(b *testing.B) float64 { return float64(b.Elapsed()) / float64(b.N) / float64(time.Nanosecond) }
+func perOp(b *testing.B) float64 {
+	return float64(b.Elapsed()) / float64(b.N) / float64(time.Nanosecond)
+}

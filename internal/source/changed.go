@@ -44,20 +44,20 @@ func (r *Repo) ChangedFiles(base, head Revision) ([]string, error) {
 		trees[i] = c.tree
 	}
 	d := differ{r: r}
-	if err := d.diff(nil, trees[0], trees[1]); err != nil {
+	if err := d.diff(trees[0], trees[1]); err != nil {
 		return nil, fmt.Errorf("compare %s and %s: %w", base, head, err)
 	}
 	return d.out, nil
 }
 
 type differ struct {
-	r   *Repo
-	out []string
+	r    *Repo
+	path []byte // the directory being compared: empty or ending with "/"
+	out  []string
 }
 
-// diff appends the paths that differ between trees a and b, found under prefix
-// (which is empty or ends with "/").
-func (d *differ) diff(prefix []byte, a, b plumbing.Hash) error {
+// diff appends the paths that differ between trees a and b of d.path.
+func (d *differ) diff(a, b plumbing.Hash) error {
 	ea, err := d.r.readTree(a)
 	if err != nil {
 		return err
@@ -79,10 +79,10 @@ func (d *differ) diff(prefix []byte, a, b plumbing.Hash) error {
 		}
 		switch {
 		case c < 0:
-			err = d.all(prefix, &ea[i])
+			err = d.all(&ea[i])
 			i++
 		case c > 0:
-			err = d.all(prefix, &eb[j])
+			err = d.all(&eb[j])
 			j++
 		default:
 			x, y := &ea[i], &eb[j]
@@ -91,9 +91,11 @@ func (d *differ) diff(prefix []byte, a, b plumbing.Hash) error {
 				continue
 			}
 			if x.isTree() { // so is y: compareEntries tells trees from the rest
-				err = d.diff(join(prefix, x.name, true), x.hash, y.hash)
+				n := d.enter(x.name)
+				err = d.diff(x.hash, y.hash)
+				d.path = d.path[:n]
 			} else {
-				d.out = append(d.out, string(join(prefix, x.name, false)))
+				d.emit(x.name)
 			}
 		}
 		if err != nil {
@@ -104,32 +106,33 @@ func (d *differ) diff(prefix []byte, a, b plumbing.Hash) error {
 }
 
 // all appends every file of an entry that exists on one side only.
-func (d *differ) all(prefix []byte, e *entry) error {
+func (d *differ) all(e *entry) error {
 	if !e.isTree() {
-		d.out = append(d.out, string(join(prefix, e.name, false)))
+		d.emit(e.name)
 		return nil
 	}
 	es, err := d.r.readTree(e.hash)
 	if err != nil {
 		return err
 	}
-	p := join(prefix, e.name, true)
+	n := d.enter(e.name)
+	defer func() { d.path = d.path[:n] }()
 	for k := range es {
-		if err := d.all(p, &es[k]); err != nil {
+		if err := d.all(&es[k]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func join(prefix, name []byte, dir bool) []byte {
-	p := make([]byte, 0, len(prefix)+len(name)+1)
-	p = append(append(p, prefix...), name...)
-	if dir {
-		p = append(p, '/')
-	}
-	return p
+// enter descends into directory name and returns the length to restore.
+func (d *differ) enter(name []byte) int {
+	n := len(d.path)
+	d.path = append(append(d.path, name...), '/')
+	return n
 }
+
+func (d *differ) emit(name []byte) { d.out = append(d.out, string(d.path)+string(name)) }
 
 // compareEntries orders entries as git sorts a tree: by name, with a tree's
 // name compared as if it ended in "/". A file and a directory of the same

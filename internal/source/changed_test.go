@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/gitops-pipe/pipe/internal/config"
 )
 
 func openT(tb testing.TB, dir string) *Repo {
@@ -48,6 +51,33 @@ func TestChangedFilesMatchesGit(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("ChangedFiles(%s, %s): got %d files, git %d\n got: %q\ngit: %q", p[0], p[1], len(got), len(want), got, want)
 		}
+	}
+
+	// Without trigger settings an application is touched exactly when git
+	// lists a file under its directory.
+	var apps []*config.App
+	for i := range 200 {
+		apps = append(apps, testApp(appDir(i)))
+	}
+	want := map[string]int{}
+	for _, f := range gitNames(t, dir, "HEAD~100", "HEAD") {
+		if strings.HasPrefix(f, "apps/") {
+			want[strings.Join(strings.SplitN(f, "/", 3)[:2], "/")]++
+		}
+	}
+	files, _ := r.ChangedFiles(resolveT(t, r, "HEAD~100"), resolveT(t, r, "HEAD"))
+	changes, err := ChangedApps(apps, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		if c.Rule != RuleAppDir || want[c.App.Dir] != c.Count {
+			t.Errorf("%s: %s with %d files; git lists %d", c.App.Dir, c.Rule, c.Count, want[c.App.Dir])
+		}
+		delete(want, c.App.Dir)
+	}
+	if len(want) > 0 || len(changes) < 50 {
+		t.Errorf("%d changed apps; missed %v", len(changes), want)
 	}
 }
 

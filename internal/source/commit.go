@@ -1,8 +1,12 @@
 package source
 
 import (
+	"fmt"
 	"strings"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // Signature is who made a commit, and when.
@@ -26,12 +30,19 @@ type Commit struct {
 
 // CommitInfo reads the metadata of a resolved revision.
 func (r *Repo) CommitInfo(rev Revision) (*Commit, error) {
-	c, err := r.git.CommitObject(rev.hash())
+	data, _, err := r.readObject(plumbing.CommitObject, rev.hash())
 	if err != nil {
 		return nil, r.walkError(rev.Name, rev.Name, rev.hash(), err)
 	}
+	obj := &plumbing.MemoryObject{}
+	obj.SetType(plumbing.CommitObject)
+	obj.Write(data)
+	var c object.Commit
+	if err := c.Decode(obj); err != nil {
+		return nil, fmt.Errorf("commit %s: %w", rev.Hash, err)
+	}
 	out := &Commit{
-		Hash:      c.Hash.String(),
+		Hash:      rev.Hash,
 		Author:    Signature{Name: c.Author.Name, Email: c.Author.Email, When: c.Author.When},
 		Committer: Signature{Name: c.Committer.Name, Email: c.Committer.Email, When: c.Committer.When},
 		Parents:   make([]string, 0, len(c.ParentHashes)),

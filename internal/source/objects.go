@@ -3,7 +3,6 @@ package source
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strconv"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -11,7 +10,20 @@ import (
 
 // readObject returns the content of the object h, which must be of type t
 // (plumbing.AnyObject accepts any) and its actual type.
+// The content may be shared with the object cache: callers must not modify it.
 func (r *Repo) readObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, plumbing.ObjectType, error) {
+	if r.packs != nil {
+		got, data, found, err := r.packs.get(h)
+		switch {
+		case !found:
+		case err != nil:
+			return nil, 0, err
+		case t != plumbing.AnyObject && got != t:
+			return nil, 0, plumbing.ErrObjectNotFound // as go-git's storage says it
+		default:
+			return data, got, nil
+		}
+	}
 	obj, err := r.st.EncodedObject(t, h)
 	if err != nil {
 		return nil, 0, err
@@ -21,21 +33,12 @@ func (r *Repo) readObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, plumb
 		return nil, 0, err
 	}
 	defer rd.Close()
-	buf := make([]byte, 0, obj.Size())
-	for {
-		n, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
+	var buf bytes.Buffer
+	buf.Grow(int(obj.Size()))
+	if _, err := buf.ReadFrom(rd); err != nil {
+		return nil, 0, err
 	}
-	return buf, obj.Type(), nil
+	return buf.Bytes(), obj.Type(), nil
 }
 
 // commitHeader is the part of a commit that history walks need.

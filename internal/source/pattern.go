@@ -25,7 +25,8 @@ type pattern struct {
 	text  string // as written
 	never bool   // empty or "!"-prefixed: matches nothing
 	dirs  int    // number of "/"-separated parts of the cleaned pattern
-	re    *regexp.Regexp
+	expr  string
+	re    *regexp.Regexp // compiled from expr on first use
 	// lit is the pattern's leading literal text: every match starts with it.
 	lit string
 }
@@ -51,11 +52,17 @@ func compilePattern(text string) (*pattern, error) {
 	if _, err := path.Match(s, "."); err != nil {
 		return nil, err
 	}
-	re, err := regexp.Compile(patternRegexp(s))
-	if err != nil {
-		return nil, errBadPattern
+	p.expr = patternRegexp(s)
+	// Only brackets and escapes can make the expression invalid; compile
+	// those now to report the error, the rest on first use (most patterns
+	// are never tried: no changed file starts with their literal prefix).
+	if strings.ContainsAny(s, `[\`) {
+		re, err := regexp.Compile(p.expr)
+		if err != nil {
+			return nil, errBadPattern
+		}
+		p.re = re
 	}
-	p.re = re
 	p.dirs = strings.Count(s, "/") + 1
 	p.lit = s
 	if i := strings.IndexAny(s, `*?[\`); i >= 0 {
@@ -117,6 +124,14 @@ func patternRegexp(s string) string {
 func (p *pattern) match(file string) bool {
 	if p.never {
 		return false
+	}
+	if p.re == nil {
+		re, err := regexp.Compile(p.expr)
+		if err != nil { // cannot happen without brackets or escapes
+			p.never = true
+			return false
+		}
+		p.re = re
 	}
 	if p.re.MatchString(file) {
 		return true

@@ -3,7 +3,9 @@ package source
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -11,17 +13,17 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
-// objectCacheSize bounds the decoded-object cache shared by every read of one
-// Repo. Trees and commits are small; 64 MiB holds the trees of large diffs and
-// the delta bases they are rebuilt from.
+// objectCacheSize bounds each object cache of a Repo (the pack reader's and
+// go-git's). Trees and commits are small; 64 MiB holds the trees of large
+// diffs and the delta bases they are rebuilt from.
 const objectCacheSize = 64 * cache.MiByte
 
 // Repo is a Git repository opened for reading. It is not safe for concurrent
 // use; Close releases the pack file descriptors it keeps open.
 type Repo struct {
-	root string
-	git  *git.Repository
-	st   *filesystem.Storage
+	root  string
+	st    *filesystem.Storage
+	packs *packSet // nil: go-git reads every object
 }
 
 // Open opens the repository containing dir (dir or any parent holding .git,
@@ -48,22 +50,43 @@ func Open(dir string) (*Repo, error) {
 	if !ok {
 		return nil, fmt.Errorf("open repository %s: unexpected storage %T", abs, plain.Storer)
 	}
-	// Reopen the same .git with pack descriptors kept open and one object
-	// cache: go-git otherwise reopens the pack file for every object read.
+	// Commits and trees are read from the mapped packs (packs.go); go-git's
+	// storage reads references and the objects no pack holds. Reopen it with
+	// pack descriptors kept open: go-git otherwise reopens a pack per object.
 	st := filesystem.NewStorageWithOptions(fsStorage.Filesystem(), cache.NewObjectLRU(objectCacheSize),
 		filesystem.Options{KeepDescriptors: true})
-	repo, err := git.Open(st, wt.Filesystem)
+	packs, err := openPacks(objectsDir(fsStorage.Filesystem().Root()))
 	if err != nil {
-		return nil, &Error{Subject: abs, Msg: "cannot open the git repository", Err: err}
+		packs = nil // go-git reads them, slower
 	}
-	return &Repo{root: wt.Filesystem.Root(), git: repo, st: st}, nil
+	return &Repo{root: wt.Filesystem.Root(), st: st, packs: packs}, nil
+}
+
+// objectsDir is the objects directory of a git directory: a linked
+// worktree's is in the main repository ("commondir").
+func objectsDir(gitDir string) string {
+	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		common := strings.TrimSpace(string(b))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(gitDir, common)
+		}
+		return filepath.Join(common, "objects")
+	}
+	return filepath.Join(gitDir, "objects")
 }
 
 // Root is the absolute path of the working tree's top directory.
 func (r *Repo) Root() string { return r.root }
 
 // Close releases the open pack files.
-func (r *Repo) Close() error { return r.st.Close() }
+func (r *Repo) Close() error {
+	err := r.st.Close()
+	if r.packs != nil {
+		err = errors.Join(err, r.packs.close())
+		r.packs = nil
+	}
+	return err
+}
 
 // Shallow reports whether the clone's history is truncated (a shallow CI
 // checkout); revisions and merge bases beyond its boundary cannot be found.

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
@@ -55,21 +55,22 @@ func (r *Repo) ResolveRevision(rev string) (Revision, error) {
 	}
 	var walked revPath
 	walked.base = base
-	for _, s := range steps {
+	for s := range expand(steps) {
 		c, err := r.readCommitHeader(h)
 		if err != nil {
 			return Revision{}, r.walkError(rev, walked.String(), h, err)
 		}
 		if s.parent > len(c.parents) {
-			msg := fmt.Sprintf("%s (%s) has no parent", walked, h.String()[:7])
-			if s.parent > 1 {
-				msg = fmt.Sprintf("%s (%s) has %d parent(s), not %d", walked, h.String()[:7], len(c.parents), s.parent)
+			if len(c.parents) > 0 {
+				return Revision{}, revError(rev, ErrRevisionNotFound, "", "%s (%s) has %s, not %d",
+					walked, h.String()[:7], plural(len(c.parents), "parent"), s.parent)
 			}
 			hint := ""
 			if r.Shallow() {
 				hint = "this clone is shallow. " + hintFullHistory
 			}
-			return Revision{}, revError(rev, ErrRevisionNotFound, hint, "%s", msg)
+			return Revision{}, revError(rev, ErrRevisionNotFound, hint,
+				"%s (%s) is the first commit: it has no parent", walked, h.String()[:7])
 		}
 		h = c.parents[s.parent-1]
 		walked.add(s)
@@ -89,10 +90,23 @@ func (r *Repo) walkError(rev, walked string, h plumbing.Hash, err error) error {
 	return revError(rev, err, "", "cannot read commit %s (%s)", h, walked)
 }
 
-// step is one ~/^ suffix: take the parent-th parent (1-based).
+// step is one ~/^ suffix: take the parent-th parent (1-based), repeat times.
 type step struct {
-	parent int
-	text   string // "~" or "^n"
+	parent, repeat int
+	text           string // "~" or "^n"
+}
+
+// expand yields each single parent step.
+func expand(steps []step) func(func(step) bool) {
+	return func(yield func(step) bool) {
+		for _, s := range steps {
+			for range s.repeat {
+				if !yield(s) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // revPath names the commit reached so far, for errors ("HEAD~41").
@@ -167,11 +181,9 @@ func parseRevision(rev string) (string, []step, error) {
 		rest = rest[j:]
 		switch {
 		case op == '~':
-			for k := 0; k < n; k++ {
-				steps = append(steps, step{parent: 1, text: "~"})
-			}
+			steps = append(steps, step{parent: 1, repeat: n, text: "~"})
 		case n > 0: // ^0 is the commit itself
-			steps = append(steps, step{parent: n, text: text})
+			steps = append(steps, step{parent: n, repeat: 1, text: text})
 		}
 	}
 	return base, steps, nil
@@ -231,7 +243,7 @@ func (r *Repo) resolvePrefix(rev, prefix string) (plumbing.Hash, error) {
 // peel follows annotated tags to the commit they name.
 func (r *Repo) peel(rev string, h plumbing.Hash) (plumbing.Hash, error) {
 	for range 16 {
-		obj, err := r.st.EncodedObject(plumbing.AnyObject, h)
+		data, t, err := r.readObject(plumbing.AnyObject, h)
 		if isNotFound(err) {
 			return plumbing.ZeroHash, revError(rev, ErrMissingObject, r.missingHint(),
 				"object %s is not in this clone", h)
@@ -239,18 +251,19 @@ func (r *Repo) peel(rev string, h plumbing.Hash) (plumbing.Hash, error) {
 		if err != nil {
 			return plumbing.ZeroHash, revError(rev, err, "", "cannot read object %s", h)
 		}
-		switch obj.Type() {
+		switch t {
 		case plumbing.CommitObject:
 			return h, nil
 		case plumbing.TagObject:
-			tag, err := object.DecodeTag(r.st, obj)
-			if err != nil {
-				return plumbing.ZeroHash, revError(rev, err, "", "cannot read tag %s", h)
+			// A tag starts with "object <hash>\n".
+			target, ok := bytes.CutPrefix(data, []byte("object "))
+			if !ok || len(target) < 40 || !isHex(string(target[:40])) {
+				return plumbing.ZeroHash, revError(rev, ErrInvalidRevision, "", "malformed tag %s", h)
 			}
-			h = tag.Target
+			h = plumbing.NewHash(string(target[:40]))
 		default:
 			return plumbing.ZeroHash, revError(rev, ErrInvalidRevision, "",
-				"%s names a %s, not a commit", h.String()[:7], obj.Type())
+				"%s names a %s, not a commit", h.String()[:7], t)
 		}
 	}
 	return plumbing.ZeroHash, revError(rev, ErrInvalidRevision, "", "tag chain too long")
