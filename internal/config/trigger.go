@@ -2,10 +2,9 @@ package config
 
 import (
 	"fmt"
+	"github.com/gitops-pipe/pipe/internal/pathpattern"
 	"sort"
 	"strings"
-
-	"github.com/bmatcuk/doublestar/v4"
 )
 
 // Trigger says which events start a deployment of the application.
@@ -50,8 +49,11 @@ func checkPathPattern(c *Checker, p, pat string) {
 		c.Errorf(p, "patterns are relative to the repository root: drop the leading /", "absolute path pattern %q", pat)
 	case pat == ".." || strings.HasPrefix(pat, "../") || strings.Contains(pat, "/../"):
 		c.Errorf(p, "patterns are relative to the repository root", "path pattern %q leaves the repository", pat)
-	case !doublestar.ValidatePattern(pat):
-		c.Errorf(p, "a pattern uses `*`, `**`, `?`, `[abc]` and `{a,b}`; escape other special characters with \\", "invalid path pattern %q", pat)
+	default:
+		// The same compiler the trigger rules use, so what validates matches.
+		if _, err := pathpattern.Compile(pat); err != nil {
+			c.Errorf(p, "a pattern uses `*`, `**`, `?` and `[abc]` (PipeCD's syntax); escape other special characters with \\", "invalid path pattern %q: %v", pat, err)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/pathpattern"
 )
 
 // maxExampleFiles is how many matching files an AppChange keeps.
@@ -179,17 +180,17 @@ func (m *matcher) match(text string) *patternResult {
 	}
 	r := &patternResult{}
 	m.results[text] = r
-	p, err := compilePattern(text)
+	p, err := pathpattern.Compile(text)
 	if err != nil {
 		r.err = err
 		return r
 	}
 	files := m.files
-	if m.clean && p.lit != "" {
-		files = m.withPrefix(p.lit)
+	if m.clean && p.Literal() != "" {
+		files = m.withPrefix(p.Literal())
 	}
 	for _, f := range files {
-		if p.match(f) {
+		if p.Match(f) {
 			if r.count < maxExampleFiles {
 				r.files = append(r.files, f)
 			}

@@ -1,4 +1,7 @@
-package source
+// Package pathpattern matches repository paths against PipeCD's trigger
+// path patterns (its pkg/filematcher dialect), for the trigger rules of
+// source and the pattern checks of config alike.
+package pathpattern
 
 import (
 	"errors"
@@ -8,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// pattern is one trigger.onCommit path pattern, with PipeCD's semantics
+// Pattern is one trigger.onCommit path pattern, with PipeCD's semantics
 // (its pkg/filematcher, the .dockerignore dialect), so that configs carried
 // over from PipeCD select the same files:
 //
@@ -21,7 +24,7 @@ import (
 //   - the pattern is trimmed and cleaned first ("charts/web/" is "charts/web");
 //   - a pattern starting with "!" matches nothing (PipeCD compiles each entry
 //     on its own, so there is nothing for an exclusion to exclude from).
-type pattern struct {
+type Pattern struct {
 	text  string // as written
 	never bool   // empty or "!"-prefixed: matches nothing
 	dirs  int    // number of "/"-separated parts of the cleaned pattern
@@ -34,8 +37,8 @@ type pattern struct {
 // errBadPattern is returned for malformed patterns, as path.Match does.
 var errBadPattern = path.ErrBadPattern
 
-func compilePattern(text string) (*pattern, error) {
-	p := &pattern{text: text}
+func Compile(text string) (*Pattern, error) {
+	p := &Pattern{text: text}
 	s := strings.TrimSpace(text)
 	if s == "" {
 		p.never = true
@@ -121,7 +124,7 @@ func patternRegexp(s string) string {
 
 // match reports whether the repo-relative file matches: itself, or its
 // leading directories cut to the pattern's depth.
-func (p *pattern) match(file string) bool {
+func (p *Pattern) Match(file string) bool {
 	if p.never {
 		return false
 	}
@@ -159,3 +162,7 @@ func (p *pattern) match(file string) bool {
 	}
 	return false
 }
+
+// Literal is the pattern's leading literal text: every file it matches
+// starts with it, so a caller can skip files without it.
+func (p *Pattern) Literal() string { return p.lit }

@@ -1,4 +1,4 @@
-package source
+package pathpattern
 
 import (
 	"errors"
@@ -103,12 +103,12 @@ func TestPatternPipeCD(t *testing.T) {
 		{"apps/*/kustomization.yaml", "apps/web/kustomization.yaml", true},
 		{"{a,b}/x", "a/x", false}, // no brace alternation in PipeCD's syntax
 	} {
-		p, err := compilePattern(tc.pattern)
+		p, err := Compile(tc.pattern)
 		if err != nil {
-			t.Errorf("compilePattern(%q): %v", tc.pattern, err)
+			t.Errorf("Compile(%q): %v", tc.pattern, err)
 			continue
 		}
-		if got := p.match(tc.file); got != tc.want {
+		if got := p.Match(tc.file); got != tc.want {
 			t.Errorf("pattern %q file %q: match = %v, want %v", tc.pattern, tc.file, got, tc.want)
 		}
 	}
@@ -185,16 +185,16 @@ func TestPatternPathMatchCases(t *testing.T) {
 		{"dir+(1)/*", "dir+(1)/foo.txt", true, nil},
 		{"+dir/+file.txt", "+dir/+file.txt", true, nil},
 	} {
-		p, err := compilePattern(tc.pattern)
+		p, err := Compile(tc.pattern)
 		if !errors.Is(err, tc.err) {
-			t.Errorf("compilePattern(%q) error = %v, want %v", tc.pattern, err, tc.err)
+			t.Errorf("Compile(%q) error = %v, want %v", tc.pattern, err, tc.err)
 			continue
 		}
-		if err == nil && p.match(tc.file) != tc.want {
+		if err == nil && p.Match(tc.file) != tc.want {
 			t.Errorf("pattern %q file %q: match = %v, want %v", tc.pattern, tc.file, !tc.want, tc.want)
 		}
 	}
-	if _, err := compilePattern("!"); err == nil {
-		t.Error(`compilePattern("!"): no error`)
+	if _, err := Compile("!"); err == nil {
+		t.Error(`Compile("!"): no error`)
 	}
 }
