@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
-	"github.com/gitops-pipe/pipe/internal/pathpattern"
 	"sort"
 	"strings"
+
+	"github.com/gitops-pipe/pipe/internal/pathpattern"
 )
 
 // Trigger says which events start a deployment of the application.
