@@ -123,10 +123,16 @@ func (c Credentials) authMethod(url string) (transport.AuthMethod, error) {
 
 func (c Credentials) sshAuth(url string) (transport.AuthMethod, error) {
 	user := orDefault(c.SSHUser, orDefault(sshUser(url), "git"))
-	db, err := gitssh.NewKnownHostsDb(existing(c.KnownHostsFiles)...)
-	if err != nil || len(existing(c.KnownHostsFiles)) == 0 {
-		return nil, &Error{Op: "ssh auth", Msg: "no known_hosts file to check the server's host key against", Err: err,
-			Hint: "add the server's key to ~/.ssh/known_hosts (ssh-keyscan HOST >> ~/.ssh/known_hosts) or set PIPE_SSH_KNOWN_HOSTS"}
+	// go-git would fall back to $SSH_KNOWN_HOSTS and ~/.ssh: never call it
+	// without files, the caller decides where known hosts come from.
+	hint := "add the server's key to ~/.ssh/known_hosts (ssh-keyscan HOST >> ~/.ssh/known_hosts) or set PIPE_SSH_KNOWN_HOSTS"
+	files := existing(c.KnownHostsFiles)
+	if len(files) == 0 {
+		return nil, &Error{Op: "ssh auth", Msg: "no known_hosts file to check the server's host key against", Hint: hint}
+	}
+	db, err := gitssh.NewKnownHostsDb(files...)
+	if err != nil {
+		return nil, &Error{Op: "ssh auth", Msg: "cannot read known_hosts", Err: err, Hint: hint}
 	}
 	helper := gitssh.HostKeyCallbackHelper{HostKeyCallback: db.HostKeyCallback(),
 		HostKeyAlgorithms: db.HostKeyAlgorithms(sshHostPort(url))}

@@ -149,8 +149,14 @@ func decodeFieldwise(data []byte) *Record {
 	}
 	for k, v := range fields {
 		one, _ := json.Marshal(map[string]json.RawMessage{k: v})
-		_ = json.Unmarshal(one, r) // a field that does not fit keeps its zero value
+		var probe Record
+		if json.Unmarshal(one, &probe) != nil {
+			r.unreadable = append(r.unreadable, k) // keeps its zero value
+			continue
+		}
+		_ = json.Unmarshal(one, r)
 	}
+	slices.Sort(r.unreadable)
 	return r
 }
 
@@ -163,6 +169,10 @@ func (n *note) add(r *Record, line int, warn func(string)) {
 	case r.FutureSchema:
 		warn(fmt.Sprintf("line %d: record %s has schemaVersion %d, newer than this pipe (%d): read what is known, kept unchanged; upgrade pipe to read it fully",
 			line, r.ID, r.SchemaVersion, SchemaVersion))
+	}
+	if len(r.unreadable) > 0 {
+		warn(fmt.Sprintf("line %d: record %s: field(s) %s have an unexpected type and read as empty (kept as they are in the note)",
+			line, r.ID, strings.Join(r.unreadable, ", ")))
 	}
 	if !r.Status.Known() {
 		warn(fmt.Sprintf("line %d: record %s has an unknown status %q", line, r.ID, r.Status))

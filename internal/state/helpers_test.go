@@ -54,7 +54,7 @@ func newEnv(t testing.TB, n int) *env {
 	root := t.TempDir()
 	e := &env{root: root}
 	e.bare = gitserver.NewBareRepo(t, root, "repo.git")
-	e.srv = gitserver.StartHTTP(t, root, gitserver.HTTPOptions{Token: testToken, ReadOnlyToken: "read-only"})
+	e.srv = gitserver.StartHTTP(t, root, gitserver.HTTPOptions{Token: testToken, ReadOnlyToken: "ro-token-42"})
 	e.url = e.srv.RepoURL("repo.git")
 	e.commits = seedCommits(t, e.bare, n)
 	return e
@@ -134,10 +134,10 @@ func (e *env) open(t testing.TB, dir string, clock *fakeClock, mod ...func(*Opti
 
 func newRecord(app, commit string) *Record {
 	return &Record{
-		App:    app,
-		Kind:   "KubernetesApp",
-		Target: Commit{Hash: commit, Subject: "change", Author: "dev"},
-		Trigger: Trigger{Kind: TriggerPush, Actor: "ci-bot", CIRunURL: "https://ci.example.com/run/1"},
+		App:            app,
+		Kind:           "KubernetesApp",
+		Target:         Commit{Hash: commit, Subject: "change", Author: "dev"},
+		Trigger:        Trigger{Kind: TriggerPush, Actor: "ci-bot", CIRunURL: "https://ci.example.com/run/1"},
 		Strategy:       StrategyPipeline,
 		StrategyReason: "image changed",
 		Stages: []Stage{

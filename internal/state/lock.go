@@ -2,16 +2,11 @@ package state
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // DefaultLease is the lease of a lock when LockRequest.Lease is zero.
@@ -110,7 +105,11 @@ func (s *GitStore) Lock(ctx context.Context, app string, req LockRequest) (*Lock
 			msg = fmt.Sprintf("pipe lock: %s taken over by %s from %s (lease expired %s)", app, info.describe(),
 				cur.describe(), cur.LeaseExpiresAt.Format(time.RFC3339))
 		}
-		c, err := s.lockCommit(info, msg, curHash)
+		parent := curHash
+		if _, err := s.commit(curHash); err != nil {
+			parent = plumbing.ZeroHash // a broken lock ref: no history to keep
+		}
+		c, err := s.lockCommit(info, msg, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -219,126 +218,4 @@ func (s *GitStore) ForceUnlock(ctx context.Context, app string, req ForceUnlockR
 		s.recordOnHolder(ctx, app, cur, Event{Time: s.opts.Now().UTC(), Kind: EventForceUnlock, Actor: req.Actor, Message: msg})
 		return cur, nil
 	}
-}
-
-// recordOnHolder adds an event to the record of the deployment that held a
-// lock; failing to is reported, not an error: the lock operation is done.
-func (s *GitStore) recordOnHolder(ctx context.Context, app string, holder *LockInfo, ev Event) {
-	if holder.DeploymentID == "" {
-		return
-	}
-	err := s.refresh(ctx, app)
-	if err == nil {
-		err = s.addEvent(ctx, app, holder.DeploymentID, ev)
-	}
-	if err != nil {
-		s.notice(LevelWarn, app, fmt.Sprintf("could not record %s on deployment %s: %v", ev.Kind, holder.DeploymentID, err))
-	}
-}
-
-// LockHolder implements Store.
-func (s *GitStore) LockHolder(ctx context.Context, app string) (*LockInfo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	li, _, err := s.currentLock(ctx, app, true)
-	return li, err
-}
-
-// currentLock returns the app's lock and the commit its ref points at (nil
-// and zero when unlocked). With the remote in use the remote's ref is
-// authoritative (fetched when fetch is set, else as last fetched).
-func (s *GitStore) currentLock(ctx context.Context, app string, fetch bool) (*LockInfo, plumbing.Hash, error) {
-	ref, err := LockRef(app)
-	if err != nil {
-		return nil, plumbing.ZeroHash, err
-	}
-	var h plumbing.Hash
-	switch {
-	case s.pushes() && fetch:
-		remote, err := s.fetch(ctx, func(n plumbing.ReferenceName) bool { return n == ref })
-		if err != nil {
-			return nil, plumbing.ZeroHash, err
-		}
-		h = remote[ref]
-	case s.pushes():
-		h = s.ref(trackingRef(s.opts.Remote, ref))
-	default:
-		h = s.ref(ref)
-	}
-	if h.IsZero() {
-		return nil, h, nil
-	}
-	return s.readLock(app, ref, h), h, nil
-}
-
-// readLock reads a lock commit. A lock that cannot be read still counts as
-// held, with a lease of DefaultLease from its commit time, so that a broken
-// lock neither lets two deployments in nor blocks the app forever.
-func (s *GitStore) readLock(app string, ref plumbing.ReferenceName, h plumbing.Hash) *LockInfo {
-	fallback := &LockInfo{App: app, Owner: "unknown (unreadable lock " + short(h) + ")"}
-	c, err := s.commit(h)
-	if err != nil {
-		s.notice(LevelWarn, app, fmt.Sprintf("%s points at %s, not a lock commit; treated as held for %s from now", ref, short(h), DefaultLease))
-		fallback.LeaseExpiresAt = s.opts.Now().Add(DefaultLease)
-		return fallback
-	}
-	fallback.StartedAt = c.Committer.When
-	fallback.LeaseExpiresAt = c.Committer.When.Add(DefaultLease)
-	f, err := c.File(lockFile)
-	if err != nil {
-		s.notice(LevelWarn, app, fmt.Sprintf("%s: commit %s has no %s; treated as held until %s", ref, short(h), lockFile, fallback.LeaseExpiresAt.Format(time.RFC3339)))
-		return fallback
-	}
-	data, err := f.Contents()
-	var li LockInfo
-	if err == nil {
-		err = json.Unmarshal([]byte(data), &li)
-	}
-	if err != nil || li.LeaseExpiresAt.IsZero() {
-		s.notice(LevelWarn, app, fmt.Sprintf("%s: %s is not a valid lock (%v); treated as held until %s", ref, lockFile, err, fallback.LeaseExpiresAt.Format(time.RFC3339)))
-		return fallback
-	}
-	return &li
-}
-
-// lockCommit writes a lock commit holding info.
-func (s *GitStore) lockCommit(info LockInfo, msg string, parent plumbing.Hash) (plumbing.Hash, error) {
-	data, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	blob, err := storeBlob(s.st, append(data, '\n'))
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	tree, err := storeObject(s.st, &object.Tree{Entries: []object.TreeEntry{{Name: lockFile, Mode: filemode.Regular, Hash: blob}}})
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return s.storeCommit(tree, msg, parent)
-}
-
-// casLock moves a lock ref from expected to next: on the remote when
-// pushing (then the local tracking copy follows), else locally.
-func (s *GitStore) casLock(ctx context.Context, ref plumbing.ReferenceName, expected, next plumbing.Hash) error {
-	if !s.pushes() {
-		if cur := s.ref(ref); cur != expected {
-			return &conflictError{ref: ref, current: cur}
-		}
-		return s.setRef(ref, expected, next)
-	}
-	if err := s.casPush(ctx, ref, expected, next); err != nil {
-		return err
-	}
-	tr := trackingRef(s.opts.Remote, ref)
-	if next.IsZero() {
-		return s.st.RemoveReference(tr)
-	}
-	return s.st.SetReference(plumbing.NewHashReference(tr, next))
-}
-
-func randomToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -178,6 +178,8 @@ type Record struct {
 	raw json.RawMessage
 	// edited marks a record to be rendered from its fields rather than raw.
 	edited bool
+	// unreadable lists fields of raw that could not be decoded.
+	unreadable []string
 }
 
 // Duration is how long the deployment ran (to now for one still running,

@@ -35,23 +35,6 @@ import (
 //   - one advertisement tells both the remote's notes tip and lock of an
 //     app, and a fetch of a missing ref is not an error.
 
-// conflictError reports that the remote ref was not at the expected value.
-type conflictError struct {
-	ref     plumbing.ReferenceName
-	current plumbing.Hash
-}
-
-func (e *conflictError) Error() string {
-	return fmt.Sprintf("remote %s moved (now %s)", e.ref, short(e.current))
-}
-
-func short(h plumbing.Hash) string {
-	if h.IsZero() {
-		return "absent"
-	}
-	return h.String()[:12]
-}
-
 func (s *GitStore) endpoint() (transport.Transport, *transport.Endpoint, transport.AuthMethod, error) {
 	ep, err := transport.NewEndpoint(s.remoteURL)
 	if err != nil {
@@ -73,6 +56,22 @@ func (s *GitStore) endpoint() (transport.Transport, *transport.Endpoint, transpo
 // of refs the remote no longer has). It returns the remote values of the
 // matching refs.
 func (s *GitStore) fetch(ctx context.Context, match func(plumbing.ReferenceName) bool) (map[plumbing.ReferenceName]plumbing.Hash, error) {
+	for attempt := 1; ; attempt++ {
+		remote, err := s.fetchOnce(ctx, match)
+		// Over stateless HTTP the refs are advertised by one request and
+		// the pack asked for by another: a ref that moved in between is
+		// "not our ref" to the server. Ask again.
+		if err == nil || attempt >= s.opts.MaxAttempts || !strings.Contains(err.Error(), "not our ref") {
+			return remote, err
+		}
+		s.notice(LevelDebug, "", "a ref moved while fetching; fetching again")
+		if err := s.opts.Sleep(ctx, s.backoff(1)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *GitStore) fetchOnce(ctx context.Context, match func(plumbing.ReferenceName) bool) (map[plumbing.ReferenceName]plumbing.Hash, error) {
 	c, ep, auth, err := s.endpoint()
 	if err != nil {
 		return nil, err
@@ -203,95 +202,15 @@ func (s *GitStore) syncTracking(match func(plumbing.ReferenceName) bool, remote 
 		}
 	}
 	for name, h := range remote {
-		if err := s.st.SetReference(plumbing.NewHashReference(trackingRef(s.opts.Remote, name), h)); err != nil {
+		tr := trackingRef(s.opts.Remote, name)
+		if s.ref(tr) == h {
+			continue
+		}
+		if err := s.st.SetReference(plumbing.NewHashReference(tr, h)); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// casPush sets the remote ref from expected to next (zero expected: the ref
-// must not exist; zero next: delete it). A remote that is not at expected
-// yields a *conflictError, detected from the advertisement before sending
-// and, for a race lost after it, by reading the remote ref again when the
-// server rejects the update: the rejection text differs between servers,
-// the ref's value does not.
-func (s *GitStore) casPush(ctx context.Context, ref plumbing.ReferenceName, expected, next plumbing.Hash) error {
-	c, ep, auth, err := s.endpoint()
-	if err != nil {
-		return err
-	}
-	sess, err := c.NewReceivePackSession(ep, auth)
-	if err != nil {
-		return s.remoteError("push", err)
-	}
-	defer sess.Close()
-	ar, err := sess.AdvertisedReferencesContext(ctx)
-	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return s.remoteError("push", err)
-	}
-	current := plumbing.ZeroHash
-	if ar != nil {
-		current = ar.References[ref.String()]
-	}
-	if current != expected {
-		return &conflictError{ref: ref, current: current}
-	}
-	if expected == next {
-		return nil
-	}
-	req := packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
-	req.Commands = []*packp.Command{{Name: ref, Old: expected, New: next}}
-	done := make(chan error, 1)
-	if next.IsZero() {
-		if !ar.Capabilities.Supports(capability.DeleteRefs) {
-			return &Error{Op: "push", Msg: "the remote does not allow deleting refs (receive.denyDeletes?)"}
-		}
-		close(done)
-	} else {
-		hashes, err := s.objectsToPush(next, expected)
-		if err != nil {
-			return &Error{Op: "push " + ref.String(), Msg: "collect objects", Err: err}
-		}
-		pr, pw := io.Pipe()
-		req.Packfile = pr
-		useRefDeltas := !ar.Capabilities.Supports(capability.OFSDelta)
-		go func() {
-			_, err := packfile.NewEncoder(pw, s.st, useRefDeltas).Encode(hashes, 10)
-			done <- pw.CloseWithError(err)
-		}()
-	}
-	rs, err := sess.ReceivePack(ctx, req)
-	if req.Packfile != nil {
-		_ = req.Packfile.Close()
-	}
-	perr := <-done
-	if err != nil {
-		return s.pushRejected(ctx, ref, expected, err)
-	}
-	if rs != nil {
-		if err := rs.Error(); err != nil {
-			return s.pushRejected(ctx, ref, expected, err)
-		}
-	}
-	if perr != nil && !errors.Is(perr, io.ErrClosedPipe) {
-		return &Error{Op: "push " + ref.String(), Msg: "encode pack", Err: perr}
-	}
-	return nil
-}
-
-// pushRejected classifies a failed push: a permission problem, a lost race
-// (the ref moved), or another refusal.
-func (s *GitStore) pushRejected(ctx context.Context, ref plumbing.ReferenceName, expected plumbing.Hash, cause error) error {
-	if isPermission(cause) {
-		return s.remoteError("push", cause)
-	}
-	now, err := s.lsRemote(ctx, ref)
-	if err == nil && now != expected {
-		return &conflictError{ref: ref, current: now}
-	}
-	return &Error{Op: "push " + ref.String(), Msg: "the remote refused the update", Err: cause,
-		Hint: "a server-side hook or ref protection may reject pushes to refs/notes/pipe/* or refs/pipe/locks/*"}
 }
 
 // lsRemote returns the remote value of one ref (zero if absent).
@@ -313,37 +232,6 @@ func (s *GitStore) lsRemote(ctx context.Context, ref plumbing.ReferenceName) (pl
 		return plumbing.ZeroHash, err
 	}
 	return ar.References[ref.String()], nil
-}
-
-// isPermission reports whether err is the server refusing for lack of
-// rights: HTTP 401/403, or a rejection naming permission or protection.
-func isPermission(err error) bool {
-	if errors.Is(err, transport.ErrAuthorizationFailed) || errors.Is(err, transport.ErrAuthenticationRequired) {
-		return true
-	}
-	msg := strings.ToLower(err.Error())
-	for _, p := range []string{"permission", "denied", "forbidden", "403", "not allowed", "protected", "write access"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// remoteError wraps a transport error with what to do about it.
-func (s *GitStore) remoteError(op string, err error) error {
-	e := &Error{Op: fmt.Sprintf("%s %s (%s)", op, s.opts.Remote, redactURL(s.remoteURL)), Err: err}
-	switch {
-	case isPermission(err) && op == "push":
-		e.Err = fmt.Errorf("%w: %w", ErrPermission, err)
-		e.Hint = permissionHint(s.opts.Credentials, s.remoteURL)
-	case errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed):
-		e.Err = fmt.Errorf("%w: %w", ErrPermission, err)
-		e.Hint = "the remote needs credentials: set GITHUB_TOKEN, GITLAB_TOKEN or PIPE_GIT_TOKEN (HTTPS), or PIPE_SSH_KEY_FILE (ssh)"
-	case errors.Is(err, transport.ErrRepositoryNotFound):
-		e.Hint = "check the remote's URL (git remote -v) and that the token can read the repository"
-	}
-	return e
 }
 
 // redactURL drops user info from a URL for messages.

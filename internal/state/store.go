@@ -163,6 +163,9 @@ func Open(dir string, opts Options) (*GitStore, error) {
 		opts.Committer = Identity{Name: "pipe", Email: "pipe@localhost"}
 	}
 	plain, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		plain, err = git.PlainOpen(dir) // a bare repository
+	}
 	if err != nil {
 		return nil, &Error{Op: "open repository " + dir, Err: err, Hint: "run pipe inside a clone of the repository"}
 	}
@@ -193,6 +196,30 @@ func Open(dir string, opts Options) (*GitStore, error) {
 		}
 	}
 	return s, nil
+}
+
+// RemoteURL returns the URL of the named remote (default "origin") of the
+// repository containing dir, so the caller can pick credentials for it
+// (CredentialsFromEnv) before calling Open. Empty if there is no such remote.
+func RemoteURL(dir, remote string) (string, error) {
+	if remote == "" {
+		remote = "origin"
+	}
+	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		r, err = git.PlainOpen(dir)
+	}
+	if err != nil {
+		return "", &Error{Op: "open repository " + dir, Err: err}
+	}
+	cfg, err := r.Config()
+	if err != nil {
+		return "", err
+	}
+	if rc := cfg.Remotes[remote]; rc != nil && len(rc.URLs) > 0 {
+		return rc.URLs[0], nil
+	}
+	return "", nil
 }
 
 // Close releases the repository's open files.

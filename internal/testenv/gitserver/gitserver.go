@@ -65,7 +65,7 @@ func Env() []string {
 func NewBareRepo(t testing.TB, root, name string) string {
 	t.Helper()
 	dir := filepath.Join(root, name)
-	Git(t, root, "init", "--quiet", "--bare", dir)
+	Git(t, root, "init", "--quiet", "--bare", "--initial-branch=main", dir)
 	// Lets a client delete refs and lets concurrent pushes queue on a ref
 	// lock instead of failing at once.
 	Git(t, dir, "config", "receive.denyDeletes", "false")
@@ -106,7 +106,7 @@ func StartHTTP(t testing.TB, root string, opts HTTPOptions) *HTTPServer {
 		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1",
 			"GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + root},
 		InheritEnv: []string{"PATH", "TMPDIR"},
-		Stderr:     testWriter{t},
+		Stderr:     testWriter{t, "git http-backend"},
 	}
 	s := &HTTPServer{Root: root, opts: opts}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -148,10 +148,14 @@ func (s *HTTPServer) AuthURL(name, token string) string {
 	return strings.Replace(s.URL, "http://", "http://"+user+":"+token+"@", 1) + "/" + name
 }
 
-type testWriter struct{ t testing.TB }
+// testWriter logs a server's stderr to the test log.
+type testWriter struct {
+	t    testing.TB
+	name string
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Logf("git http-backend: %s", strings.TrimSpace(string(p)))
+	w.t.Logf("%s: %s", w.name, strings.TrimSpace(string(p)))
 	return len(p), nil
 }
 
@@ -178,7 +182,7 @@ func StartDaemon(t testing.TB, root string) *Daemon {
 		cmd := exec.Command("git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
 			"--base-path="+root, "--listen=127.0.0.1", fmt.Sprintf("--port=%d", port), root)
 		cmd.Env = Env()
-		cmd.Stderr = testWriter{t}
+		cmd.Stderr = testWriter{t, "git daemon"}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start git daemon: %v", err)
