@@ -108,6 +108,9 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.appsCommand(),
 		a.schemaCommand(),
 		a.versionCommand(),
+		a.historyCommand(),
+		a.statusCommand(),
+		a.unlockCommand(),
 		a.completionCommand(),
 	)
 	return root

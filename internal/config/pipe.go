@@ -36,7 +36,8 @@ type PipeGit struct {
 	NotesRef string `json:"notesRef" jsonschema:"default=refs/notes/pipe"`
 	// The remote records are fetched from and pushed to.
 	Remote string `json:"remote" jsonschema:"default=origin"`
-	// The author of the notes commits; empty means the Git config's user.
+	// The author and committer of the notes and lock commits; default
+	// pipe <pipe@localhost> (name and e-mail default separately).
 	Author GitAuthor `json:"author"`
 }
 

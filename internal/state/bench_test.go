@@ -120,7 +120,7 @@ func buildFixture() (string, []string, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		ref, _ := NotesRef(app)
+		ref, _ := AppNotesRef(DefaultNotesRef, app)
 		refs[ref] = c
 	}
 	// One pack, as a fetch would leave it.

@@ -264,7 +264,7 @@ func countRecordLines(t *testing.T, bare string) map[string]int {
 	counts := map[string]int{}
 	refs, _ := repo.References()
 	_ = refs.ForEach(func(r *plumbing.Reference) error {
-		if !strings.HasPrefix(r.Name().String(), notesPrefix) {
+		if !strings.HasPrefix(r.Name().String(), DefaultNotesRef+appsDir) {
 			return nil
 		}
 		c, err := repo.CommitObject(r.Hash())

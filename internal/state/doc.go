@@ -3,7 +3,8 @@
 // repository itself (there is no database).
 //
 // Records are Git notes. Each application has its own notes ref,
-// refs/notes/pipe/apps/<app>, whose notes are attached to the commits that
+// <NotesRef>/apps/<app> (refs/notes/pipe/apps/<app> with the default
+// [Options].NotesRef), whose notes are attached to the commits that
 // were deployed; a note holds one JSON object per line, one per deployment of
 // that commit (JSON Lines, so `git notes show` prints it readably and `git
 // notes append` from a person or a script cannot corrupt it). Reading an

@@ -69,7 +69,7 @@ func (e *LockedError) Hint() string {
 }
 
 // permissionHint says what to grant, by the kind of host and token.
-func permissionHint(c Credentials, remoteURL string) string {
+func permissionHint(c Credentials, remoteURL, notesRef string) string {
 	switch hostKind(c, remoteURL) {
 	case "github":
 		return "the token cannot push: in GitHub Actions grant the job `permissions: contents: write` " +
@@ -79,5 +79,5 @@ func permissionHint(c Credentials, remoteURL string) string {
 			"with the write_repository scope (role Developer or higher) in GITLAB_TOKEN or PIPE_GIT_TOKEN"
 	}
 	return "the credentials cannot push to the remote: use a token or key with write access to the repository " +
-		"(refs/notes/pipe/* and refs/pipe/locks/* must be writable) in PIPE_GIT_TOKEN"
+		"(" + notesRef + "/* and " + locksPrefix + "* must be writable) in PIPE_GIT_TOKEN"
 }

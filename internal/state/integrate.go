@@ -39,7 +39,7 @@ func (s *GitStore) isAncestor(a, b plumbing.Hash) bool {
 // mergeCommits merges the notes trees of two commits into a merge commit
 // whose first parent is the remote's.
 func (s *GitStore) mergeCommits(app string, remote, local plumbing.Hash) (plumbing.Hash, error) {
-	ref, _ := NotesRef(app)
+	ref, _ := s.NotesRef(app)
 	warn := func(m string) { s.notice(LevelWarn, app, ref.String()+": "+m) }
 	rt, ok1 := s.notesTreeAt(remote, ref, warn)
 	lt, ok2 := s.notesTreeAt(local, ref, warn)

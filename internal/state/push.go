@@ -99,7 +99,7 @@ func (s *GitStore) pushRejected(ctx context.Context, ref plumbing.ReferenceName,
 		return &conflictError{ref: ref, current: now}
 	}
 	return &Error{Op: "push " + ref.String(), Msg: "the remote refused the update", Err: cause,
-		Hint: "a server-side hook or ref protection may reject pushes to refs/notes/pipe/* or refs/pipe/locks/*"}
+		Hint: fmt.Sprintf("a server-side hook or ref protection may reject pushes to %s/* or %s*", s.opts.NotesRef, locksPrefix)}
 }
 
 // isLostRace reports whether a rejection reads as a compare-and-swap lost
@@ -136,7 +136,7 @@ func (s *GitStore) remoteError(op string, err error) error {
 	switch {
 	case isPermission(err) && op == "push":
 		e.Err = fmt.Errorf("%w: %w", ErrPermission, err)
-		e.Hint = permissionHint(s.opts.Credentials, s.remoteURL)
+		e.Hint = permissionHint(s.opts.Credentials, s.remoteURL, s.opts.NotesRef)
 	case errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed):
 		e.Err = fmt.Errorf("%w: %w", ErrPermission, err)
 		e.Hint = "the remote needs credentials: set GITHUB_TOKEN, GITLAB_TOKEN or PIPE_GIT_TOKEN (HTTPS), or PIPE_SSH_KEY_FILE (ssh)"

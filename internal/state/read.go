@@ -22,7 +22,7 @@ func (s *GitStore) refresh(ctx context.Context, app string) error {
 	if !s.online() {
 		return nil
 	}
-	notes, err := NotesRef(app)
+	notes, err := s.NotesRef(app)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (s *GitStore) refresh(ctx context.Context, app string) error {
 // readApp reads all records of app from its local notes ref. Problems are
 // reported as warnings; only a storage failure is an error.
 func (s *GitStore) readApp(app string) (*appRecords, error) {
-	ref, err := NotesRef(app)
+	ref, err := s.NotesRef(app)
 	if err != nil {
 		return nil, err
 	}
@@ -250,8 +250,17 @@ func (s *GitStore) Status(ctx context.Context, app string) (*AppStatus, error) {
 func (s *GitStore) Apps(ctx context.Context) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// An app's ref is prefix+EncodeApp(app), which never contains '/': a
+	// deeper ref (another NotesRef nested under this one's apps/, a ref made
+	// by hand) is not an app of this store.
+	under := func(n, prefix string) (string, bool) {
+		rest, ok := strings.CutPrefix(n, prefix)
+		return rest, ok && rest != "" && !strings.Contains(rest, "/")
+	}
 	inNamespace := func(n plumbing.ReferenceName) bool {
-		return strings.HasPrefix(n.String(), notesPrefix) || strings.HasPrefix(n.String(), locksPrefix)
+		_, notes := under(n.String(), s.notesPrefix)
+		_, lock := under(n.String(), locksPrefix)
+		return notes || lock
 	}
 	if s.online() {
 		remote, err := s.fetch(ctx, inNamespace)
@@ -259,10 +268,11 @@ func (s *GitStore) Apps(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 		for name, h := range remote {
-			if !strings.HasPrefix(name.String(), notesPrefix) {
+			enc, ok := under(name.String(), s.notesPrefix)
+			if !ok {
 				continue
 			}
-			app, _ := DecodeApp(strings.TrimPrefix(name.String(), notesPrefix))
+			app, _ := DecodeApp(enc)
 			if err := s.integrateRemote(app, name, h); err != nil {
 				return nil, err
 			}
@@ -277,19 +287,19 @@ func (s *GitStore) Apps(ctx context.Context) ([]string, error) {
 		}
 		seen[app] = true
 	}
+	trackedLocks := trackingRoot + s.opts.Remote + "/" + strings.TrimPrefix(locksPrefix, "refs/")
 	iter, err := s.st.IterReferences()
 	if err != nil {
 		return nil, err
 	}
 	_ = iter.ForEach(func(r *plumbing.Reference) error {
 		n := r.Name().String()
-		switch {
-		case strings.HasPrefix(n, notesPrefix):
-			add(strings.TrimPrefix(n, notesPrefix))
-		case !s.online() && strings.HasPrefix(n, locksPrefix):
-			add(strings.TrimPrefix(n, locksPrefix))
-		case s.online() && strings.HasPrefix(n, trackingRoot+s.opts.Remote+"/pipe/locks/"):
-			add(strings.TrimPrefix(n, trackingRoot+s.opts.Remote+"/pipe/locks/"))
+		if enc, ok := under(n, s.notesPrefix); ok {
+			add(enc)
+		} else if enc, ok := under(n, locksPrefix); ok && !s.online() {
+			add(enc)
+		} else if enc, ok := under(n, trackedLocks); ok && s.online() {
+			add(enc)
 		}
 		return nil
 	})

@@ -7,16 +7,58 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// Ref namespaces. Records: one notes ref per application. Locks: one ref per
-// application. Remote-tracking copies of both live under
-// refs/pipe/remotes/<remote>/, outside refs/notes so that `git log
-// --notes='pipe/apps/*'` shows each record once.
+// DefaultNotesRef is the default of Options.NotesRef.
+const DefaultNotesRef = "refs/notes/pipe"
+
+// Ref namespaces. Records: one notes ref per application,
+// <NotesRef>/apps/<app>. Locks: one ref per application, always under
+// refs/pipe/locks/ whatever NotesRef is (see docs/state.md). Remote-tracking
+// copies of both live under refs/pipe/remotes/<remote>/, outside refs/notes
+// so that `git log --notes='pipe/apps/*'` shows each record once.
 const (
-	notesPrefix   = "refs/notes/pipe/apps/"
-	locksPrefix   = "refs/pipe/locks/"
-	trackingRoot  = "refs/pipe/remotes/"
-	notesRefShort = "pipe/apps/" // what `git notes --ref=` takes
+	notesRoot    = "refs/notes/"
+	appsDir      = "/apps/"
+	locksPrefix  = "refs/pipe/locks/"
+	trackingRoot = "refs/pipe/remotes/"
 )
+
+// checkNotesRef explains why ref cannot be the NotesRef under which records
+// are kept (nil when it can): it must be a valid ref name under refs/notes/.
+// The rules are those of internal/config's check of spec.git.notesRef.
+func checkNotesRef(ref string) error {
+	if !strings.HasPrefix(ref, notesRoot) || len(ref) == len(notesRoot) {
+		return fmt.Errorf("%q is not under refs/notes/ (git notes only reads refs there)", ref)
+	}
+	for _, bad := range []string{"..", "//", "@{", "/.", ".lock/"} {
+		if strings.Contains(ref, bad) {
+			return fmt.Errorf("%q contains %q, which git does not allow in a ref name", ref, bad)
+		}
+	}
+	if strings.HasSuffix(ref, "/") || strings.HasSuffix(ref, ".") || strings.HasSuffix(ref, ".lock") {
+		return fmt.Errorf("%q ends with /, . or .lock, which git does not allow in a ref name", ref)
+	}
+	for _, r := range ref {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(" ~^:?*[\\", r) {
+			return fmt.Errorf("%q contains %q, which git does not allow in a ref name", ref, r)
+		}
+	}
+	if err := plumbing.ReferenceName(ref + appsDir + "x").Validate(); err != nil {
+		return fmt.Errorf("%q: %w", ref, err)
+	}
+	return nil
+}
+
+// notesPrefixOf is where the notes refs of apps live for a NotesRef ("":
+// DefaultNotesRef): "<notesRef>/apps/".
+func notesPrefixOf(notesRef string) (string, error) {
+	if notesRef == "" {
+		notesRef = DefaultNotesRef
+	}
+	if err := checkNotesRef(notesRef); err != nil {
+		return "", err
+	}
+	return notesRef + appsDir, nil
+}
 
 // EncodeApp turns an application name into the ref component used for its
 // notes ref and lock ref. Letters, digits, '-' and '_' stay as they are;
@@ -71,13 +113,36 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// NotesRef is the full name of the notes ref holding app's records.
-func NotesRef(app string) (plumbing.ReferenceName, error) {
+// AppNotesRef is the full name of the notes ref holding app's records when
+// records are kept under notesRef (Options.NotesRef; "" for
+// DefaultNotesRef): <notesRef>/apps/<EncodeApp(app)>.
+func AppNotesRef(notesRef, app string) (plumbing.ReferenceName, error) {
+	prefix, err := notesPrefixOf(notesRef)
+	if err != nil {
+		return "", err
+	}
 	enc, err := EncodeApp(app)
 	if err != nil {
 		return "", err
 	}
-	return plumbing.ReferenceName(notesPrefix + enc), nil
+	return plumbing.ReferenceName(prefix + enc), nil
+}
+
+// NotesRef is the full name of the notes ref holding app's records in this
+// store (<Options.NotesRef>/apps/<EncodeApp(app)>).
+func (s *GitStore) NotesRef(app string) (plumbing.ReferenceName, error) {
+	enc, err := EncodeApp(app)
+	if err != nil {
+		return "", err
+	}
+	return plumbing.ReferenceName(s.notesPrefix + enc), nil
+}
+
+// NotesRefShort is what `git notes --ref=` and `git log --notes=` take for
+// app's notes ref: its name without refs/notes/ ("pipe/apps/web").
+func (s *GitStore) NotesRefShort(app string) (string, error) {
+	ref, err := s.NotesRef(app)
+	return strings.TrimPrefix(ref.String(), notesRoot), err
 }
 
 // LockRef is the full name of app's lock ref.

@@ -97,7 +97,8 @@ type Notice struct {
 	Msg   string
 }
 
-// Identity names the author of the notes and lock commits pipe writes.
+// Identity names the author and committer of the notes and lock commits
+// pipe writes.
 type Identity struct {
 	Name  string
 	Email string
@@ -126,8 +127,15 @@ type Options struct {
 	Backoff     time.Duration
 	// Sleep waits between retries (default: a timer honouring ctx).
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Committer signs notes and lock commits (default pipe <pipe@localhost>).
+	// Committer is the author and committer of the notes and lock commits
+	// pipe writes; an empty Name defaults to "pipe", an empty Email to
+	// "pipe@localhost". The repository's git config (user.name) is not read.
 	Committer Identity
+	// NotesRef is the prefix of the notes refs holding records (default
+	// DefaultNotesRef, "refs/notes/pipe"): app's records are in
+	// <NotesRef>/apps/<app>. It must be a valid ref name under refs/notes/
+	// (Open rejects others). Locks stay under refs/pipe/locks/ whatever it is.
+	NotesRef string
 }
 
 // GitStore is the Store backed by Git notes in a repository.
@@ -136,7 +144,9 @@ type GitStore struct {
 	st        *filesystem.Storage
 	opts      Options
 	remoteURL string
-	fetched   map[plumbing.ReferenceName]bool
+	// notesPrefix is "<NotesRef>/apps/": app refs are notesPrefix+EncodeApp(app).
+	notesPrefix string
+	fetched     map[plumbing.ReferenceName]bool
 }
 
 var _ Store = (*GitStore)(nil)
@@ -160,7 +170,18 @@ func Open(dir string, opts Options) (*GitStore, error) {
 		opts.Sleep = sleepCtx
 	}
 	if opts.Committer.Name == "" {
-		opts.Committer = Identity{Name: "pipe", Email: "pipe@localhost"}
+		opts.Committer.Name = "pipe"
+	}
+	if opts.Committer.Email == "" {
+		opts.Committer.Email = "pipe@localhost"
+	}
+	if opts.NotesRef == "" {
+		opts.NotesRef = DefaultNotesRef
+	}
+	notesPrefix, err := notesPrefixOf(opts.NotesRef)
+	if err != nil {
+		return nil, &Error{Op: "open state", Msg: "invalid notes ref: " + err.Error(),
+			Hint: "set spec.git.notesRef in .pipe/config.yaml to a ref under refs/notes/, e.g. " + DefaultNotesRef}
 	}
 	plain, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if errors.Is(err, git.ErrRepositoryNotExists) {
@@ -177,7 +198,7 @@ func Open(dir string, opts Options) (*GitStore, error) {
 	// an app's notes reads each of its blobs once.
 	st := filesystem.NewStorageWithOptions(fsStorage.Filesystem(), cache.NewObjectLRU(32*cache.MiByte),
 		filesystem.Options{KeepDescriptors: true})
-	s := &GitStore{st: st, opts: opts, fetched: map[plumbing.ReferenceName]bool{}}
+	s := &GitStore{st: st, opts: opts, notesPrefix: notesPrefix, fetched: map[plumbing.ReferenceName]bool{}}
 	if !opts.Offline {
 		s.remoteURL = opts.RemoteURL
 		if s.remoteURL == "" {
@@ -221,6 +242,9 @@ func RemoteURL(dir, remote string) (string, error) {
 	}
 	return "", nil
 }
+
+// NotesPrefix is the prefix of this store's notes refs, "<NotesRef>/apps/".
+func (s *GitStore) NotesPrefix() string { return s.notesPrefix }
 
 // Close releases the repository's open files.
 func (s *GitStore) Close() error { return s.st.Close() }

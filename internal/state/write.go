@@ -21,7 +21,7 @@ type editFunc func(cur *note) (*note, error)
 // applied again on top, and the push retried with jittered exponential
 // backoff, at most MaxAttempts times.
 func (s *GitStore) writeNote(ctx context.Context, app, key, msg string, edit editFunc) error {
-	ref, err := NotesRef(app)
+	ref, err := s.NotesRef(app)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *GitStore) backoff(attempt int) time.Duration {
 // applyEdit commits the edited note on top of base (zero: a new notes ref)
 // and returns the new tip, or base when nothing changed.
 func (s *GitStore) applyEdit(app string, base plumbing.Hash, key, msg string, edit editFunc) (plumbing.Hash, error) {
-	ref, _ := NotesRef(app)
+	ref, _ := s.NotesRef(app)
 	nt := &notesTree{notes: map[string][]plumbing.Hash{}}
 	baseTree := plumbing.ZeroHash
 	if !base.IsZero() {

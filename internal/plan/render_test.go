@@ -1,0 +1,51 @@
+package plan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/render"
+)
+
+// TestFromRender plans from what the renderer produces for a plain
+// manifest directory.
+func TestFromRender(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "apps", "web")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "deployment.yaml"), []byte(deployment("web", "web:1", 1, "")+"---\n"+serviceV1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := k8sSpec(t, "")
+	m, err := (&render.Renderer{}).Kubernetes(context.Background(), render.KubernetesApp{Name: "web", Root: root, Dir: "apps/web", ConfigFile: "app.pipecd.yaml", Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := FromRender(m)
+	if len(objs) != 2 || objs[0].Key != "apps:Deployment:default:web" || objs[1].Key != ":Service:default:web" {
+		t.Fatalf("objects %+v", objs)
+	}
+	if objs[0].Source == "" {
+		t.Error("no source")
+	}
+	// A rendered object and the same object read back from the API server
+	// have the same key.
+	if KeyOf(objs[1].Object) != ":Service::web" {
+		t.Errorf("KeyOf of a rendered object without namespace: %s", KeyOf(objs[1].Object))
+	}
+	p, err := PlanKubernetes(KubernetesInput{App: AppOf(&config.App{Name: "web", Kind: config.KindKubernetesApp, Dir: "apps/web"}), Spec: spec, Desired: objs, Now: testTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Summary != (Summary{Added: 2}) {
+		t.Errorf("summary %+v", p.Summary)
+	}
+	if FromRender(nil) != nil {
+		t.Error("FromRender(nil) is not empty")
+	}
+}
