@@ -1,0 +1,215 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/ignore"
+)
+
+// helmChart is a loaded chart and how to name it in sources.
+type helmChart struct {
+	chart *chart.Chart
+	// desc names the chart in messages and Source.Chart.
+	desc string
+	// repoDir is the chart directory relative to the repository root, for a
+	// chart of the repository; templates are then named by their file.
+	repoDir string
+}
+
+// helm renders input.helmChart like PipeCD's `helm template --no-hooks
+// --include-crds RELEASE CHART`: hooks (tests included) and NOTES.txt are
+// left out, CRDs of crds/ come first, the rest in Helm's install order.
+func (r *Renderer) helm(ctx context.Context, a *appTree) ([]rendered, error) {
+	hc := a.input.HelmChart
+	var (
+		ch      *helmChart
+		err     error
+		cleanup = func() {}
+	)
+	switch {
+	case hc.GitRemote != "":
+		ch, cleanup, err = r.gitChart(ctx, hc.GitRemote, hc.Ref, hc.Path)
+	case hc.Repository != "":
+		ch, err = r.repoChart(ctx, hc.Repository, hc.Name, hc.Version)
+	default:
+		ch, err = a.localChart(hc.Path)
+	}
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
+	if deps := ch.chart.Metadata.Dependencies; len(deps) > 0 {
+		if err := action.CheckDependencies(ch.chart, deps); err != nil {
+			return nil, fmt.Errorf("chart %s: %w (pipe does not download dependencies: run `helm dependency build` and commit charts/)", ch.desc, err)
+		}
+	}
+	opts := a.input.HelmOptions
+	if opts == nil {
+		opts = &config.InputHelmOptions{}
+	}
+	vals, err := r.helmValues(ctx, a, opts)
+	if err != nil {
+		return nil, err
+	}
+
+	inst := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	inst.DryRun, inst.DryRunOption, inst.ClientOnly, inst.Replace = true, "client", true, true
+	inst.DisableHooks, inst.IncludeCRDs = true, true
+	inst.ReleaseName = a.app.Name
+	if opts.ReleaseName != "" {
+		inst.ReleaseName = opts.ReleaseName
+	}
+	inst.Namespace = r.releaseNamespace(a)
+	inst.APIVersions = chartutil.VersionSet(opts.APIVersions)
+	if opts.KubeVersion != "" {
+		kv, err := chartutil.ParseKubeVersion(opts.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("helmOptions.kubeVersion %q: %w", opts.KubeVersion, err)
+		}
+		inst.KubeVersion = kv
+	}
+	rel, err := inst.RunWithContext(ctx, ch.chart, vals)
+	if err != nil {
+		return nil, ch.templateError(err)
+	}
+	return decodeStream([]byte(rel.Manifest), "", false, func(d document, i int) Source {
+		return Source{File: ch.templateFile(d.source), Chart: ch.desc, Doc: i, Item: -1}
+	})
+}
+
+// templateFile maps a template name as Helm gives it (chart/templates/x.yaml,
+// chart/charts/sub/templates/y.yaml) to the file of a chart of the
+// repository; other names are kept.
+func (c *helmChart) templateFile(name string) string {
+	if c.repoDir == "" || name == "" {
+		return name
+	}
+	_, rest, ok := strings.Cut(name, "/")
+	if !ok {
+		return name
+	}
+	return path.Join(c.repoDir, rest)
+}
+
+// helmLocRe finds the template location in Helm's errors: "template:
+// chart/templates/x.yaml:12:3: ...", "execution error at
+// (chart/templates/x.yaml:12:3): ..." or "YAML parse error on
+// chart/templates/x.yaml: ..." (whose line is of the rendered output: not
+// kept).
+var helmLocRe = regexp.MustCompile(`(?:template: |\(|YAML parse error on )([^\s():]+\.(?:yaml|yml|tpl|txt|json))(?::(\d+):)?`)
+
+func (c *helmChart) templateError(err error) error {
+	e := &Error{Err: fmt.Errorf("helm template %s: %w", c.desc, err)}
+	if m := helmLocRe.FindStringSubmatch(err.Error()); m != nil {
+		e.File = c.templateFile(m[1])
+		if m[2] != "" {
+			e.Line, _ = strconv.Atoi(m[2])
+		}
+	}
+	return e
+}
+
+// localChart loads a chart directory of the repository (path relative to
+// the application directory).
+func (a *appTree) localChart(ref string) (*helmChart, error) {
+	dir, err := a.resolve(a.dir, ref)
+	if err != nil {
+		return nil, fmt.Errorf("helmChart.path: %w", err)
+	}
+	c, err := loadChartDir(a.tree, dir)
+	if err != nil {
+		return nil, &Error{File: a.rel(dir), Err: fmt.Errorf("load chart: %w", err)}
+	}
+	rel := a.rel(dir)
+	return &helmChart{chart: c, desc: rel, repoDir: rel}, nil
+}
+
+// loadChartDir loads a chart directory like Helm's loader.LoadDir
+// (.helmignore honoured, symlinks followed), refusing files that resolve
+// outside t.
+func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s does not exist", t.rel(dir))
+		}
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", t.rel(dir))
+	}
+	rules := ignore.Empty()
+	if b, err := os.ReadFile(filepath.Join(dir, ignore.HelmIgnore)); err == nil {
+		if rules, err = ignore.Parse(bytes.NewReader(b)); err != nil {
+			return nil, fmt.Errorf("%s: %w", ignore.HelmIgnore, err)
+		}
+	}
+	rules.AddDefaults()
+	var files []*loader.BufferedFile
+	var walk func(real, name string, depth int) error
+	walk = func(real, name string, depth int) error {
+		if depth > 32 {
+			return fmt.Errorf("%s: too many nested directories (a symlink loop?)", name)
+		}
+		entries, err := os.ReadDir(real)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			n := path.Join(name, e.Name())
+			p := filepath.Join(real, e.Name())
+			if e.Type()&os.ModeSymlink != 0 {
+				if p, err = t.confine(p, t.rel(p)); err != nil {
+					return err
+				}
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				return err
+			}
+			if fi.IsDir() {
+				if rules.Ignore(n, fi) {
+					continue
+				}
+				if err := walk(p, n, depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			if rules.Ignore(n, fi) {
+				continue
+			}
+			if !fi.Mode().IsRegular() {
+				return fmt.Errorf("cannot load irregular file %s", n)
+			}
+			if fi.Size() > loader.MaxDecompressedFileSize {
+				return fmt.Errorf("chart file %s is larger than %d bytes", n, loader.MaxDecompressedFileSize)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			files = append(files, &loader.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))})
+		}
+		return nil
+	}
+	if err := walk(dir, "", 0); err != nil {
+		return nil, err
+	}
+	// ReadDir sorts each directory, which keeps names in walk order.
+	return loader.LoadFiles(files)
+}

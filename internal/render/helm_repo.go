@@ -1,0 +1,234 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/repo"
+	"sigs.k8s.io/yaml"
+)
+
+// ChartRepo is an HTTP chart repository (an index.yaml and its charts),
+// with its credentials resolved.
+type ChartRepo struct {
+	// Name is what helmChart.repository refers to.
+	Name string
+	// URL is the repository's base URL (index.yaml is below it).
+	URL      string
+	Username string
+	Password string
+	// Insecure skips TLS certificate verification for this repository.
+	Insecure bool
+}
+
+// ChartReposFromConfig resolves the HTTP chart repositories of
+// .pipe/config.yaml: passwords come from the named environment variable
+// (through getenv) or file (through readFile). GIT repositories are left
+// out: they only give credentials to charts fetched by gitRemote.
+func ChartReposFromConfig(repos []config.ChartRepository, getenv func(string) string, readFile func(string) ([]byte, error)) ([]ChartRepo, error) {
+	var out []ChartRepo
+	for _, c := range repos {
+		if c.Type == "GIT" {
+			continue
+		}
+		r := ChartRepo{Name: c.Name, URL: c.Address, Username: c.Username, Insecure: c.Insecure}
+		switch {
+		case c.PasswordEnv != "":
+			if r.Password = getenv(string(c.PasswordEnv)); r.Password == "" {
+				return nil, fmt.Errorf("chart repository %s: environment variable %s (passwordEnv) is not set", c.Name, c.PasswordEnv)
+			}
+		case c.PasswordFile != "":
+			b, err := readFile(string(c.PasswordFile))
+			if err != nil {
+				return nil, fmt.Errorf("chart repository %s: passwordFile: %w", c.Name, err)
+			}
+			r.Password = strings.TrimRight(string(b), "\r\n")
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// indexCache keeps the repository indexes one Renderer downloaded, so that
+// rendering many applications reads each index once.
+type indexCache struct {
+	mu sync.Mutex
+	m  map[string]*repo.IndexFile
+}
+
+func (r *Renderer) findRepo(name string) (*ChartRepo, error) {
+	var names []string
+	for i := range r.ChartRepos {
+		if r.ChartRepos[i].Name == name {
+			return &r.ChartRepos[i], nil
+		}
+		names = append(names, r.ChartRepos[i].Name)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("helmChart.repository %q: no chart repository is configured (chartRepositories in .pipe/config.yaml)", name)
+	}
+	return nil, fmt.Errorf("helmChart.repository %q is not a configured chart repository (chartRepositories in .pipe/config.yaml: %s)", name, strings.Join(names, ", "))
+}
+
+// client returns the HTTP client for a repository: the injected one, with
+// TLS verification off when the repository is insecure.
+func (r *Renderer) client(cr *ChartRepo) *http.Client {
+	if r.HTTP == nil || !cr.Insecure {
+		return r.HTTP
+	}
+	base, ok := r.HTTP.Transport.(*http.Transport)
+	if r.HTTP.Transport == nil {
+		base, ok = http.DefaultTransport.(*http.Transport)
+	}
+	if !ok {
+		return r.HTTP
+	}
+	t := base.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.InsecureSkipVerify = true // the repository is configured `insecure: true`
+	c := *r.HTTP
+	c.Transport = t
+	return &c
+}
+
+// repoChart downloads a chart from a chart repository: the version
+// (exact, or a semver constraint; empty means the latest stable) is found
+// in the repository's index.yaml, and the archive's digest is checked
+// against the index.
+func (r *Renderer) repoChart(ctx context.Context, repoName, name, version string) (*helmChart, error) {
+	if strings.HasPrefix(repoName, "oci://") {
+		return nil, fmt.Errorf("helmChart.repository %q: OCI registries are not supported yet", repoName)
+	}
+	cr, err := r.findRepo(repoName)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := r.index(ctx, cr)
+	if err != nil {
+		return nil, err
+	}
+	cv, err := idx.Get(name, version)
+	if err != nil {
+		switch {
+		case errors.Is(err, repo.ErrNoChartName):
+			return nil, fmt.Errorf("chart %q is not in repository %s", name, cr.Name)
+		case version == "":
+			return nil, fmt.Errorf("chart %s/%s: no stable version in the repository index", cr.Name, name)
+		}
+		return nil, fmt.Errorf("chart %s/%s: no version %s in the repository index (%s)", cr.Name, name, version, versionsOf(idx, name))
+	}
+	desc := cr.Name + "/" + name + "@" + cv.Version
+	if len(cv.URLs) == 0 {
+		return nil, fmt.Errorf("chart %s: the repository index gives no URL", desc)
+	}
+	u, err := repo.ResolveReferenceURL(cr.URL, cv.URLs[0])
+	if err != nil {
+		return nil, fmt.Errorf("chart %s: %w", desc, err)
+	}
+	user, pass := "", ""
+	if sameHost(u, cr.URL) {
+		user, pass = cr.Username, cr.Password
+	}
+	data, err := r.getWith(ctx, r.client(cr), u, user, pass)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s: %w", desc, err)
+	}
+	if cv.Digest != "" {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, cv.Digest) {
+			return nil, fmt.Errorf("chart %s: the archive's sha256 %s does not match the index's digest %s", desc, got, cv.Digest)
+		}
+	}
+	c, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("chart %s: %w", desc, err)
+	}
+	return &helmChart{chart: c, desc: desc}, nil
+}
+
+func versionsOf(idx *repo.IndexFile, name string) string {
+	var vs []string
+	for i, cv := range idx.Entries[name] {
+		if i == 10 {
+			vs = append(vs, "...")
+			break
+		}
+		vs = append(vs, cv.Version)
+	}
+	return "has " + strings.Join(vs, ", ")
+}
+
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && ua.Host == ub.Host
+}
+
+// index downloads and parses a repository's index.yaml, once per Renderer.
+func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*repo.IndexFile, error) {
+	r.indexes.mu.Lock()
+	defer r.indexes.mu.Unlock()
+	if idx, ok := r.indexes.m[cr.URL]; ok {
+		return idx, nil
+	}
+	u := strings.TrimSuffix(cr.URL, "/") + "/index.yaml"
+	data, err := r.getWith(ctx, r.client(cr), u, cr.Username, cr.Password)
+	if err != nil {
+		return nil, fmt.Errorf("chart repository %s: %w", cr.Name, err)
+	}
+	idx, err := parseIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("chart repository %s: index.yaml: %w", cr.Name, err)
+	}
+	if r.indexes.m == nil {
+		r.indexes.m = map[string]*repo.IndexFile{}
+	}
+	r.indexes.m[cr.URL] = idx
+	return idx, nil
+}
+
+// parseIndex reads a repository index (YAML or JSON) like Helm, dropping
+// empty entries.
+func parseIndex(data []byte) (*repo.IndexFile, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, repo.ErrEmptyIndexYaml
+	}
+	idx := &repo.IndexFile{}
+	var err error
+	if json.Valid(data) {
+		err = json.Unmarshal(data, idx)
+	} else {
+		err = yaml.Unmarshal(data, idx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if idx.APIVersion == "" {
+		return nil, repo.ErrNoAPIVersion
+	}
+	for name, cvs := range idx.Entries {
+		kept := cvs[:0]
+		for _, cv := range cvs {
+			if cv != nil && cv.Metadata != nil && cv.Version != "" {
+				kept = append(kept, cv)
+			}
+		}
+		idx.Entries[name] = kept
+	}
+	idx.SortEntries()
+	return idx, nil
+}

@@ -1,0 +1,234 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/repo"
+	"sigs.k8s.io/yaml"
+)
+
+// chartRepoServer serves a chart repository built in the test: the chart
+// of testdata packaged as web 0.1.0 and 0.2.0 (and 0.3.0-rc.1), with an
+// index.yaml, behind basic auth.
+type chartRepoServer struct {
+	*httptest.Server
+	indexHits atomic.Int32
+	files     map[string][]byte
+}
+
+func newChartRepo(t *testing.T, tls bool, mutate func(idx *repo.IndexFile)) *chartRepoServer {
+	t.Helper()
+	s := &chartRepoServer{files: map[string][]byte{}}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "reader" || p != "s3cret" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path == "/charts/index.yaml" {
+			s.indexHits.Add(1)
+		}
+		b, ok := s.files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	})
+	s.Server = httptest.NewUnstartedServer(h)
+	// Keep the handshake failures of the insecure test out of the output.
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if tls {
+		s.StartTLS()
+	} else {
+		s.Start()
+	}
+	t.Cleanup(s.Close)
+
+	ch, err := loader.LoadDir(filepath.Join(testdataRoot(t), "charts", "web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	idx := repo.NewIndexFile()
+	for _, v := range []string{"0.1.0", "0.2.0", "0.3.0-rc.1"} {
+		ch.Metadata.Version = v
+		p, err := chartutil.Save(ch, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		name := filepath.Base(p)
+		s.files["/charts/archives/"+name] = data
+		md := *ch.Metadata
+		if err := idx.MustAdd(&md, "archives/"+name, "", "sha256:"+hex.EncodeToString(sum[:])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Helm writes "sha256:<hex>" only with provenance; index digests are plain hex.
+	for _, cvs := range idx.Entries {
+		for _, cv := range cvs {
+			cv.Digest = strings.TrimPrefix(cv.Digest, "sha256:")
+		}
+	}
+	if mutate != nil {
+		mutate(idx)
+	}
+	b, err := yaml.Marshal(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.files["/charts/index.yaml"] = b
+	return s
+}
+
+func (s *chartRepoServer) repo(insecure bool) ChartRepo {
+	return ChartRepo{Name: "example", URL: s.URL + "/charts", Username: "reader", Password: "s3cret", Insecure: insecure}
+}
+
+func repoInput(name, version string) config.KubernetesDeploymentInput {
+	return config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{Repository: "example", Name: name, Version: version}}
+}
+
+func TestHelmChartRepository(t *testing.T) {
+	srv := newChartRepo(t, false, nil)
+	root := writeFiles(t, t.TempDir(), map[string]string{"app/values.yaml": "replicaCount: 5\n"})
+	r := &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{srv.repo(false)}}
+
+	in := repoInput("web", "0.1.0")
+	in.HelmOptions = &config.InputHelmOptions{ValueFiles: []string{"values.yaml"}}
+	m := mustRender(t, r, app(root, "app", in))
+	wantKeys(t, m,
+		"apiextensions.k8s.io:CustomResourceDefinition::widgets.example.com",
+		":Service:default:demo-web",
+		"apps:Deployment:default:demo-web",
+		"example.com:Widget::demo-web",
+	)
+	dep := m.Objects[2]
+	if dep.Source.Chart != "example/web@0.1.0" || dep.Source.File != "web/templates/deployment.yaml" {
+		t.Errorf("source = %+v", dep.Source)
+	}
+	if v := dep.Object.GetLabels()["app.kubernetes.io/name"]; v != "web" {
+		t.Errorf("labels = %v", dep.Object.GetLabels())
+	}
+
+	for version, want := range map[string]string{"": "0.2.0", "~0.1": "0.1.0", "0.3.0-rc.1": "0.3.0-rc.1", ">=0.1.0 <1.0.0": "0.2.0"} {
+		m := mustRender(t, r, app(root, "app", repoInput("web", version)))
+		if got := m.Objects[1].Source.Chart; got != "example/web@"+want {
+			t.Errorf("version %q: chart %s, want %s", version, got, want)
+		}
+	}
+	if n := srv.indexHits.Load(); n != 1 {
+		t.Errorf("index.yaml downloaded %d times by one renderer, want 1", n)
+	}
+}
+
+func TestHelmChartRepositoryErrors(t *testing.T) {
+	srv := newChartRepo(t, false, nil)
+	bad := newChartRepo(t, false, func(idx *repo.IndexFile) {
+		idx.Entries["web"][0].Digest = strings.Repeat("0", 64)
+	})
+	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
+	wrongPass := srv.repo(false)
+	wrongPass.Password = "nope"
+	cases := []struct {
+		name string
+		r    *Renderer
+		in   config.KubernetesDeploymentInput
+		want []string
+	}{
+		{"no such version", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{srv.repo(false)}}, repoInput("web", "9.9.9"),
+			[]string{"app/app.pipecd.yaml", "chart example/web: no version 9.9.9", "has 0.3.0-rc.1, 0.2.0, 0.1.0"}},
+		{"no such chart", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{srv.repo(false)}}, repoInput("api", "1.0.0"),
+			[]string{`chart "api" is not in repository example`}},
+		{"unknown repository", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{srv.repo(false)}},
+			config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{Repository: "other", Name: "web"}},
+			[]string{`"other" is not a configured chart repository`, "example"}},
+		{"wrong password", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{wrongPass}}, repoInput("web", "0.1.0"),
+			[]string{"chart repository example", "401 Unauthorized"}},
+		{"digest mismatch", &Renderer{HTTP: bad.Client(), ChartRepos: []ChartRepo{bad.repo(false)}}, repoInput("web", "0.1.0"),
+			[]string{"example/web@0.1.0", "does not match the index's digest"}},
+		{"no HTTP client", &Renderer{ChartRepos: []ChartRepo{srv.repo(false)}}, repoInput("web", "0.1.0"),
+			[]string{"no HTTP client"}},
+		{"OCI", &Renderer{HTTP: srv.Client()},
+			config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{Repository: "oci://ghcr.io/org/charts", Name: "web"}},
+			[]string{"OCI registries are not supported"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := renderErr(t, c.r, app(root, "app", c.in))
+			wantErr(t, err, c.want...)
+		})
+	}
+}
+
+func TestHelmChartRepositoryInsecure(t *testing.T) {
+	srv := newChartRepo(t, true, nil)
+	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
+	// A client that does not trust the test server's certificate.
+	client := &http.Client{Transport: &http.Transport{}}
+	err := renderErr(t, &Renderer{HTTP: client, ChartRepos: []ChartRepo{srv.repo(false)}}, app(root, "app", repoInput("web", "0.1.0")))
+	wantErr(t, err, "certificate")
+	m := mustRender(t, &Renderer{HTTP: client, ChartRepos: []ChartRepo{srv.repo(true)}}, app(root, "app", repoInput("web", "0.1.0")))
+	if len(m.Objects) != 4 {
+		t.Errorf("%d objects", len(m.Objects))
+	}
+}
+
+func TestChartReposFromConfig(t *testing.T) {
+	env := map[string]string{"CHARTS_PASSWORD": "from-env"}
+	files := map[string]string{"/run/secrets/charts": "from-file\n"}
+	readFile := func(p string) ([]byte, error) {
+		if s, ok := files[p]; ok {
+			return []byte(s), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	getenv := func(k string) string { return env[k] }
+	repos, err := ChartReposFromConfig([]config.ChartRepository{
+		{Type: "HTTP", Name: "a", Address: "https://a.example.com", Username: "u", PasswordEnv: "CHARTS_PASSWORD"},
+		{Type: "HTTP", Name: "b", Address: "https://b.example.com", Username: "u", PasswordFile: "/run/secrets/charts", Insecure: true},
+		{Type: "GIT", GitRemote: "git@github.com:org/charts.git"},
+		{Type: "HTTP", Name: "c", Address: "https://c.example.com"},
+	}, getenv, readFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ChartRepo{
+		{Name: "a", URL: "https://a.example.com", Username: "u", Password: "from-env"},
+		{Name: "b", URL: "https://b.example.com", Username: "u", Password: "from-file", Insecure: true},
+		{Name: "c", URL: "https://c.example.com"},
+	}
+	if len(repos) != len(want) {
+		t.Fatalf("repos = %+v", repos)
+	}
+	for i := range want {
+		if repos[i] != want[i] {
+			t.Errorf("repo %d = %+v, want %+v", i, repos[i], want[i])
+		}
+	}
+	_, err = ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "a", PasswordEnv: "MISSING"}}, getenv, readFile)
+	if err == nil || !strings.Contains(err.Error(), "MISSING (passwordEnv) is not set") {
+		t.Errorf("err = %v", err)
+	}
+	_, err = ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "a", PasswordFile: "/nope"}}, getenv, readFile)
+	if err == nil || !strings.Contains(err.Error(), "passwordFile") {
+		t.Errorf("err = %v", err)
+	}
+}
