@@ -20,7 +20,7 @@ TEST_FLAGS   ?=
 FUZZTIME     ?= 30s
 
 .DEFAULT_GOAL := build
-.PHONY: build test lint schema fuzz install clean
+.PHONY: build test lint schema fuzz install clean testenv-build dev-cluster dev-cluster-down
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pipe ./cmd/pipe
@@ -54,3 +54,17 @@ install: build
 
 clean:
 	rm -rf bin dist
+
+# The local Kubernetes control plane (internal/testenv/kube). Its binaries are
+# built once into ${PIPE_TESTENV_CACHE:-${XDG_CACHE_HOME:-~/.cache}/pipe/testenv}
+# (several minutes the first time), then reused.
+testenv-build:
+	$(GO) run ./internal/testenv/cmd/testenv build
+
+# dev-cluster starts one in the background and prints the line that points
+# kubectl at it: eval "$(make -s dev-cluster)"; dev-cluster-down stops it.
+dev-cluster:
+	@$(GO) run ./internal/testenv/cmd/testenv up
+
+dev-cluster-down:
+	@$(GO) run ./internal/testenv/cmd/testenv down

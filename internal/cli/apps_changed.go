@@ -17,6 +17,10 @@ func (a *app) changedApps(root string, repo *config.Repo, entries []appEntry, op
 		return nil, sourceError(err)
 	}
 	defer src.Close()
+	return a.changedAppsIn(src, repo, entries, opts)
+}
+
+func (a *app) changedAppsIn(src *source.Repo, repo *config.Repo, entries []appEntry, opts *appsOptions) ([]appEntry, error) {
 	head, err := src.ResolveRevision(opts.head)
 	if err != nil {
 		return nil, sourceError(err)

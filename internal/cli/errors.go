@@ -73,8 +73,8 @@ func toError(err error) *Error {
 	return &Error{Code: ExitFailed, Summary: msg, Err: err}
 }
 
-// render writes the error to w in the one format pipe uses.
-func render(w io.Writer, e *Error, st style) {
+// renderTo writes the error to w in the one format pipe uses.
+func renderTo(w io.Writer, e *Error, st style) {
 	if e.Quiet {
 		return
 	}

@@ -68,7 +68,7 @@ func run(ctx context.Context, env Env) int {
 	if e.Code == ExitUsage && !e.Quiet && strings.Contains(e.Summary, "unknown command") {
 		e.Hint = "run `pipe --help` for the list of commands"
 	}
-	render(env.Stderr, e, style{color: a.colorFor(env.StderrTTY)})
+	renderTo(env.Stderr, e, style{color: a.colorFor(env.StderrTTY)})
 	return e.Code
 }
 
@@ -108,6 +108,7 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.appsCommand(),
 		a.schemaCommand(),
 		a.versionCommand(),
+		a.planCommand(),
 		a.historyCommand(),
 		a.statusCommand(),
 		a.unlockCommand(),

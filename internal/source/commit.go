@@ -68,3 +68,11 @@ func splitMessage(msg string) (subject, body string) {
 	body = strings.TrimRight(strings.TrimLeft(rest, "\n"), " \t\n")
 	return subject, body
 }
+
+// Message is the full commit message as written: subject, blank line, body.
+func (c *Commit) Message() string {
+	if c.Body == "" {
+		return c.Subject
+	}
+	return c.Subject + "\n\n" + c.Body
+}

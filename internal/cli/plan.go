@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/deploy"
+	"github.com/gitops-pipe/pipe/internal/plan"
+	"github.com/gitops-pipe/pipe/internal/render"
+	"github.com/gitops-pipe/pipe/internal/source"
+)
+
+type planOptions struct {
+	apps             []string
+	all              bool
+	base             string
+	strategy         plan.Strategy
+	output           string
+	out              string
+	detailedExitcode bool
+	noDiff           bool
+}
+
+func (a *app) planCommand() *cobra.Command {
+	opts := &planOptions{}
+	cmd := &cobra.Command{
+		Use:   "plan [APP...]",
+		Short: "Show what a sync would do: strategy, reason, stages and changes",
+		Long: `Plan the sync of applications: whether a quick sync or the app's pipeline
+would run and why, the stages that would run, and a diff per object.
+
+Without arguments, plan the applications the change touches (as
+` + "`pipe apps --changed`" + `: in a pull request, against the merge base with its
+target branch); --all plans every application.
+
+Offline by default: the head (the working tree) is compared with the last
+successfully deployed commit from the deployment records, or with --base
+when the app has none. Secret values are masked.
+
+With --detailed-exitcode, exit 3 when any plan has changes.`,
+		Example: `  pipe plan web
+  pipe plan --base origin/main -o json
+  pipe plan web --out plan.json && pipe sync web --plan plan.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := a.bind(cmd)
+			opts.apps = args
+			opts.all = v.GetBool("all")
+			opts.base = v.GetString("base")
+			opts.out = v.GetString("out")
+			opts.detailedExitcode = v.GetBool("detailed-exitcode")
+			opts.noDiff = v.GetBool("no-diff")
+			var err error
+			if opts.output, err = outputFormat(v, "text", "json"); err != nil {
+				return err
+			}
+			if s := v.GetString("strategy"); s != "" {
+				if opts.strategy, err = plan.ParseStrategy(s); err != nil {
+					return usageError("%v", err)
+				}
+			}
+			if opts.all && len(args) > 0 {
+				return usageError("name applications or use --all, not both")
+			}
+			return a.runPlan(cmd, v, opts)
+		},
+	}
+	addOutputFlag(cmd, "text", "json")
+	addStoreFlags(cmd, false)
+	cmd.Flags().Bool("all", false, "plan every application")
+	cmd.Flags().String("base", "", "compare with this revision when an app has no successful deployment (and pick changed apps against it); env PIPE_BASE")
+	cmd.Flags().String("strategy", "", "force the strategy: quick or pipeline")
+	cmd.Flags().String("out", "", "also save the plans as JSON to this file (for `pipe sync --plan`)")
+	cmd.Flags().Bool("detailed-exitcode", false, "exit 3 when a plan has changes, 0 when none has")
+	cmd.Flags().Bool("no-diff", false, "one line per changed object instead of its diff")
+	return cmd
+}
+
+// planFile is the JSON of `pipe plan -o json` and of --out files.
+type planFile struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	Plans         []*plan.Plan `json:"plans"`
+	Errors        []appError   `json:"errors,omitempty"`
+}
+
+type appError struct {
+	App   string `json:"app"`
+	Error string `json:"error"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions) error {
+	ctx := cmd.Context()
+	root, _, err := a.resolvePaths(nil)
+	if err != nil {
+		return err
+	}
+	repo, err := config.LoadRepo(root)
+	if err != nil {
+		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
+	}
+	git, err := source.Open(root)
+	if err != nil {
+		return sourceError(err)
+	}
+	defer git.Close()
+	apps, err := a.selectApps(repo, git, opts.apps, opts.all, opts.base)
+	if err != nil {
+		return err
+	}
+	if len(apps) == 0 {
+		fmt.Fprintln(a.err, "no application to plan: the change touches none (name apps or use --all)")
+		return a.writePlans(opts, planFile{SchemaVersion: 1, Plans: []*plan.Plan{}})
+	}
+	st, _, err := a.openStore(v, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	env := &deploy.Env{Root: root, Repo: repo, Git: git, Records: st, Now: a.env.Now,
+		Renderer: &render.Renderer{Git: &render.GoGitFetcher{}}}
+	if repo.Config != nil {
+		if env.Renderer.ChartRepos, err = render.ChartReposFromConfig(repo.Config.ChartRepositories, a.env.Getenv, os.ReadFile); err != nil {
+			return &Error{Code: ExitUsage, Summary: "chart repositories", Detail: err.Error()}
+		}
+	}
+	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}}
+	for _, ap := range apps {
+		fmt.Fprintf(a.err, "planning %s (%s)\n", ap.Name, ap.Dir)
+		p, err := env.Plan(ctx, ap, deploy.PlanOptions{Base: opts.base, Strategy: opts.strategy})
+		if err != nil {
+			e := toError(sourceError(err))
+			out.Errors = append(out.Errors, appError{App: ap.Name, Error: e.Summary, Hint: e.Hint})
+			continue
+		}
+		out.Plans = append(out.Plans, p)
+	}
+	if err := a.writePlans(opts, out); err != nil {
+		return err
+	}
+	if len(out.Errors) > 0 {
+		return &Error{Code: ExitFailed, Summary: fmt.Sprintf("%d of %d applications could not be planned", len(out.Errors), len(apps)), Quiet: opts.output == "text"}
+	}
+	if opts.detailedExitcode {
+		for _, p := range out.Plans {
+			if p.HasChanges() {
+				return &Error{Code: ExitChanges, Quiet: true, Summary: "changes"}
+			}
+		}
+	}
+	return nil
+}
+
+func (a *app) writePlans(opts *planOptions, out planFile) error {
+	if opts.out != "" {
+		var buf bytes.Buffer
+		if err := writeJSON(&buf, out); err != nil {
+			return err
+		}
+		if err := os.WriteFile(opts.out, buf.Bytes(), 0o644); err != nil {
+			return &Error{Code: ExitFailed, Summary: "cannot save the plan", Detail: err.Error()}
+		}
+	}
+	if opts.output == "json" {
+		return writeJSON(a.out, out)
+	}
+	for i, p := range out.Plans {
+		if i > 0 {
+			fmt.Fprintln(a.out)
+		}
+		if err := p.WriteText(a.out, plan.TextOptions{Color: a.ostyl.color, NoDiff: opts.noDiff}); err != nil {
+			return err
+		}
+	}
+	for _, e := range out.Errors {
+		render := &Error{Summary: e.App + ": " + e.Error, Hint: e.Hint}
+		renderTo(a.err, render, a.style)
+	}
+	return nil
+}
+
+// selectApps resolves the applications a command works on: the named ones,
+// every one (all), or those the change touches.
+func (a *app) selectApps(repo *config.Repo, git *source.Repo, names []string, all bool, base string) ([]*config.App, error) {
+	if all {
+		return repo.Apps, nil
+	}
+	if len(names) > 0 {
+		var out []*config.App
+		for _, n := range names {
+			ap, err := repo.App(n)
+			if err != nil {
+				return nil, &Error{Code: ExitUsage, Summary: err.Error(), Hint: "`pipe apps` lists the applications"}
+			}
+			out = append(out, ap)
+		}
+		return out, nil
+	}
+	entries := make([]appEntry, 0, len(repo.Apps))
+	for _, ap := range repo.Apps {
+		entries = append(entries, appEntry{Name: ap.Name, Kind: ap.Kind, Dir: ap.Dir, File: ap.File})
+	}
+	changed, err := a.changedAppsIn(git, repo, entries, &appsOptions{base: base, head: "HEAD"})
+	if err != nil {
+		return nil, err
+	}
+	var out []*config.App
+	for _, e := range changed {
+		for _, ap := range repo.Apps {
+			if ap.File == e.File {
+				out = append(out, ap)
+			}
+		}
+	}
+	return out, nil
+}

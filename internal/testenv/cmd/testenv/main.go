@@ -1,0 +1,81 @@
+// Command testenv builds and runs the local Kubernetes control plane of
+// internal/testenv/kube outside of tests:
+//
+//	testenv build   build the binaries into the cache (CI does this first)
+//	testenv up      start the dev cluster in the background; prints the
+//	                `export KUBECONFIG=...` line on stdout
+//	testenv down    stop the dev cluster
+//
+// Progress goes to stderr.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gitops-pipe/pipe/internal/testenv/kube"
+)
+
+const usage = `usage: testenv build|up|down
+
+  build  build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+         etcd and kwok into the cache ($PIPE_TESTENV_CACHE, or
+         ${XDG_CACHE_HOME:-$HOME/.cache}/pipe/testenv) if they are not there
+  up     start a control plane in the background (state in <cache>/dev-cluster)
+         and print the line that points kubectl at it: eval "$(testenv up)"
+  down   stop it
+`
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
+	}
+	var err error
+	switch args[0] {
+	case "build":
+		_, err = kube.EnsureBinaries(ctx, logf)
+		if err == nil {
+			var dir string
+			dir, err = kube.CacheDir()
+			logf("testenv: binaries ready in %s", dir)
+		}
+	case "up":
+		var dir, kubeconfig string
+		if dir, err = kube.DevClusterDir(); err == nil {
+			if kubeconfig, err = kube.StartDetached(ctx, dir, logf); err == nil {
+				logf("testenv: dev cluster running (logs in %s/logs; stop it with `make dev-cluster-down`)", dir)
+				fmt.Printf("export KUBECONFIG=%s\n", kubeconfig)
+			}
+		}
+	case "down":
+		var dir string
+		if dir, err = kube.DevClusterDir(); err == nil {
+			if err = kube.StopDir(dir); err == nil {
+				err = os.RemoveAll(dir)
+				logf("testenv: dev cluster stopped")
+			}
+		}
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	return 0
+}
