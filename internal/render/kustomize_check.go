@@ -92,24 +92,82 @@ func checkKustomizations(t *tree, dir string) error {
 			}
 		}
 		for _, r := range refs {
+			plugin := false
 			switch r.field {
-			case "resources", "bases", "components", "generators", "transformers", "validators":
+			case "generators", "transformers", "validators":
+				plugin = true
+			case "resources", "bases", "components":
 			default:
 				continue
 			}
-			if strings.Contains(r.value, "\n") || filepath.IsAbs(r.value) {
+			if strings.Contains(r.value, "\n") {
+				if plugin {
+					if err := checkPluginConfigs([]byte(r.value), rel, r.field); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if filepath.IsAbs(r.value) {
 				continue
 			}
 			p := filepath.Join(dir, filepath.FromSlash(r.value))
-			if st, err := os.Stat(p); err == nil && st.IsDir() && within(t.root, p) {
+			st, err := os.Stat(p)
+			if err != nil || !within(t.root, p) {
+				continue
+			}
+			if st.IsDir() {
 				if err := visit(p); err != nil {
 					return err
+				}
+				continue
+			}
+			if plugin {
+				if b, _, err := t.readFile(dir, r.value); err == nil {
+					if err := checkPluginConfigs(b, t.rel(p), r.field); err != nil {
+						return err
+					}
 				}
 			}
 		}
 		return nil
 	}
 	return visit(dir)
+}
+
+// checkPluginConfigs refuses builtin plugin configurations (the documents
+// of a generators/transformers/validators entry) that would run Helm or
+// load a remote file.
+func checkPluginConfigs(data []byte, file, field string) error {
+	for _, d := range splitDocuments(data) {
+		var c struct {
+			Kind         string   `json:"kind"`
+			Path         string   `json:"path"`
+			Paths        []string `json:"paths"`
+			Files        []string `json:"files"`
+			Envs         []string `json:"envs"`
+			Env          string   `json:"env"`
+			Replacements []struct {
+				Path string `json:"path"`
+			} `json:"replacements"`
+		}
+		if err := yaml.Unmarshal(d.data, &c); err != nil {
+			continue // kustomize reports it
+		}
+		if c.Kind == "HelmChartInflationGenerator" {
+			return errorf(file, 0, "%s: HelmChartInflationGenerator runs the helm program, and pipe renders without external programs; render the chart with input.helmChart instead", field)
+		}
+		vs := append(append(append([]string{c.Path, c.Env}, c.Paths...), c.Envs...), kvPaths(types.KvPairSources{FileSources: c.Files})...)
+		for _, r := range c.Replacements {
+			vs = append(vs, r.Path)
+		}
+		for _, v := range vs {
+			if v != "" && isRemoteRef(v) {
+				return errorf(file, 0, "%s: %s refers to %q, which is remote: pipe renders without network access; vendor it into the repository", field, c.Kind, v)
+			}
+		}
+	}
+	return nil
 }
 
 func kvPaths(s types.KvPairSources) []string {

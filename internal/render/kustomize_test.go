@@ -72,6 +72,16 @@ func TestKustomizeRefusals(t *testing.T) {
 			want: []string{"patches.path", "is remote"},
 		},
 		{
+			name: "remote path in a transformer config file",
+			kust: "resources: [cm.yaml]\ntransformers: [patch.yaml]\n",
+			want: []string{"app/patch.yaml", "transformers: PatchTransformer refers to \"https://example.com/p.yaml\"", "remote"},
+		},
+		{
+			name: "inline Helm generator",
+			kust: "generators:\n  - |\n    apiVersion: builtin\n    kind: HelmChartInflationGenerator\n    metadata: {name: x}\n    chartName: web\n",
+			want: []string{"app/kustomization.yaml", "generators: HelmChartInflationGenerator runs the helm program"},
+		},
+		{
 			name: "helm charts",
 			kust: "helmCharts:\n  - name: web\n    repo: https://charts.example.com\n",
 			want: []string{"helmCharts", "input.helmChart"},
@@ -122,6 +132,7 @@ func TestKustomizeRefusals(t *testing.T) {
 			root := writeFiles(t, filepath.Join(outer, fmt.Sprintf("repo%d", i)), map[string]string{
 				"app/kustomization.yaml":  c.kust,
 				"app/cm.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n",
+				"app/patch.yaml":          "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: p}\npath: https://example.com/p.yaml\n",
 				"base/kustomization.yaml": "components:\n  - git@github.com:example/repo.git//component\n",
 			})
 			err := renderErr(t, &Renderer{}, app(root, "app", config.KubernetesDeploymentInput{KustomizeOptions: c.opts}))
