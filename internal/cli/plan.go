@@ -24,10 +24,13 @@ type planOptions struct {
 	out              string
 	detailedExitcode bool
 	noDiff           bool
+	live             bool
+	forceConflicts   bool
 }
 
 func (a *app) planCommand() *cobra.Command {
 	opts := &planOptions{}
+	var kube *kubeFlags
 	cmd := &cobra.Command{
 		Use:   "plan [APP...]",
 		Short: "Show what a sync would do: strategy, reason, stages and changes",
@@ -40,7 +43,11 @@ target branch); --all plans every application.
 
 Offline by default: the head (the working tree) is compared with the last
 successfully deployed commit from the deployment records, or with --base
-when the app has none. Secret values are masked.
+when the app has none. With --live, the changes are those a sync would make
+to the cluster: the live objects against a server-side dry-run apply of the
+head, so defaults, admission and other managers' fields are accounted for
+(the strategy is still decided against the last successful deployment, as a
+sync decides it). Secret values are masked.
 
 With --detailed-exitcode, exit 3 when any plan has changes.`,
 		Example: `  pipe plan web
@@ -54,6 +61,8 @@ With --detailed-exitcode, exit 3 when any plan has changes.`,
 			opts.out = v.GetString("out")
 			opts.detailedExitcode = v.GetBool("detailed-exitcode")
 			opts.noDiff = v.GetBool("no-diff")
+			opts.live = v.GetBool("live")
+			opts.forceConflicts = v.GetBool("force-conflicts")
 			var err error
 			if opts.output, err = outputFormat(v, "text", "json"); err != nil {
 				return err
@@ -66,7 +75,7 @@ With --detailed-exitcode, exit 3 when any plan has changes.`,
 			if opts.all && len(args) > 0 {
 				return usageError("name applications or use --all, not both")
 			}
-			return a.runPlan(cmd, v, opts)
+			return a.runPlan(cmd, v, opts, kube)
 		},
 	}
 	addOutputFlag(cmd, "text", "json")
@@ -77,6 +86,9 @@ With --detailed-exitcode, exit 3 when any plan has changes.`,
 	cmd.Flags().String("out", "", "also save the plans as JSON to this file (for `pipe sync --plan`)")
 	cmd.Flags().Bool("detailed-exitcode", false, "exit 3 when a plan has changes, 0 when none has")
 	cmd.Flags().Bool("no-diff", false, "one line per changed object instead of its diff")
+	cmd.Flags().Bool("live", false, "diff against the cluster (server-side dry run) instead of the last deployed commit")
+	cmd.Flags().Bool("force-conflicts", false, "with --live: dry-run as `pipe sync --force-conflicts` would apply")
+	kube = addKubeFlags(cmd)
 	return cmd
 }
 
@@ -93,7 +105,7 @@ type appError struct {
 	Hint  string `json:"hint,omitempty"`
 }
 
-func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions) error {
+func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kube *kubeFlags) error {
 	ctx := cmd.Context()
 	root, _, err := a.resolvePaths(nil)
 	if err != nil {
@@ -131,6 +143,19 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions) err
 	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}}
 	for _, ap := range apps {
 		fmt.Fprintf(a.err, "planning %s (%s)\n", ap.Name, ap.Dir)
+		if opts.live {
+			cluster, where, err := kube.connect(repo.Config, ap)
+			if err != nil {
+				e := toError(err)
+				out.Errors = append(out.Errors, appError{App: ap.Name, Error: e.Summary + ": " + e.Detail, Hint: e.Hint})
+				continue
+			}
+			fmt.Fprintf(a.err, "observing %s in %s %s\n", ap.Name, cluster.Host(), describeWhere(where))
+			env.Renderer.DefaultNamespace = cluster.Namespace()
+			env.Live = func(app string) plan.LiveObserver {
+				return deploy.KubernetesObserver{Client: cluster, App: app, ForceConflicts: opts.forceConflicts}
+			}
+		}
 		p, err := env.Plan(ctx, ap, deploy.PlanOptions{Base: opts.base, Strategy: opts.strategy})
 		if err != nil {
 			e := toError(sourceError(err))

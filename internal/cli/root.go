@@ -109,6 +109,7 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.schemaCommand(),
 		a.versionCommand(),
 		a.planCommand(),
+		a.syncCommand(),
 		a.historyCommand(),
 		a.statusCommand(),
 		a.unlockCommand(),

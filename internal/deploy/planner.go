@@ -31,8 +31,9 @@ type Env struct {
 	// Records is nil when the records are not read (e.g. --no-records).
 	Records  Records
 	Renderer *render.Renderer
-	// Live observes the cluster for live plans; nil plans offline.
-	Live plan.LiveObserver
+	// Live returns the observer of an application's live state for live
+	// plans; nil plans offline.
+	Live func(app string) plan.LiveObserver
 	Now  func() time.Time
 	// TempDir is where past revisions are exported to render them.
 	TempDir string
@@ -53,20 +54,26 @@ type PlanOptions struct {
 
 // Plan computes the plan of one application.
 func (e *Env) Plan(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, error) {
+	p, _, err := e.plan(ctx, app, opts)
+	return p, err
+}
+
+// plan computes the plan and returns the head's rendered objects with it.
+func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, *render.Manifests, error) {
 	if app.Kind != config.KindKubernetesApp {
-		return nil, fmt.Errorf("planning a %s is not supported yet: pipe plans KubernetesApp applications", app.Kind)
+		return nil, nil, fmt.Errorf("planning a %s is not supported yet: pipe plans KubernetesApp applications", app.Kind)
 	}
 	head, headInfo, err := e.commit(opts.Head)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	desired, err := e.render(ctx, e.Root, app)
 	if err != nil {
-		return nil, fmt.Errorf("render %s at %s: %w", app.Name, head.Short(), err)
+		return nil, nil, fmt.Errorf("render %s at %s: %w", app.Name, head.Short(), err)
 	}
 	running, err := e.running(ctx, app)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in := plan.KubernetesInput{
 		App:         plan.App{Name: app.Name, Kind: string(app.Kind), Dir: app.Dir, File: app.File, Labels: app.Labels},
@@ -82,14 +89,14 @@ func (e *Env) Plan(ctx context.Context, app *config.App, opts PlanOptions) (*pla
 	if running != nil {
 		rev, err := e.renderRevision(ctx, app, running.Target.Hash)
 		if err != nil {
-			return nil, fmt.Errorf("render the last successful deployment of %s (%s): %w", app.Name, short(running.Target.Hash), err)
+			return nil, nil, fmt.Errorf("render the last successful deployment of %s (%s): %w", app.Name, short(running.Target.Hash), err)
 		}
 		in.Running = rev
 		compareWith = &source.Revision{Name: running.Target.Hash, Hash: running.Target.Hash}
 	} else if opts.Base != "" {
 		rev, err := e.renderRevision(ctx, app, opts.Base)
 		if err != nil {
-			return nil, fmt.Errorf("render %s at --base %s: %w", app.Name, opts.Base, err)
+			return nil, nil, fmt.Errorf("render %s at --base %s: %w", app.Name, opts.Base, err)
 		}
 		in.Base = rev
 	}
@@ -99,20 +106,22 @@ func (e *Env) Plan(ctx context.Context, app *config.App, opts PlanOptions) (*pla
 		}
 	}
 	if in.ConfigDigest, err = plan.ConfigDigest(app); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if e.Live != nil {
-		live, err := e.Live.LiveObjects(ctx, app.Name)
+		obs := e.Live(app.Name)
+		live, err := obs.LiveObjects(ctx, app.Name)
 		if err != nil {
-			return nil, fmt.Errorf("read the live objects of %s: %w", app.Name, err)
+			return nil, nil, fmt.Errorf("read the live objects of %s: %w", app.Name, err)
 		}
-		dry, err := e.Live.DryRunApply(ctx, objectsOf(in.Desired))
+		dry, err := obs.DryRunApply(ctx, objectsOf(in.Desired))
 		if err != nil {
-			return nil, fmt.Errorf("server-side dry run of %s: %w", app.Name, err)
+			return nil, nil, fmt.Errorf("server-side dry run of %s: %w", app.Name, err)
 		}
 		in.Live = plan.NewLive(live, dry)
 	}
-	return plan.PlanKubernetes(in)
+	p, err := plan.PlanKubernetes(in)
+	return p, desired, err
 }
 
 func (e *Env) commit(rev string) (source.Revision, *source.Commit, error) {

@@ -1,0 +1,128 @@
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// do runs fn, retrying transient failures (apiserver unreachable, timing
+// out, overloaded) with the client's bounded backoff. Each retry is
+// reported as an ActionRetrying event for k.
+func (c *Client) do(ctx context.Context, s *sink, k Key, what string, fn func(context.Context) error) error {
+	b := c.opts.Retry
+	wait := b.Initial
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = fn(ctx)
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= b.Attempts {
+			return &retriedError{attempts: attempt, err: err}
+		}
+		s.emit(Event{Action: ActionRetrying, Key: k,
+			Message: fmt.Sprintf("%s: %v; retrying in %s (attempt %d of %d)", what, err, wait, attempt+1, b.Attempts)})
+		if serr := b.Sleep(ctx, wait); serr != nil {
+			return err
+		}
+		wait *= 2
+		if wait > b.Max {
+			wait = b.Max
+		}
+	}
+}
+
+// forEach runs fn for every index in [0,n) with at most limit in flight.
+// After the first error (or ctx done) no new calls start; it returns the
+// errors by index (nil where fn succeeded or did not run) and whether every
+// call ran.
+func forEach(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) (errs []error, complete bool) {
+	errs = make([]error, n)
+	if n == 0 {
+		return errs, true
+	}
+	if limit > n {
+		limit = n
+	}
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		next    int
+		stopped bool
+	)
+	ran := make([]bool, n)
+	for w := 0; w < limit; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if stopped || next >= n || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				ran[i] = true
+				mu.Unlock()
+				if err := fn(ctx, i); err != nil {
+					mu.Lock()
+					errs[i] = err
+					stopped = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	complete = true
+	for _, r := range ran {
+		complete = complete && r
+	}
+	return errs, complete
+}
+
+// forAll is forEach that does not stop at errors.
+func forAll(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) []error {
+	errs := make([]error, n)
+	if n == 0 {
+		return errs
+	}
+	if limit > n {
+		limit = n
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		next int
+	)
+	for w := 0; w < limit; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next >= n {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				errs[i] = fn(ctx, i)
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// retriedError is a transient error that outlasted the retries.
+type retriedError struct {
+	attempts int
+	err      error
+}
+
+func (e *retriedError) Error() string { return e.err.Error() }
+func (e *retriedError) Unwrap() error { return e.err }
