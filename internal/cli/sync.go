@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -201,6 +202,9 @@ func syncError(err error) error {
 		return nil
 	case errors.As(err, &stale):
 		return &Error{Code: ExitFailed, Summary: "the saved plan is stale; nothing was deployed", Detail: err.Error(), Hint: "make a new plan with `pipe plan --out`"}
+	case errors.Is(err, context.Canceled):
+		return &Error{Code: ExitInterrupted, Summary: "interrupted: the deployment was recorded as CANCELLED and the lock released",
+			Detail: err.Error()}
 	case errors.Is(err, deploy.ErrProgressive):
 		return &Error{Code: ExitUsage, Summary: err.Error() + "; nothing was deployed",
 			Hint: "run with --strategy quick to apply everything now"}

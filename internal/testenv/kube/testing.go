@@ -32,7 +32,13 @@ func Main(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
-func runMain(m *testing.M) int {
+// Run is Main without the exit, for a TestMain that hands the run to
+// another wrapper (testscript.Main, for scripts that drive the real pipe
+// binary against the control plane): it starts the control plane, runs m
+// and stops it, returning m's exit code.
+func Run(m interface{ Run() int }) int { return runMain(m) }
+
+func runMain(m interface{ Run() int }) int {
 	if os.Getenv("PIPE_TESTENV_SKIP") == "1" {
 		fmt.Fprintln(os.Stderr, "kube: PIPE_TESTENV_SKIP=1: not running this package's tests, which need the local Kubernetes control plane")
 		return 0
