@@ -68,3 +68,8 @@ dev-cluster:
 
 dev-cluster-down:
 	@$(GO) run ./internal/testenv/cmd/testenv down
+
+# demo: the README's walkthrough on the local control plane.
+.PHONY: demo
+demo:
+	@examples/demo.sh

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os/user"
 
 	"github.com/spf13/cobra"
 
@@ -84,6 +85,9 @@ func (a *app) actor() string {
 		if v := a.env.Getenv(k); v != "" {
 			return v
 		}
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
 	}
 	return "unknown"
 }
