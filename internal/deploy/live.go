@@ -44,3 +44,22 @@ func (o KubernetesObserver) DryRunApply(ctx context.Context, desired []*unstruct
 	}
 	return out, nil
 }
+
+// Observe returns both sides at once with the target's live plan, which
+// asks the server for a dry run only where the live object does not
+// already show the result (a fraction of the cost of dry-running all).
+func (o KubernetesObserver) Observe(ctx context.Context, desired []*unstructured.Unstructured) (live, dryRun []*unstructured.Unstructured, err error) {
+	lp, err := o.Client.LivePlan(ctx, desired, kubernetes.DryRunOptions{App: kubernetes.App{ID: o.App}, ForceConflicts: o.ForceConflicts})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range lp.Pairs {
+		if p.Live != nil && p.Owned {
+			live = append(live, p.Live)
+		}
+		if p.Desired != nil {
+			dryRun = append(dryRun, p.Desired)
+		}
+	}
+	return live, dryRun, nil
+}

@@ -109,14 +109,9 @@ func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions) (*pla
 		return nil, nil, err
 	}
 	if e.Live != nil {
-		obs := e.Live(app.Name)
-		live, err := obs.LiveObjects(ctx, app.Name)
+		live, dry, err := observe(ctx, e.Live(app.Name), app.Name, objectsOf(in.Desired))
 		if err != nil {
-			return nil, nil, fmt.Errorf("read the live objects of %s: %w", app.Name, err)
-		}
-		dry, err := obs.DryRunApply(ctx, objectsOf(in.Desired))
-		if err != nil {
-			return nil, nil, fmt.Errorf("server-side dry run of %s: %w", app.Name, err)
+			return nil, nil, err
 		}
 		in.Live = plan.NewLive(live, dry)
 	}
@@ -197,4 +192,23 @@ func objectsOf(objs []plan.Object) []*unstructured.Unstructured {
 		out[i] = o.Object
 	}
 	return out
+}
+
+// observe reads the live side of a plan, in one pass when the observer can.
+func observe(ctx context.Context, obs plan.LiveObserver, app string, desired []*unstructured.Unstructured) (live, dry []*unstructured.Unstructured, err error) {
+	if both, ok := obs.(interface {
+		Observe(context.Context, []*unstructured.Unstructured) ([]*unstructured.Unstructured, []*unstructured.Unstructured, error)
+	}); ok {
+		if live, dry, err = both.Observe(ctx, desired); err != nil {
+			return nil, nil, fmt.Errorf("observe %s in the cluster: %w", app, err)
+		}
+		return live, dry, nil
+	}
+	if live, err = obs.LiveObjects(ctx, app); err != nil {
+		return nil, nil, fmt.Errorf("read the live objects of %s: %w", app, err)
+	}
+	if dry, err = obs.DryRunApply(ctx, desired); err != nil {
+		return nil, nil, fmt.Errorf("server-side dry run of %s: %w", app, err)
+	}
+	return live, dry, nil
 }

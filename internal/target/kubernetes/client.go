@@ -31,6 +31,10 @@ type Options struct {
 	// Retry bounds the retries of a request that failed for a transient
 	// reason (apiserver unreachable, timing out, overloaded).
 	Retry Backoff
+	// RequestTimeout bounds each request (watches aside); a request that
+	// takes longer counts as a transient failure and is retried. 0 means
+	// 30s.
+	RequestTimeout time.Duration
 	// UserAgent is sent with every request; "" means "pipe".
 	UserAgent string
 }
@@ -68,6 +72,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Retry.Sleep == nil {
 		o.Retry.Sleep = sleepCtx
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 30 * time.Second
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "pipe"
@@ -220,4 +227,3 @@ func gvkString(gvk schema.GroupVersionKind) string {
 	}
 	return gvk.Kind + "." + gvk.Group + "/" + gvk.Version
 }
-

@@ -170,12 +170,12 @@ func TestConfigHash(t *testing.T) {
 	}
 	cfg, sec := byName["ConfigMap/ns/cfg"], byName["Secret/ns/sec"]
 	for name, want := range map[string]string{
-		"Deployment/ns/vol":        pipecdHash(t, cfg),
-		"StatefulSet/ns/env":       pipecdHash(t, sec),
-		"DaemonSet/ns/envfrom":     pipecdHash(t, cfg, sec),
-		"CronJob/ns/cron":          pipecdHash(t, sec),
-		"Job/ns/job":               "", // immutable template
-		"Deployment/ns/unmanaged":  "",
+		"Deployment/ns/vol":       pipecdHash(t, cfg),
+		"StatefulSet/ns/env":      pipecdHash(t, sec),
+		"DaemonSet/ns/envfrom":    pipecdHash(t, cfg, sec),
+		"CronJob/ns/cron":         pipecdHash(t, sec),
+		"Job/ns/job":              "", // immutable template
+		"Deployment/ns/unmanaged": "",
 	} {
 		if got := templateHash(byName[name]); got != want {
 			t.Errorf("%s: config hash %q, want %q", name, got, want)

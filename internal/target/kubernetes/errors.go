@@ -275,6 +275,10 @@ func invalidDetail(s metav1.Status) string {
 // transient reports whether a request may succeed if tried again: the
 // apiserver unreachable, timing out or overloaded.
 func transient(err error) bool {
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return true
+	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}

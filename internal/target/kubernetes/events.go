@@ -12,7 +12,7 @@ const (
 	ActionCreated    Action = "created"    // server-side apply created it
 	ActionConfigured Action = "configured" // server-side apply changed it
 	ActionUnchanged  Action = "unchanged"  // server-side apply left it as it was
-	ActionReplaced   Action = "replaced"   // pipecd.dev/sync-by-replace: replaced (or created)
+	ActionReplaced   Action = "replaced"   // pipecd.dev/sync-by-replace: replaced in place
 	ActionRecreated  Action = "recreated"  // pipecd.dev/force-sync-by-replace: deleted and created
 	ActionPruned     Action = "pruned"     // deleted: the application's, no longer in Git
 	ActionWaiting    Action = "waiting"    // not ready yet; Message says why

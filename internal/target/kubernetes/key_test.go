@@ -51,9 +51,9 @@ func TestSameObject(t *testing.T) {
 
 func TestReadable(t *testing.T) {
 	for k, want := range map[Key]string{
-		{"apps", "Deployment", "web", "api"}:     "Deployment web/api",
-		{"", "Namespace", "", "web"}:              "Namespace web",
-		{"example.com", "Widget", "shop", "w1"}:   "Widget.example.com shop/w1",
+		{"apps", "Deployment", "web", "api"}:       "Deployment web/api",
+		{"", "Namespace", "", "web"}:               "Namespace web",
+		{"example.com", "Widget", "shop", "w1"}:    "Widget.example.com shop/w1",
 		{"networking.k8s.io", "Ingress", "a", "b"}: "Ingress a/b",
 	} {
 		if got := k.Readable(); got != want {

@@ -123,3 +123,5 @@ func patchOpts(manager string, force bool) metav1.PatchOptions {
 }
 
 func kubeShared(t testing.TB) *kube.Cluster { return kube.Shared(t) }
+
+var updateOpts = metav1.UpdateOptions{}

@@ -124,25 +124,7 @@ func TestUnreachable(t *testing.T) {
 			c.StopAPIServer()
 		}
 	}
-	res, err := cl.Apply(ctx, manifests(t, ns, `
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: first}
----
-apiVersion: v1
-kind: Service
-metadata: {name: second}
-spec: {ports: [{port: 80}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: third}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: web:1}]}
-`), ApplyOptions{App: App{ID: "unreachable"}, Events: events})
+	res, err := cl.Apply(ctx, manifests(t, ns, unreachableYAML), ApplyOptions{App: App{ID: "unreachable"}, Events: events})
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("apply: %v, want unreachable", err)
 	}
@@ -164,7 +146,7 @@ spec:
 	}
 	stopped = false
 	// Resuming: the same sync completes.
-	res, err = cl.Apply(ctx, res.objectsForRetry(t, ns), ApplyOptions{App: App{ID: "unreachable"}})
+	res, err = cl.Apply(ctx, manifests(t, ns, unreachableYAML), ApplyOptions{App: App{ID: "unreachable"}})
 	if err != nil {
 		t.Fatalf("apply after restart: %v", err)
 	}
@@ -173,9 +155,7 @@ spec:
 	}
 }
 
-// objectsForRetry rebuilds the desired objects of TestUnreachable.
-func (r *Result) objectsForRetry(t *testing.T, ns string) []*unstructured.Unstructured {
-	return manifests(t, ns, `
+const unreachableYAML = `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: first}
@@ -193,8 +173,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec: {containers: [{name: web, image: web:1}]}
-`)
-}
+`
 
 // TestLivePlan pairs dry-run answers with live objects, and changes
 // nothing.
@@ -304,6 +283,13 @@ metadata: {name: in-new-ns, namespace: ` + newNS + `}
 	if v, _, _ := unstructured.NestedString(pairs["Deployment "+ns+"/web"].Desired.Object, "spec", "strategy", "type"); v != "RollingUpdate" {
 		t.Errorf("no server defaults in the dry-run answer (strategy %q)", v)
 	}
+	// The objects the live state shows unchanged were not dry-run; a plan
+	// that dry-runs every object agrees.
+	full, err := cl.LivePlan(ctx, manifests(t, ns, head), DryRunOptions{App: app, ForceConflicts: true, DryRunAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	comparePlans(t, plan, full)
 	// Nothing changed.
 	if data(get(t, cl, configMapsGVR, ns, "changes")) != "before" {
 		t.Errorf("the dry run changed the cluster")
@@ -340,7 +326,7 @@ data: {k: v}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := actionsOf(res); a["ConfigMap "+ns+"/replaced"] != ActionReplaced || a["ConfigMap "+ns+"/recreated"] != ActionCreated {
+	if a := actionsOf(res); a["ConfigMap "+ns+"/replaced"] != ActionCreated || a["ConfigMap "+ns+"/recreated"] != ActionCreated {
 		t.Errorf("first: %v", a)
 	}
 	uid := get(t, cl, configMapsGVR, ns, "recreated").GetUID()
@@ -389,3 +375,26 @@ var (
 	_ = metav1.Now
 	_ = schema.GroupVersionResource{}
 )
+
+// comparePlans fails the test unless two plans pair the same objects.
+func comparePlans(t testing.TB, a, b *LivePlan) {
+	t.Helper()
+	if len(a.Pairs) != len(b.Pairs) {
+		t.Fatalf("%d pairs and %d pairs", len(a.Pairs), len(b.Pairs))
+	}
+	for i := range a.Pairs {
+		pa, pb := a.Pairs[i], b.Pairs[i]
+		if pa.Key != pb.Key || !equalObjects(pa.Live, pb.Live) || !equalObjects(pa.Desired, pb.Desired) {
+			ja, _ := json.Marshal(pa)
+			jb, _ := json.Marshal(pb)
+			t.Errorf("pair %d differs:\n%s\n%s", i, ja, jb)
+		}
+	}
+}
+
+func equalObjects(a, b *unstructured.Unstructured) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return equalValues(a.Object, b.Object)
+}

@@ -2,8 +2,10 @@ package kubernetes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // do runs fn, retrying transient failures (apiserver unreachable, timing
@@ -14,7 +16,12 @@ func (c *Client) do(ctx context.Context, s *sink, k Key, what string, fn func(co
 	wait := b.Initial
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = fn(ctx)
+		rctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
+		err = fn(rctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = &timeoutError{after: c.opts.RequestTimeout, err: err}
+		}
 		if err == nil || !transient(err) || ctx.Err() != nil {
 			return err
 		}
@@ -34,14 +41,21 @@ func (c *Client) do(ctx context.Context, s *sink, k Key, what string, fn func(co
 }
 
 // forEach runs fn for every index in [0,n) with at most limit in flight.
-// After the first error (or ctx done) no new calls start; it returns the
-// errors by index (nil where fn succeeded or did not run) and whether every
-// call ran.
+// After the first error no new calls start (those in flight finish); it
+// returns the errors by index (nil where fn succeeded or did not run) and
+// whether every call ran.
 func forEach(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) (errs []error, complete bool) {
-	errs = make([]error, n)
-	if n == 0 {
-		return errs, true
-	}
+	return pool(ctx, n, limit, true, fn)
+}
+
+// forAll is forEach that does not stop at errors.
+func forAll(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) []error {
+	errs, _ := pool(ctx, n, limit, false, fn)
+	return errs
+}
+
+func pool(ctx context.Context, n, limit int, stopOnError bool, fn func(ctx context.Context, i int) error) ([]error, bool) {
+	errs := make([]error, n)
 	if limit > n {
 		limit = n
 	}
@@ -51,71 +65,30 @@ func forEach(ctx context.Context, n, limit int, fn func(ctx context.Context, i i
 		next    int
 		stopped bool
 	)
-	ran := make([]bool, n)
 	for w := 0; w < limit; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				mu.Lock()
-				if stopped || next >= n || ctx.Err() != nil {
+				if stopped || next >= n {
 					mu.Unlock()
 					return
 				}
 				i := next
 				next++
-				ran[i] = true
 				mu.Unlock()
 				if err := fn(ctx, i); err != nil {
 					mu.Lock()
 					errs[i] = err
-					stopped = true
+					stopped = stopped || stopOnError
 					mu.Unlock()
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	complete = true
-	for _, r := range ran {
-		complete = complete && r
-	}
-	return errs, complete
-}
-
-// forAll is forEach that does not stop at errors.
-func forAll(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) []error {
-	errs := make([]error, n)
-	if n == 0 {
-		return errs
-	}
-	if limit > n {
-		limit = n
-	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		next int
-	)
-	for w := 0; w < limit; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if next >= n {
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				errs[i] = fn(ctx, i)
-			}
-		}()
-	}
-	wg.Wait()
-	return errs
+	return errs, next >= n
 }
 
 // retriedError is a transient error that outlasted the retries.
@@ -126,3 +99,15 @@ type retriedError struct {
 
 func (e *retriedError) Error() string { return e.err.Error() }
 func (e *retriedError) Unwrap() error { return e.err }
+
+// timeoutError is a request that took longer than Options.RequestTimeout.
+type timeoutError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("no answer within %s", e.after)
+}
+func (e *timeoutError) Unwrap() error { return e.err }
+func (e *timeoutError) Timeout() bool { return true }

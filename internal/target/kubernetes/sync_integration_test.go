@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 const appYAML = `
@@ -440,5 +439,3 @@ spec:
 	}
 	t.Logf("timeout error: %v", err)
 }
-
-var _ = schema.GroupVersionResource{}

@@ -115,7 +115,7 @@ func (c *Client) Wait(ctx context.Context, keys []Key, opts WaitOptions) error {
 	started := time.Now()
 
 	stuck := func(failedOnly bool) []Stuck {
-		ectx, cancel := context.WithTimeout(context.WithoutCancel(parent), 15*time.Second)
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(parent), 5*time.Second)
 		defer cancel()
 		var out []Stuck
 		for _, k := range keys {
@@ -333,4 +333,3 @@ func (c *Client) consume(ctx context.Context, w watch.Interface, g *waitGroup, s
 		}
 	}
 }
-
