@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/gitops-pipe/pipe/internal/cli"
+	"github.com/gitops-pipe/pipe/internal/testenv/fakes"
 )
 
 // TestMain lets the test binary act as the `pipe` command inside scripts,
@@ -34,6 +38,7 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		RequireExplicitExec: true,
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"fakegithub": fakeGitHubCmd()},
 		Condition: func(cond string) (bool, error) {
 			if cond == "examples" {
 				return examplesDir() != "", nil
@@ -52,4 +57,83 @@ func examplesDir() string {
 		}
 	}
 	return ""
+}
+
+// fakeGitHubToken is the GITHUB_TOKEN `fakegithub start` sets: it must
+// appear in no request body and in no file pipe writes.
+const fakeGitHubToken = "ghs_fakeT0ken0123456789abcdef"
+
+// fakeGitHubCmd is the script command that runs a fake GitHub REST API
+// (internal/testenv/fakes) in the test process:
+//
+//	fakegithub start              start it; set GITHUB_API_URL and GITHUB_TOKEN
+//	fakegithub comment N USER TEXT  add someone's comment to PR N
+//	fakegithub comments N         print the comments of PR N
+//	fakegithub labels N           print the labels of PR N
+//	fakegithub statuses SHA       print the commit statuses of SHA
+//	fakegithub requests           print "METHOD PATH" of every request
+//	fakegithub nosecret           fail if a request body holds the token
+func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
+	var mu sync.Mutex
+	running := map[*testscript.TestScript]*fakes.GitHub{}
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg {
+			ts.Fatalf("fakegithub cannot be negated")
+		}
+		if len(args) == 0 {
+			ts.Fatalf("usage: fakegithub start|comment|comments|labels|statuses|requests|nosecret")
+		}
+		mu.Lock()
+		fake := running[ts]
+		mu.Unlock()
+		if args[0] != "start" && fake == nil {
+			ts.Fatalf("fakegithub start first")
+		}
+		num := func() int {
+			if len(args) < 2 {
+				ts.Fatalf("fakegithub %s needs a PR number", args[0])
+			}
+			n, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			return n
+		}
+		switch args[0] {
+		case "start":
+			f, srv := fakes.NewGitHub(fakeGitHubToken)
+			ts.Defer(srv.Close)
+			mu.Lock()
+			running[ts] = f
+			mu.Unlock()
+			ts.Setenv("GITHUB_API_URL", srv.URL)
+			ts.Setenv("GITHUB_TOKEN", fakeGitHubToken)
+		case "comment":
+			if len(args) != 4 {
+				ts.Fatalf("usage: fakegithub comment N USER TEXT")
+			}
+			fake.AddComment(num(), args[2], args[3])
+		case "comments":
+			for _, c := range fake.Comments(num()) {
+				fmt.Fprintf(ts.Stdout(), "=== comment %d by %s (edited %d times)\n%s\n", c.ID, c.User, c.Edited, c.Body)
+			}
+		case "labels":
+			fmt.Fprintln(ts.Stdout(), strings.Join(fake.Labels(num()), "\n"))
+		case "statuses":
+			if len(args) != 2 {
+				ts.Fatalf("usage: fakegithub statuses SHA")
+			}
+			fmt.Fprintln(ts.Stdout(), strings.Join(fake.Statuses(args[1]), "\n"))
+		case "requests":
+			for _, r := range fake.Requests() {
+				fmt.Fprintf(ts.Stdout(), "%s %s\n", r.Method, r.Path)
+			}
+		case "nosecret":
+			for _, r := range fake.Requests() {
+				if strings.Contains(r.Body, fakeGitHubToken) || strings.Contains(r.Path+r.Query, fakeGitHubToken) {
+					ts.Fatalf("%s %s carries the token", r.Method, r.Path)
+				}
+			}
+		default:
+			ts.Fatalf("unknown fakegithub command %q", args[0])
+		}
+	}
 }

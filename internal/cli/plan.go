@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -26,6 +27,7 @@ type planOptions struct {
 	noDiff           bool
 	live             bool
 	forceConflicts   bool
+	ci               ciReportOptions
 }
 
 func (a *app) planCommand() *cobra.Command {
@@ -49,10 +51,22 @@ head, so defaults, admission and other managers' fields are accounted for
 (the strategy is still decided against the last successful deployment, as a
 sync decides it). Secret values are masked.
 
-With --detailed-exitcode, exit 3 when any plan has changes.`,
+With --detailed-exitcode, exit 3 when any plan has changes.
+
+In CI: in GitHub Actions the plan is also written to the job summary
+($GITHUB_STEP_SUMMARY) and the step outputs has_changes, apps, strategies
+and errors to $GITHUB_OUTPUT; --dotenv writes them as a GitLab dotenv
+report (PIPE_HAS_CHANGES, PIPE_APPS...). --comment posts the plan on the
+pull request (GitHub, with GITHUB_TOKEN) or merge request (GitLab, with
+GITLAB_TOKEN or CI_JOB_TOKEN) as one sticky comment per --title, updated in
+place on every run; --labels keeps the labels pipe:no-changes,
+pipe:progressive and pipe:destroy in step with the plan. Secrets and
+tokens are masked.`,
 		Example: `  pipe plan web
   pipe plan --base origin/main -o json
-  pipe plan web --out plan.json && pipe sync web --plan plan.json`,
+  pipe plan web --out plan.json && pipe sync web --plan plan.json
+  pipe plan --comment --labels            # in a pull request workflow
+  pipe plan --comment --pr 42 --title staging`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := a.bind(cmd)
 			opts.apps = args
@@ -63,6 +77,12 @@ With --detailed-exitcode, exit 3 when any plan has changes.`,
 			opts.noDiff = v.GetBool("no-diff")
 			opts.live = v.GetBool("live")
 			opts.forceConflicts = v.GetBool("force-conflicts")
+			opts.ci = ciReportOptions{comment: v.GetBool("comment"), pr: v.GetInt("pr"), title: v.GetString("title"),
+				skipNoChanges: v.GetBool("skip-no-changes"), labels: v.GetBool("labels"), dotenv: v.GetString("dotenv"),
+				status: v.GetBool("status")}
+			if opts.ci.pr < 0 {
+				return usageError("--pr must be a pull/merge request number")
+			}
 			var err error
 			if opts.output, err = outputFormat(v, "text", "json"); err != nil {
 				return err
@@ -74,6 +94,12 @@ With --detailed-exitcode, exit 3 when any plan has changes.`,
 			}
 			if opts.all && len(args) > 0 {
 				return usageError("name applications or use --all, not both")
+			}
+			if from := v.GetString("from"); from != "" {
+				if len(args) > 0 || opts.all || opts.live {
+					return usageError("--from reports a saved plan: no applications, --all or --live with it")
+				}
+				return a.reportSavedPlan(cmd, opts, from)
 			}
 			return a.runPlan(cmd, v, opts, kube)
 		},
@@ -88,6 +114,14 @@ With --detailed-exitcode, exit 3 when any plan has changes.`,
 	cmd.Flags().Bool("no-diff", false, "one line per changed object instead of its diff")
 	cmd.Flags().Bool("live", false, "diff against the cluster (server-side dry run) instead of the last deployed commit")
 	cmd.Flags().Bool("force-conflicts", false, "with --live: dry-run as `pipe sync --force-conflicts` would apply")
+	cmd.Flags().Bool("comment", false, "post the plan on the pull/merge request as a sticky comment; env PIPE_COMMENT")
+	cmd.Flags().Int("pr", 0, "the pull/merge request number to comment on (default: from the CI event); env PIPE_PR")
+	cmd.Flags().String("title", "", "title of the comment, to keep one comment per pipe setup sharing a repository; env PIPE_TITLE")
+	cmd.Flags().Bool("skip-no-changes", false, "with --comment: post no new comment when nothing changes (an existing one is still updated)")
+	cmd.Flags().Bool("labels", false, "keep the labels pipe:no-changes, pipe:progressive, pipe:destroy in step with the plan")
+	cmd.Flags().Bool("status", false, "set the commit status pipe/plan (pipe/plan/TITLE) on the head commit (GitHub)")
+	cmd.Flags().String("from", "", "report the plans saved by `pipe plan --out` (e.g. by an untrusted fork job) instead of planning")
+	cmd.Flags().String("dotenv", "", "write has_changes, apps, strategies and errors as a GitLab dotenv report to this file; env PIPE_DOTENV")
 	kube = addKubeFlags(cmd)
 	return cmd
 }
@@ -100,7 +134,9 @@ type planFile struct {
 }
 
 type appError struct {
-	App   string `json:"app"`
+	App string `json:"app"`
+	// File is the app's config file, for CI annotations.
+	File  string `json:"file,omitempty"`
 	Error string `json:"error"`
 	Hint  string `json:"hint,omitempty"`
 }
@@ -126,7 +162,11 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kub
 	}
 	if len(apps) == 0 {
 		fmt.Fprintln(a.err, "no application to plan: the change touches none (name apps or use --all)")
-		return a.writePlans(opts, planFile{SchemaVersion: 1, Plans: []*plan.Plan{}})
+		out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}}
+		if err := a.writePlans(opts, out); err != nil {
+			return err
+		}
+		return a.reportPlan(ctx, opts.ci, out)
 	}
 	st, _, err := a.openStore(v, false)
 	if err != nil {
@@ -147,7 +187,7 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kub
 			cluster, where, err := kube.connect(repo.Config, ap)
 			if err != nil {
 				e := toError(err)
-				out.Errors = append(out.Errors, appError{App: ap.Name, Error: e.Summary + ": " + e.Detail, Hint: e.Hint})
+				out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary + ": " + e.Detail, Hint: e.Hint})
 				continue
 			}
 			fmt.Fprintf(a.err, "observing %s in %s %s\n", ap.Name, cluster.Host(), describeWhere(where))
@@ -159,13 +199,19 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kub
 		p, err := env.Plan(ctx, ap, deploy.PlanOptions{Base: opts.base, Strategy: opts.strategy})
 		if err != nil {
 			e := toError(sourceError(err))
-			out.Errors = append(out.Errors, appError{App: ap.Name, Error: e.Summary, Hint: e.Hint})
+			out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary, Hint: e.Hint})
 			continue
 		}
 		out.Plans = append(out.Plans, p)
 	}
 	if err := a.writePlans(opts, out); err != nil {
 		return err
+	}
+	reportErr := a.reportPlan(ctx, opts.ci, out)
+	if reportErr != nil && len(out.Errors) > 0 {
+		renderTo(a.err, toError(reportErr), a.style)
+	} else if reportErr != nil {
+		return reportErr
 	}
 	if len(out.Errors) > 0 {
 		return &Error{Code: ExitFailed, Summary: fmt.Sprintf("%d of %d applications could not be planned", len(out.Errors), len(apps)), Quiet: opts.output == "text"}
@@ -178,6 +224,38 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kub
 		}
 	}
 	return nil
+}
+
+// reportSavedPlan prints and reports plans saved with --out, without
+// planning: the fork-safe pattern posts, from a trusted job, the plan that
+// an untrusted job made. The file is data: it is decoded strictly, its
+// plans checked one by one, and nothing in it is run.
+func (a *app) reportSavedPlan(cmd *cobra.Command, opts *planOptions, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &Error{Code: ExitUsage, Summary: "cannot read the saved plan", Detail: err.Error()}
+	}
+	var raw struct {
+		SchemaVersion int               `json:"schemaVersion"`
+		Plans         []json.RawMessage `json:"plans"`
+		Errors        []appError        `json:"errors"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil || raw.SchemaVersion != 1 {
+		return &Error{Code: ExitUsage, Summary: path + " is not a plan file of `pipe plan --out`", Detail: fmt.Sprint(err)}
+	}
+	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}, Errors: raw.Errors}
+	for i, r := range raw.Plans {
+		p, err := plan.Decode(r)
+		if err != nil {
+			return &Error{Code: ExitUsage, Summary: fmt.Sprintf("%s: plan %d", path, i+1), Detail: err.Error()}
+		}
+		out.Plans = append(out.Plans, p)
+	}
+	opts.out = ""
+	if err := a.writePlans(opts, out); err != nil {
+		return err
+	}
+	return a.reportPlan(cmd.Context(), opts.ci, out)
 }
 
 func (a *app) writePlans(opts *planOptions, out planFile) error {
@@ -197,9 +275,11 @@ func (a *app) writePlans(opts *planOptions, out planFile) error {
 		if i > 0 {
 			fmt.Fprintln(a.out)
 		}
+		end := a.foldStart(fmt.Sprintf("plan-%d", i), fmt.Sprintf("%s: %s, %s", p.App.Name, p.Strategy, p.Summary))
 		if err := p.WriteText(a.out, plan.TextOptions{Color: a.ostyl.color, NoDiff: opts.noDiff}); err != nil {
 			return err
 		}
+		end()
 	}
 	for _, e := range out.Errors {
 		render := &Error{Summary: e.App + ": " + e.Error, Hint: e.Hint}

@@ -113,6 +113,7 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.historyCommand(),
 		a.statusCommand(),
 		a.unlockCommand(),
+		a.driftCommand(),
 		a.completionCommand(),
 	)
 	return root

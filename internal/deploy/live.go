@@ -17,11 +17,19 @@ type KubernetesObserver struct {
 	App string
 	// ForceConflicts dry-runs as a sync with --force-conflicts would apply.
 	ForceConflicts bool
+	// Namespaces is the app's namespace scope for LiveObjects (see
+	// kubernetes.App.Namespaces); the other methods derive it from the
+	// desired objects.
+	Namespaces []string
+}
+
+func (o KubernetesObserver) scope(desired []*unstructured.Unstructured) []string {
+	return kubernetes.ScopeOf(desired, o.Client.Namespace())
 }
 
 // LiveObjects lists the application's objects in the cluster.
 func (o KubernetesObserver) LiveObjects(ctx context.Context, app string) ([]*unstructured.Unstructured, error) {
-	live, err := o.Client.Live(ctx, kubernetes.App{ID: app}, kubernetes.LiveOptions{})
+	live, err := o.Client.Live(ctx, kubernetes.App{ID: app, Namespaces: o.Namespaces}, kubernetes.LiveOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +42,7 @@ func (o KubernetesObserver) LiveObjects(ctx context.Context, app string) ([]*uns
 // DryRunApply returns what applying the desired objects would leave in the
 // cluster (defaults, admission and other managers' fields included).
 func (o KubernetesObserver) DryRunApply(ctx context.Context, desired []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
-	res, err := o.Client.DryRun(ctx, desired, kubernetes.DryRunOptions{App: kubernetes.App{ID: o.App}, ForceConflicts: o.ForceConflicts})
+	res, err := o.Client.DryRun(ctx, desired, kubernetes.DryRunOptions{App: kubernetes.App{ID: o.App, Namespaces: o.scope(desired)}, ForceConflicts: o.ForceConflicts})
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +57,7 @@ func (o KubernetesObserver) DryRunApply(ctx context.Context, desired []*unstruct
 // asks the server for a dry run only where the live object does not
 // already show the result (a fraction of the cost of dry-running all).
 func (o KubernetesObserver) Observe(ctx context.Context, desired []*unstructured.Unstructured) (live, dryRun []*unstructured.Unstructured, err error) {
-	lp, err := o.Client.LivePlan(ctx, desired, kubernetes.DryRunOptions{App: kubernetes.App{ID: o.App}, ForceConflicts: o.ForceConflicts})
+	lp, err := o.Client.LivePlan(ctx, desired, kubernetes.DryRunOptions{App: kubernetes.App{ID: o.App, Namespaces: o.scope(desired)}, ForceConflicts: o.ForceConflicts})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -189,6 +189,9 @@ func (e *Env) quickSync(ctx context.Context, app *config.App, spec *config.Kuber
 	for _, o := range desired.Objects {
 		objs = append(objs, o.Object)
 	}
+	// Only this app's namespaces are its own: another app of the same name
+	// elsewhere in the cluster is never diffed or pruned as this one.
+	target.Namespaces = kubernetes.ScopeOf(objs, e.Renderer.DefaultNamespace)
 	applyOpts := kubernetes.ApplyOptions{App: target, ForceConflicts: opts.ForceConflicts, Prune: spec.QuickSync.Prune, Events: events}
 	if spec.Input.AutoCreateNamespace && spec.Input.Namespace != "" {
 		applyOpts.CreateNamespace = spec.Input.Namespace

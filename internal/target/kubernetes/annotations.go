@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -49,6 +51,13 @@ type App struct {
 	CommitHash string
 	// Variant is the pipecd.dev/variant annotation; "" means "primary".
 	Variant string
+	// Namespaces, when set, confine the application's namespaced objects to
+	// these namespaces: an object with the same ownership labels in another
+	// namespace belongs to another deployment of an app with the same name
+	// (another repository or environment sharing the cluster), and is never
+	// listed, diffed or pruned as this one's. Cluster-scoped objects are
+	// always in scope.
+	Namespaces []string
 }
 
 func (a App) validate() error {
@@ -105,6 +114,16 @@ func (a App) ownership(k Key, apiVersion string) (labels, annotations map[string
 
 // owns reports whether a live object's labels and annotations say it was
 // deployed for this application.
+// ownsObject reports whether u is the application's: its ownership labels
+// and annotations, and a namespace in the application's scope.
+func (a App) ownsObject(u *unstructured.Unstructured) bool {
+	return a.owns(u.GetLabels(), u.GetAnnotations()) && a.inScope(u.GetNamespace())
+}
+
+func (a App) inScope(namespace string) bool {
+	return namespace == "" || len(a.Namespaces) == 0 || slices.Contains(a.Namespaces, namespace)
+}
+
 func (a App) owns(labels, annotations map[string]string) bool {
 	return labels[LabelManagedBy] == ManagedByPiped &&
 		labels[LabelApplication] == labelValue(a.ID) &&
@@ -120,4 +139,25 @@ func annotationEnabled(annotations map[string]string, name string) bool {
 		return true
 	}
 	return false
+}
+
+// ScopeOf is the namespace scope of an application (App.Namespaces): the
+// namespaces its desired objects name, and defaultNamespace, where objects
+// that name none go.
+func ScopeOf(desired []*unstructured.Unstructured, defaultNamespace string) []string {
+	set := map[string]bool{}
+	if defaultNamespace != "" {
+		set[defaultNamespace] = true
+	}
+	for _, u := range desired {
+		if ns := u.GetNamespace(); ns != "" {
+			set[ns] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for ns := range set {
+		out = append(out, ns)
+	}
+	slices.Sort(out)
+	return out
 }

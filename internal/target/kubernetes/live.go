@@ -94,7 +94,7 @@ func (c *Client) listType(ctx context.Context, s *sink, app App, rs resourceScop
 					if u.GetKind() == "" { // lists carry the kind on the list only
 						u.SetGroupVersionKind(rs.gvr.GroupVersion().WithKind(strings.TrimSuffix(l.GetKind(), "List")))
 					}
-					if app.owns(u.GetLabels(), u.GetAnnotations()) {
+					if app.ownsObject(u) {
 						items = append(items, u)
 					}
 				}
@@ -233,7 +233,7 @@ func Prunable(live []*unstructured.Unstructured, desired map[Key]bool, app App) 
 		k := KeyOf(u)
 		switch {
 		case desired[k],
-			!app.owns(u.GetLabels(), u.GetAnnotations()),
+			!app.ownsObject(u),
 			!sameObject(u.GetAnnotations()[LabelResourceKey], k),
 			u.GetDeletionTimestamp() != nil,
 			metav1.GetControllerOfNoCopy(u) != nil:

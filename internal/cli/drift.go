@@ -1,0 +1,433 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/gitops-pipe/pipe/internal/ci"
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/deploy"
+	"github.com/gitops-pipe/pipe/internal/drift"
+	"github.com/gitops-pipe/pipe/internal/plan"
+	"github.com/gitops-pipe/pipe/internal/render"
+	"github.com/gitops-pipe/pipe/internal/report"
+	"github.com/gitops-pipe/pipe/internal/source"
+	"github.com/gitops-pipe/pipe/internal/state"
+	"github.com/gitops-pipe/pipe/internal/target/kubernetes"
+)
+
+type driftOptions struct {
+	apps     []string
+	output   string
+	shard    drift.Shard
+	parallel int
+	fix      bool
+	record   bool
+	verbose  bool
+	lease    time.Duration
+	issue    bool
+}
+
+func (a *app) driftCommand() *cobra.Command {
+	opts := &driftOptions{}
+	var kube *kubeFlags
+	cmd := &cobra.Command{
+		Use:   "drift [APP...]",
+		Short: "Find applications whose live state no longer matches Git",
+		Long: `Compare the live state of applications (all of them without arguments) with
+Git at the working tree's HEAD: for each object, what a sync would leave in
+the cluster (a forced server-side dry-run apply, so server defaults are not
+drift) against the live object, plus the fields other field managers added
+that Git does not set. Reported per application: objects added (in Git,
+not live), deleted (live, not in Git; those a prune would delete) and
+changed, with the drifted fields. Secret and ConfigMap values are masked.
+
+driftDetection.ignoreFields (apiVersion:kind:namespace:name#path) and the
+pipecd.dev/ignore-drift-detection: "true" annotation are honoured.
+
+Live objects are listed once per resource type for all applications of a
+cluster; --shard i/n checks one part of the applications (by a hash of
+their names) so that a large repository can be split over CI jobs.
+
+A change of an application's drift state (drift began, drift ended) is
+recorded as an event on its current deployment record (pipe history);
+unchanged states write nothing. In GitHub Actions the report is added to
+the job summary.
+
+With --fix (or trigger.onOutOfSync enabled in the app's config, once
+minWindow has passed since its last deployment), drifted applications are
+synced (quick sync taking back fields other managers changed, trigger
+"drift").
+
+Exit 0 when every application is in sync, 3 when any drifted, 1 when a
+check (or a fix) failed.`,
+		Example: `  pipe drift
+  pipe drift web api -o json
+  pipe drift --shard 2/4          # the second of four parallel jobs
+  pipe drift --fix`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := a.bind(cmd)
+			opts.apps = args
+			opts.parallel = v.GetInt("parallel")
+			opts.fix = v.GetBool("fix")
+			opts.record = !v.GetBool("no-record")
+			opts.verbose = v.GetBool("verbose")
+			opts.lease = v.GetDuration("lease")
+			opts.issue = v.GetBool("issue")
+			var err error
+			if opts.output, err = outputFormat(v, "text", "json"); err != nil {
+				return err
+			}
+			if s := v.GetString("shard"); s != "" {
+				if opts.shard, err = drift.ParseShard(s); err != nil {
+					return usageError("--shard: %v", err)
+				}
+			}
+			if opts.parallel < 0 {
+				return usageError("--parallel must be positive")
+			}
+			return a.runDrift(cmd.Context(), v, opts, kube)
+		},
+	}
+	addOutputFlag(cmd, "text", "json")
+	addStoreFlags(cmd, true)
+	kube = addKubeFlags(cmd)
+	cmd.Flags().String("shard", "", "check only part i of n of the applications (i/n, e.g. 2/4); env PIPE_SHARD")
+	cmd.Flags().Int("parallel", 8, "applications checked at once")
+	cmd.Flags().Bool("fix", false, "quick-sync the drifted applications (trigger drift)")
+	cmd.Flags().Bool("no-record", false, "do not record drift state changes in the deployment records")
+	cmd.Flags().BoolP("verbose", "v", false, "list the applications in sync too")
+	cmd.Flags().Duration("lease", state.DefaultLease, "with --fix: lease of each app's lock")
+	cmd.Flags().Bool("issue", false, "open (or update) a GitHub issue per drifted app, close it when back in sync; needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+	return cmd
+}
+
+// driftClusterKey names a connection: the platform provider, or the flags.
+type driftClusterKey struct{ provider string }
+
+func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, kube *kubeFlags) error {
+	var issues *report.DriftIssues
+	if opts.issue {
+		var err error
+		if issues, err = a.driftIssues(); err != nil {
+			return err
+		}
+	}
+	root, _, err := a.resolvePaths(nil)
+	if err != nil {
+		return err
+	}
+	repo, err := config.LoadRepo(root)
+	if err != nil {
+		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
+	}
+	git, err := source.Open(root)
+	if err != nil {
+		return sourceError(err)
+	}
+	defer git.Close()
+	head, err := git.ResolveRevision("HEAD")
+	if err != nil {
+		return sourceError(err)
+	}
+	apps, err := a.selectApps(repo, git, opts.apps, true, "")
+	if len(opts.apps) > 0 {
+		apps, err = a.selectApps(repo, git, opts.apps, false, "")
+	}
+	if err != nil {
+		return err
+	}
+	apps = opts.shard.Select(uniqueApps(apps))
+
+	// One client per platform provider: apps on one cluster share a listing.
+	clients := map[driftClusterKey]*kubernetes.Client{}
+	var firstNS string
+	connect := func(ap *config.App) (drift.Cluster, error) {
+		if ds := a.fileErrors(repo, ap); len(ds) > 0 {
+			return nil, fmt.Errorf("%s is invalid: %v", ap.File, ds.Error())
+		}
+		p, err := kube.pickProvider(repo.Config, ap)
+		if err != nil {
+			return nil, errors.New(toError(err).Summary)
+		}
+		key := driftClusterKey{}
+		if p != nil {
+			key.provider = p.Name
+		}
+		if c := clients[key]; c != nil {
+			return c, nil
+		}
+		c, _, err := kube.connect(repo.Config, ap)
+		if err != nil {
+			e := toError(err)
+			return nil, fmt.Errorf("%s: %s", e.Summary, e.Detail)
+		}
+		clients[key] = c
+		if firstNS == "" {
+			firstNS = c.Namespace()
+		}
+		return c, nil
+	}
+	// Connect first (sequentially), so the renderer knows the namespace.
+	conns := map[string]drift.Cluster{}
+	connErrs := map[string]error{}
+	for _, ap := range apps {
+		if ap.Kind != config.KindKubernetesApp {
+			continue
+		}
+		c, err := connect(ap)
+		conns[ap.Name], connErrs[ap.Name] = c, err
+	}
+	renderer := &render.Renderer{Git: &render.GoGitFetcher{}, DefaultNamespace: firstNS}
+	if repo.Config != nil {
+		if renderer.ChartRepos, err = render.ChartReposFromConfig(repo.Config.ChartRepositories, a.env.Getenv, os.ReadFile); err != nil {
+			return &Error{Code: ExitUsage, Summary: "chart repositories", Detail: err.Error()}
+		}
+	}
+	fmt.Fprintf(a.err, "checking %d applications for drift against %s\n", len(apps), shortHash(head.Hash))
+	checker := &drift.Checker{
+		Root: root, Renderer: renderer, Parallelism: opts.parallel, Now: a.env.Now,
+		Cluster: func(ap *config.App) (drift.Cluster, error) {
+			if err := connErrs[ap.Name]; err != nil {
+				return nil, err
+			}
+			return conns[ap.Name], nil
+		},
+		Warn: func(msg string) { fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), msg) },
+		Progress: func(app string, st drift.Status, d time.Duration) {
+			if a.ci.IsCI() {
+				fmt.Fprintf(a.err, "%s %s: %s (%s)\n", a.env.Now().UTC().Format("15:04:05"), app, st, d.Round(time.Millisecond))
+			}
+		},
+	}
+	rep := checker.Check(ctx, apps)
+	rep.Commit = head.Hash
+	rep.Shard = opts.shard.String()
+	if ctx.Err() != nil {
+		return &Error{Code: ExitInterrupted, Summary: "interrupted", Err: ctx.Err()}
+	}
+
+	if opts.output == "json" {
+		if err := rep.WriteJSON(a.out); err != nil {
+			return err
+		}
+	} else if err := rep.WriteText(a.out, drift.TextOptions{Color: a.ostyl.color, Verbose: opts.verbose}); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.err, "%d list requests, %d dry runs, %s\n", rep.Stats.ListCalls, rep.Stats.DryRuns, rep.Stats.Duration.Round(time.Millisecond))
+	if a.ci.Provider == ci.GitHub && a.ci.StepSummaryPath != "" {
+		if err := appendDriftSummary(a.ci.StepSummaryPath, report.DriftMarkdown(rep, 0)); err != nil {
+			fmt.Fprintf(a.err, "%s cannot write the job summary: %v\n", a.style.Yellow("warning:"), err)
+		}
+	}
+
+	if a.ci.Provider == ci.GitHub && a.ci.OutputPath != "" {
+		if err := appendDriftSummary(a.ci.OutputPath, driftOutputs(rep)); err != nil {
+			fmt.Fprintf(a.err, "%s cannot write the step outputs: %v\n", a.style.Yellow("warning:"), err)
+		}
+	}
+	failed := rep.Failed()
+	if issues != nil {
+		acts, err := issues.Sync(ctx, rep)
+		for _, act := range acts {
+			if act.Action != "unchanged" {
+				fmt.Fprintf(a.err, "%s: issue #%d %s %s\n", act.App, act.Number, act.Action, act.URL)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(a.err, "%s %v\n", a.style.Red("error:"), err)
+			failed = true
+		}
+	}
+	var st *state.GitStore
+	needFix := opts.fix
+	for _, ap := range apps {
+		if s, ok := ap.Spec.(*config.KubernetesApplicationSpec); ok && !s.Trigger.OnOutOfSync.Disabled {
+			needFix = true
+		}
+	}
+	if opts.record || (needFix && rep.Drifted()) {
+		s, _, err := a.openStore(v, true)
+		if err != nil {
+			e := toError(err)
+			fmt.Fprintf(a.err, "%s cannot open the deployment records: %s\n", a.style.Yellow("warning:"), e.Summary)
+			if opts.fix && rep.Drifted() {
+				return err
+			}
+		} else {
+			st = s
+			defer st.Close()
+		}
+	}
+	if st != nil && opts.record {
+		a.recordDrift(ctx, st, rep)
+	}
+	if needFix && rep.Drifted() && st != nil {
+		if !a.fixDrift(ctx, root, repo, git, st, rep, apps, conns, opts) {
+			failed = true
+		}
+	}
+	switch {
+	case failed:
+		return &Error{Code: ExitFailed, Summary: "drift check failed", Quiet: true}
+	case rep.Drifted():
+		return &Error{Code: ExitChanges, Summary: "drift found", Quiet: true}
+	}
+	return nil
+}
+
+// recordDrift writes the drift state changes; failures are warnings (the
+// report is the result).
+func (a *app) recordDrift(ctx context.Context, st *state.GitStore, rep *drift.Report) {
+	for _, r := range rep.Apps {
+		if r.Status != drift.InSync && r.Status != drift.OutOfSync {
+			continue
+		}
+		summary := "in sync with Git"
+		if r.Status == drift.OutOfSync {
+			summary = r.Summary()
+		}
+		if rep.Commit != "" {
+			summary += " (at " + shortHash(rep.Commit) + ")"
+		}
+		ch, err := st.RecordDrift(ctx, r.App, r.Status == drift.OutOfSync, summary, a.actor())
+		switch {
+		case err != nil:
+			fmt.Fprintf(a.err, "%s %s: cannot record the drift state: %v\n", a.style.Yellow("warning:"), r.App, err)
+		case ch.Recorded && r.Status == drift.OutOfSync:
+			fmt.Fprintf(a.err, "%s: drift began (recorded on deployment %s)\n", r.App, ch.RecordID)
+		case ch.Recorded:
+			fmt.Fprintf(a.err, "%s: drift ended (recorded on deployment %s)\n", r.App, ch.RecordID)
+		}
+	}
+}
+
+// fixDrift quick-syncs the drifted applications that --fix or their
+// trigger.onOutOfSync selects; it reports whether every sync succeeded.
+func (a *app) fixDrift(ctx context.Context, root string, repo *config.Repo, git *source.Repo, st *state.GitStore, rep *drift.Report,
+	apps []*config.App, conns map[string]drift.Cluster, opts *driftOptions) bool {
+	byName := map[string]*config.App{}
+	for _, ap := range apps {
+		byName[ap.Name] = ap
+	}
+	ok := true
+	for _, r := range rep.Apps {
+		ap := byName[r.App]
+		if r.Status != drift.OutOfSync || ap == nil {
+			continue
+		}
+		spec := ap.Spec.(*config.KubernetesApplicationSpec)
+		if !opts.fix && spec.Trigger.OnOutOfSync.Disabled {
+			continue
+		}
+		if !opts.fix {
+			last, err := st.LastSuccessful(ctx, ap.Name)
+			if err == nil && a.env.Now().Sub(last.EndedAt) < spec.Trigger.OnOutOfSync.MinWindow.Std() {
+				fmt.Fprintf(a.err, "%s: drifted, but deployed less than %s ago (trigger.onOutOfSync.minWindow): not synced\n", ap.Name, spec.Trigger.OnOutOfSync.MinWindow)
+				continue
+			}
+		}
+		cluster, _ := conns[ap.Name].(*kubernetes.Client)
+		if cluster == nil {
+			continue
+		}
+		env := &deploy.Env{Root: root, Repo: repo, Git: git, Records: st, Now: a.env.Now,
+			Renderer: &render.Renderer{Git: &render.GoGitFetcher{}, DefaultNamespace: cluster.Namespace()}}
+		fmt.Fprintf(a.err, "%s: drifted (%s); syncing\n", ap.Name, r.Summary())
+		rec, err := env.Sync(ctx, ap, cluster, st, deploy.SyncOptions{
+			PlanOptions: deploy.PlanOptions{Strategy: plan.StrategyQuickSync},
+			Trigger:     state.Trigger{Kind: state.TriggerDrift, Actor: a.actor(), CIRunURL: a.ci.RunURL},
+			Owner:       a.owner(),
+			// Drift is often another manager's change: take the fields back.
+			ForceConflicts: true,
+			Lease:          opts.lease,
+			Events:         a.printEvent,
+		})
+		if rec != nil {
+			fmt.Fprintf(a.err, "%s: fix %s %s (record %s)\n", ap.Name, shortHash(rec.Target.Hash), rec.Status, rec.ID)
+		}
+		if err != nil {
+			renderTo(a.err, toError(syncError(err)), a.style)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// driftIssues connects to the GitHub repository of the run for --issue.
+func (a *app) driftIssues() (*report.DriftIssues, error) {
+	if a.ci.Provider == ci.GitLab {
+		return nil, usageError("--issue supports GitHub issues only in this version")
+	}
+	token := a.env.Getenv("PIPE_GITHUB_TOKEN")
+	if token == "" {
+		token = a.env.Getenv("GITHUB_TOKEN")
+	}
+	repo := a.ci.Repository
+	if repo == "" {
+		repo = a.env.Getenv("GITHUB_REPOSITORY")
+	}
+	apiURL := a.ci.APIURL
+	if apiURL == "" {
+		apiURL = a.env.Getenv("GITHUB_API_URL")
+	}
+	if token == "" || repo == "" {
+		return nil, usageError("--issue needs GITHUB_TOKEN (or PIPE_GITHUB_TOKEN) and GITHUB_REPOSITORY (owner/name)")
+	}
+	d, err := report.NewDriftIssues(&http.Client{Timeout: 30 * time.Second}, apiURL, repo, token)
+	if err != nil {
+		return nil, usageError("--issue: %v", err)
+	}
+	return d, nil
+}
+
+// uniqueApps drops repeated applications (an app named twice).
+func uniqueApps(apps []*config.App) []*config.App {
+	seen := map[string]bool{}
+	var out []*config.App
+	for _, ap := range apps {
+		if !seen[ap.Name] {
+			seen[ap.Name] = true
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// driftOutputs are the GitHub step outputs of a check: drifted
+// (true/false), drifted-apps and failed-apps (JSON arrays of names).
+func driftOutputs(rep *drift.Report) string {
+	drifted, failed := []string{}, []string{}
+	for _, r := range rep.Apps {
+		switch r.Status {
+		case drift.OutOfSync:
+			drifted = append(drifted, r.App)
+		case drift.Failed:
+			failed = append(failed, r.App)
+		}
+	}
+	d, _ := json.Marshal(drifted)
+	f, _ := json.Marshal(failed)
+	return fmt.Sprintf("drifted=%t\ndrifted-apps=%s\nfailed-apps=%s\n", len(drifted) > 0, d, f)
+}
+
+// appendDriftSummary appends s to the file at path (a CI job summary).
+func appendDriftSummary(path, s string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(s); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

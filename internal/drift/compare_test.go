@@ -1,0 +1,192 @@
+package drift
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/target/kubernetes"
+)
+
+func obj(t *testing.T, y string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(y), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func paths(ds []FieldDiff) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Op+" "+d.Path)
+	}
+	return strings.Join(out, "; ")
+}
+
+func TestDiffValuesNormalisation(t *testing.T) {
+	tests := []struct {
+		name, a, b, want string
+	}{
+		{"equal", `{x: 1}`, `{x: 1}`, ""},
+		{"number forms", `{x: 3, y: 1.5}`, `{x: 3.0, y: "1.5"}`, ""},
+		{"strings are not numbers", `{x: "01"}`, `{x: "1"}`, "changed x"},
+		{"empty is absent", `{a: {}, b: [], c: null}`, `{}`, ""},
+		{"list order of keyed items", `{l: [{name: a, v: 1}, {name: b, v: 2}]}`, `{l: [{name: b, v: 2}, {name: a, v: 1}]}`, ""},
+		{"keyed item changed", `{l: [{name: a, v: 1}]}`, `{l: [{name: a, v: 2}]}`, "changed l[name=a].v"},
+		{"keyed item added live", `{l: [{name: a}]}`, `{l: [{name: a}, {name: b}]}`, "live-only l[name=b]"},
+		{"keyed list emptied live", `{l: [{name: a}]}`, `{}`, "missing l[name=a]"},
+		{"atomic list", `{args: [a, b]}`, `{args: [a]}`, "changed args"},
+		{"field only live", `{}`, `{x: {y: 1}}`, "live-only x"},
+		{"field missing live", `{x: 1}`, `{}`, "missing x"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ds []FieldDiff
+			diffValues(nil, obj(t, tc.a).Object, obj(t, tc.b).Object, &ds)
+			if got := paths(ds); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+const liveDeployment = `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: prod
+  annotations: {example.com/scanned: "yes"}
+  managedFields:
+    - manager: pipe
+      operation: Apply
+      apiVersion: apps/v1
+      fieldsType: FieldsV1
+      fieldsV1: {"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:name": {}, "f:image": {}}}}}}}
+    - manager: kubectl-edit
+      operation: Update
+      apiVersion: apps/v1
+      fieldsType: FieldsV1
+      fieldsV1: {"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {"f:env": {".": {}, "k:{\"name\":\"DEBUG\"}": {".": {}, "f:name": {}, "f:value": {}}}}}}}}}
+    - manager: scanner
+      operation: Update
+      apiVersion: apps/v1
+      fieldsType: FieldsV1
+      fieldsV1: {"f:metadata": {"f:annotations": {"f:example.com/scanned": {}}}}
+    - manager: kubectl
+      operation: Update
+      subresource: scale
+      apiVersion: apps/v1
+      fieldsType: FieldsV1
+      fieldsV1: {"f:spec": {"f:replicas": {}}}
+spec:
+  replicas: 4
+  template:
+    spec:
+      containers:
+        - name: web
+          image: web:v1
+          env: [{name: DEBUG, value: "1"}]
+          terminationMessagePath: /dev/termination-log
+status: {replicas: 4}
+`
+
+func TestCompareObjectFieldOwnership(t *testing.T) {
+	live := obj(t, liveDeployment)
+	desired := obj(t, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: prod}
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers: [{name: web, image: web:v1}]
+`)
+	// The forced dry run: Git's replicas back, other managers' env kept.
+	wouldBe := live.DeepCopy()
+	_ = unstructured.SetNestedField(wouldBe.Object, int64(2), "spec", "replicas")
+	k := kubernetes.Key{Group: "apps", Kind: "Deployment", Namespace: "prod", Name: "web"}
+
+	got := compareObject(k, desired, wouldBe, live, nil)
+	want := "changed spec.replicas; live-only spec.template.spec.containers[name=web].env[name=DEBUG]"
+	if paths(got) != want {
+		t.Fatalf("got %q, want %q", paths(got), want)
+	}
+	if m := fmt.Sprint(got[0].Managers); m != "[kubectl]" {
+		t.Errorf("replicas managers %s, want [kubectl]", m)
+	}
+	if m := fmt.Sprint(got[1].Managers); m != "[kubectl-edit]" {
+		t.Errorf("env managers %s, want [kubectl-edit]", m)
+	}
+
+	rules := parseIgnoreRules([]string{"apps/v1:Deployment:prod:web#spec.replicas",
+		"apps/v1:Deployment:prod:web#spec.template.spec.containers.0.env"})
+	if got := compareObject(k, desired, wouldBe, live, rules); len(got) != 0 {
+		t.Fatalf("with ignoreFields: %q, want none", paths(got))
+	}
+	other := parseIgnoreRules([]string{"apps/v1:Deployment:staging:web#spec.replicas"})
+	if got := compareObject(k, desired, wouldBe, live, other); len(got) != 2 {
+		t.Fatalf("a rule for another object applied: %q", paths(got))
+	}
+}
+
+func TestCompareMasksConfigValues(t *testing.T) {
+	live := obj(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {a: b2xk, extra: eA==}}`)
+	would := obj(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {a: bmV3}}`)
+	desired := obj(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {a: new}}`)
+	live.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl-patch", Operation: metav1.ManagedFieldsOperationUpdate,
+		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{"f:a":{},"f:extra":{}}}`)}}})
+	got := compareObject(kubernetes.Key{Kind: "Secret", Name: "s"}, desired, would, live, nil)
+	if paths(got) != "changed data.a; live-only data.extra" {
+		t.Fatalf("got %q", paths(got))
+	}
+	for _, f := range got {
+		for _, v := range []any{f.Git, f.Live} {
+			if v != nil && v != Mask {
+				t.Errorf("%s: value %v not masked", f.Path, v)
+			}
+		}
+	}
+}
+
+func TestShard(t *testing.T) {
+	for _, bad := range []string{"", "1", "0/2", "3/2", "a/b", "1/0"} {
+		if _, err := ParseShard(bad); err == nil {
+			t.Errorf("ParseShard(%q) accepted", bad)
+		}
+	}
+	var apps []*config.App
+	for i := 0; i < 200; i++ {
+		apps = append(apps, &config.App{Name: fmt.Sprintf("app-%d", i)})
+	}
+	seen := map[string]int{}
+	for i := 1; i <= 4; i++ {
+		s, err := ParseShard(fmt.Sprintf("%d/4", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		part := s.Select(apps)
+		if len(part) < 20 {
+			t.Errorf("shard %s has %d of 200 apps", s, len(part))
+		}
+		for _, a := range part {
+			seen[a.Name]++
+		}
+	}
+	for _, a := range apps {
+		if seen[a.Name] != 1 {
+			t.Fatalf("%s is in %d shards", a.Name, seen[a.Name])
+		}
+	}
+	if all := (Shard{}).Select(apps); len(all) != 200 {
+		t.Fatalf("no shard keeps %d apps", len(all))
+	}
+}
