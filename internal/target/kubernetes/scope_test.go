@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-func obj(kind, ns, name string, app App) *unstructured.Unstructured {
+func scopedObj(kind, ns, name string, app App) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetAPIVersion("v1")
 	u.SetKind(kind)
@@ -21,15 +21,15 @@ func obj(kind, ns, name string, app App) *unstructured.Unstructured {
 // TestNamespaceScope: two deployments of an app named "web" in one cluster
 // (two repositories, or two environments) never see each other's objects.
 func TestNamespaceScope(t *testing.T) {
-	desired := []*unstructured.Unstructured{obj("ConfigMap", "team-a", "c", App{ID: "web"}), obj("Namespace", "", "team-a", App{ID: "web"})}
+	desired := []*unstructured.Unstructured{scopedObj("ConfigMap", "team-a", "c", App{ID: "web"}), scopedObj("Namespace", "", "team-a", App{ID: "web"})}
 	scope := ScopeOf(desired, "default")
 	if !slices.Equal(scope, []string{"default", "team-a"}) {
 		t.Fatalf("ScopeOf = %v", scope)
 	}
 	app := App{ID: "web", Namespaces: scope}
-	mine := obj("Deployment", "team-a", "web", app)
-	theirs := obj("Deployment", "team-b", "web", App{ID: "web"})
-	cluster := obj("ClusterRole", "", "web-reader", app)
+	mine := scopedObj("Deployment", "team-a", "web", app)
+	theirs := scopedObj("Deployment", "team-b", "web", App{ID: "web"})
+	cluster := scopedObj("ClusterRole", "", "web-reader", app)
 	got := Owned([]*unstructured.Unstructured{mine, theirs, cluster}, app)
 	if len(got) != 2 || got[0] != mine || got[1] != cluster {
 		t.Errorf("Owned kept %d objects; want the app's own namespace and the cluster-scoped one", len(got))
