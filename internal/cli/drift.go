@@ -62,6 +62,12 @@ recorded as an event on its current deployment record (pipe history);
 unchanged states write nothing. In GitHub Actions the report is added to
 the job summary.
 
+With --issue, one issue per drifted application (label pipe-drift) holds
+its drift and the command that fixes it; it is updated while the drift
+changes and closed with a comment when the application is back in sync.
+GitHub issues need GITHUB_TOKEN and GITHUB_REPOSITORY; in GitLab CI the
+project's issues are used, with GITLAB_TOKEN (or CI_JOB_TOKEN).
+
 With --fix (or trigger.onOutOfSync enabled in the app's config, once
 minWindow has passed since its last deployment), drifted applications are
 synced (quick sync taking back fields other managers changed, trigger
@@ -106,7 +112,7 @@ check (or a fix) failed.`,
 	cmd.Flags().Bool("no-record", false, "do not record drift state changes in the deployment records")
 	cmd.Flags().BoolP("verbose", "v", false, "list the applications in sync too")
 	cmd.Flags().Duration("lease", state.DefaultLease, "with --fix: lease of each app's lock")
-	cmd.Flags().Bool("issue", false, "open (or update) a GitHub issue per drifted app, close it when back in sync; needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+	cmd.Flags().Bool("issue", false, "open (or update) an issue per drifted app, close it when back in sync: a GitHub issue (needs GITHUB_TOKEN and GITHUB_REPOSITORY) or, in GitLab CI, a GitLab issue (needs GITLAB_TOKEN)")
 	return cmd
 }
 
@@ -362,10 +368,11 @@ func (a *app) fixDrift(ctx context.Context, root string, repo *config.Repo, git 
 	return ok
 }
 
-// driftIssues connects to the GitHub repository of the run for --issue.
+// driftIssues connects to the issue tracker of the run for --issue: the
+// GitLab project in GitLab CI, the GitHub repository otherwise.
 func (a *app) driftIssues() (*report.DriftIssues, error) {
 	if a.ci.Provider == ci.GitLab {
-		return nil, usageError("--issue supports GitHub issues only in this version")
+		return a.gitlabDriftIssues()
 	}
 	token := a.env.Getenv("PIPE_GITHUB_TOKEN")
 	if token == "" {
@@ -383,6 +390,28 @@ func (a *app) driftIssues() (*report.DriftIssues, error) {
 		return nil, usageError("--issue needs GITHUB_TOKEN (or PIPE_GITHUB_TOKEN) and GITHUB_REPOSITORY (owner/name)")
 	}
 	d, err := report.NewDriftIssues(&http.Client{Timeout: 30 * time.Second}, apiURL, repo, token)
+	if err != nil {
+		return nil, usageError("--issue: %v", err)
+	}
+	return d, nil
+}
+
+// gitlabDriftIssues connects to the GitLab project of the run (CI_PROJECT_ID,
+// or its path) at CI_API_V4_URL. The token is GITLAB_TOKEN (sent as
+// PRIVATE-TOKEN), else CI_JOB_TOKEN (JOB-TOKEN), as for merge request notes.
+func (a *app) gitlabDriftIssues() (*report.DriftIssues, error) {
+	token, job := a.env.Getenv("GITLAB_TOKEN"), false
+	if token == "" {
+		token, job = a.env.Getenv("CI_JOB_TOKEN"), true
+	}
+	project := a.env.Getenv("CI_PROJECT_ID")
+	if project == "" {
+		project = a.ci.Repository
+	}
+	if token == "" || project == "" || a.ci.APIURL == "" {
+		return nil, usageError("--issue in GitLab CI needs GITLAB_TOKEN (a project access token with the api scope; or CI_JOB_TOKEN), CI_API_V4_URL and CI_PROJECT_ID or CI_PROJECT_PATH")
+	}
+	d, err := report.NewGitLabDriftIssues(&http.Client{Timeout: 30 * time.Second}, a.ci.APIURL, project, token, job)
 	if err != nil {
 		return nil, usageError("--issue: %v", err)
 	}

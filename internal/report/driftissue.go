@@ -1,10 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
@@ -15,34 +16,89 @@ import (
 // DriftIssueLabel marks the issues pipe drift keeps.
 const DriftIssueLabel = "pipe-drift"
 
-// DriftIssues keeps one GitHub issue per drifted application: opened when
-// drift is found, its body updated while the drift changes, closed with a
-// comment when the application is back in sync.
+// DriftIssues keeps one issue per drifted application (GitHub or GitLab):
+// opened when drift is found, its body updated while the drift changes,
+// closed with a comment when the application is back in sync.
 type DriftIssues struct {
-	client      *github.Client
-	owner, repo string
+	t issueTracker
+	// where names the repository or project in errors.
+	where string
 }
 
-// NewDriftIssues returns the issue keeper of repository "owner/name" at
-// apiURL ("" means https://api.github.com).
+// driftIssue is an open issue of a tracker: its number (GitHub) or iid
+// (GitLab).
+type driftIssue struct {
+	number    int
+	body, url string
+}
+
+// issueTracker is the issue API of one repository or project.
+type issueTracker interface {
+	// listOpen returns the open issues labelled DriftIssueLabel, all pages.
+	listOpen(ctx context.Context) ([]driftIssue, error)
+	create(ctx context.Context, title, body string) (driftIssue, error)
+	setBody(ctx context.Context, number int, body string) error
+	comment(ctx context.Context, number int, body string) error
+	close(ctx context.Context, number int) error
+}
+
+// NewDriftIssues returns the GitHub issue keeper of repository
+// "owner/name" at apiURL ("" means https://api.github.com).
 func NewDriftIssues(httpClient *http.Client, apiURL, repository, token string) (*DriftIssues, error) {
-	owner, name, ok := strings.Cut(repository, "/")
-	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-		return nil, fmt.Errorf("repository %q is not owner/name", repository)
+	g, err := NewGitHub(httpClient, apiURL, repository, token)
+	if err != nil {
+		return nil, err
 	}
-	if apiURL == "" {
-		apiURL = "https://api.github.com"
+	return &DriftIssues{t: githubIssues{g}, where: repository}, nil
+}
+
+// githubIssues is the issueTracker of a GitHub repository.
+type githubIssues struct{ g *GitHub }
+
+func (gi githubIssues) listOpen(ctx context.Context) ([]driftIssue, error) {
+	g := gi.g
+	var out []driftIssue
+	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{DriftIssueLabel}, ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		issues, resp, err := g.client.Issues.ListByRepo(ctx, g.owner, g.repo, opts)
+		if err != nil {
+			return nil, ghError(err)
+		}
+		for _, is := range issues {
+			if !is.IsPullRequest() {
+				out = append(out, driftIssue{number: is.GetNumber(), body: is.GetBody(), url: is.GetHTMLURL()})
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
 	}
-	u, err := url.Parse(strings.TrimRight(apiURL, "/") + "/")
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("invalid GitHub API URL %q", apiURL)
+}
+
+func (gi githubIssues) create(ctx context.Context, title, body string) (driftIssue, error) {
+	labels := []string{DriftIssueLabel}
+	is, _, err := gi.g.client.Issues.Create(ctx, gi.g.owner, gi.g.repo, &github.IssueRequest{Title: &title, Body: &body, Labels: &labels})
+	if err != nil {
+		return driftIssue{}, ghError(err)
 	}
-	c := github.NewClient(httpClient)
-	if token != "" {
-		c = c.WithAuthToken(token)
-	}
-	c.BaseURL, c.UploadURL, c.UserAgent = u, u, "pipe"
-	return &DriftIssues{client: c, owner: owner, repo: name}, nil
+	return driftIssue{number: is.GetNumber(), body: is.GetBody(), url: is.GetHTMLURL()}, nil
+}
+
+func (gi githubIssues) setBody(ctx context.Context, number int, body string) error {
+	_, _, err := gi.g.client.Issues.Edit(ctx, gi.g.owner, gi.g.repo, number, &github.IssueRequest{Body: &body})
+	return ghError(err)
+}
+
+func (gi githubIssues) comment(ctx context.Context, number int, body string) error {
+	_, _, err := gi.g.client.Issues.CreateComment(ctx, gi.g.owner, gi.g.repo, number, &github.IssueComment{Body: &body})
+	return ghError(err)
+}
+
+func (gi githubIssues) close(ctx context.Context, number int) error {
+	closed, reason := "closed", "completed"
+	_, _, err := gi.g.client.Issues.Edit(ctx, gi.g.owner, gi.g.repo, number, &github.IssueRequest{State: &closed, StateReason: &reason})
+	return ghError(err)
 }
 
 // IssueAction is what happened to one application's issue.
@@ -96,74 +152,63 @@ func (d *DriftIssues) Sync(ctx context.Context, r *drift.Report) ([]IssueAction,
 	}
 	var out []IssueAction
 	for _, a := range r.Apps {
-		issue := open[a.App]
+		issue, ok := open[a.App]
 		switch {
-		case a.Status == drift.OutOfSync && issue == nil:
+		case a.Status == drift.OutOfSync && !ok:
 			title := "Drift: " + a.App + " is out of sync with Git"
-			body := DriftIssueBody(a, r.Commit)
-			labels := []string{DriftIssueLabel}
-			got, _, err := d.client.Issues.Create(ctx, d.owner, d.repo, &github.IssueRequest{Title: &title, Body: &body, Labels: &labels})
+			got, err := d.t.create(ctx, title, DriftIssueBody(a, r.Commit))
 			if err != nil {
 				return out, fmt.Errorf("open the drift issue of %s: %w", a.App, err)
 			}
-			out = append(out, IssueAction{App: a.App, Action: "opened", Number: got.GetNumber(), URL: got.GetHTMLURL()})
+			out = append(out, IssueAction{App: a.App, Action: "opened", Number: got.number, URL: got.url})
 		case a.Status == drift.OutOfSync:
 			body := DriftIssueBody(a, r.Commit)
-			if issue.GetBody() == body {
-				out = append(out, IssueAction{App: a.App, Action: "unchanged", Number: issue.GetNumber(), URL: issue.GetHTMLURL()})
+			if issue.body == body {
+				out = append(out, IssueAction{App: a.App, Action: "unchanged", Number: issue.number, URL: issue.url})
 				continue
 			}
-			if _, _, err := d.client.Issues.Edit(ctx, d.owner, d.repo, issue.GetNumber(), &github.IssueRequest{Body: &body}); err != nil {
-				return out, fmt.Errorf("update the drift issue of %s (#%d): %w", a.App, issue.GetNumber(), err)
+			if err := d.t.setBody(ctx, issue.number, body); err != nil {
+				return out, fmt.Errorf("update the drift issue of %s (#%d): %w", a.App, issue.number, err)
 			}
-			out = append(out, IssueAction{App: a.App, Action: "updated", Number: issue.GetNumber(), URL: issue.GetHTMLURL()})
-		case a.Status == drift.InSync && issue != nil:
+			out = append(out, IssueAction{App: a.App, Action: "updated", Number: issue.number, URL: issue.url})
+		case a.Status == drift.InSync && ok:
 			msg := "Back in sync with Git"
 			if r.Commit != "" {
 				msg += " at " + driftCode(driftShort(r.Commit))
 			}
 			msg += ": closing."
-			if _, _, err := d.client.Issues.CreateComment(ctx, d.owner, d.repo, issue.GetNumber(), &github.IssueComment{Body: &msg}); err != nil {
-				return out, fmt.Errorf("comment on the drift issue of %s (#%d): %w", a.App, issue.GetNumber(), err)
+			if err := d.t.comment(ctx, issue.number, msg); err != nil {
+				return out, fmt.Errorf("comment on the drift issue of %s (#%d): %w", a.App, issue.number, err)
 			}
-			closed, reason := "closed", "completed"
-			if _, _, err := d.client.Issues.Edit(ctx, d.owner, d.repo, issue.GetNumber(), &github.IssueRequest{State: &closed, StateReason: &reason}); err != nil {
-				return out, fmt.Errorf("close the drift issue of %s (#%d): %w", a.App, issue.GetNumber(), err)
+			if err := d.t.close(ctx, issue.number); err != nil {
+				return out, fmt.Errorf("close the drift issue of %s (#%d): %w", a.App, issue.number, err)
 			}
-			out = append(out, IssueAction{App: a.App, Action: "closed", Number: issue.GetNumber(), URL: issue.GetHTMLURL()})
+			out = append(out, IssueAction{App: a.App, Action: "closed", Number: issue.number, URL: issue.url})
 		}
 	}
 	return out, nil
 }
 
 // openIssues returns the open drift issues by application (from the marker
-// in their body).
-func (d *DriftIssues) openIssues(ctx context.Context) (map[string]*github.Issue, error) {
-	out := map[string]*github.Issue{}
-	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{DriftIssueLabel}, ListOptions: github.ListOptions{PerPage: 100}}
-	for {
-		issues, resp, err := d.client.Issues.ListByRepo(ctx, d.owner, d.repo, opts)
-		if err != nil {
-			return nil, fmt.Errorf("list the drift issues of %s/%s: %w", d.owner, d.repo, err)
-		}
-		for _, is := range issues {
-			if is.IsPullRequest() {
-				continue
-			}
-			body := is.GetBody()
-			const prefix = "<!-- pipe-drift app="
-			if i := strings.Index(body, prefix); i >= 0 {
-				rest := body[i+len(prefix):]
-				if j := strings.Index(rest, " -->"); j >= 0 {
-					if _, dup := out[rest[:j]]; !dup {
-						out[rest[:j]] = is
-					}
+// in their body; the newest issue of an application wins, as GitHub's
+// default listing order made it).
+func (d *DriftIssues) openIssues(ctx context.Context) (map[string]driftIssue, error) {
+	issues, err := d.t.listOpen(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list the drift issues of %s: %w", d.where, err)
+	}
+	slices.SortStableFunc(issues, func(a, b driftIssue) int { return cmp.Compare(b.number, a.number) })
+	out := map[string]driftIssue{}
+	for _, is := range issues {
+		const prefix = "<!-- pipe-drift app="
+		if i := strings.Index(is.body, prefix); i >= 0 {
+			rest := is.body[i+len(prefix):]
+			if j := strings.Index(rest, " -->"); j >= 0 {
+				if _, dup := out[rest[:j]]; !dup {
+					out[rest[:j]] = is
 				}
 			}
 		}
-		if resp == nil || resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
 	}
+	return out, nil
 }

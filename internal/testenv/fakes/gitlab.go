@@ -21,7 +21,8 @@ type GitLabNote struct {
 	System bool
 }
 
-// GitLab is a fake GitLab REST API v4 (merge request notes), served under
+// GitLab is a fake GitLab REST API v4 (merge request notes and labels,
+// issues and their notes), served under
 // /api/v4. Projects are addressed by id or URL-encoded path, as GitLab
 // does.
 type GitLab struct {
@@ -42,6 +43,10 @@ type GitLab struct {
 	mrsOfSHA map[string][]int
 	labels   map[int][]string
 	requests []Request
+
+	issues     []*GitLabIssue
+	issueNotes []*gitlabIssueNote
+	clock      int
 }
 
 // SetMergeRequestsOfCommit makes GET .../repository/commits/SHA/merge_requests
@@ -119,6 +124,10 @@ func (g *GitLab) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seg := strings.Split(strings.Trim(strings.TrimPrefix(raw, "/api/v4"), "/"), "/")
+	// projects/:id/issues[/:iid[/notes]]
+	if g.serveIssues(w, r, seg, body) {
+		return
+	}
 	// projects/:id/repository/commits/:sha/merge_requests
 	if len(seg) == 6 && seg[0] == "projects" && seg[2] == "repository" && seg[3] == "commits" && seg[5] == "merge_requests" && r.Method == http.MethodGet {
 		out := []map[string]any{}
