@@ -22,6 +22,9 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Environ is the whole environment, for the scripts pipe runs
+	// (SCRIPT_RUN); nil means none is passed on.
+	Environ func() []string
 	// ReadFile reads files named by the environment (CI event payloads).
 	ReadFile func(string) ([]byte, error)
 	Now      func() time.Time
@@ -37,6 +40,7 @@ func System() Env {
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,
 		Getenv:    os.Getenv,
+		Environ:   os.Environ,
 		ReadFile:  os.ReadFile,
 		Now:       time.Now,
 		StdoutTTY: isTerminal(os.Stdout),

@@ -113,6 +113,8 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.historyCommand(),
 		a.statusCommand(),
 		a.unlockCommand(),
+		a.approveCommand(),
+		a.cancelCommand(),
 		a.driftCommand(),
 		a.completionCommand(),
 	)

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +29,10 @@ type syncOptions struct {
 	forceConflicts bool
 	output         string
 	lease          time.Duration
+	resume         bool
+	waitApproval   bool
+	// cancel, with resume, cancels the unfinished deployment (pipe cancel).
+	cancel string
 }
 
 func (a *app) syncCommand() *cobra.Command {
@@ -46,15 +53,23 @@ record it CANCELLED and release the lock (exit 130).
 With --plan, apply exactly a plan saved by ` + "`pipe plan --out`" + `, and refuse
 it when the head, the app's config or the live objects changed since.
 
-Progressive syncs (pipelines) are not part of this version: an app whose
-plan is a pipeline is refused unless --strategy quick.
+When the plan is a pipeline, its stages run in order (K8S_CANARY_ROLLOUT,
+K8S_PRIMARY_ROLLOUT, K8S_TRAFFIC_ROUTING by podselector or istio, WAIT,
+WAIT_APPROVAL, SCRIPT_RUN, ...), each recorded as it starts and ends; a
+failure, a timeout or SIGINT/SIGTERM rolls back when autoRollback is on.
+At a WAIT_APPROVAL stage
+the deployment pauses and pipe exits 4: approve with ` + "`pipe approve APP`" + `,
+then continue with ` + "`pipe sync APP --resume`" + ` (or keep waiting with
+--wait-approval). --resume also continues a deployment whose job was killed:
+finished stages are not run again and a WAIT waits only what remains.
 
 The cluster: --kubeconfig/--context/... flags, else the KUBERNETES
 platform provider of .pipe/config.yaml whose labels match the app's (or
 --platform-provider), else the current kubeconfig context.`,
 		Example: `  pipe sync web
   pipe sync web --strategy quick --no-push      # a local dry run of the records
-  pipe plan web --out plan.json && pipe sync web --plan plan.json`,
+  pipe plan web --out plan.json && pipe sync web --plan plan.json
+  pipe sync web --resume                          # after pipe approve web, or a killed job`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := a.bind(cmd)
@@ -62,6 +77,11 @@ platform provider of .pipe/config.yaml whose labels match the app's (or
 			opts.planFile = v.GetString("plan")
 			opts.forceConflicts = v.GetBool("force-conflicts")
 			opts.lease = v.GetDuration("lease")
+			opts.resume = v.GetBool("resume")
+			opts.waitApproval = v.GetBool("wait-approval")
+			if opts.resume && opts.planFile != "" {
+				return usageError("--resume continues a recorded deployment: it takes no --plan")
+			}
 			var err error
 			if opts.output, err = outputFormat(v, "text", "json"); err != nil {
 				return err
@@ -83,8 +103,10 @@ platform provider of .pipe/config.yaml whose labels match the app's (or
 	addStoreFlags(cmd, true)
 	kube = addKubeFlags(cmd)
 	cmd.Flags().String("plan", "", "apply exactly this saved plan (from `pipe plan --out`)")
-	cmd.Flags().String("strategy", "", "force the strategy: quick (pipeline is not available in this version)")
+	cmd.Flags().String("strategy", "", "force the strategy: quick or pipeline")
 	cmd.Flags().Bool("force-conflicts", false, "take over fields that other field managers own (server-side apply force)")
+	cmd.Flags().Bool("resume", false, "continue the app's unfinished pipeline deployment from its record")
+	cmd.Flags().Bool("wait-approval", false, "keep waiting at WAIT_APPROVAL stages (up to their timeout) instead of pausing with exit 4")
 	cmd.Flags().Duration("lease", state.DefaultLease, "lease of the app's lock; renewed while the sync runs, taken over by others once expired")
 	return cmd
 }
@@ -137,15 +159,23 @@ func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube 
 	if a.ci.Provider != ci.None && a.ci.EventName == "push" {
 		trigger.Kind = state.TriggerPush
 	}
-	rec, err := env.Sync(ctx, ap, cluster, st, deploy.SyncOptions{
+	syncOpts := deploy.SyncOptions{
 		PlanOptions:    deploy.PlanOptions{Strategy: opts.strategy},
 		Saved:          saved,
 		Trigger:        trigger,
 		Owner:          a.owner(),
 		ForceConflicts: opts.forceConflicts,
 		Lease:          opts.lease,
-		Events:         a.printEvent,
-	})
+		Pipeline:       a.pipelineOptions(root, opts),
+	}
+	events, endFold := a.foldStages(a.printEvent)
+	syncOpts.Events = events
+	sync := env.Sync
+	if opts.resume {
+		sync = env.Resume
+	}
+	rec, err := sync(ctx, ap, cluster, st, syncOpts)
+	endFold()
 	if rec != nil {
 		if opts.output == "json" {
 			if werr := writeJSON(a.out, rec); werr != nil {
@@ -154,6 +184,14 @@ func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube 
 		} else {
 			a.printRecord(rec)
 		}
+	}
+	// The PR/commit result comment, deployment status, job summary and
+	// outputs in CI; a failure to report warns and never changes the exit.
+	rctx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	a.warn(a.reportSyncResult(rctx, rec))
+	done()
+	if opts.cancel != "" {
+		return cancelError(err)
 	}
 	return syncError(err)
 }
@@ -208,6 +246,14 @@ func syncError(err error) error {
 	case errors.Is(err, deploy.ErrProgressive):
 		return &Error{Code: ExitUsage, Summary: err.Error() + "; nothing was deployed",
 			Hint: "run with --strategy quick to apply everything now"}
+	case errors.Is(err, deploy.ErrWaitingApproval):
+		return &Error{Code: ExitPaused, Summary: "paused: the deployment is waiting for approval",
+			Hint: "approve with `pipe approve APP`, then continue with `pipe sync APP --resume`"}
+	case errors.Is(err, deploy.ErrPaused):
+		return &Error{Code: ExitLocked, Summary: err.Error() + "; nothing was deployed",
+			Hint: "approve it (`pipe approve APP`) and continue it (`pipe sync APP --resume`), or cancel it (`pipe cancel APP`)"}
+	case errors.Is(err, deploy.ErrNothingToResume):
+		return &Error{Code: ExitUsage, Summary: err.Error(), Hint: "`pipe status` shows the app's last deployment"}
 	}
 	return stateError(sourceError(err))
 }
@@ -240,7 +286,21 @@ func (a *app) printRecord(rec *state.Record) {
 		fmt.Fprintf(a.out, "  reason: %s\n", rec.Reason)
 	}
 	for _, s := range rec.Stages {
-		fmt.Fprintf(a.out, "  %-12s %-10s %s\n", s.Name, s.Status, formatMetadata(s.Metadata))
+		if s.Status == state.StageNotStarted && rec.Strategy == state.StrategyPipeline && isRollbackStage(s.Name) {
+			continue
+		}
+		if rec.Strategy != state.StrategyPipeline {
+			fmt.Fprintf(a.out, "  %-19s %-11s %s\n", s.Name, s.Status, formatMetadata(s.Metadata))
+			continue
+		}
+		took := ""
+		if !s.StartedAt.IsZero() && !s.EndedAt.IsZero() {
+			took = s.EndedAt.Sub(s.StartedAt).Round(time.Second).String()
+		}
+		fmt.Fprintf(a.out, "  %-19s %-11s %6s %s\n", s.Name, s.Status, took, formatMetadata(s.Metadata))
+		if s.Reason != "" && s.Status != state.StageSucceeded {
+			fmt.Fprintf(a.out, "  %-19s %-11s %6s reason: %s\n", "", "", "", s.Reason)
+		}
 	}
 	fmt.Fprintf(a.out, "  record: %s (pipe history %s)\n", rec.ID, rec.App)
 }
@@ -250,12 +310,41 @@ func formatMetadata(m map[string]string) string {
 		return ""
 	}
 	var parts []string
-	for _, k := range []string{"objects", "created", "configured", "unchanged", "pruned", "notApplied"} {
+	known := []string{"objects", "created", "configured", "unchanged", "pruned", "notApplied"}
+	for _, k := range known {
 		if v, ok := m[k]; ok {
 			parts = append(parts, k+"="+v)
 		}
 	}
+	var rest []string
+	for k := range m {
+		if !slices.Contains(known, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	for _, k := range rest {
+		parts = append(parts, k+"="+m[k])
+	}
 	return fmt.Sprint(parts)
+}
+
+func isRollbackStage(name string) bool {
+	return name == string(plan.StageRollback) || name == string(plan.StageScriptRunRollback)
+}
+
+// pipelineOptions are how the stages of a pipeline run from this job.
+func (a *app) pipelineOptions(root string, opts *syncOptions) deploy.PipelineOptions {
+	po := deploy.PipelineOptions{WaitApproval: opts.waitApproval, Cancel: opts.cancel}
+	if a.ci.ServerURL != "" && a.ci.Repository != "" {
+		po.RepoURL = a.ci.ServerURL + "/" + a.ci.Repository
+	} else if u, err := state.RemoteURL(root, ""); err == nil {
+		po.RepoURL = redactURL(u)
+	}
+	if a.env.Environ != nil {
+		po.Environ = a.env.Environ()
+	}
+	return po
 }
 
 // owner names the lock holder: the CI job, else the user on this host.
@@ -265,4 +354,14 @@ func (a *app) owner() string {
 	}
 	host, _ := os.Hostname()
 	return a.actor() + "@" + host
+}
+
+// redactURL drops the credentials of a URL (scp-like addresses are kept).
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
 }

@@ -32,6 +32,8 @@ type Store interface {
 	Lock(ctx context.Context, app string, req state.LockRequest) (*state.Lock, error)
 	Renew(ctx context.Context, l *state.Lock) error
 	Unlock(ctx context.Context, l *state.Lock) error
+	Get(ctx context.Context, app, id string) (*state.Record, error)
+	Running(ctx context.Context, app string) ([]*state.Record, error)
 }
 
 // SyncOptions are the choices of one sync.
@@ -49,6 +51,8 @@ type SyncOptions struct {
 	// Grace bounds the recording and unlocking after an interruption.
 	Grace  time.Duration
 	Events func(Event)
+	// Pipeline is how the stages of a pipeline run.
+	Pipeline PipelineOptions
 }
 
 // Event is one step of a sync, for the CLI to render.
@@ -61,9 +65,9 @@ type Event struct {
 	Warning bool
 }
 
-// ErrProgressive is returned when the plan is a pipeline: progressive
-// syncs are not part of this version.
-var ErrProgressive = errors.New("progressive sync is not available in this version of pipe")
+// ErrProgressive is returned when the plan is a pipeline and the cluster
+// cannot run its stages.
+var ErrProgressive = errors.New("progressive sync is not available for this cluster")
 
 // SyncStage is the name of the quick sync's one stage, as PipeCD names it.
 const SyncStage = "K8S_SYNC"
@@ -90,10 +94,13 @@ func (e *Env) Sync(ctx context.Context, app *config.App, cluster Cluster, store 
 		p = opts.Saved
 	}
 	emit("", "%s: %s", p.Strategy, p.Reason)
-	if p.Strategy == plan.StrategyPipeline {
-		return nil, fmt.Errorf("%w: %s plans a pipeline (%s)", ErrProgressive, app.Name, p.Reason)
-	}
 	spec := app.Spec.(*config.KubernetesApplicationSpec)
+	if err := checkPaused(ctx, store, app.Name); err != nil {
+		return nil, err
+	}
+	if p.Strategy == plan.StrategyPipeline {
+		return e.syncPipeline(ctx, app, spec, desired, p, cluster, store, nil, opts)
+	}
 
 	now := e.Now()
 	rec := &state.Record{
@@ -136,6 +143,7 @@ func (e *Env) Sync(ctx context.Context, app *config.App, cluster Cluster, store 
 		return nil, fmt.Errorf("record the deployment: %w", err)
 	}
 	emit("", "deployment %s started (lock held by %s)", rec.ID, opts.Owner)
+	e.supersede(runCtx, store, rec, func(format string, args ...any) { emit("", format, args...) })
 
 	timeout := spec.Timeout.Std()
 	if timeout <= 0 {

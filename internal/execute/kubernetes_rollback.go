@@ -1,0 +1,122 @@
+package execute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gitops-pipe/pipe/internal/target/kubernetes"
+)
+
+// Rollback implements Platform: re-apply the running commit's manifests,
+// delete the canary and baseline objects and the objects the failed commit
+// introduced, then wait for readiness. While the cluster is unreachable
+// (e.g. the apiserver restarting) it tries again, until ctx ends.
+func (k *Kubernetes) Rollback(ctx context.Context, st *Stage) error {
+	delay := time.Second
+	for {
+		err := k.rollback(ctx, st)
+		if err == nil || !errors.Is(err, kubernetes.ErrUnreachable) || ctx.Err() != nil {
+			return err
+		}
+		st.Warnf("the cluster is unreachable; trying the rollback again in %s: %v", delay, err)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		delay = min(delay*2, 15*time.Second)
+	}
+}
+
+func (k *Kubernetes) rollback(ctx context.Context, st *Stage) error {
+	headKeys := map[kubernetes.Key]bool{}
+	for _, u := range k.Desired {
+		headKeys[kubernetes.KeyOf(u)] = true
+	}
+	var res *kubernetes.Result
+	app := kubernetes.App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Running}
+	keep := map[kubernetes.Key]bool{}
+	if k.Running != "" && k.RunningObjects != nil {
+		objs, err := k.RunningObjects(ctx)
+		if err != nil {
+			return fmt.Errorf("render the running commit %s: %w", short(k.Running), err)
+		}
+		running := objs
+		if objs, err = k.primaryObjects(objs, false, true, ""); err != nil {
+			return err
+		}
+		if k.istioRouted() {
+			// All traffic back to the primary subset.
+			vs, err := k.istioObject(running, 100, 0, 0)
+			if err != nil {
+				return err
+			}
+			objs = append(objs, vs)
+		}
+		for _, u := range objs {
+			keep[kubernetes.KeyOf(u)] = true
+		}
+		st.Emitf("re-applying the running commit %s", short(k.Running))
+		if res, err = k.apply(ctx, st, objs, app); err != nil {
+			return err
+		}
+	} else {
+		st.Warnf("no successful deployment is recorded: only the canary and baseline variants are removed")
+		keep = headKeys
+	}
+	err := k.deleteLive(ctx, st, func(u *unstructured.Unstructured) bool {
+		key := kubernetes.KeyOf(u)
+		return kubernetes.VariantOf(u) != kubernetes.VariantPrimary || (headKeys[key] && !keep[key])
+	}, keep)
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		return k.wait(ctx, st, res, app)
+	}
+	return nil
+}
+
+// clean deletes the live objects of a variant.
+func (k *Kubernetes) clean(ctx context.Context, st *Stage, value string) error {
+	return k.deleteLive(ctx, st, func(u *unstructured.Unstructured) bool { return kubernetes.VariantOf(u) == value }, nil)
+}
+
+// deleteLive deletes the application's live objects that match (and are
+// pipe's to delete), noting them in the stage's metadata.
+func (k *Kubernetes) deleteLive(ctx context.Context, st *Stage, match func(*unstructured.Unstructured) bool, keep map[kubernetes.Key]bool) error {
+	app := kubernetes.App{Namespaces: k.Namespaces, ID: k.AppID}
+	var ns []string
+	if k.Spec.Input.Namespace != "" {
+		ns = []string{k.Spec.Input.Namespace}
+	}
+	live, err := k.Cluster.Live(ctx, app, kubernetes.LiveOptions{Namespaces: ns, Events: k.events(st)})
+	if err != nil {
+		return fmt.Errorf("list the live objects: %w", err)
+	}
+	var del []*unstructured.Unstructured
+	for _, u := range kubernetes.Prunable(live, keep, app) {
+		if match(u) {
+			del = append(del, u)
+		}
+	}
+	if len(del) == 0 {
+		return nil
+	}
+	deleted, err := k.Cluster.Delete(ctx, del, k.events(st))
+	if len(deleted) > 0 {
+		prev := st.Record.Metadata[MetaDeleted]
+		if prev != "" {
+			prev += ", "
+		}
+		st.SetMeta(MetaDeleted, prev+joinKeys(deleted))
+		_ = st.Checkpoint()
+	}
+	return err
+}
