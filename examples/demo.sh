@@ -48,8 +48,8 @@ sed -i.bak 's/web:v1.0.0/web:v1.1.0/' apps/web/deployment.yaml && rm apps/web/de
 git commit -q -am "web v1.1.0"
 run "$pipe" plan web
 
-step "this version syncs quick only: force it"
-run "$pipe" sync web --strategy quick --no-push
+step "sync web again: a canary of 10%, a 30s wait, then the primary"
+run "$pipe" sync web --no-push
 
 step "the deployments, recorded in Git notes"
 run "$pipe" history web
