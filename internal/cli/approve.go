@@ -87,6 +87,7 @@ func (a *app) runApprove(cmd *cobra.Command, root string, st *state.GitStore, op
 	if err != nil {
 		return &Error{Code: ExitFailed, Summary: "not approved: " + err.Error()}
 	}
+	done = a.addPRApprovals(ctx, rec, stage, approvalOptions(ap)(stage.ID)) || done // approval_source.go
 	if err := st.Update(ctx, rec); err != nil {
 		return stateError(err)
 	}

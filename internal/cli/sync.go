@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ type syncOptions struct {
 	output         string
 	lease          time.Duration
 	resume         bool
+	allowDirty     bool
 	waitApproval   bool
 	// cancel, with resume, cancels the unfinished deployment (pipe cancel).
 	cancel string
@@ -54,7 +56,7 @@ With --plan, apply exactly a plan saved by ` + "`pipe plan --out`" + `, and refu
 it when the head, the app's config or the live objects changed since.
 
 When the plan is a pipeline, its stages run in order (K8S_CANARY_ROLLOUT,
-K8S_PRIMARY_ROLLOUT, K8S_TRAFFIC_ROUTING by podselector or istio, WAIT,
+K8S_PRIMARY_ROLLOUT, K8S_TRAFFIC_ROUTING by podselector, istio or gatewayapi, WAIT,
 WAIT_APPROVAL, SCRIPT_RUN, ...), each recorded as it starts and ends; a
 failure, a timeout or SIGINT/SIGTERM rolls back when autoRollback is on.
 At a WAIT_APPROVAL stage
@@ -78,6 +80,7 @@ platform provider of .pipe/config.yaml whose labels match the app's (or
 			opts.forceConflicts = v.GetBool("force-conflicts")
 			opts.lease = v.GetDuration("lease")
 			opts.resume = v.GetBool("resume")
+			opts.allowDirty = v.GetBool("allow-dirty")
 			opts.waitApproval = v.GetBool("wait-approval")
 			if opts.resume && opts.planFile != "" {
 				return usageError("--resume continues a recorded deployment: it takes no --plan")
@@ -105,6 +108,7 @@ platform provider of .pipe/config.yaml whose labels match the app's (or
 	cmd.Flags().String("plan", "", "apply exactly this saved plan (from `pipe plan --out`)")
 	cmd.Flags().String("strategy", "", "force the strategy: quick or pipeline")
 	cmd.Flags().Bool("force-conflicts", false, "take over fields that other field managers own (server-side apply force)")
+	cmd.Flags().Bool("allow-dirty", false, "deploy even though the app's files have uncommitted changes (the record still names HEAD)")
 	cmd.Flags().Bool("resume", false, "continue the app's unfinished pipeline deployment from its record")
 	cmd.Flags().Bool("wait-approval", false, "keep waiting at WAIT_APPROVAL stages (up to their timeout) instead of pausing with exit 4")
 	cmd.Flags().Duration("lease", state.DefaultLease, "lease of the app's lock; renewed while the sync runs, taken over by others once expired")
@@ -113,6 +117,7 @@ platform provider of .pipe/config.yaml whose labels match the app's (or
 
 func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube *kubeFlags, opts *syncOptions) error {
 	ctx := cmd.Context()
+	ctx = a.withApprovals(ctx) // `/pipe approve` PR comments count at WAIT_APPROVAL (approval_source.go)
 	repo, err := config.LoadRepo(root)
 	if err != nil {
 		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
@@ -138,6 +143,11 @@ func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube 
 		return sourceError(err)
 	}
 	defer git.Close()
+	if !opts.allowDirty {
+		if err := refuseDirty(git, ap); err != nil {
+			return err
+		}
+	}
 	cluster, where, err := kube.connect(repo.Config, ap)
 	if err != nil {
 		return err
@@ -169,12 +179,17 @@ func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube 
 		Pipeline:       a.pipelineOptions(root, opts),
 	}
 	events, endFold := a.foldStages(a.printEvent)
+	store := deploy.Store(st)
+	if lv := a.liveView(); lv != nil { // a terminal, not CI: liveview.go
+		events, endFold, store = lv.event, lv.stop, lv.wrap(st)
+		defer lv.stop()
+	}
 	syncOpts.Events = events
 	sync := env.Sync
 	if opts.resume {
 		sync = env.Resume
 	}
-	rec, err := sync(ctx, ap, cluster, st, syncOpts)
+	rec, err := sync(ctx, ap, cluster, store, syncOpts)
 	endFold()
 	if rec != nil {
 		if opts.output == "json" {
@@ -364,4 +379,29 @@ func redactURL(s string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// refuseDirty stops a sync whose application files (its directory, and the
+// shared .pipe/ folder) differ from HEAD: pipe deploys commits, and the
+// record would name a commit that is not what was applied.
+func refuseDirty(git *source.Repo, ap *config.App) error {
+	paths, err := git.DirtyPaths()
+	if err != nil {
+		return sourceError(err)
+	}
+	var dirty []string
+	for _, p := range paths {
+		if ap.Dir == "." || strings.HasPrefix(p, ap.Dir+"/") || strings.HasPrefix(p, config.SharedDir+"/") {
+			dirty = append(dirty, p)
+		}
+	}
+	if len(dirty) == 0 {
+		return nil
+	}
+	detail := strings.Join(dirty[:min(len(dirty), 10)], "\n")
+	if len(dirty) > 10 {
+		detail += fmt.Sprintf("\n… and %d more", len(dirty)-10)
+	}
+	return &Error{Code: ExitUsage, Summary: fmt.Sprintf("%s has uncommitted changes; nothing was deployed", ap.Name), Detail: detail,
+		Hint: "pipe deploys commits: commit the changes, or pass --allow-dirty to deploy the working tree anyway"}
 }

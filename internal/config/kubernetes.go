@@ -85,7 +85,7 @@ func (s *KubernetesApplicationSpec) Validate(c *Checker, path string) {
 		primary, canary, baseline := opts.Percentages()
 		if primary != 100 && canary != 100 {
 			c.Errorf(itemPath(path+".pipeline.stages", i)+".with",
-				"podselector switches all traffic by the Service selector: route 100% to primary or canary (e.g. `all: canary`), or set spec.trafficRouting.method to istio or smi",
+				"podselector switches all traffic by the Service selector: route 100% to primary or canary (e.g. `all: canary`), or set spec.trafficRouting.method to istio or gatewayapi",
 				"traffic routing by podselector cannot split traffic (primary=%d, canary=%d, baseline=%d)", primary, canary, baseline)
 		}
 	}

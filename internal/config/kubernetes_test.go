@@ -67,7 +67,7 @@ func TestKubernetesTrafficRouting(t *testing.T) {
 			name: "podselector cannot split",
 			doc:  routing("          primary: 90\n          canary: 10\n", ""),
 			path: "spec.pipeline.stages[0].with", marker: "with:",
-			msg: "podselector cannot split traffic (primary=90, canary=10, baseline=0)", hint: "istio or smi",
+			msg: "podselector cannot split traffic (primary=90, canary=10, baseline=0)", hint: "istio or gatewayapi",
 		},
 		{
 			name: "podselector cannot route to baseline",

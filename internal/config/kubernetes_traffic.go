@@ -14,16 +14,22 @@ const (
 	TrafficRoutingIstio = "istio"
 	// TrafficRoutingSMI splits traffic with an SMI TrafficSplit.
 	TrafficRoutingSMI = "smi"
+	// TrafficRoutingGatewayAPI splits traffic with the backendRef weights
+	// of a Gateway API HTTPRoute (not a PipeCD method).
+	TrafficRoutingGatewayAPI = "gatewayapi"
 )
 
-var trafficRoutingMethods = []string{TrafficRoutingPodSelector, TrafficRoutingIstio, TrafficRoutingSMI}
+var trafficRoutingMethods = []string{TrafficRoutingPodSelector, TrafficRoutingIstio, TrafficRoutingSMI, TrafficRoutingGatewayAPI}
 
 // KubernetesTrafficRouting says how traffic is split between variants.
 type KubernetesTrafficRouting struct {
-	// podselector (the Service selector; all or nothing), istio or smi.
-	Method string `json:"method,omitempty" jsonschema:"default=podselector,enum=podselector,enum=istio,enum=smi"`
+	// podselector (the Service selector; all or nothing), istio, smi or
+	// gatewayapi (the backendRef weights of a Gateway API HTTPRoute).
+	Method string `json:"method,omitempty" jsonschema:"default=podselector,enum=podselector,enum=istio,enum=smi,enum=gatewayapi"`
 	// Istio settings, for the istio method.
 	Istio *IstioTrafficRouting `json:"istio,omitempty"`
+	// Gateway API settings, for the gatewayapi method.
+	GatewayAPI *GatewayAPITrafficRouting `json:"gatewayAPI,omitempty"`
 }
 
 // Validate implements validatable.
@@ -35,6 +41,52 @@ func (t *KubernetesTrafficRouting) Validate(c *Checker, path string) {
 	if t.Istio != nil && t.Method != TrafficRoutingIstio {
 		c.Warnf(path+".istio", "set `method: istio` to use it", "istio settings are ignored by the %s method", t.Method)
 	}
+	if t.GatewayAPI != nil && t.Method != TrafficRoutingGatewayAPI {
+		c.Warnf(path+".gatewayAPI", "set `method: gatewayapi` to use it", "gatewayAPI settings are ignored by the %s method", t.Method)
+	}
+}
+
+// unknownFieldHint points the Gateway API settings at their own key.
+func (*KubernetesTrafficRouting) unknownFieldHint(key string) string {
+	switch strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(key)) {
+	case "gatewayapi", "gateway", "httproute":
+		return "Gateway API settings go under `gatewayAPI:` (e.g. `gatewayAPI: {httpRoute: web}`)"
+	}
+	return ""
+}
+
+// GatewayAPITrafficRouting configures traffic splitting with a Gateway API
+// HTTPRoute of the manifests: K8S_TRAFFIC_ROUTING sets the weights of the
+// backendRefs pointing at the primary Service and its -canary/-baseline
+// variants (created by createService), other backends and rules untouched.
+type GatewayAPITrafficRouting struct {
+	// The HTTPRoute of the manifests; empty means the first one.
+	HTTPRoute string `json:"httpRoute,omitempty"`
+	// The primary Service the HTTPRoute's backendRefs name; empty means the
+	// app's Service.
+	Service string `json:"service,omitempty"`
+}
+
+// Validate implements validatable.
+func (g *GatewayAPITrafficRouting) Validate(c *Checker, path string) {
+	for _, f := range []struct{ name, v string }{{"httpRoute", g.HTTPRoute}, {"service", g.Service}} {
+		if f.v != "" && (len(f.v) > 253 || !dnsSubdomainRe.MatchString(f.v)) {
+			c.Errorf(path+"."+f.name, "a Kubernetes object name: lower-case letters, digits, '-' and '.'", "invalid %s name %q", f.name, f.v)
+		}
+	}
+}
+
+// unknownFieldHint explains near misses of the Gateway API settings.
+func (*GatewayAPITrafficRouting) unknownFieldHint(key string) string {
+	switch strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(key)) {
+	case "httproute", "route", "routes", "httproutes":
+		return "did you mean `httpRoute`? (one HTTPRoute of the manifests, by name)"
+	case "namespace":
+		return "the HTTPRoute is taken from the app's manifests, with their namespace; name it with `httpRoute`"
+	case "backend", "backendref", "services":
+		return "did you mean `service`? (the primary Service the backendRefs name)"
+	}
+	return ""
 }
 
 // IstioTrafficRouting configures traffic splitting with Istio.

@@ -80,6 +80,7 @@ func (e *Engine) waitApproval(ctx context.Context, st *Stage) error {
 	}
 	announced := false
 	for {
+		e.collectApprovals(ctx, st, o)
 		got := Approvals(st.Record)
 		if len(got) >= need {
 			st.Emitf("approved by %s", strings.Join(got, ", "))

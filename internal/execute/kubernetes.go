@@ -159,6 +159,8 @@ func (k *Kubernetes) primaryObjects(objs []*unstructured.Unstructured, toSelecto
 	var vs *unstructured.Unstructured
 	if routed && k.istioRouted() {
 		vs = k.virtualService(objs)
+	} else if routed && k.gatewayRouted() {
+		vs = k.httpRoute(objs)
 	}
 	for _, u := range objs {
 		if vs != nil && u == vs {
@@ -166,11 +168,11 @@ func (k *Kubernetes) primaryObjects(objs []*unstructured.Unstructured, toSelecto
 		}
 		c := u.DeepCopy()
 		switch {
-		case kubernetes.IsWorkload(u, refs) && (toSelector || k.podSelectorRouted() || k.istioRouted()):
+		case kubernetes.IsWorkload(u, refs) && (toSelector || k.podSelectorRouted() || k.istioRouted() || k.gatewayRouted()):
 			if err := kubernetes.AddVariantLabel(c, l.key, l.primary, toSelector); err != nil {
 				return nil, err
 			}
-		case routed && u == svc && k.podSelectorRouted():
+		case routed && u == svc && (k.podSelectorRouted() || k.gatewayRouted()):
 			if err := kubernetes.SetSelectorLabel(c, l.key, l.primary); err != nil {
 				return nil, err
 			}
@@ -253,8 +255,10 @@ func (k *Kubernetes) route(ctx context.Context, st *Stage, o *config.K8sTrafficR
 	case config.TrafficRoutingPodSelector:
 	case config.TrafficRoutingIstio:
 		return k.routeIstio(ctx, st, p, c, b)
+	case config.TrafficRoutingGatewayAPI:
+		return k.routeGatewayAPI(ctx, st, p, c, b)
 	default:
-		return fmt.Errorf("traffic routing by %s is not available in this version of pipe (podselector and istio are)", m)
+		return fmt.Errorf("traffic routing by %s is not available in this version of pipe (podselector, istio and gatewayapi are)", m)
 	}
 	l := k.label()
 	var to string

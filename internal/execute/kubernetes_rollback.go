@@ -59,6 +59,14 @@ func (k *Kubernetes) rollback(ctx context.Context, st *Stage) error {
 			}
 			objs = append(objs, vs)
 		}
+		if k.gatewayRouted() {
+			// All traffic back to the primary Service.
+			route, err := k.gatewayAPIObject(running, 100, 0, 0)
+			if err != nil {
+				return err
+			}
+			objs = append(objs, route)
+		}
 		for _, u := range objs {
 			keep[kubernetes.KeyOf(u)] = true
 		}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -34,6 +35,8 @@ type GitHubComment struct {
 	Body   string `json:"body"`
 	User   string `json:"-"`
 	Edited int    `json:"-"`
+	// Created and Updated are the comment's created_at and updated_at.
+	Created, Updated time.Time `json:"-"`
 }
 
 // GitHubDeployment is a deployment and its statuses.
@@ -66,6 +69,7 @@ type GitHub struct {
 	statuses       map[string][]string // sha -> "context=state: description"
 	deployments    []*GitHubDeployment
 	requests       []Request
+	permissions    map[string]string // user -> role_name (github_approvals.go)
 }
 
 // NewGitHub starts a fake GitHub; it is closed when the test ends (via the
@@ -81,7 +85,8 @@ func (g *GitHub) AddComment(issue int, user, body string) int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.nextID++
-	g.comments = append(g.comments, &GitHubComment{ID: g.nextID, Issue: issue, Body: body, User: user})
+	now := time.Now().UTC()
+	g.comments = append(g.comments, &GitHubComment{ID: g.nextID, Issue: issue, Body: body, User: user, Created: now, Updated: now})
 	return g.nextID
 }
 
@@ -188,6 +193,8 @@ func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
+	case r.Method == http.MethodGet && len(rest) == 3 && rest[0] == "collaborators" && rest[2] == "permission":
+		g.permission(w, base, rest[1])
 	case r.Method == http.MethodGet && len(rest) == 3 && rest[0] == "issues" && rest[2] == "comments":
 		g.listComments(w, r, base, owner, repo, atoi(rest[1]))
 	case r.Method == http.MethodPost && len(rest) == 3 && rest[0] == "issues" && rest[2] == "comments":
@@ -200,7 +207,8 @@ func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		g.nextID++
-		c := &GitHubComment{ID: g.nextID, Issue: atoi(rest[1]), Body: *in.Body, User: "github-actions[bot]"}
+		now := time.Now().UTC()
+		c := &GitHubComment{ID: g.nextID, Issue: atoi(rest[1]), Body: *in.Body, User: "github-actions[bot]", Created: now, Updated: now}
 		g.comments = append(g.comments, c)
 		writeJSON(w, http.StatusCreated, g.commentJSON(c, owner, repo))
 	case len(rest) == 3 && rest[0] == "issues" && rest[1] == "comments":
@@ -222,6 +230,7 @@ func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			g.comments[i].Body = *in.Body
 			g.comments[i].Edited++
+			g.comments[i].Updated = time.Now().UTC()
 			writeJSON(w, http.StatusOK, g.commentJSON(g.comments[i], owner, repo))
 		case http.MethodDelete:
 			g.comments = slices.Delete(g.comments, i, i+1)
@@ -378,10 +387,12 @@ func (g *GitHub) listComments(w http.ResponseWriter, r *http.Request, base, owne
 }
 
 func (g *GitHub) commentJSON(c *GitHubComment, owner, repo string) map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"id": c.ID, "body": c.Body, "user": map[string]any{"login": c.User, "type": "Bot"},
 		"html_url": fmt.Sprintf("https://github.example/%s/%s/pull/%d#issuecomment-%d", owner, repo, c.Issue, c.ID),
 	}
+	commentTimes(m, c)
+	return m
 }
 
 func labelsJSON(ls []string) []map[string]any {
