@@ -43,9 +43,11 @@ func (a *app) syncCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync APP",
 		Short: "Deploy an application: plan, lock, apply, wait, record",
-		Long: `Deploy an application from the working tree (its HEAD commit) with a
-quick sync: server-side apply of every object (field manager "pipe"),
-Namespaces and CRDs first, then a readiness wait, bounded by spec.timeout.
+		Long: `Deploy an application at the HEAD commit (uncommitted changes in the app
+are refused, see --allow-dirty), as the planner decides: a quick sync
+(server-side apply of every object with field manager "pipe", Namespaces
+and CRDs first, then a readiness wait, bounded by spec.timeout), or the
+app's pipeline.
 
 The deployment is recorded in the repository's Git notes before, during and
 after the sync, and the application's lock is held meanwhile: a second sync
@@ -56,11 +58,10 @@ With --plan, apply exactly a plan saved by ` + "`pipe plan --out`" + `, and refu
 it when the head, the app's config or the live objects changed since.
 
 When the plan is a pipeline, its stages run in order (K8S_CANARY_ROLLOUT,
-K8S_PRIMARY_ROLLOUT, K8S_TRAFFIC_ROUTING by podselector, istio or gatewayapi, WAIT,
-WAIT_APPROVAL, SCRIPT_RUN, ...), each recorded as it starts and ends; a
-failure, a timeout or SIGINT/SIGTERM rolls back when autoRollback is on.
-At a WAIT_APPROVAL stage
-the deployment pauses and pipe exits 4: approve with ` + "`pipe approve APP`" + `,
+K8S_PRIMARY_ROLLOUT, K8S_TRAFFIC_ROUTING by podselector, istio or
+gatewayapi, WAIT, WAIT_APPROVAL, SCRIPT_RUN, ...), each recorded as it
+starts and ends; a failure, a timeout or SIGINT/SIGTERM rolls back when
+autoRollback is on. At a WAIT_APPROVAL stage the deployment pauses and pipe exits 4: approve with ` + "`pipe approve APP`" + `,
 then continue with ` + "`pipe sync APP --resume`" + ` (or keep waiting with
 --wait-approval). --resume also continues a deployment whose job was killed:
 finished stages are not run again and a WAIT waits only what remains.
