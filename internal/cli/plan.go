@@ -192,7 +192,7 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kub
 			}
 			fmt.Fprintf(a.err, "observing %s in %s %s\n", ap.Name, cluster.Host(), describeWhere(where))
 			env.Renderer.DefaultNamespace = cluster.Namespace()
-			env.Live = func(app string) plan.LiveObserver {
+			env.Live = func(app string) deploy.LiveObserver {
 				return deploy.KubernetesObserver{Client: cluster, App: app, ForceConflicts: opts.forceConflicts}
 			}
 		}

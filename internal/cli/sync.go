@@ -162,7 +162,7 @@ func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube 
 		}
 	}
 	if saved != nil && saved.Source.Live != nil {
-		env.Live = func(app string) plan.LiveObserver {
+		env.Live = func(app string) deploy.LiveObserver {
 			return deploy.KubernetesObserver{Client: cluster, App: app, ForceConflicts: opts.forceConflicts}
 		}
 	}

@@ -33,7 +33,7 @@ type Env struct {
 	Renderer *render.Renderer
 	// Live returns the observer of an application's live state for live
 	// plans; nil plans offline.
-	Live func(app string) plan.LiveObserver
+	Live func(app string) LiveObserver
 	Now  func() time.Time
 	// TempDir is where past revisions are exported to render them.
 	TempDir string
@@ -109,9 +109,9 @@ func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions) (*pla
 		return nil, nil, err
 	}
 	if e.Live != nil {
-		live, dry, err := observe(ctx, e.Live(app.Name), app.Name, objectsOf(in.Desired))
+		live, dry, err := e.Live(app.Name).Observe(ctx, objectsOf(in.Desired))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("observe %s in the cluster: %w", app.Name, err)
 		}
 		in.Live = plan.NewLive(live, dry)
 	}
@@ -192,23 +192,4 @@ func objectsOf(objs []plan.Object) []*unstructured.Unstructured {
 		out[i] = o.Object
 	}
 	return out
-}
-
-// observe reads the live side of a plan, in one pass when the observer can.
-func observe(ctx context.Context, obs plan.LiveObserver, app string, desired []*unstructured.Unstructured) (live, dry []*unstructured.Unstructured, err error) {
-	if both, ok := obs.(interface {
-		Observe(context.Context, []*unstructured.Unstructured) ([]*unstructured.Unstructured, []*unstructured.Unstructured, error)
-	}); ok {
-		if live, dry, err = both.Observe(ctx, desired); err != nil {
-			return nil, nil, fmt.Errorf("observe %s in the cluster: %w", app, err)
-		}
-		return live, dry, nil
-	}
-	if live, err = obs.LiveObjects(ctx, app); err != nil {
-		return nil, nil, fmt.Errorf("read the live objects of %s: %w", app, err)
-	}
-	if dry, err = obs.DryRunApply(ctx, desired); err != nil {
-		return nil, nil, fmt.Errorf("server-side dry run of %s: %w", app, err)
-	}
-	return live, dry, nil
 }

@@ -193,10 +193,7 @@ func (e *Env) quickSync(ctx context.Context, app *config.App, spec *config.Kuber
 	events := func(ev kubernetes.Event) {
 		emit(SyncStage, "%s %s%s", ev.Action, ev.Key, suffix(ev.Message))
 	}
-	objs := make([]*unstructured.Unstructured, 0, len(desired.Objects))
-	for _, o := range desired.Objects {
-		objs = append(objs, o.Object)
-	}
+	objs := objectsOfRender(desired)
 	// Only this app's namespaces are its own: another app of the same name
 	// elsewhere in the cluster is never diffed or pruned as this one.
 	target.Namespaces = kubernetes.ScopeOf(objs, e.Renderer.DefaultNamespace)

@@ -19,5 +19,5 @@
 // language, so Terraform or Lambda plans fit the same value.
 //
 // The package is pure: no I/O, no clock, no cluster. The live state comes in
-// as data (see Live and LiveObserver); the time comes in through the input.
+// as data (see Live and NewLive); the time comes in through the input.
 package plan

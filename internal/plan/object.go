@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"context"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -64,17 +63,6 @@ type Live struct {
 // NewLive keys what the Kubernetes target returned.
 func NewLive(live, dryRun []*unstructured.Unstructured) *Live {
 	return &Live{Objects: ObjectsOf(live), DryRun: ObjectsOf(dryRun)}
-}
-
-// LiveObserver is what a Kubernetes target provides for live plans: the
-// live objects of an application (those carrying its ownership
-// annotations) and a server-side dry-run apply of desired objects (field
-// manager pipe), returning the objects the server would store, in the
-// order given. The planner never calls it; the command does, and hands the
-// results to the planner through NewLive.
-type LiveObserver interface {
-	LiveObjects(ctx context.Context, app string) ([]*unstructured.Unstructured, error)
-	DryRunApply(ctx context.Context, desired []*unstructured.Unstructured) ([]*unstructured.Unstructured, error)
 }
 
 // byKey indexes objects by key; the first object of a key wins.
