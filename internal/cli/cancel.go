@@ -46,12 +46,13 @@ the same).`,
 				return err
 			}
 			defer st.Close()
-			return a.runSync(cmd, root, st, kube, opts)
+			return a.runSync(cmd, v, root, st, kube, opts)
 		},
 	}
 	addOutputFlag(cmd, "text", "json")
 	addStoreFlags(cmd, true)
 	kube = addKubeFlags(cmd)
+	addTerraformFlags(cmd)
 	cmd.Flags().String("reason", "", "why, for the record")
 	cmd.Flags().Bool("force-conflicts", false, "take over fields that other field managers own while rolling back")
 	cmd.Flags().Duration("lease", state.DefaultLease, "lease of the app's lock while cancelling")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,6 +107,7 @@ check (or a fix) failed.`,
 	addOutputFlag(cmd, "text", "json")
 	addStoreFlags(cmd, true)
 	kube = addKubeFlags(cmd)
+	addTerraformFlags(cmd)
 	cmd.Flags().String("shard", "", "check only part i of n of the applications (i/n, e.g. 2/4); env PIPE_SHARD")
 	cmd.Flags().Int("parallel", 8, "applications checked at once")
 	cmd.Flags().Bool("fix", false, "quick-sync the drifted applications (trigger drift)")
@@ -207,6 +209,23 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 			}
 			return conns[ap.Name], nil
 		},
+		Terraform: func(ctx context.Context, ap *config.App) (drift.TerraformWorkspace, func(), error) {
+			if ds := a.fileErrors(repo, ap); len(ds) > 0 {
+				return nil, nil, fmt.Errorf("%s is invalid: %v", ap.File, ds.Error())
+			}
+			runner, p, err := a.terraformDriftRunner(v, repo.Config, ap, kube.provider)
+			if err != nil {
+				return nil, nil, err
+			}
+			if p != nil && p.Terraform() != nil && !p.Terraform().DriftDetectionEnabled {
+				return nil, nil, &drift.SkipError{Reason: "drift detection is off for platform provider " + p.Name + " (driftDetectionEnabled: false)"}
+			}
+			ws, err := runner.Open(ctx, ap, filepath.Join(root, filepath.FromSlash(ap.Dir)), false)
+			if err != nil {
+				return nil, nil, err
+			}
+			return ws, func() {}, nil
+		},
 		Warn: func(msg string) { fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), msg) },
 		Progress: func(app string, st drift.Status, d time.Duration) {
 			if a.ci.IsCI() {
@@ -277,7 +296,7 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 		a.recordDrift(ctx, st, rep)
 	}
 	if needFix && rep.Drifted() && st != nil {
-		if !a.fixDrift(ctx, root, repo, git, st, rep, apps, conns, opts) {
+		if !a.fixDrift(ctx, v, kube, root, repo, git, st, rep, apps, conns, opts) {
 			failed = true
 		}
 	}
@@ -318,7 +337,7 @@ func (a *app) recordDrift(ctx context.Context, st *state.GitStore, rep *drift.Re
 
 // fixDrift quick-syncs the drifted applications that --fix or their
 // trigger.onOutOfSync selects; it reports whether every sync succeeded.
-func (a *app) fixDrift(ctx context.Context, root string, repo *config.Repo, git *source.Repo, st *state.GitStore, rep *drift.Report,
+func (a *app) fixDrift(ctx context.Context, v *viper.Viper, kube *kubeFlags, root string, repo *config.Repo, git *source.Repo, st *state.GitStore, rep *drift.Report,
 	apps []*config.App, conns map[string]drift.Cluster, opts *driftOptions) bool {
 	byName := map[string]*config.App{}
 	for _, ap := range apps {
@@ -330,7 +349,7 @@ func (a *app) fixDrift(ctx context.Context, root string, repo *config.Repo, git 
 		if r.Status != drift.OutOfSync || ap == nil {
 			continue
 		}
-		spec := ap.Spec.(*config.KubernetesApplicationSpec)
+		spec := ap.Spec.Generic()
 		if !opts.fix && spec.Trigger.OnOutOfSync.Disabled {
 			continue
 		}
@@ -341,14 +360,24 @@ func (a *app) fixDrift(ctx context.Context, root string, repo *config.Repo, git 
 				continue
 			}
 		}
-		cluster, _ := conns[ap.Name].(*kubernetes.Client)
-		if cluster == nil {
-			continue
+		env := &deploy.Env{Root: root, Repo: repo, Git: git, Records: st, Now: a.env.Now, Renderer: &render.Renderer{Git: &render.GoGitFetcher{}}}
+		if ap.Kind == config.KindTerraformApp {
+			runner, _, err := a.terraformDriftRunner(v, repo.Config, ap, kube.provider)
+			if err != nil {
+				renderTo(a.err, toError(err), a.style)
+				ok = false
+				continue
+			}
+			env.Terraform = runner
+		} else {
+			cluster, _ := conns[ap.Name].(*kubernetes.Client)
+			if cluster == nil {
+				continue
+			}
+			env.Cluster, env.Renderer.DefaultNamespace = cluster, cluster.Namespace()
 		}
-		env := &deploy.Env{Root: root, Repo: repo, Git: git, Records: st, Now: a.env.Now,
-			Renderer: &render.Renderer{Git: &render.GoGitFetcher{}, DefaultNamespace: cluster.Namespace()}}
 		fmt.Fprintf(a.err, "%s: drifted (%s); syncing\n", ap.Name, r.Summary())
-		rec, err := env.Sync(ctx, ap, cluster, st, deploy.SyncOptions{
+		rec, err := env.Sync(ctx, ap, st, deploy.SyncOptions{
 			PlanOptions: deploy.PlanOptions{Strategy: plan.StrategyQuickSync},
 			Trigger:     state.Trigger{Kind: state.TriggerDrift, Actor: a.actor(), CIRunURL: a.ci.RunURL},
 			Owner:       a.owner(),

@@ -77,28 +77,35 @@ func setDefault(p **string, v string) {
 }
 
 func (k *kubeFlags) pickProvider(cfg *config.PipeSpec, ap *config.App) (*config.PlatformProvider, error) {
+	return pickPlatformProvider(cfg, ap, config.PlatformKubernetes, k.provider)
+}
+
+// pickPlatformProvider picks the platform provider of type typ of an app:
+// the one named (--platform-provider), else the one whose labels match the
+// app's; nil when none matches.
+func pickPlatformProvider(cfg *config.PipeSpec, ap *config.App, typ, named string) (*config.PlatformProvider, error) {
 	if cfg == nil {
-		if k.provider != "" {
-			return nil, usageError("--platform-provider %s: the repository has no %s", k.provider, config.RepoConfigFile)
+		if named != "" {
+			return nil, usageError("--platform-provider %s: the repository has no %s", named, config.RepoConfigFile)
 		}
 		return nil, nil
 	}
-	var kube []*config.PlatformProvider
+	var ofType []*config.PlatformProvider
 	for i := range cfg.PlatformProviders {
-		if strings.EqualFold(cfg.PlatformProviders[i].Type, "KUBERNETES") {
-			kube = append(kube, &cfg.PlatformProviders[i])
+		if strings.EqualFold(cfg.PlatformProviders[i].Type, typ) {
+			ofType = append(ofType, &cfg.PlatformProviders[i])
 		}
 	}
-	if k.provider != "" {
-		for _, p := range kube {
-			if p.Name == k.provider {
+	if named != "" {
+		for _, p := range ofType {
+			if p.Name == named {
 				return p, nil
 			}
 		}
-		return nil, usageError("no KUBERNETES platform provider named %q in %s", k.provider, config.RepoConfigFile)
+		return nil, usageError("no %s platform provider named %q in %s", typ, named, config.RepoConfigFile)
 	}
 	var match []*config.PlatformProvider
-	for _, p := range kube {
+	for _, p := range ofType {
 		if labelsMatch(p.Labels, ap.Labels) {
 			match = append(match, p)
 		}
@@ -113,8 +120,8 @@ func (k *kubeFlags) pickProvider(cfg *config.PipeSpec, ap *config.App) (*config.
 	for _, p := range match {
 		names = append(names, p.Name)
 	}
-	return nil, usageError("%d KUBERNETES platform providers match %s: %s; choose one with --platform-provider or give them labels",
-		len(match), ap.Name, strings.Join(names, ", "))
+	return nil, usageError("%d %s platform providers match %s: %s; choose one with --platform-provider or give them labels",
+		len(match), typ, ap.Name, strings.Join(names, ", "))
 }
 
 // labelsMatch reports whether every label of the provider is on the app.

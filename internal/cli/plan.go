@@ -123,6 +123,7 @@ tokens are masked.`,
 	cmd.Flags().String("from", "", "report the plans saved by `pipe plan --out` (e.g. by an untrusted fork job) instead of planning")
 	cmd.Flags().String("dotenv", "", "write has_changes, apps, strategies and errors as a GitLab dotenv report to this file; env PIPE_DOTENV")
 	kube = addKubeFlags(cmd)
+	addTerraformFlags(cmd)
 	return cmd
 }
 
@@ -183,7 +184,18 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kub
 	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}}
 	for _, ap := range apps {
 		fmt.Fprintf(a.err, "planning %s (%s)\n", ap.Name, ap.Dir)
-		if opts.live {
+		if ap.Kind == config.KindTerraformApp {
+			// A Terraform plan is live by nature: terraform compares the
+			// configuration with the workspace's state.
+			runner, where, err := a.terraformRunner(v, repo.Config, ap, kube.provider)
+			if err != nil {
+				e := toError(err)
+				out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary, Hint: e.Hint})
+				continue
+			}
+			fmt.Fprintf(a.err, "planning %s with %s\n", ap.Name, where)
+			env.Terraform = runner
+		} else if opts.live {
 			cluster, where, err := kube.connect(repo.Config, ap)
 			if err != nil {
 				e := toError(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/gitops-pipe/pipe/internal/ci"
 	"github.com/gitops-pipe/pipe/internal/config"
@@ -100,12 +101,13 @@ platform provider of .pipe/config.yaml whose labels match the app's (or
 				return err
 			}
 			defer st.Close()
-			return a.runSync(cmd, root, st, kube, opts)
+			return a.runSync(cmd, v, root, st, kube, opts)
 		},
 	}
 	addOutputFlag(cmd, "text", "json")
 	addStoreFlags(cmd, true)
 	kube = addKubeFlags(cmd)
+	addTerraformFlags(cmd)
 	cmd.Flags().String("plan", "", "apply exactly this saved plan (from `pipe plan --out`)")
 	cmd.Flags().String("strategy", "", "force the strategy: quick or pipeline")
 	cmd.Flags().Bool("force-conflicts", false, "take over fields that other field managers own (server-side apply force)")
@@ -116,7 +118,7 @@ platform provider of .pipe/config.yaml whose labels match the app's (or
 	return cmd
 }
 
-func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube *kubeFlags, opts *syncOptions) error {
+func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state.GitStore, kube *kubeFlags, opts *syncOptions) error {
 	ctx := cmd.Context()
 	ctx = a.withApprovals(ctx) // `/pipe approve` PR comments count at WAIT_APPROVAL (approval_source.go)
 	repo, err := config.LoadRepo(root)
@@ -130,8 +132,8 @@ func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube 
 	if ds := a.fileErrors(repo, ap); len(ds) > 0 {
 		return &Error{Code: ExitUsage, Summary: ap.File + " is invalid; nothing was deployed", Detail: ds.Error(), Hint: "run `pipe validate`"}
 	}
-	if ap.Kind != config.KindKubernetesApp {
-		return &Error{Code: ExitUsage, Summary: fmt.Sprintf("syncing a %s is not supported in this version: pipe syncs KubernetesApp applications", ap.Kind)}
+	if ap.Kind != config.KindKubernetesApp && ap.Kind != config.KindTerraformApp {
+		return &Error{Code: ExitUsage, Summary: fmt.Sprintf("syncing a %s is not supported in this version: pipe syncs KubernetesApp and TerraformApp applications", ap.Kind)}
 	}
 	var saved *plan.Plan
 	if opts.planFile != "" {
@@ -149,21 +151,32 @@ func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube 
 			return err
 		}
 	}
-	cluster, where, err := kube.connect(repo.Config, ap)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.err, "syncing %s to %s %s\n", ap.Name, cluster.Host(), describeWhere(where))
 	env := &deploy.Env{Root: root, Repo: repo, Git: git, Records: st, Now: a.env.Now,
-		Renderer: &render.Renderer{Git: &render.GoGitFetcher{}, DefaultNamespace: cluster.Namespace()}}
-	if repo.Config != nil {
-		if env.Renderer.ChartRepos, err = render.ChartReposFromConfig(repo.Config.ChartRepositories, a.env.Getenv, os.ReadFile); err != nil {
-			return &Error{Code: ExitUsage, Summary: "chart repositories", Detail: err.Error()}
+		Renderer: &render.Renderer{Git: &render.GoGitFetcher{}}}
+	if ap.Kind == config.KindTerraformApp {
+		runner, where, err := a.terraformRunner(v, repo.Config, ap, kube.provider)
+		if err != nil {
+			return err
 		}
-	}
-	if saved != nil && saved.Source.Live != nil {
-		env.Live = func(app string) deploy.LiveObserver {
-			return deploy.KubernetesObserver{Client: cluster, App: app, ForceConflicts: opts.forceConflicts}
+		env.Terraform = runner
+		fmt.Fprintf(a.err, "syncing %s with %s\n", ap.Name, where)
+	} else {
+		cluster, where, err := kube.connect(repo.Config, ap)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.err, "syncing %s to %s %s\n", ap.Name, cluster.Host(), describeWhere(where))
+		env.Cluster = cluster
+		env.Renderer.DefaultNamespace = cluster.Namespace()
+		if repo.Config != nil {
+			if env.Renderer.ChartRepos, err = render.ChartReposFromConfig(repo.Config.ChartRepositories, a.env.Getenv, os.ReadFile); err != nil {
+				return &Error{Code: ExitUsage, Summary: "chart repositories", Detail: err.Error()}
+			}
+		}
+		if saved != nil && saved.Source.Live != nil {
+			env.Live = func(app string) deploy.LiveObserver {
+				return deploy.KubernetesObserver{Client: cluster, App: app, ForceConflicts: opts.forceConflicts}
+			}
 		}
 	}
 	trigger := state.Trigger{Kind: state.TriggerManual, Actor: a.actor(), CIRunURL: a.ci.RunURL}
@@ -179,6 +192,7 @@ func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube 
 		Lease:          opts.lease,
 		Pipeline:       a.pipelineOptions(root, opts),
 	}
+	syncOpts.Pipeline.Analysis = a.analysisEnv(repo)
 	events, endFold := a.foldStages(a.printEvent)
 	store := deploy.Store(st)
 	if lv := a.liveView(); lv != nil { // a terminal, not CI: liveview.go
@@ -190,7 +204,7 @@ func (a *app) runSync(cmd *cobra.Command, root string, st *state.GitStore, kube 
 	if opts.resume {
 		sync = env.Resume
 	}
-	rec, err := sync(ctx, ap, cluster, store, syncOpts)
+	rec, err := sync(ctx, ap, store, syncOpts)
 	endFold()
 	if rec != nil {
 		if opts.output == "json" {
@@ -340,7 +354,11 @@ func formatMetadata(m map[string]string) string {
 	}
 	sort.Strings(rest)
 	for _, k := range rest {
-		parts = append(parts, k+"="+m[k])
+		v := m[k]
+		if strings.HasPrefix(v, "sha256:") && len(v) > 19 {
+			v = v[:19] // a digest: its head identifies it for people
+		}
+		parts = append(parts, k+"="+v)
 	}
 	return fmt.Sprint(parts)
 }
@@ -392,6 +410,9 @@ func refuseDirty(git *source.Repo, ap *config.App) error {
 	}
 	var dirty []string
 	for _, p := range paths {
+		if ap.Kind == config.KindTerraformApp && terraformWorkFile(p) {
+			continue
+		}
 		if ap.Dir == "." || strings.HasPrefix(p, ap.Dir+"/") || strings.HasPrefix(p, config.SharedDir+"/") {
 			dirty = append(dirty, p)
 		}
@@ -405,4 +426,20 @@ func refuseDirty(git *source.Repo, ap *config.App) error {
 	}
 	return &Error{Code: ExitUsage, Summary: fmt.Sprintf("%s has uncommitted changes; nothing was deployed", ap.Name), Detail: detail,
 		Hint: "pipe deploys commits: commit the changes, or pass --allow-dirty to deploy the working tree anyway"}
+}
+
+// terraformWorkFile reports whether a path is one terraform writes in the
+// working directory itself (.terraform/, the local state and its backup
+// and lock, the dependency lock file when not committed): not a change of
+// the application.
+func terraformWorkFile(p string) bool {
+	base := p
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		base = p[i+1:]
+	}
+	switch base {
+	case "terraform.tfstate", "terraform.tfstate.backup", ".terraform.tfstate.lock.info", ".terraform.lock.hcl":
+		return true
+	}
+	return strings.HasPrefix(p, ".terraform/") || strings.Contains(p, "/.terraform/") || strings.HasPrefix(p, "terraform.tfstate.d/") || strings.Contains(p, "/terraform.tfstate.d/")
 }

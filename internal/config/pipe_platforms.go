@@ -195,6 +195,9 @@ func (k *KubernetesProviderConfig) Validate(c *Checker, path string) {
 
 // TerraformProviderConfig holds settings for every Terraform application.
 type TerraformProviderConfig struct {
+	// The binary to run: a path, or a name looked up in PATH (e.g. "tofu"
+	// for OpenTofu). Empty looks up terraform, then tofu (pipe's extension).
+	Binary string `json:"binary,omitempty"`
 	// Variables set on every terraform command with -var, each "key=value".
 	Vars []string `json:"vars,omitempty"`
 	// Whether `pipe drift` checks Terraform applications.

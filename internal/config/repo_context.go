@@ -35,3 +35,29 @@ func (r *Repo) sharedContext() CheckContext {
 	}
 	return ctx
 }
+
+// AnalysisTemplates merges the .pipe/ AnalysisTemplate files into one spec
+// (a later file's template of the same name wins, files in path order);
+// nil when the repository has none.
+func (r *Repo) AnalysisTemplates() *AnalysisTemplateSpec {
+	var out *AnalysisTemplateSpec
+	for _, f := range r.Files {
+		spec, ok := f.Spec.(*AnalysisTemplateSpec)
+		if !ok || !strings.HasPrefix(f.Path, SharedDir+"/") {
+			continue
+		}
+		if out == nil {
+			out = &AnalysisTemplateSpec{Metrics: map[string]AnalysisMetrics{}, Logs: map[string]AnalysisLog{}, HTTPS: map[string]AnalysisHTTP{}}
+		}
+		for k, v := range spec.Metrics {
+			out.Metrics[k] = v
+		}
+		for k, v := range spec.Logs {
+			out.Logs[k] = v
+		}
+		for k, v := range spec.HTTPS {
+			out.HTTPS[k] = v
+		}
+	}
+	return out
+}

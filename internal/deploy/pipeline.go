@@ -36,6 +36,9 @@ type PipelineOptions struct {
 	// Cancel, with Resume, ends the deployment instead of continuing it:
 	// rollback (when autoRollback) and CANCELLED with this reason.
 	Cancel string
+	// Analysis is what ANALYSIS stages query (providers, templates); the
+	// namespace and the previous deployment's analysis are filled in here.
+	Analysis execute.AnalysisEnv
 }
 
 // ErrWaitingApproval is returned by Sync and Resume when the deployment
@@ -98,7 +101,7 @@ var ErrNothingToResume = errors.New("nothing to resume")
 // its record: finished stages are not run again, a WAIT waits only what
 // remains, the lock is taken again (an expired lease of the interrupted
 // run is taken over). The working tree must be at the deployment's commit.
-func (e *Env) Resume(ctx context.Context, app *config.App, cluster Cluster, store Store, opts SyncOptions) (*state.Record, error) {
+func (e *Env) Resume(ctx context.Context, app *config.App, store Store, opts SyncOptions) (*state.Record, error) {
 	recs, err := store.Running(ctx, app.Name)
 	if err != nil {
 		return nil, err
@@ -123,18 +126,22 @@ func (e *Env) Resume(ctx context.Context, app *config.App, cluster Cluster, stor
 	}
 	po := opts.PlanOptions
 	po.Strategy = plan.StrategyPipeline
-	p, desired, err := e.plan(ctx, app, po)
+	p, prep, err := e.plan(ctx, app, po)
 	if err != nil {
 		return nil, err
 	}
+	defer prep.close()
 	if err := sameStages(p, rec); err != nil {
 		return nil, fmt.Errorf("cannot resume deployment %s: %w", rec.ID, err)
 	}
 	if rec.Running != nil && (p.Running == nil || p.Running.Hash != rec.Running.Hash) {
 		p.Running = &plan.Commit{Hash: rec.Running.Hash, Subject: rec.Running.Subject}
 	}
+	if app.Kind == config.KindTerraformApp {
+		return e.syncTerraform(ctx, app, p, prep.tf, store, rec, opts)
+	}
 	spec := app.Spec.(*config.KubernetesApplicationSpec)
-	return e.syncPipeline(ctx, app, spec, desired, p, cluster, store, rec, opts)
+	return e.syncPipeline(ctx, app, spec, prep.desired, p, store, rec, opts)
 }
 
 // sameStages checks that the plan's stages are the record's.
@@ -151,29 +158,86 @@ func sameStages(p *plan.Plan, rec *state.Record) error {
 	return nil
 }
 
-// syncPipeline runs (rec nil) or resumes (rec the record) a pipeline
-// deployment under the app's lock.
+// syncPipeline runs (rec nil) or resumes (rec the record) a Kubernetes
+// pipeline deployment under the app's lock.
 func (e *Env) syncPipeline(ctx context.Context, app *config.App, spec *config.KubernetesApplicationSpec, desired *render.Manifests, p *plan.Plan,
-	cluster Cluster, store Store, rec *state.Record, opts SyncOptions) (*state.Record, error) {
+	store Store, rec *state.Record, opts SyncOptions) (*state.Record, error) {
+	kc, ok := e.Cluster.(execute.KubeCluster)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s plans a pipeline (%s)", ErrProgressive, app.Name, p.Reason)
+	}
+	platform := &execute.Kubernetes{
+		Cluster: kc, AppID: app.Name, Spec: spec, Head: p.Head.Hash, Desired: objectsOfRender(desired),
+		ForceConflicts: opts.ForceConflicts,
+	}
+	platform.Namespaces = kubernetes.ScopeOf(platform.Desired, e.Renderer.DefaultNamespace)
+	if p.Running != nil {
+		running := p.Running.Hash
+		platform.Running = running
+		platform.RunningObjects = func(ctx context.Context) ([]*unstructured.Unstructured, error) {
+			rev, err := e.renderRevision(ctx, app, running)
+			if err != nil {
+				return nil, err
+			}
+			return objectsOf(rev.Objects), nil
+		}
+	}
+	if opts.Pipeline.Analysis.Namespace == "" {
+		opts.Pipeline.Analysis.Namespace = spec.Input.Namespace
+		if opts.Pipeline.Analysis.Namespace == "" {
+			opts.Pipeline.Analysis.Namespace = e.Renderer.DefaultNamespace
+		}
+	}
+	return e.runEngine(ctx, app, p, platform, redactor(platform.Desired, opts.Pipeline.Environ, opts.Pipeline.Redact), store, rec, opts)
+}
+
+// previousAnalysis returns the analysis of a stage in the app's last
+// successful deployment: what the PREVIOUS strategy compares with.
+func (e *Env) previousAnalysis(app string) func(ctx context.Context, stageID string) (*state.Analysis, error) {
+	return func(ctx context.Context, stageID string) (*state.Analysis, error) {
+		if e.Records == nil {
+			return nil, nil
+		}
+		rec, err := e.Records.LastSuccessful(ctx, app)
+		if errors.Is(err, state.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the last successful deployment of %s: %w", app, err)
+		}
+		for _, s := range rec.Stages {
+			if s.ID == stageID && s.Analysis != nil {
+				return s.Analysis, nil
+			}
+		}
+		return nil, nil
+	}
+}
+
+// runEngine runs (rec nil) or resumes (rec the record) the stages of a
+// plan on a platform under the app's lock, recording every transition:
+// the part of a deployment that is the same for every platform.
+func (e *Env) runEngine(ctx context.Context, app *config.App, p *plan.Plan, platform execute.Platform, redact func(string) string,
+	store Store, rec *state.Record, opts SyncOptions) (*state.Record, error) {
 	emit := func(format string, args ...any) {
 		if opts.Events != nil {
 			opts.Events(Event{Time: e.Now(), App: app.Name, Message: fmt.Sprintf(format, args...)})
 		}
 	}
-	kc, ok := cluster.(execute.KubeCluster)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s plans a pipeline (%s)", ErrProgressive, app.Name, p.Reason)
-	}
 	resume := rec != nil
 	if !resume {
 		now := e.Now()
+		strategy := state.StrategyPipeline
+		if p.Strategy == plan.StrategyQuickSync {
+			strategy = state.StrategyQuickSync
+		}
 		rec = &state.Record{
 			ID:             state.NewID(now),
 			App:            app.Name,
 			Kind:           string(app.Kind),
 			Target:         state.Commit{Hash: p.Head.Hash, Subject: p.Head.Subject},
 			Trigger:        opts.Trigger,
-			Strategy:       state.StrategyPipeline,
+			Strategy:       strategy,
 			StrategyReason: p.Reason,
 			Stages:         execute.NewRecordStages(p),
 			Status:         state.StatusRunning,
@@ -219,26 +283,10 @@ func (e *Env) syncPipeline(ctx context.Context, app *config.App, spec *config.Ku
 		emit("deployment %s started (lock held by %s)", rec.ID, opts.Owner)
 		e.supersede(runCtx, store, rec, emit)
 	}
-	platform := &execute.Kubernetes{
-		Cluster: kc, AppID: app.Name, Spec: spec, Head: p.Head.Hash, Desired: objectsOfRender(desired),
-		ForceConflicts: opts.ForceConflicts,
-	}
-	platform.Namespaces = kubernetes.ScopeOf(platform.Desired, e.Renderer.DefaultNamespace)
-	if p.Running != nil {
-		running := p.Running.Hash
-		platform.Running = running
-		platform.RunningObjects = func(ctx context.Context) ([]*unstructured.Unstructured, error) {
-			rev, err := e.renderRevision(ctx, app, running)
-			if err != nil {
-				return nil, err
-			}
-			return objectsOf(rev.Objects), nil
-		}
-	}
 	// Stages the config names are shown with their id.
 	configuredIDs := map[string]bool{}
-	if spec.Pipeline != nil {
-		for _, s := range spec.Pipeline.Stages {
+	if pl := app.Spec.Generic().Pipeline; pl != nil {
+		for _, s := range pl.Stages {
 			if s.ID != "" {
 				configuredIDs[s.ID] = true
 			}
@@ -262,10 +310,13 @@ func (e *Env) syncPipeline(ctx context.Context, app *config.App, spec *config.Ku
 			opts.Events(Event{Time: ev.Time, App: app.Name, Stage: stage, Message: msg, Warning: ev.Warning})
 		},
 	}
+	analysisEnv := opts.Pipeline.Analysis
+	if analysisEnv.Previous == nil {
+		analysisEnv.Previous = e.previousAnalysis(app.Name)
+	}
 	d := &execute.Deployment{
-		App: app, Plan: p, Record: rec, Timeout: spec.Timeout.Std(), WaitApproval: opts.Pipeline.WaitApproval,
-		Script: execute.ScriptEnv{Dir: dirOf(e.Root, app), Environ: opts.Pipeline.Environ, RepoURL: opts.Pipeline.RepoURL,
-			Redact: redactor(platform.Desired, opts.Pipeline.Environ, opts.Pipeline.Redact)},
+		App: app, Plan: p, Record: rec, Timeout: app.Spec.Generic().Timeout.Std(), WaitApproval: opts.Pipeline.WaitApproval, Analysis: analysisEnv,
+		Script: execute.ScriptEnv{Dir: dirOf(e.Root, app), Environ: opts.Pipeline.Environ, RepoURL: opts.Pipeline.RepoURL, Redact: redact},
 	}
 	var runErr error
 	if resume && opts.Pipeline.Cancel != "" {

@@ -37,6 +37,12 @@ type Env struct {
 	Now  func() time.Time
 	// TempDir is where past revisions are exported to render them.
 	TempDir string
+	// Cluster is the Kubernetes cluster KubernetesApp applications are
+	// synced to; nil when the run syncs none.
+	Cluster Cluster
+	// Terraform runs terraform (or tofu) for TerraformApp applications;
+	// nil when the run has none.
+	Terraform *TerraformRunner
 }
 
 // PlanOptions are the choices of one plan.
@@ -54,15 +60,47 @@ type PlanOptions struct {
 
 // Plan computes the plan of one application.
 func (e *Env) Plan(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, error) {
-	p, _, err := e.plan(ctx, app, opts)
+	p, prep, err := e.plan(ctx, app, opts)
+	prep.close()
 	return p, err
 }
 
-// plan computes the plan and returns the head's rendered objects with it.
-func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, *render.Manifests, error) {
-	if app.Kind != config.KindKubernetesApp {
-		return nil, nil, fmt.Errorf("planning a %s is not supported yet: pipe plans KubernetesApp applications", app.Kind)
+// prepared is what planning made that a sync goes on with: the head's
+// rendered objects (Kubernetes), or the initialised workspace and its saved
+// plan (Terraform). close releases it.
+type prepared struct {
+	desired *render.Manifests
+	tf      *tfPrepared
+}
+
+func (p *prepared) close() {
+	if p != nil && p.tf != nil {
+		p.tf.close()
 	}
+}
+
+// plan computes the plan of an application of any kind.
+func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, *prepared, error) {
+	switch app.Kind {
+	case config.KindKubernetesApp:
+		p, desired, err := e.planKubernetes(ctx, app, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, &prepared{desired: desired}, nil
+	case config.KindTerraformApp:
+		p, tf, err := e.planTerraform(ctx, app, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, &prepared{tf: tf}, nil
+	}
+	return nil, nil, fmt.Errorf("planning a %s is not supported yet: pipe plans KubernetesApp and TerraformApp applications", app.Kind)
+}
+
+// planKubernetes computes the plan of a KubernetesApp and returns the
+// head's rendered objects with it.
+func (e *Env) planKubernetes(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, *render.Manifests, error) {
 	head, headInfo, err := e.commit(opts.Head)
 	if err != nil {
 		return nil, nil, err

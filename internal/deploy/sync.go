@@ -77,16 +77,17 @@ const SyncStage = "K8S_SYNC"
 // is written to the deployment record as it happens, so an interrupted or
 // killed sync never leaves an unrecorded rollout. It returns the final
 // record, also on failure (then with the error).
-func (e *Env) Sync(ctx context.Context, app *config.App, cluster Cluster, store Store, opts SyncOptions) (*state.Record, error) {
+func (e *Env) Sync(ctx context.Context, app *config.App, store Store, opts SyncOptions) (*state.Record, error) {
 	emit := func(stage, format string, args ...any) {
 		if opts.Events != nil {
 			opts.Events(Event{Time: e.Now(), App: app.Name, Stage: stage, Message: fmt.Sprintf(format, args...)})
 		}
 	}
-	p, desired, err := e.plan(ctx, app, opts.PlanOptions)
+	p, prep, err := e.plan(ctx, app, opts.PlanOptions)
 	if err != nil {
 		return nil, err
 	}
+	defer prep.close()
 	if opts.Saved != nil {
 		if err := opts.Saved.Verify(p.Source); err != nil {
 			return nil, err
@@ -94,13 +95,21 @@ func (e *Env) Sync(ctx context.Context, app *config.App, cluster Cluster, store 
 		p = opts.Saved
 	}
 	emit("", "%s: %s", p.Strategy, p.Reason)
-	spec := app.Spec.(*config.KubernetesApplicationSpec)
 	if err := checkPaused(ctx, store, app.Name); err != nil {
 		return nil, err
 	}
-	if p.Strategy == plan.StrategyPipeline {
-		return e.syncPipeline(ctx, app, spec, desired, p, cluster, store, nil, opts)
+	if app.Kind == config.KindTerraformApp {
+		return e.syncTerraform(ctx, app, p, prep.tf, store, nil, opts)
 	}
+	spec := app.Spec.(*config.KubernetesApplicationSpec)
+	desired := prep.desired
+	if e.Cluster == nil {
+		return nil, fmt.Errorf("no Kubernetes cluster to sync %s to", app.Name)
+	}
+	if p.Strategy == plan.StrategyPipeline {
+		return e.syncPipeline(ctx, app, spec, desired, p, store, nil, opts)
+	}
+	cluster := e.Cluster
 
 	now := e.Now()
 	rec := &state.Record{

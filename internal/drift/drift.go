@@ -156,6 +156,10 @@ type Checker struct {
 	// Cluster returns the cluster of an application; applications with the
 	// same Cluster share one listing of the live objects.
 	Cluster func(app *config.App) (Cluster, error)
+	// Terraform opens the initialised workspace of a TerraformApp at the
+	// head (done releases it); nil skips TerraformApp applications. A
+	// *SkipError skips the application with its reason.
+	Terraform func(ctx context.Context, app *config.App) (ws TerraformWorkspace, done func(), err error)
 	// Parallelism bounds the applications checked at once; 0 means 8.
 	Parallelism int
 	// Warn, when set, is told of what the check could not consider (a
@@ -177,10 +181,19 @@ func (c *Checker) Check(ctx context.Context, apps []*config.App) *Report {
 	start := now()
 	rep := &Report{SchemaVersion: 1, Apps: make([]AppResult, len(apps))}
 	clusters := make([]Cluster, len(apps))
+	tfApps := make([]bool, len(apps))
 	listings := map[Cluster]*listing{}
 	for i, ap := range apps {
 		r := &rep.Apps[i]
 		r.App, r.Kind, r.Dir = ap.Name, string(ap.Kind), ap.Dir
+		if ap.Kind == config.KindTerraformApp {
+			if c.Terraform == nil {
+				r.Status, r.Reason = Skipped, "terraform is not available to this check"
+				continue
+			}
+			tfApps[i] = true
+			continue
+		}
 		if ap.Kind != config.KindKubernetesApp {
 			r.Status, r.Reason = Skipped, fmt.Sprintf("drift detection of a %s is not supported yet", ap.Kind)
 			continue
@@ -208,6 +221,20 @@ func (c *Checker) Check(ctx context.Context, apps []*config.App) *Report {
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for i, ap := range apps {
+		if tfApps[i] {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				t0 := now()
+				c.checkTerraform(ctx, ap, &rep.Apps[i])
+				if c.Progress != nil {
+					c.Progress(ap.Name, rep.Apps[i].Status, now().Sub(t0))
+				}
+			}()
+			continue
+		}
 		if clusters[i] == nil {
 			continue
 		}

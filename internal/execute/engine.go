@@ -94,6 +94,8 @@ type Deployment struct {
 	WaitApproval bool
 	// Script is what SCRIPT_RUN stages run with.
 	Script ScriptEnv
+	// Analysis is what ANALYSIS stages run with.
+	Analysis AnalysisEnv
 }
 
 // Engine runs deployments.
@@ -194,6 +196,15 @@ func (e *Engine) Run(ctx context.Context, d *Deployment) error {
 		if err == nil {
 			continue
 		}
+		var end *EndDeployment
+		if errors.As(err, &end) {
+			// The stage succeeded and ended the deployment early (e.g.
+			// TERRAFORM_PLAN with exitOnNoChanges and nothing to apply).
+			if err := e.endEarly(dctx, d, ps, rs, end.Reason); err != nil {
+				return e.finish(ctx, d, state.StatusFailed, "record the deployment: "+err.Error(), err)
+			}
+			break
+		}
 		if errors.Is(err, ErrWaitingApproval) {
 			rec.Status = state.StatusWaitingApproval
 			if uerr := e.Store.Update(e.after(ctx), rec); uerr != nil {
@@ -218,6 +229,37 @@ func (e *Engine) Run(ctx context.Context, d *Deployment) error {
 		return fmt.Errorf("record the outcome: %w", err)
 	}
 	return nil
+}
+
+// EndDeployment is returned by a stage that succeeded and ends the
+// deployment successfully: the stages after it are skipped with Reason.
+type EndDeployment struct{ Reason string }
+
+func (e *EndDeployment) Error() string { return "the deployment ends here: " + e.Reason }
+
+// endEarly records the stage succeeded and the rest skipped.
+func (e *Engine) endEarly(ctx context.Context, d *Deployment, ps plan.Stage, rs *state.Stage, reason string) error {
+	now := e.Now()
+	rs.Status, rs.Reason, rs.EndedAt = state.StageSucceeded, reason, now
+	e.emit(Event{Stage: string(ps.Name), StageID: ps.ID, Message: "succeeded: " + reason})
+	for i := range d.Record.Stages {
+		other := &d.Record.Stages[i]
+		if other.Status != state.StageNotStarted || other.ID == ps.ID || isRollbackStageID(d.Plan, other.ID) {
+			continue
+		}
+		other.Status, other.Reason, other.StartedAt, other.EndedAt = state.StageSkipped, "the deployment ended at "+ps.ID+": "+reason, now, now
+		e.emit(Event{Stage: other.Name, StageID: other.ID, Message: "skipped: " + other.Reason})
+	}
+	return e.Store.Update(ctx, d.Record)
+}
+
+func isRollbackStageID(p *plan.Plan, id string) bool {
+	for _, s := range p.Stages {
+		if s.ID == id {
+			return s.Rollback
+		}
+	}
+	return false
 }
 
 // classify says what an error of a stage means for the deployment.
@@ -291,7 +333,7 @@ func (e *Engine) dispatch(ctx context.Context, st *Stage) error {
 	case config.StageScriptRun:
 		return e.scriptRun(ctx, st)
 	case config.StageAnalysis:
-		return fmt.Errorf("the ANALYSIS stage is not available in this version of pipe")
+		return e.analysis(ctx, st)
 	}
 	if e.Platform == nil {
 		return fmt.Errorf("stage %s is not supported for %s", st.Plan.Name, st.Deployment.App.Kind)

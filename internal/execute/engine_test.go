@@ -443,12 +443,12 @@ func TestApproveRefusesFinishedAndNotWaiting(t *testing.T) {
 	}
 }
 
-func TestAnalysisIsRefusedClearly(t *testing.T) {
+func TestAnalysisWithoutDurationFailsClearly(t *testing.T) {
 	app := pipelineApp(t, config.PipelineStage{Name: config.StageAnalysis, With: &config.AnalysisStageOptions{}})
 	d := newDeployment(app, planOf(app, false, nil))
 	store := &memStore{}
 	e, _ := newEngine(store, nil)
-	if err := e.Run(context.Background(), d); err == nil || !strings.Contains(store.current.Reason, "ANALYSIS stage is not available") {
+	if err := e.Run(context.Background(), d); err == nil || !strings.Contains(store.current.Reason, "the ANALYSIS stage has no duration: set with.duration") {
 		t.Fatalf("err %v, reason %q", err, store.current.Reason)
 	}
 }

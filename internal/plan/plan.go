@@ -69,6 +69,9 @@ type Plan struct {
 	// the deleted objects.
 	Changes []Change `json:"changes"`
 	Summary Summary  `json:"summary"`
+	// Terraform is the terraform plan of a TerraformApp: the binary, the
+	// workspace, the counts and the rendering; nil for other kinds.
+	Terraform *TerraformResult `json:"terraform,omitempty"`
 	// Source fingerprints the inputs, for Verify.
 	Source Fingerprint `json:"source"`
 }

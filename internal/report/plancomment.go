@@ -268,7 +268,18 @@ func appBlocks(p *plan.Plan) []block {
 	b.WriteString(strings.Join(facts, " · ") + "\n\n")
 	fmt.Fprintf(&b, "> %s\n\n", escapeCell(p.Reason))
 	b.WriteString(stagesText(p))
-	fmt.Fprintf(&b, "\n**Changes:** %s\n", changeCounts(p.Summary))
+	if tf := p.Terraform; tf != nil {
+		fmt.Fprintf(&b, "\n**Changes:** %s (%s, workspace %s)\n", escapeCell(tf.Counts.String()), escapeCell(tf.Binary), code(tf.Workspace))
+		if d := tf.Destroys(); len(d) > 0 {
+			names := make([]string, len(d))
+			for i, a := range d {
+				names[i] = code(a)
+			}
+			fmt.Fprintf(&b, "\n> [!CAUTION]\n> **Destroys %d resource(s):** %s\n", len(d), strings.Join(names, ", "))
+		}
+	} else {
+		fmt.Fprintf(&b, "\n**Changes:** %s\n", changeCounts(p.Summary))
+	}
 	out := []block{textBlock(b.String())}
 	for _, c := range p.Changes {
 		out = append(out, changeBlock(c))

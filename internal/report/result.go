@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,6 +122,9 @@ func ResultComment(title string, c ci.Context, rec *state.Record, now time.Time)
 			fmt.Fprintf(&b, "| %s | %s %s | %s | %s |\n", code(s.Name), stageIcon(s.Status), s.Status, dur, details)
 		}
 		b.WriteString("\n")
+	}
+	for _, s := range rec.Stages {
+		writeAnalysis(&b, s)
 	}
 	fmt.Fprintf(&b, "Record %s · `pipe history %s`\n", code(rec.ID), rec.App)
 	return b.String()
@@ -268,4 +272,133 @@ func commitState(s state.DeploymentStatus) string {
 		return "error"
 	}
 	return "pending"
+}
+
+// writeAnalysis renders the analysis of an ANALYSIS stage: the verdict,
+// the failure reason, and one row per metric or HTTP check with its ticks,
+// last values and last verdict.
+func writeAnalysis(b *strings.Builder, s state.Stage) {
+	a := s.Analysis
+	if a == nil || len(a.Analyzers) == 0 {
+		return
+	}
+	verdict := "⏳ running"
+	switch a.Verdict {
+	case state.VerdictPass:
+		verdict = "✅ passed"
+	case state.VerdictFail:
+		verdict = "❌ failed"
+	}
+	fmt.Fprintf(b, "**Analysis** %s: %s", code(s.ID), verdict)
+	if a.Duration > 0 {
+		fmt.Fprintf(b, " (%s of %s)", a.Elapsed.Std().Round(time.Second), a.Duration.Std())
+	}
+	b.WriteString("\n\n") // the failure reason is the stage's, in the table above
+	b.WriteString("| Check | Strategy | Ticks | Last values | Last verdict |\n|---|---|---|---|---|\n")
+	for _, z := range a.Analyzers {
+		check := code(z.Name)
+		if z.Label != "" {
+			check += " " + escapeCell(z.Label)
+		}
+		if z.Query != "" {
+			// HTML is inert in a code span: only the table's pipes are escaped.
+			check += " " + strings.ReplaceAll(code(clip(z.Query, 80)), "|", `\|`)
+		}
+		strategy := z.Strategy
+		if z.Kind == "HTTP" {
+			strategy = "HTTP"
+		}
+		if z.Provider != "" {
+			strategy += " (" + escapeCell(z.Provider) + ")"
+		}
+		if z.Expected != "" {
+			strategy += ": " + escapeCell(z.Expected)
+		}
+		values, last := "", "▫️ no check yet"
+		if t := a.LastTick(z.Name); t != nil {
+			values = escapeCell(tickValues(t, z))
+			last = verdictIcon(t.Verdict) + " " + t.Verdict
+			if t.Reason != "" {
+				last += ": " + escapeCell(clip(t.Reason, 200))
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", check, strategy, tickCounts(z), values, last)
+	}
+	b.WriteString("\n")
+}
+
+// tickCounts is "3 ✅ · 2 ❌ (failureLimit 1)".
+func tickCounts(z state.AnalysisAnalyzer) string {
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(z.Passed, "✅")
+	add(z.Failed, "❌")
+	add(z.NoData, "no data")
+	add(z.Errors, "error")
+	add(z.Skipped, "skipped")
+	if len(parts) == 0 {
+		return "none"
+	}
+	out := strings.Join(parts, " · ")
+	if z.Failures > 0 {
+		out += fmt.Sprintf(" (%d of failureLimit %d)", z.Failures, z.FailureLimit)
+	}
+	return out
+}
+
+// tickValues summarises the values of a tick: "median 0.31 (n=12, max 0.4)
+// vs baseline median 0.01 (n=12)", or the status code of an HTTP check.
+func tickValues(t *state.AnalysisTick, z state.AnalysisAnalyzer) string {
+	if t.Code != 0 {
+		return fmt.Sprintf("status %d", t.Code)
+	}
+	if t.Values == nil {
+		return ""
+	}
+	out := summary(t.Values, z.Strategy == "THRESHOLD")
+	if t.Control != nil {
+		ctrl := "control"
+		switch z.Strategy {
+		case "CANARY_BASELINE":
+			ctrl = "baseline"
+		case "CANARY_PRIMARY":
+			ctrl = "primary"
+		case "PREVIOUS":
+			ctrl = "previous"
+		}
+		out += " vs " + ctrl + " " + summary(t.Control, false)
+	}
+	if t.PValue != 0 {
+		out += " (p=" + num(float64(t.PValue)) + ")"
+	}
+	return out
+}
+
+// summary is "median 0.31 (n=12, max 0.4)"; a threshold shows min and max.
+func summary(v *state.AnalysisValues, bounds bool) string {
+	if v.N == 1 {
+		return num(float64(v.Last))
+	}
+	if bounds {
+		return fmt.Sprintf("%s to %s (n=%d, last %s)", num(float64(v.Min)), num(float64(v.Max)), v.N, num(float64(v.Last)))
+	}
+	return fmt.Sprintf("median %s (n=%d, max %s)", num(float64(v.Median)), v.N, num(float64(v.Max)))
+}
+
+func num(f float64) string { return strconv.FormatFloat(f, 'g', 4, 64) }
+
+func verdictIcon(v string) string {
+	switch v {
+	case state.VerdictPass:
+		return "✅"
+	case state.VerdictFail, state.VerdictError:
+		return "❌"
+	case state.VerdictNoData:
+		return "⚠️"
+	}
+	return "⏭️"
 }

@@ -119,6 +119,8 @@ type Stage struct {
 	StartedAt time.Time         `json:"startedAt,omitzero"`
 	EndedAt   time.Time         `json:"endedAt,omitzero"`
 	Metadata  map[string]string `json:"metadata,omitempty"`
+	// Analysis is the progress and outcome of an ANALYSIS stage.
+	Analysis *Analysis `json:"analysis,omitempty"`
 }
 
 // Event is an audit entry on a record: a lock taken over from this
@@ -227,6 +229,7 @@ func (r *Record) Clone() *Record {
 			}
 			c.Stages[i].Metadata = m
 		}
+		c.Stages[i].Analysis = s.Analysis.Clone()
 	}
 	if r.Stages == nil {
 		c.Stages = nil

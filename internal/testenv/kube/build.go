@@ -411,3 +411,43 @@ func tail(b []byte, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// The exported helpers below let the other builders of internal/testenv
+// (tfbin: OpenTofu and Terraform) cache their programs the same way: one
+// directory per name and version, atomic install, an flock'd build.
+
+// LockFile takes an exclusive flock on path (created if missing), waiting for
+// another process that holds it, logging once if it has to. The returned
+// function releases it.
+func LockFile(ctx context.Context, path string, logf Logf) (func(), error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return lockFile(ctx, path, logf)
+}
+
+// CachedBinary returns where the program name at version lives in cache
+// (<cache>/<name>-<version>/<name>) and whether it is completely installed.
+func CachedBinary(cache, name, version string) (path string, complete bool) {
+	c := component{name, version}
+	return c.path(cache), c.complete(cache)
+}
+
+// InstallCachedBinary copies the built program into its place in cache
+// atomically (see CachedBinary): a build interrupted at any point leaves
+// nothing that looks complete.
+func InstallCachedBinary(cache, name, version, built string) error {
+	return component{name, version}.install(cache, built)
+}
+
+// ThrowawayModule makes a temporary directory holding a go.mod with the given
+// content; the caller removes it.
+func ThrowawayModule(gomod string) (string, error) { return throwawayModule(gomod) }
+
+// GoCmd runs the go command in dir with the environment of the throwaway
+// builds (CGO_ENABLED=0, GOFLAGS=-mod=mod -buildvcs=false, GOWORK=off,
+// GOTOOLCHAIN=local) plus extraEnv, and returns its stdout. Its error carries
+// the last lines of stderr.
+func GoCmd(ctx context.Context, dir string, extraEnv []string, args ...string) ([]byte, error) {
+	return goCmd(ctx, dir, extraEnv, args...)
+}

@@ -1,7 +1,10 @@
 // Command testenv builds and runs the local Kubernetes control plane of
-// internal/testenv/kube outside of tests:
+// internal/testenv/kube, and builds the OpenTofu and Terraform binaries of
+// internal/testenv/tfbin, outside of tests:
 //
-//	testenv build   build the binaries into the cache (CI does this first)
+//	testenv build            build all the binaries into the cache (CI does this first)
+//	testenv build-kube       build only the Kubernetes control plane's binaries
+//	testenv build-terraform  build only tofu and terraform
 //	testenv up      start the dev cluster in the background; prints the
 //	                `export KUBECONFIG=...` line on stdout
 //	testenv down    stop the dev cluster
@@ -18,16 +21,21 @@ import (
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/testenv/kube"
+	"github.com/gitops-pipe/pipe/internal/testenv/tfbin"
 )
 
-const usage = `usage: testenv build|up|down
+const usage = `usage: testenv build|build-kube|build-terraform|up|down
 
-  build  build kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
-         etcd and kwok into the cache ($PIPE_TESTENV_CACHE, or
-         ${XDG_CACHE_HOME:-$HOME/.cache}/pipe/testenv) if they are not there
-  up     start a control plane in the background (state in <cache>/dev-cluster)
-         and print the line that points kubectl at it: eval "$(testenv up)"
-  down   stop it
+  build            build-kube, then build-terraform
+  build-kube       build kube-apiserver, kube-controller-manager, kube-scheduler,
+                   kubectl, etcd and kwok into the cache ($PIPE_TESTENV_CACHE, or
+                   ${XDG_CACHE_HOME:-$HOME/.cache}/pipe/testenv) if they are not there
+  build-terraform  build tofu ` + tfbin.TofuVersion + ` and terraform ` + tfbin.TerraformVersion + ` into the same
+                   cache if they are not there
+  up               start a control plane in the background (state in
+                   <cache>/dev-cluster) and print the line that points kubectl
+                   at it: eval "$(testenv up)"
+  down             stop it
 `
 
 func main() {
@@ -46,8 +54,16 @@ func run(args []string) int {
 	}
 	var err error
 	switch args[0] {
-	case "build":
-		_, err = kube.EnsureBinaries(ctx, logf)
+	case "build", "build-kube", "build-terraform":
+		if args[0] != "build-terraform" {
+			_, err = kube.EnsureBinaries(ctx, logf)
+		}
+		if err == nil && args[0] != "build-kube" {
+			var bins *tfbin.Binaries
+			if bins, err = tfbin.Ensure(ctx, logf); err == nil {
+				logf("testenv: %s and %s ready", bins.Tofu, bins.Terraform)
+			}
+		}
 		if err == nil {
 			var dir string
 			dir, err = kube.CacheDir()

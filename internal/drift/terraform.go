@@ -1,0 +1,103 @@
+package drift
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/target/terraform"
+)
+
+// TerraformWorkspace is what a drift check of a TerraformApp needs: an
+// initialised workspace at the head's configuration.
+type TerraformWorkspace interface {
+	Drift(ctx context.Context) (*terraform.DriftReport, error)
+}
+
+// checkTerraform fills r for one TerraformApp: the resources terraform
+// finds changed outside of it (a refresh-only plan) and what a sync would
+// change now (a plan, never applied). Fields compare Git (the
+// configuration, or the recorded state for out-of-band changes) with Live.
+func (c *Checker) checkTerraform(ctx context.Context, ap *config.App, r *AppResult) {
+	ws, done, err := c.Terraform(ctx, ap)
+	var skip *SkipError
+	switch {
+	case errors.As(err, &skip):
+		r.Status, r.Reason = Skipped, skip.Reason
+		return
+	case err != nil:
+		r.Status, r.Error = Failed, err.Error()
+		return
+	}
+	defer done()
+	rep, err := ws.Drift(ctx)
+	if err != nil {
+		r.Status, r.Error = Failed, err.Error()
+		return
+	}
+	seen := map[string]bool{}
+	for _, rc := range rep.Changed {
+		d := ObjectDrift{Key: rc.Address, Object: "resource " + rc.Address, Action: ActionChanged,
+			Note: "changed outside terraform (found by a refresh)"}
+		for _, a := range rc.Attributes {
+			// Before is what the state recorded (what Git deployed), After
+			// what the resource is now.
+			d.Fields = append(d.Fields, FieldDiff{Path: a.Path, Op: FieldChanged, Git: a.Before, Live: a.After})
+		}
+		seen[rc.Address] = true
+		r.Changed++
+		r.Drift = append(r.Drift, d)
+	}
+	for _, rc := range rep.Pending {
+		if seen[rc.Address] {
+			continue
+		}
+		d := ObjectDrift{Key: rc.Address, Object: "resource " + rc.Address}
+		switch {
+		case rc.Has(terraform.ActionReplace), rc.Has(terraform.ActionUpdate):
+			d.Action = ActionChanged
+			d.Note = "a sync would update it"
+			if rc.Has(terraform.ActionReplace) {
+				d.Note = "a sync would replace it"
+			}
+			r.Changed++
+		case rc.Has(terraform.ActionCreate):
+			d.Action, d.Note = ActionAdded, "in Git, not in the state: a sync would create it"
+			r.Added++
+		case rc.Has(terraform.ActionDelete):
+			d.Action, d.Note = ActionDeleted, "in the state, not in Git: a sync would destroy it"
+			r.Deleted++
+		default:
+			continue
+		}
+		for _, a := range rc.Attributes {
+			// Before is the state (live), After what the configuration says.
+			d.Fields = append(d.Fields, FieldDiff{Path: a.Path, Op: FieldChanged, Git: a.After, Live: a.Before})
+		}
+		r.Drift = append(r.Drift, d)
+	}
+	for _, o := range append(rep.Outputs, rep.PendingOutputs...) {
+		key := "output." + o.Name
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		d := ObjectDrift{Key: key, Object: "output " + o.Name, Action: ActionChanged, Note: "the output would change (" + o.Action + ")"}
+		if !o.Sensitive {
+			d.Fields = []FieldDiff{{Path: o.Name, Op: FieldChanged, Git: o.After, Live: o.Before}}
+		}
+		r.Changed++
+		r.Drift = append(r.Drift, d)
+	}
+	r.Objects = len(r.Drift)
+	r.Status = InSync
+	if len(r.Drift) > 0 {
+		r.Status = OutOfSync
+	}
+}
+
+// SkipError, returned by Checker.Terraform, skips the application with
+// its reason (e.g. drift detection is off for its platform provider).
+type SkipError struct{ Reason string }
+
+func (e *SkipError) Error() string { return "skipped: " + e.Reason }

@@ -1,0 +1,350 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+)
+
+// TerraformResult is what `terraform plan` (or `tofu plan`) said about an
+// application's workspace: neutral to how the binary was run, so that the
+// planner stays free of the target package.
+type TerraformResult struct {
+	// Binary names the binary and its version, e.g. "terraform 1.11.4".
+	Binary string `json:"binary"`
+	// Workspace is the terraform workspace planned.
+	Workspace string `json:"workspace"`
+	// Counts are the plan's counts of each action.
+	Counts TerraformCounts `json:"counts"`
+	// Resources are the resources the plan changes (no-op and read
+	// actions left out), in address order.
+	Resources []TerraformResource `json:"resources,omitempty"`
+	// Outputs are the root module outputs that change.
+	Outputs []TerraformOutput `json:"outputs,omitempty"`
+	// Human is the plan's human rendering trimmed to the actions, with
+	// sensitive values masked as terraform masks them.
+	Human string `json:"human,omitempty"`
+	// Fingerprint digests the changes (not the planfile bytes): two plans
+	// of the same change have the same fingerprint.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// TerraformCounts counts the actions of a Terraform plan as terraform's
+// own summary line does (a replacement is one add and one destroy), with
+// the replacements and imports among them.
+type TerraformCounts struct {
+	Import  int `json:"import"`
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Destroy int `json:"destroy"`
+	Replace int `json:"replace"`
+}
+
+// String renders the counts as terraform's summary line does, with
+// replacements and imports named.
+func (c TerraformCounts) String() string {
+	s := fmt.Sprintf("%d to add, %d to change, %d to destroy", c.Add, c.Change, c.Destroy)
+	if c.Replace > 0 {
+		s += fmt.Sprintf(" (%d replaced)", c.Replace)
+	}
+	if c.Import > 0 {
+		s = fmt.Sprintf("%d to import, ", c.Import) + s
+	}
+	return s
+}
+
+// CountTerraform counts resource actions.
+func CountTerraform(rs []TerraformResource) TerraformCounts {
+	var c TerraformCounts
+	for _, r := range rs {
+		switch r.Action {
+		case TerraformCreate:
+			c.Add++
+		case TerraformUpdate:
+			c.Change++
+		case TerraformDelete:
+			c.Destroy++
+		case TerraformReplace:
+			c.Add++
+			c.Destroy++
+			c.Replace++
+		case TerraformImport:
+			c.Import++
+		}
+	}
+	return c
+}
+
+// Empty reports whether the plan changes nothing.
+func (c TerraformCounts) Empty() bool {
+	return c.Import+c.Add+c.Change+c.Destroy+c.Replace == 0
+}
+
+// Terraform resource actions, as TerraformResource.Action names them.
+const (
+	TerraformCreate  = "create"
+	TerraformUpdate  = "update"
+	TerraformDelete  = "delete"
+	TerraformReplace = "replace"
+	TerraformImport  = "import"
+)
+
+// TerraformResource is one resource a Terraform plan changes.
+type TerraformResource struct {
+	Address string `json:"address"`
+	// Action is create, update, delete, replace or import.
+	Action string `json:"action"`
+	// Reason is terraform's action reason (e.g. replace_because_tainted).
+	Reason string `json:"reason,omitempty"`
+}
+
+// TerraformOutput is a root module output a plan changes.
+type TerraformOutput struct {
+	Name string `json:"name"`
+	// Action is create, update or delete.
+	Action    string `json:"action"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// Destroys lists the addresses of the resources the plan destroys, replaced
+// ones included.
+func (r *TerraformResult) Destroys() []string {
+	var out []string
+	for _, res := range r.Resources {
+		if res.Action == TerraformDelete || res.Action == TerraformReplace {
+			out = append(out, res.Address)
+		}
+	}
+	return out
+}
+
+// TerraformInput is everything the Terraform planner decides from.
+type TerraformInput struct {
+	App  App
+	Spec *config.TerraformApplicationSpec
+	// Head is the commit being deployed; HeadMessage its full message.
+	Head        Commit
+	HeadMessage string
+	// Running is the commit of the last successful deployment; nil when
+	// none is recorded.
+	Running *Commit
+	// Strategy forces the strategy; empty lets the planner decide.
+	Strategy Strategy
+	// Commander is who triggered the deployment by hand.
+	Commander string
+	// ChangedFiles are the files changed since the running commit, for
+	// skipOn.paths; nil when unknown.
+	ChangedFiles []string
+	// ConfigDigest fingerprints the application config.
+	ConfigDigest string
+	// Result is the terraform plan of the head against the workspace's
+	// state.
+	Result *TerraformResult
+	Now    time.Time
+}
+
+// PlanTerraform plans a deployment of a TerraformApp. The strategy is
+// decided by the first rule that applies, in PipeCD's order for Terraform:
+//
+//  1. forced by the command (--strategy);
+//  2. no pipeline configured: quick sync (TERRAFORM_SYNC: plan, then apply
+//     when there are changes);
+//  3. planner.alwaysUsePipeline: pipeline;
+//  4. commitMatcher.pipeline, then commitMatcher.quickSync;
+//  5. otherwise the pipeline: unlike Kubernetes there is no image to
+//     compare, and a Terraform change is reviewed by its stages.
+//
+// The changes are the plan's resource and output changes, each with its
+// block of terraform's rendering; a plan is a live plan by nature (it
+// compares the configuration with the workspace's state).
+func PlanTerraform(in TerraformInput) (*Plan, error) {
+	spec := in.Spec
+	if spec == nil {
+		return nil, errors.New("no TerraformApp spec")
+	}
+	if in.Result == nil {
+		return nil, errors.New("no terraform plan result")
+	}
+	message := in.HeadMessage
+	if message == "" {
+		message = in.Head.Subject
+	}
+	d, err := decideTerraform(in, message)
+	if err != nil {
+		return nil, err
+	}
+	autoRollback := spec.AutoRollbackEnabled(config.KindTerraformApp)
+	p := &Plan{
+		SchemaVersion: SchemaVersion,
+		App:           in.App,
+		Head:          in.Head,
+		Running:       in.Running,
+		Mode:          ModeLive,
+		CreatedAt:     in.Now,
+		Strategy:      d.strategy,
+		Reason:        d.reason,
+		Rule:          d.rule,
+		AutoRollback:  autoRollback,
+		Terraform:     in.Result,
+	}
+	p.App.Kind = string(config.KindTerraformApp)
+	if p.Head.Subject == "" {
+		p.Head.Subject = Subject(message)
+	}
+	sk := skipContext{message: message, files: in.ChangedFiles, filesKnown: in.ChangedFiles != nil}
+	if d.strategy == StrategyPipeline {
+		p.Stages = pipelineStages(spec.Pipeline, autoRollback, sk)
+	} else {
+		p.Stages = quickSyncStages(p.App.Kind, autoRollback, nil)
+	}
+	p.MinDuration, p.WaitsForApproval = timing(p.Stages)
+	p.Changes = TerraformChanges(in.Result)
+	p.Summary = Summarize(p.Changes)
+	p.Source = Fingerprint{HeadCommit: in.Head.Hash, Config: in.ConfigDigest, Desired: in.Result.Fingerprint}
+	return p, nil
+}
+
+func decideTerraform(in TerraformInput, message string) (decision, error) {
+	spec := in.Spec
+	hasPipeline := spec.Pipeline != nil && len(spec.Pipeline.Stages) > 0
+	switch in.Strategy {
+	case StrategyQuickSync:
+		return decision{StrategyQuickSync, RuleForced, "Quick sync because it was forced with --strategy quick"}, nil
+	case StrategyPipeline:
+		if !hasPipeline {
+			return decision{}, errors.New("unable to force sync with pipeline because no pipeline was specified")
+		}
+		return decision{StrategyPipeline, RuleForced, "Sync with the specified pipeline because it was forced with --strategy pipeline"}, nil
+	case "":
+	default:
+		return decision{}, fmt.Errorf("unknown strategy %q", in.Strategy)
+	}
+	if !hasPipeline {
+		return decision{StrategyQuickSync, RuleNoPipeline, "Quick sync by automatically applying any detected changes because no pipeline was configured"}, nil
+	}
+	if spec.Planner.AlwaysUsePipeline {
+		return decision{StrategyPipeline, RuleAlwaysUsePipeline, "Sync with the specified pipeline (alwaysUsePipeline was set)"}, nil
+	}
+	if in.Commander == "" {
+		if p := spec.CommitMatcher.Pipeline; p != "" {
+			re, err := regexp.Compile(p)
+			if err != nil {
+				return decision{}, fmt.Errorf("failed to compile commitMatcher.pipeline(%s): %w", p, err)
+			}
+			if re.MatchString(message) {
+				return decision{StrategyPipeline, RuleCommitMatchPipeline, fmt.Sprintf("Sync progressively because the commit message was matching %q", p)}, nil
+			}
+		}
+		if s := spec.CommitMatcher.QuickSync; s != "" {
+			re, err := regexp.Compile(s)
+			if err != nil {
+				return decision{}, fmt.Errorf("failed to compile commitMatcher.quickSync(%s): %w", s, err)
+			}
+			if re.MatchString(message) {
+				return decision{StrategyQuickSync, RuleCommitMatchQuickSync, fmt.Sprintf("Quick sync by automatically applying any detected changes because the commit message was matching %q", s)}, nil
+			}
+		}
+	}
+	return decision{StrategyPipeline, RuleOtherChange, "Sync with the specified pipeline"}, nil
+}
+
+// TerraformChanges turns a terraform plan into the plan's changes: one per
+// resource (its block of the rendering as the diff) and one per changed
+// output (key "output.NAME"). Destroys carry a note, replacements say so.
+func TerraformChanges(r *TerraformResult) []Change {
+	blocks := splitTerraformBlocks(r.Human)
+	var out []Change
+	for _, res := range r.Resources {
+		c := Change{Key: res.Address, Language: LanguageHCL, Diff: blocks[res.Address]}
+		switch res.Action {
+		case TerraformCreate, TerraformImport:
+			c.Action = ActionAdd
+			if res.Action == TerraformImport {
+				c.Note = "imported into the state"
+			}
+		case TerraformDelete:
+			c.Action = ActionDelete
+			c.Note = "DESTROYED"
+		case TerraformReplace:
+			c.Action = ActionChange
+			c.Note = "REPLACED: destroyed and created again"
+		default:
+			c.Action = ActionChange
+		}
+		if res.Reason != "" {
+			c.Note = strings.TrimPrefix(c.Note+" ("+strings.ReplaceAll(res.Reason, "_", " ")+")", " ")
+		}
+		out = append(out, c)
+	}
+	for _, o := range r.Outputs {
+		c := Change{Key: "output." + o.Name, Language: LanguageHCL, Diff: blocks["output."+o.Name]}
+		switch o.Action {
+		case TerraformCreate:
+			c.Action = ActionAdd
+		case TerraformDelete:
+			c.Action = ActionDelete
+		default:
+			c.Action = ActionChange
+		}
+		if o.Sensitive {
+			c.Note = "sensitive value"
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// splitTerraformBlocks cuts terraform's rendering into the block of each
+// resource (key: its address): a block starts at a "# ADDRESS ..." line
+// (indented by at most two spaces) and runs until the next one or the
+// outputs / summary section. The lines of the "Changes to Outputs:"
+// section are keyed "output.NAME".
+func splitTerraformBlocks(human string) map[string]string {
+	out := map[string]string{}
+	var key string
+	var cur []string
+	inOutputs := false
+	flush := func() {
+		if key != "" {
+			out[key] = strings.TrimRight(strings.Join(cur, "\n"), "\n") + "\n"
+		}
+		key, cur = "", nil
+	}
+	for _, l := range strings.Split(human, "\n") {
+		trimmed := strings.TrimLeft(l, " ")
+		indent := len(l) - len(trimmed)
+		switch {
+		case strings.HasPrefix(l, "Changes to Outputs:"):
+			flush()
+			inOutputs = true
+		case strings.HasPrefix(l, "Plan: "), strings.HasPrefix(l, "Terraform will perform"), strings.HasPrefix(l, "OpenTofu will perform"):
+			flush()
+			inOutputs = false
+		case inOutputs && indent == 2 && len(trimmed) > 2 && strings.ContainsRune("+-~", rune(trimmed[0])) && trimmed[1] == ' ':
+			flush()
+			name, _, _ := strings.Cut(strings.TrimSpace(trimmed[2:]), " ")
+			key, cur = "output."+name, []string{l}
+		case !inOutputs && indent <= 2 && strings.HasPrefix(trimmed, "# "):
+			flush()
+			rest := strings.TrimPrefix(trimmed, "# ")
+			addr, _, _ := strings.Cut(rest, " ")
+			key, cur = addr, []string{"  " + trimmed}
+		default:
+			if key != "" {
+				cur = append(cur, l)
+			}
+		}
+	}
+	flush()
+	return out
+}
+
+// SortTerraformResources orders resources by address.
+func SortTerraformResources(rs []TerraformResource) {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Address < rs[j].Address })
+}
