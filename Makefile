@@ -55,9 +55,10 @@ install: build
 clean:
 	rm -rf bin dist
 
-# The local Kubernetes control plane (internal/testenv/kube). Its binaries are
-# built once into ${PIPE_TESTENV_CACHE:-${XDG_CACHE_HOME:-~/.cache}/pipe/testenv}
-# (several minutes the first time), then reused.
+# The test binaries: the local Kubernetes control plane (internal/testenv/kube),
+# OpenTofu and Terraform (internal/testenv/tfbin). They are built from the Go
+# module proxy once into ${PIPE_TESTENV_CACHE:-${XDG_CACHE_HOME:-~/.cache}/pipe/testenv}
+# (about 15 minutes the first time on 2 cores), then reused.
 testenv-build:
 	$(GO) run ./internal/testenv/cmd/testenv build
 

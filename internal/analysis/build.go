@@ -218,6 +218,9 @@ func (r *Runner) buildHTTP(i int, h config.TemplatableAnalysisHTTP, duration tim
 	if cfg.URL, err = Render(name, cfg.URL, args); err != nil {
 		return nil, renderError(where, "url", err)
 	}
+	if u, perr := url.Parse(cfg.URL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s: the url %q is not an absolute http:// or https:// URL once rendered", where, redactURL(cfg.URL))
+	}
 	headers := make([]config.AnalysisHTTPHeader, len(cfg.Headers))
 	for j, hd := range cfg.Headers {
 		headers[j] = hd

@@ -276,7 +276,7 @@ func (r *Runner) record(z *analyzer, t state.AnalysisTick, elapsed, duration tim
 // tick runs one check of z at offset at; ignore is set when the check was
 // cut short by the end of the analysis or a failure of another analyzer.
 func (r *Runner) tick(failCtx context.Context, z *analyzer, at time.Duration) (t state.AnalysisTick, ignore bool) {
-	now := r.Now()
+	now := r.Now().UTC().Truncate(time.Millisecond) // compact record times
 	t = state.AnalysisTick{Time: now, Analyzer: z.name(), At: state.Millis(at)}
 	qctx, cancel := context.WithTimeout(failCtx, z.timeout)
 	defer cancel()

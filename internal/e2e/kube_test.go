@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -52,8 +53,21 @@ func TestKubeScripts(t *testing.T) {
 				exp.SetErrorRate(args[0], rate)
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
-				// Two scrapes at least, so that rate() has a value.
-				ts.Check(prom.WaitForSample(ctx, fmt.Sprintf(`sum(rate(http_requests_total{variant=%q}[5s]))`, args[0])))
+				// Wait until Prometheus's 5s error rate shows the new rate, so
+				// that the analysis that follows sees it from its first tick.
+				q := fmt.Sprintf(`sum(rate(http_requests_total{variant=%q,code="500"}[5s])) / sum(rate(http_requests_total{variant=%q}[5s]))`, args[0], args[0])
+				ts.Check(prom.WaitForSample(ctx, q))
+				for {
+					v, err := prom.Instant(ctx, q)
+					if err == nil && math.Abs(v-rate) < 0.05 {
+						break
+					}
+					select {
+					case <-ctx.Done():
+						ts.Fatalf("the error rate of %s did not reach %v in Prometheus (last %v, %v)", args[0], rate, v, err)
+					case <-time.After(250 * time.Millisecond):
+					}
+				}
 			},
 		},
 		Dir: "../../testdata/script/kube",

@@ -234,6 +234,12 @@ func (w *Workspace) tf(phase string, narrate bool) (*tfexec.Terraform, func(), e
 	}
 	var writers []*redactWriter
 	if narrate {
+		// terraform-exec checks the version (`version -json`) before its
+		// first command, through the same writers: check it now, quietly,
+		// so that the JSON is not narrated (the result is cached).
+		if _, _, err := tf.Version(context.Background(), false); err != nil {
+			return nil, nil, fmt.Errorf("running %s in %s: %v", w.bin.Flavor, w.dir, err)
+		}
 		if w.opts.Stdout != nil {
 			rw := &redactWriter{w: w.opts.Stdout, r: w.redact}
 			writers = append(writers, rw)

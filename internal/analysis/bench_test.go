@@ -1,0 +1,125 @@
+package analysis
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gitops-pipe/pipe/internal/analysis/provider"
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/state"
+	promtest "github.com/gitops-pipe/pipe/internal/testenv/prometheus"
+)
+
+// BenchmarkTick compares one analysis tick against a real Prometheus
+// (rendering the query template, the range query through the provider,
+// the judge, and recording the tick into the stage's record, encoded as
+// the note would be) with the provider's query alone and the raw HTTP range
+// query it issues.
+//
+//	go test -run '^$' -bench Tick -benchtime 200x ./internal/analysis/
+func BenchmarkTick(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	exp := promtest.NewExporter(b, 200)
+	exp.SetErrorRate("canary", 0.02)
+	srv := promtest.Start(ctx, b, exp.Addr())
+	if err := srv.WaitForSample(ctx, `count_over_time(http_requests_total{variant="canary",code="500"}[10s]) >= 6`); err != nil {
+		b.Fatal(err)
+	}
+	prov, err := provider.New(&config.AnalysisProvider{Name: "prom", Type: config.AnalysisPrometheus,
+		Config: &config.PrometheusConfig{Address: srv.URL()}}, provider.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const tmpl = `sum(rate(http_requests_total{variant="{{ .App.Name }}",code="500"}[5s])) / sum(rate(http_requests_total{variant="{{ .App.Name }}"}[5s]))`
+	max := 0.05
+	interval := 30 * time.Second
+	o := &config.AnalysisStageOptions{Duration: config.Duration(time.Hour), Metrics: []config.TemplatableAnalysisMetrics{{AnalysisMetrics: config.AnalysisMetrics{
+		Strategy: config.AnalysisStrategyThreshold, Provider: "prom", Query: tmpl, Expected: &config.AnalysisExpected{Max: &max},
+		Interval: config.Duration(interval), FailureLimit: 1 << 30}}}}
+
+	b.Run("tick", func(b *testing.B) {
+		rec := &state.Record{SchemaVersion: state.SchemaVersion, ID: "bench", App: "canary",
+			Stages: []state.Stage{{ID: "analysis", Name: "ANALYSIS", Status: state.StageRunning, Analysis: &state.Analysis{}}}}
+		bytesOut := 0
+		r := &Runner{Options: o, App: "canary", Progress: rec.Stages[0].Analysis, Now: time.Now,
+			Providers: func(string) (provider.Provider, error) { return prov, nil },
+			Checkpoint: func() error {
+				line, err := json.Marshal(rec)
+				bytesOut = len(line)
+				return err
+			}}
+		zs, err := r.build(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		z := zs[0]
+		passed := 0
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			q, err := Render("metrics[0]", tmpl, r.baseArgs(nil))
+			if err != nil {
+				b.Fatal(err)
+			}
+			z.query = q
+			t, ignore := r.tick(ctx, z, time.Duration(i+1)*interval)
+			if ignore {
+				b.Fatal("tick ignored")
+			}
+			if t.Verdict == state.VerdictPass {
+				passed++
+			}
+			r.record(z, t, time.Duration(i+1)*interval, time.Hour)
+		}
+		b.StopTimer()
+		if passed == 0 {
+			b.Fatalf("no tick passed: last %+v", rec.Stages[0].Analysis.LastTick("metrics[0]"))
+		}
+		b.ReportMetric(float64(bytesOut), "record-bytes")
+	})
+
+	b.Run("provider", func(b *testing.B) {
+		q, err := Render("metrics[0]", tmpl, Args{App: AppArgs{Name: "canary"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < b.N; i++ {
+			end := time.Now()
+			if _, err := prov.Query(ctx, q, provider.Window{Start: end.Add(-interval), End: end}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	b.Run("raw", func(b *testing.B) {
+		q, err := Render("metrics[0]", tmpl, Args{App: AppArgs{Name: "canary"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		client := &http.Client{}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			end := time.Now()
+			v := url.Values{"query": {q}, "start": {unix(end.Add(-interval))}, "end": {unix(end)}, "step": {"1"}}
+			resp, err := client.Get(srv.URL() + "/api/v1/query_range?" + v.Encode())
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatalf("%d %v: %s", resp.StatusCode, err, body)
+			}
+		}
+	})
+}
+
+func unix(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 3, 64)
+}

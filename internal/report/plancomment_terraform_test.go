@@ -1,0 +1,44 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gitops-pipe/pipe/internal/plan"
+)
+
+// A Terraform plan's comment shows terraform's counts, the binary and the
+// workspace, calls out the resources it destroys, and shows each
+// resource's block of the rendering in an hcl fence.
+func TestPlanCommentTerraformDestroys(t *testing.T) {
+	result := &plan.TerraformResult{
+		Binary: "tofu 1.10.10", Workspace: "prod", Fingerprint: "sha256:abc",
+		Resources: []plan.TerraformResource{
+			{Address: "terraform_data.cache", Action: plan.TerraformReplace, Reason: "replace_because_cannot_update"},
+			{Address: "terraform_data.old", Action: plan.TerraformDelete},
+			{Address: "terraform_data.web", Action: plan.TerraformUpdate},
+		},
+		Human: "OpenTofu will perform the following actions:\n\n" +
+			"  # terraform_data.cache must be replaced\n-/+ resource \"terraform_data\" \"cache\" {\n    }\n\n" +
+			"  # terraform_data.old will be destroyed\n  - resource \"terraform_data\" \"old\" {\n    }\n\n" +
+			"  # terraform_data.web will be updated in-place\n  ~ resource \"terraform_data\" \"web\" {\n      ~ input = \"a\" -> \"b\"\n    }\n\n" +
+			"Plan: 1 to add, 1 to change, 2 to destroy.\n",
+	}
+	result.Counts = plan.CountTerraform(result.Resources)
+	p := terraformPlan()
+	p.Terraform = result
+	p.Changes = plan.TerraformChanges(result)
+	p.Summary = plan.Summarize(p.Changes)
+	out := PlanComment(&PlanReport{CI: ghCtx, Plans: []*plan.Plan{p}}, GitHubCommentLimit, 1)[0]
+	for _, want := range []string{
+		"**Changes:** 1 to add, 1 to change, 2 to destroy (1 replaced) (tofu 1.10.10, workspace `prod`)",
+		"> [!CAUTION]\n> **Destroys 2 resource(s):** `terraform_data.cache`, `terraform_data.old`",
+		"<code>terraform_data.old</code> (delete) — DESTROYED",
+		"REPLACED: destroyed and created again (replace because cannot update)",
+		"```hcl\n  # terraform_data.web will be updated in-place\n  ~ resource \"terraform_data\" \"web\" {\n      ~ input = \"a\" -&gt; \"b\"",
+	} {
+		if !strings.Contains(out, want) && !strings.Contains(out, strings.ReplaceAll(want, "-&gt;", "->")) {
+			t.Errorf("the comment lacks %q:\n%s", want, out)
+		}
+	}
+}
