@@ -413,6 +413,17 @@ func TestOneFailingAnalyzerStopsTheOthers(t *testing.T) {
 	}
 }
 
+func TestNothingToCheckWaitsTheDuration(t *testing.T) {
+	h := newHarness(t, &config.AnalysisStageOptions{Duration: ms(80)}, nil)
+	err, took := h.run(t)
+	if err != nil || took < 80*time.Millisecond {
+		t.Fatalf("err %v after %s: an analysis without checks waits its duration", err, took)
+	}
+	if h.r.Progress.Verdict != state.VerdictPass || !strings.Contains(h.eventsText(), "nothing is checked") {
+		t.Errorf("verdict %q, events:\n%s", h.r.Progress.Verdict, h.eventsText())
+	}
+}
+
 func TestCancelStopsWithTheCause(t *testing.T) {
 	prov := &memProvider{fn: constant(0)}
 	o := &config.AnalysisStageOptions{Duration: config.Duration(time.Hour), Metrics: []config.TemplatableAnalysisMetrics{threshold(0.05, 20, 0)}}
