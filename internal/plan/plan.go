@@ -257,7 +257,20 @@ func (p *Plan) HasChanges() bool { return !p.Summary.Empty() }
 // Verify reports whether the plan may still be applied: it returns a
 // *StaleError saying what changed when the current fingerprint differs from
 // the plan's.
-func (p *Plan) Verify(current Fingerprint) error { return p.Source.Verify(current) }
+func (p *Plan) Verify(current Fingerprint) error {
+	if p.Terraform != nil && p.Source.Desired != current.Desired {
+		// Say it in Terraform's terms; the other checks are the same.
+		f := p.Source
+		f.Desired = ""
+		reasons := []string{"terraform now plans different changes than the saved plan (the state, the infrastructure or an input outside the repository changed since it was made)"}
+		var stale *StaleError
+		if err := f.Verify(current); errors.As(err, &stale) {
+			reasons = append(stale.Reasons, reasons...)
+		}
+		return &StaleError{Reasons: reasons}
+	}
+	return p.Source.Verify(current)
+}
 
 // Encode writes the plan's JSON form, indented, without escaping <, >
 // and & (Decode reads it back; json.Marshal gives the same value).
