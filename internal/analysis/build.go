@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -44,7 +45,7 @@ func Render(name, text string, args Args) (string, error) {
 	if args.AppCustomArgs == nil {
 		args.AppCustomArgs = map[string]string{}
 	}
-	t, err := template.New(name).Option("missingkey=error").Parse(text)
+	t, err := parseTemplate(name, text)
 	if err != nil {
 		return "", err
 	}
@@ -53,6 +54,39 @@ func Render(name, text string, args Args) (string, error) {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// maxParsedTemplates bounds the cache of parsed templates.
+const maxParsedTemplates = 256
+
+// parsed caches parsed templates by name and text: parsing costs several
+// times executing, and the same queries are rendered again (the analyzers
+// of every ANALYSIS stage, at every resumption). A parsed template is safe
+// to execute concurrently.
+var parsed struct {
+	sync.Mutex
+	m map[[2]string]*template.Template
+}
+
+func parseTemplate(name, text string) (*template.Template, error) {
+	key := [2]string{name, text}
+	parsed.Lock()
+	t := parsed.m[key]
+	parsed.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	t, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Lock()
+	if parsed.m == nil || len(parsed.m) >= maxParsedTemplates {
+		parsed.m = make(map[[2]string]*template.Template)
+	}
+	parsed.m[key] = t
+	parsed.Unlock()
+	return t, nil
 }
 
 // build resolves the templates, renders the queries and looks the

@@ -127,7 +127,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	p := r.Progress
 	resumed := p.Elapsed > 0 || len(p.Ticks) > 0
 	if p.StartedAt.IsZero() {
-		p.StartedAt = r.Now()
+		p.StartedAt = r.Now().UTC().Truncate(time.Millisecond) // the ticks' times are whole milliseconds after it
+	}
+	if r.prev != nil {
+		p.PreviousStartedAt = r.prev.StartedAt
 	}
 	p.Duration = state.Millis(duration)
 	p.Verdict, p.Reason = "", ""
@@ -279,8 +282,8 @@ func (r *Runner) record(z *analyzer, t state.AnalysisTick, elapsed, duration tim
 // tick runs one check of z at offset at; ignore is set when the check was
 // cut short by the end of the analysis or a failure of another analyzer.
 func (r *Runner) tick(failCtx context.Context, z *analyzer, at time.Duration) (t state.AnalysisTick, ignore bool) {
-	now := r.Now().UTC().Truncate(time.Millisecond) // compact record times
-	t = state.AnalysisTick{Time: now, Analyzer: z.name(), At: state.Millis(at)}
+	now := r.Now().UTC().Truncate(time.Millisecond) // whole milliseconds after the start
+	t = state.AnalysisTick{Analyzer: z.name(), At: state.Millis(at), Wall: state.Millis(now.Sub(r.Progress.StartedAt))}
 	qctx, cancel := context.WithTimeout(failCtx, z.timeout)
 	defer cancel()
 	var err error

@@ -159,8 +159,12 @@ func TestThresholdPasses(t *testing.T) {
 		if tk.Verdict != state.VerdictPass || tk.Values == nil || tk.Values.N != 3 || float64(tk.Values.Max) != 0.03 {
 			t.Errorf("tick %d: %+v", i, tk)
 		}
-		if got := tk.WindowEnd.Sub(tk.WindowStart); got != 20*time.Millisecond {
-			t.Errorf("tick %d window %s, want the interval", i, got)
+		start, end, ok := p.Window(&tk)
+		if got := end.Sub(start); !ok || got != 20*time.Millisecond {
+			t.Errorf("tick %d window %s (%v), want the interval", i, got, ok)
+		}
+		if w := tk.Wall.Std(); w < tk.At.Std() || !end.Equal(p.StartedAt.Add(w)) || p.StartedAt.Truncate(time.Millisecond) != p.StartedAt {
+			t.Errorf("tick %d ran %s after the start %s (at %s), window end %s", i, w, p.StartedAt, tk.At.Std(), end)
 		}
 		// Ticks are one interval apart (a stalled machine may skip some).
 		if at := tk.At.Std(); at%(20*time.Millisecond) != 0 || at <= 0 || at >= 130*time.Millisecond || (i > 0 && at <= ticks[i-1].At.Std()) {
@@ -556,8 +560,10 @@ func TestPreviousWithoutAPreviousDeploymentPasses(t *testing.T) {
 func TestPreviousComparesTheSameRelativeWindow(t *testing.T) {
 	prevStart := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
 	recorded := provider.Window{Start: prevStart.Add(3 * time.Millisecond), End: prevStart.Add(23 * time.Millisecond)}
-	prev := &state.Analysis{StartedAt: prevStart, Ticks: []state.AnalysisTick{
-		{Analyzer: "metrics[0]", At: state.Millis(20 * time.Millisecond), WindowStart: recorded.Start, WindowEnd: recorded.End, Verdict: state.VerdictPass}}}
+	prev := &state.Analysis{StartedAt: prevStart,
+		Analyzers: []state.AnalysisAnalyzer{{Name: "metrics[0]", Interval: state.Millis(20 * time.Millisecond)}},
+		Ticks: []state.AnalysisTick{
+			{Analyzer: "metrics[0]", At: state.Millis(20 * time.Millisecond), Wall: state.Millis(23 * time.Millisecond), Verdict: state.VerdictPass}}}
 	old := []float64{0.1, 0.11, 0.09, 0.1, 0.12, 0.1, 0.11, 0.1, 0.09, 0.1}
 	slow := []float64{0.9, 0.95, 0.91, 0.93, 0.9, 0.92, 0.94, 0.9, 0.96, 0.91}
 	prov := &memProvider{fn: func(_ context.Context, _ string, w provider.Window) ([]provider.Point, error) {
@@ -580,13 +586,17 @@ func TestPreviousComparesTheSameRelativeWindow(t *testing.T) {
 	if len(tk) != 2 {
 		t.Fatalf("ticks %+v", tk)
 	}
+	p := h.r.Progress
+	if !p.PreviousStartedAt.Equal(prevStart) {
+		t.Errorf("previousStartedAt %s, want %s", p.PreviousStartedAt, prevStart)
+	}
 	// The first tick (at 20ms) reuses the window the previous analysis recorded.
-	if !tk[0].ControlStart.Equal(recorded.Start) || !tk[0].ControlEnd.Equal(recorded.End) {
-		t.Errorf("tick 1 compared with %s..%s, want the recorded %s..%s", tk[0].ControlStart, tk[0].ControlEnd, recorded.Start, recorded.End)
+	if cs, ce, ok := p.ControlWindow(&tk[0]); !ok || !cs.Equal(recorded.Start) || !ce.Equal(recorded.End) {
+		t.Errorf("tick 1 compared with %s..%s, want the recorded %s..%s", cs, ce, recorded.Start, recorded.End)
 	}
 	// The second (at 40ms) is the previous start + [20ms, 40ms].
-	if !tk[1].ControlStart.Equal(prevStart.Add(20*time.Millisecond)) || !tk[1].ControlEnd.Equal(prevStart.Add(40*time.Millisecond)) {
-		t.Errorf("tick 2 compared with %s..%s", tk[1].ControlStart.Sub(prevStart), tk[1].ControlEnd.Sub(prevStart))
+	if cs, ce, ok := p.ControlWindow(&tk[1]); !ok || !cs.Equal(prevStart.Add(20*time.Millisecond)) || !ce.Equal(prevStart.Add(40*time.Millisecond)) {
+		t.Errorf("tick 2 compared with %s..%s", cs.Sub(prevStart), ce.Sub(prevStart))
 	}
 	if tk[0].Values == nil || tk[0].Control == nil || float64(tk[0].Control.Median) != 0.1 {
 		t.Errorf("values %+v control %+v", tk[0].Values, tk[0].Control)
@@ -786,4 +796,23 @@ func TestNaNValuesAreRecorded(t *testing.T) {
 func nanValue() float64 {
 	var zero float64
 	return zero / zero
+}
+
+func TestRenderReusesTheParsedTemplate(t *testing.T) {
+	const text = `up{app="{{ .App.Name }}",env="{{ .AppCustomArgs.env }}"}`
+	for _, app := range []string{"web", "api", "web"} {
+		got, err := Render("metrics[0]", text, Args{App: AppArgs{Name: app}, AppCustomArgs: map[string]string{"env": "prod"}})
+		if want := `up{app="` + app + `",env="prod"}`; err != nil || got != want {
+			t.Errorf("Render for %s = %q, %v; want %q", app, got, err, want)
+		}
+	}
+	// The cached template still refuses a missing key, and parse errors are not cached as templates.
+	if _, err := Render("metrics[0]", text, Args{App: AppArgs{Name: "web"}}); err == nil || !strings.Contains(err.Error(), `map has no entry for key "env"`) {
+		t.Errorf("missing key: %v", err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := Render("metrics[1]", `up{{ .App.Name`, Args{}); err == nil {
+			t.Errorf("try %d: an unclosed action renders", i)
+		}
+	}
 }

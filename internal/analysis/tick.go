@@ -22,8 +22,7 @@ const NoPrevious = "no previous successful deployment with this analysis: nothin
 // analysis) and fills t. The error is the provider's (t is then ERROR or
 // NO_DATA by the caller).
 func (r *Runner) tickMetric(ctx context.Context, z *analyzer, t *state.AnalysisTick, now time.Time, at time.Duration) error {
-	w := provider.Window{Start: now.Add(-z.interval), End: now}
-	t.WindowStart, t.WindowEnd = w.Start, w.End
+	w := provider.Window{Start: now.Add(-z.interval), End: now} // recorded as t.Wall (see state.Analysis.Window)
 	m := z.metric
 	switch m.Strategy {
 	case config.AnalysisStrategyThreshold:
@@ -43,7 +42,7 @@ func (r *Runner) tickMetric(ctx context.Context, z *analyzer, t *state.AnalysisT
 			return nil
 		}
 		cw := previousWindow(r.prev, z, at)
-		t.ControlStart, t.ControlEnd = cw.Start, cw.End
+		t.ControlEnd = state.Millis(cw.End.Sub(r.prev.StartedAt))
 		vals, err := query(ctx, z.prov, z.query, w)
 		if err != nil {
 			return err
@@ -139,15 +138,21 @@ func query(ctx context.Context, p provider.Provider, q string, w provider.Window
 }
 
 // previousWindow is the window of the previous deployment's analysis at
-// the same offset: the one it recorded for that tick, else its start plus
-// the offset.
+// the same offset: z's interval up to the time of the tick it recorded at
+// that offset, else up to its start plus the offset (its older ticks are
+// no longer kept in full, or it was not recorded).
 func previousWindow(prev *state.Analysis, z *analyzer, at time.Duration) provider.Window {
-	for _, t := range prev.Ticks {
-		if t.Analyzer == z.name() && t.At.Std() == at && !t.WindowStart.IsZero() && !t.WindowEnd.IsZero() {
-			return provider.Window{Start: t.WindowStart, End: t.WindowEnd}
+	end := prev.StartedAt.Add(at)
+	for i := range prev.Ticks {
+		t := &prev.Ticks[i]
+		if t.Analyzer == z.name() && t.At.Std() == at {
+			if tt := prev.TickTime(t); !tt.IsZero() {
+				end = tt
+			}
+			break
 		}
 	}
-	return provider.Window{Start: prev.StartedAt.Add(at - z.interval), End: prev.StartedAt.Add(at)}
+	return provider.Window{Start: end.Add(-z.interval), End: end}
 }
 
 // tickHTTP runs one HTTP check and fills t; the error is the transport's.

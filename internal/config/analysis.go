@@ -48,9 +48,30 @@ func (o *AnalysisStageOptions) Validate(c *Checker, path string) {
 	if o.RestartThreshold < 0 {
 		c.Errorf(path+".restartThreshold", "", "restartThreshold must not be negative")
 	}
+	// A check whose interval is not shorter than the duration never runs
+	// (the first check is one interval after the start). Checks taken
+	// from a template are checked when the stage runs.
+	if o.Duration > 0 {
+		for i, m := range o.Metrics {
+			checkIntervalWithin(c, fmt.Sprintf("%s.metrics[%d]", path, i), m.Interval, o.Duration)
+		}
+		for i, h := range o.HTTPS {
+			checkIntervalWithin(c, fmt.Sprintf("%s.https[%d]", path, i), h.Interval, o.Duration)
+		}
+	}
 	if len(o.Metrics)+len(o.Logs)+len(o.HTTPS) == 0 && o.Duration > 0 {
 		c.Warnf(path, "add metrics, logs or https checks", "the analysis checks nothing: it only waits %s", o.Duration)
 	}
+}
+
+// checkIntervalWithin reports an inline check (at path) whose interval is
+// not shorter than the analysis duration.
+func checkIntervalWithin(c *Checker, path string, interval, duration Duration) {
+	if c.Has(path+".template") || interval <= 0 || interval < duration {
+		return
+	}
+	c.Errorf(path+".interval", fmt.Sprintf("shorten the interval below %s, or lengthen with.duration", duration),
+		"interval %s is not shorter than the analysis duration %s: the check would never run (the first check is one interval after the start)", interval, duration)
 }
 
 // AnalysisTemplateRef refers to a template of the .pipe/ AnalysisTemplate.

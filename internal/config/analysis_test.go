@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -204,6 +205,18 @@ func TestAnalysisDiagnostics(t *testing.T) {
 			msg: "unknown HTTP method", hint: `did you mean "GET"?`,
 		},
 		{
+			name: "metric interval as long as the duration",
+			doc:  analysisDoc("          duration: 10m\n          metrics:\n            - provider: my-prometheus\n              query: up\n              interval: 10m\n              expected: {max: 1}\n"),
+			ctx:  providers, path: "spec.pipeline.stages[0].with.metrics[0].interval", marker: "interval: 10m",
+			msg: "interval 10m0s is not shorter than the analysis duration 10m0s: the check would never run", hint: "shorten the interval below 10m0s, or lengthen with.duration",
+		},
+		{
+			name: "http interval longer than the duration",
+			doc:  analysisDoc("          duration: 1m\n          https:\n            - url: https://x.example.com\n              expectedCode: 200\n              interval: 5m\n"),
+			path: "spec.pipeline.stages[0].with.https[0].interval", marker: "interval: 5m",
+			msg: "interval 5m0s is not shorter than the analysis duration 1m0s",
+		},
+		{
 			name: "log without provider",
 			doc:  analysisDoc("          duration: 10m\n          logs:\n            - query: severity=ERROR\n              interval: 1m\n"),
 			path: "spec.pipeline.stages[0].with.logs[0].provider", marker: "- query",
@@ -216,4 +229,22 @@ func TestAnalysisProvidersUnknownWithoutRepoConfig(t *testing.T) {
 	doc := analysisDoc("          duration: 10m\n          metrics:\n            - provider: anything\n              query: up\n              interval: 1m\n              expected: {max: 1}\n")
 	_, ds := checkAppDoc(t, doc, CheckContext{})
 	assertClean(t, ds)
+}
+
+func TestAnalysisIntervalWithinTheDuration(t *testing.T) {
+	providers := CheckContext{AnalysisProviders: map[string]string{"prom": "PROMETHEUS"}}
+	// A shorter interval is fine; a template's interval is checked when the stage runs.
+	for name, doc := range map[string]string{
+		"shorter":  analysisDoc("          duration: 10m\n          metrics:\n            - provider: prom\n              query: up\n              interval: 9m59s\n              expected: {max: 1}\n          https:\n            - url: https://x.example.com\n              expectedCode: 200\n              interval: 1m\n"),
+		"template": analysisDoc("          duration: 1m\n          metrics:\n            - template: {name: error_rate}\n          https:\n            - template: {name: health}\n"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, ds := checkAppDoc(t, doc, providers)
+			for _, d := range ds {
+				if strings.Contains(d.Message, "not shorter than the analysis duration") {
+					t.Errorf("unexpected diagnostic %s", d)
+				}
+			}
+		})
+	}
 }

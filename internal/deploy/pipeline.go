@@ -126,6 +126,21 @@ func (e *Env) Resume(ctx context.Context, app *config.App, store Store, opts Syn
 	}
 	po := opts.PlanOptions
 	po.Strategy = plan.StrategyPipeline
+	if app.Kind == config.KindTerraformApp && opts.Pipeline.Cancel != "" {
+		// Cancelling must not need terraform to plan (expired credentials,
+		// a state lock left by a dead job): lay the stages out only.
+		p, _, err := e.planTerraform(ctx, app, po, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := sameStages(p, rec); err != nil {
+			return nil, fmt.Errorf("cannot cancel deployment %s: %w", rec.ID, err)
+		}
+		if rec.Running != nil {
+			p.Running = &plan.Commit{Hash: rec.Running.Hash, Subject: rec.Running.Subject}
+		}
+		return e.cancelTerraform(ctx, app, p, store, rec, opts)
+	}
 	p, prep, err := e.plan(ctx, app, po)
 	if err != nil {
 		return nil, err

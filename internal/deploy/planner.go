@@ -89,7 +89,7 @@ func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions) (*pla
 		}
 		return p, &prepared{desired: desired}, nil
 	case config.KindTerraformApp:
-		p, tf, err := e.planTerraform(ctx, app, opts)
+		p, tf, err := e.planTerraform(ctx, app, opts, false)
 		if err != nil {
 			return nil, nil, err
 		}

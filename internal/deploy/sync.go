@@ -89,6 +89,12 @@ func (e *Env) Sync(ctx context.Context, app *config.App, store Store, opts SyncO
 	}
 	defer prep.close()
 	if opts.Saved != nil {
+		if k := opts.Saved.App.Kind; k != "" && k != string(app.Kind) {
+			return nil, fmt.Errorf("the saved plan of %s is for a %s, the app is a %s: make a new plan with `pipe plan %s --out FILE`", app.Name, k, app.Kind, app.Name)
+		}
+		if app.Kind == config.KindTerraformApp && (opts.Saved.Terraform == nil || opts.Saved.Source.Desired == "") {
+			return nil, fmt.Errorf("the saved plan of %s has no terraform plan fingerprint (made by another version of pipe, or edited): nothing was deployed; make a new plan with `pipe plan %s --out FILE`", app.Name, app.Name)
+		}
 		if err := opts.Saved.Verify(p.Source); err != nil {
 			return nil, err
 		}

@@ -121,7 +121,10 @@ func (e *Env) openTerraform(ctx context.Context, app *config.App, dir string, cr
 // planTerraform plans a TerraformApp: terraform plans the head's
 // configuration against the workspace's state, and the planner decides
 // the strategy and lays out the stages.
-func (e *Env) planTerraform(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, *tfPrepared, error) {
+//
+// With stagesOnly, terraform is not run: the plan lays out the stages only
+// (to cancel a deployment, which must work when terraform cannot plan).
+func (e *Env) planTerraform(ctx context.Context, app *config.App, opts PlanOptions, stagesOnly bool) (*plan.Plan, *tfPrepared, error) {
 	spec := app.Spec.(*config.TerraformApplicationSpec)
 	head, headInfo, err := e.commit(opts.Head)
 	if err != nil {
@@ -131,16 +134,6 @@ func (e *Env) planTerraform(ctx context.Context, app *config.App, opts PlanOptio
 	if err != nil {
 		return nil, nil, err
 	}
-	prep, err := e.openTerraform(ctx, app, dirOf(e.Root, app), running == nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	tp, err := prep.Plan(ctx)
-	if err != nil {
-		prep.close()
-		return nil, nil, err
-	}
-	prep.plan = tp
 	in := plan.TerraformInput{
 		App:         plan.AppOf(app),
 		Spec:        spec,
@@ -148,8 +141,21 @@ func (e *Env) planTerraform(ctx context.Context, app *config.App, opts PlanOptio
 		HeadMessage: headInfo.Message(),
 		Strategy:    opts.Strategy,
 		Commander:   opts.Commander,
-		Result:      TerraformResult(prep.bin, prep.workspace, tp),
+		Result:      &plan.TerraformResult{},
 		Now:         e.Now(),
+	}
+	var prep *tfPrepared
+	if !stagesOnly {
+		if prep, err = e.openTerraform(ctx, app, dirOf(e.Root, app), running == nil); err != nil {
+			return nil, nil, err
+		}
+		tp, err := prep.Plan(ctx)
+		if err != nil {
+			prep.close()
+			return nil, nil, err
+		}
+		prep.plan = tp
+		in.Result = TerraformResult(prep.bin, prep.workspace, tp)
 	}
 	if running != nil {
 		in.Running = &plan.Commit{Hash: running.Target.Hash, Subject: running.Target.Subject}
@@ -221,6 +227,8 @@ func tfAction(actions []string) string {
 		return plan.TerraformUpdate
 	case has["import"]:
 		return plan.TerraformImport
+	case has["forget"]:
+		return plan.TerraformForget
 	}
 	return ""
 }
@@ -230,31 +238,87 @@ func tfAction(actions []string) string {
 func (e *Env) syncTerraform(ctx context.Context, app *config.App, p *plan.Plan, prep *tfPrepared, store Store, rec *state.Record, opts SyncOptions) (*state.Record, error) {
 	spec := app.Spec.(*config.TerraformApplicationSpec)
 	platform := &execute.Terraform{Head: prep, QuickSync: spec.QuickSync}
-	if rec == nil && prep.plan != nil && prep.plan.Fingerprint == p.Source.Desired {
+	if prep != nil && prep.plan != nil && prep.plan.Fingerprint == p.Source.Desired {
+		// The plan made now is the one shown (and, with --plan, the one
+		// saved and verified): the first stage that plans applies it.
 		platform.Prepared = prep.plan
 	}
 	if p.Running != nil {
 		running := p.Running.Hash
 		platform.Running = func(ctx context.Context) (execute.TerraformWorkspace, func(), error) {
-			r, _, err := e.commit(running)
-			if err != nil {
-				return nil, nil, err
-			}
-			dir, err := os.MkdirTemp(e.TempDir, "pipe-rev-")
-			if err != nil {
-				return nil, nil, err
-			}
-			if err := e.Git.ExportTree(r, dir); err != nil {
-				os.RemoveAll(dir)
-				return nil, nil, err
-			}
-			ws, err := e.openTerraform(ctx, app, dirOf(dir, app), false)
-			if err != nil {
-				os.RemoveAll(dir)
-				return nil, nil, err
-			}
-			ws.cleanup = func() { os.RemoveAll(dir) }
-			return ws, ws.close, nil
+			return e.openRevision(ctx, app, running)
+		}
+	}
+	return e.runEngine(ctx, app, p, platform, redactor(nil, opts.Pipeline.Environ, opts.Pipeline.Redact), store, rec, opts)
+}
+
+// openRevision opens the app's workspace as it was at a past commit (for
+// ROLLBACK): the commit's tree is exported apart, the app's config is read
+// from it (its vars, varFiles, workspace and flags go with its .tf files),
+// and the default local state of the working tree is linked in, so that a
+// local backend sees the real state rather than none.
+func (e *Env) openRevision(ctx context.Context, app *config.App, rev string) (execute.TerraformWorkspace, func(), error) {
+	r, _, err := e.commit(rev)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp(e.TempDir, "pipe-rev-")
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (execute.TerraformWorkspace, func(), error) {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	if err := e.Git.ExportTree(r, dir); err != nil {
+		return fail(err)
+	}
+	repoAt, err := config.LoadRepo(dir, app.File)
+	if err != nil {
+		return fail(fmt.Errorf("read %s at %s: %w", app.File, short(rev), err))
+	}
+	prev, err := repoAt.App(app.Name)
+	if err != nil {
+		return fail(fmt.Errorf("application %s at %s: %w", app.Name, short(rev), err))
+	}
+	if err := linkLocalState(dirOf(e.Root, app), dirOf(dir, prev)); err != nil {
+		return fail(err)
+	}
+	ws, err := e.openTerraform(ctx, prev, dirOf(dir, prev), false)
+	if err != nil {
+		return fail(err)
+	}
+	ws.cleanup = func() { os.RemoveAll(dir) }
+	return ws, ws.close, nil
+}
+
+// linkLocalState points an exported tree's default local state (and its
+// workspaces' states) at the working tree's, replacing a committed copy.
+func linkLocalState(appDir, exported string) error {
+	for _, name := range []string{"terraform.tfstate", "terraform.tfstate.d"} {
+		src := filepath.Join(appDir, name)
+		if _, err := os.Lstat(src); err != nil {
+			continue
+		}
+		dst := filepath.Join(exported, name)
+		if err := os.RemoveAll(dst); err != nil {
+			return fmt.Errorf("replace the exported %s in %s: %w", name, exported, err)
+		}
+		if err := os.Symlink(src, dst); err != nil {
+			return fmt.Errorf("link the application's state %s into %s: %w", src, exported, err)
+		}
+	}
+	return nil
+}
+
+// cancelTerraform ends a paused or abandoned Terraform deployment without
+// planning: cancelling must work when terraform cannot plan any more.
+func (e *Env) cancelTerraform(ctx context.Context, app *config.App, p *plan.Plan, store Store, rec *state.Record, opts SyncOptions) (*state.Record, error) {
+	platform := &execute.Terraform{QuickSync: app.Spec.(*config.TerraformApplicationSpec).QuickSync}
+	if p.Running != nil {
+		running := p.Running.Hash
+		platform.Running = func(ctx context.Context) (execute.TerraformWorkspace, func(), error) {
+			return e.openRevision(ctx, app, running)
 		}
 	}
 	return e.runEngine(ctx, app, p, platform, redactor(nil, opts.Pipeline.Environ, opts.Pipeline.Redact), store, rec, opts)

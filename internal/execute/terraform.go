@@ -109,10 +109,11 @@ func countsText(p *terraform.Plan) string {
 // sync plans and applies when there are changes, retrying a failed apply
 // with a new plan up to retries times.
 func (t *Terraform) sync(ctx context.Context, st *Stage, retries int) error {
+	var lastErr error
 	for attempt := 0; ; attempt++ {
 		p, err := t.plan(ctx, st)
 		if err != nil {
-			return err
+			return errors.Join(lastErr, err)
 		}
 		noteCounts(st, p)
 		if !p.HasChanges {
@@ -121,13 +122,13 @@ func (t *Terraform) sync(ctx context.Context, st *Stage, retries int) error {
 			return nil
 		}
 		st.Emitf("applying: %s", countsText(p))
-		if err = t.Head.Apply(ctx, p.File); err == nil {
-			st.SetMeta(metaTFApplied, "true")
+		if err = t.apply(ctx, st, p.File); err == nil {
 			return nil
 		}
 		if attempt >= retries || ctx.Err() != nil {
 			return err
 		}
+		lastErr = err
 		st.Warnf("apply failed (attempt %d of %d): %v; planning again", attempt+1, retries+1, err)
 	}
 }
@@ -158,19 +159,36 @@ func (t *Terraform) planStage(ctx context.Context, st *Stage) error {
 // again and applied only if the new plan makes exactly the reviewed
 // changes (same fingerprint).
 func (t *Terraform) applyStage(ctx context.Context, st *Stage, retries int) error {
-	planID, reviewed := t.reviewedPlan(st)
-	if planID == "" {
+	planID, reviewed, skipped := t.reviewedPlan(st)
+	switch {
+	case skipped != "":
+		return fmt.Errorf("stage %s (TERRAFORM_PLAN) was skipped, so there is no reviewed plan to apply: nothing was applied; "+
+			"give this TERRAFORM_APPLY the same skipOn, or let the plan run", skipped)
+	case planID == "":
 		st.Warnf("no TERRAFORM_PLAN stage before this one: applying a new plan nobody reviewed (add a TERRAFORM_PLAN and a WAIT_APPROVAL before it)")
 		return t.sync(ctx, st, retries)
 	}
+	var lastErr error
 	for attempt := 0; ; attempt++ {
 		p := t.plans[planID]
 		if p == nil || attempt > 0 {
-			np, err := t.Head.Plan(ctx)
-			if err != nil {
-				return err
+			// The plan was made by another job (the deployment was
+			// resumed), or the apply failed: plan again, and apply only
+			// the reviewed changes.
+			var np *terraform.Plan
+			if attempt == 0 && t.Prepared != nil {
+				np, t.Prepared = t.Prepared, nil
+			} else {
+				var err error
+				if np, err = t.Head.Plan(ctx); err != nil {
+					return errors.Join(lastErr, err)
+				}
 			}
 			if np.Fingerprint != reviewed {
+				if lastErr != nil {
+					return fmt.Errorf("%w; not retried: a new plan (%s) differs from the one reviewed at %s (the failed apply changed some resources): review the new plan in a new deployment",
+						lastErr, countsText(np), planID)
+				}
 				return fmt.Errorf("the plan changed since stage %s planned it (reviewed %s, now %s: %s): nothing was applied; "+
 					"the state or the configuration changed meanwhile, start a new deployment to review the new plan",
 					planID, shortFingerprint(reviewed), shortFingerprint(np.Fingerprint), countsText(np))
@@ -184,9 +202,8 @@ func (t *Terraform) applyStage(ctx context.Context, st *Stage, retries int) erro
 			return nil
 		}
 		st.Emitf("applying the plan of %s: %s", planID, countsText(p))
-		err := t.Head.Apply(ctx, p.File)
+		err := t.apply(ctx, st, p.File)
 		if err == nil {
-			st.SetMeta(metaTFApplied, "true")
 			return nil
 		}
 		if errors.Is(err, terraform.ErrStalePlan) {
@@ -195,13 +212,14 @@ func (t *Terraform) applyStage(ctx context.Context, st *Stage, retries int) erro
 		if attempt >= retries || ctx.Err() != nil {
 			return err
 		}
+		lastErr = err
 		st.Warnf("apply failed (attempt %d of %d): %v; retrying only if a new plan still makes the reviewed changes", attempt+1, retries+1, err)
 	}
 }
 
-// reviewedPlan finds the TERRAFORM_PLAN stage before st in the record and
-// the fingerprint it recorded.
-func (t *Terraform) reviewedPlan(st *Stage) (id, fingerprint string) {
+// reviewedPlan finds the last TERRAFORM_PLAN stage before st in the record
+// and the fingerprint it recorded; skipped is its id when it was skipped.
+func (t *Terraform) reviewedPlan(st *Stage) (id, fingerprint, skipped string) {
 	rec := st.Deployment.Record
 	var found *state.Stage
 	for i := range rec.Stages {
@@ -209,21 +227,32 @@ func (t *Terraform) reviewedPlan(st *Stage) (id, fingerprint string) {
 		if s.ID == st.Plan.ID {
 			break
 		}
-		if s.Name == string(config.StageTerraformPlan) && s.Status == state.StageSucceeded {
+		if s.Name == string(config.StageTerraformPlan) {
 			found = s
 		}
 	}
-	if found == nil {
-		return "", ""
+	switch {
+	case found == nil:
+		return "", "", ""
+	case found.Status != state.StageSucceeded:
+		return "", "", found.ID
 	}
-	return found.ID, found.Metadata[metaTFFingerprint]
+	return found.ID, found.Metadata[metaTFFingerprint], ""
 }
 
 // Rollback implements Platform: it plans and applies the configuration of
 // the last successful deployment.
 func (t *Terraform) Rollback(ctx context.Context, st *Stage) error {
+	if !appliedAnything(st.Deployment.Record) {
+		// Nothing of this deployment reached the state: rolling back would
+		// only revert changes made by others (e.g. a hotfix applied while
+		// the deployment waited for its approval).
+		st.Emitf("this deployment applied nothing: nothing to roll back")
+		return nil
+	}
 	if t.Running == nil {
-		return errors.New("there is no successful deployment to roll back to: the resources are left as the failed deployment made them")
+		st.Warnf("no successful deployment to roll back to: the resources are left as the failed deployment made them")
+		return nil
 	}
 	ws, done, err := t.Running(ctx)
 	if err != nil {
@@ -253,4 +282,30 @@ func shortFingerprint(f string) string {
 		return f[:12]
 	}
 	return f
+}
+
+// apply applies a saved plan, noting in the stage's record (written before
+// terraform starts, so that a killed job leaves it) that it may have
+// changed the state.
+func (t *Terraform) apply(ctx context.Context, st *Stage, file string) error {
+	st.SetMeta(metaTFApplied, "started")
+	if err := st.Checkpoint(); err != nil {
+		return fmt.Errorf("record the deployment before applying: %w", err)
+	}
+	if err := t.Head.Apply(ctx, file); err != nil {
+		return err
+	}
+	st.SetMeta(metaTFApplied, "true")
+	return nil
+}
+
+// appliedAnything reports whether a stage of the deployment may have
+// changed the state: an apply started (recorded before terraform runs).
+func appliedAnything(rec *state.Record) bool {
+	for _, s := range rec.Stages {
+		if v := s.Metadata[metaTFApplied]; v == "started" || v == "true" {
+			return true
+		}
+	}
+	return false
 }

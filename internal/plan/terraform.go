@@ -43,6 +43,7 @@ type TerraformCounts struct {
 	Change  int `json:"change"`
 	Destroy int `json:"destroy"`
 	Replace int `json:"replace"`
+	Forget  int `json:"forget,omitempty"`
 }
 
 // String renders the counts as terraform's summary line does, with
@@ -51,6 +52,9 @@ func (c TerraformCounts) String() string {
 	s := fmt.Sprintf("%d to add, %d to change, %d to destroy", c.Add, c.Change, c.Destroy)
 	if c.Replace > 0 {
 		s += fmt.Sprintf(" (%d replaced)", c.Replace)
+	}
+	if c.Forget > 0 {
+		s += fmt.Sprintf(", %d to forget", c.Forget)
 	}
 	if c.Import > 0 {
 		s = fmt.Sprintf("%d to import, ", c.Import) + s
@@ -75,6 +79,8 @@ func CountTerraform(rs []TerraformResource) TerraformCounts {
 			c.Replace++
 		case TerraformImport:
 			c.Import++
+		case TerraformForget:
+			c.Forget++
 		}
 	}
 	return c
@@ -82,7 +88,7 @@ func CountTerraform(rs []TerraformResource) TerraformCounts {
 
 // Empty reports whether the plan changes nothing.
 func (c TerraformCounts) Empty() bool {
-	return c.Import+c.Add+c.Change+c.Destroy+c.Replace == 0
+	return c.Import+c.Add+c.Change+c.Destroy+c.Replace+c.Forget == 0
 }
 
 // Terraform resource actions, as TerraformResource.Action names them.
@@ -92,6 +98,9 @@ const (
 	TerraformDelete  = "delete"
 	TerraformReplace = "replace"
 	TerraformImport  = "import"
+	// TerraformForget removes a resource from the state only (a `removed`
+	// block with destroy = false): the real object is kept.
+	TerraformForget = "forget"
 )
 
 // TerraformResource is one resource a Terraform plan changes.
@@ -257,7 +266,11 @@ func decideTerraform(in TerraformInput, message string) (decision, error) {
 // resource (its block of the rendering as the diff) and one per changed
 // output (key "output.NAME"). Destroys carry a note, replacements say so.
 func TerraformChanges(r *TerraformResult) []Change {
-	blocks := splitTerraformBlocks(r.Human)
+	addrs := make([]string, len(r.Resources))
+	for i, res := range r.Resources {
+		addrs[i] = res.Address
+	}
+	blocks := splitTerraformBlocks(r.Human, addrs)
 	var out []Change
 	for _, res := range r.Resources {
 		c := Change{Key: res.Address, Language: LanguageHCL, Diff: blocks[res.Address]}
@@ -273,6 +286,9 @@ func TerraformChanges(r *TerraformResult) []Change {
 		case TerraformReplace:
 			c.Action = ActionChange
 			c.Note = "REPLACED: destroyed and created again"
+		case TerraformForget:
+			c.Action = ActionDelete
+			c.Note = "removed from the state only: the real object is kept"
 		default:
 			c.Action = ActionChange
 		}
@@ -304,7 +320,7 @@ func TerraformChanges(r *TerraformResult) []Change {
 // (indented by at most two spaces) and runs until the next one or the
 // outputs / summary section. The lines of the "Changes to Outputs:"
 // section are keyed "output.NAME".
-func splitTerraformBlocks(human string) map[string]string {
+func splitTerraformBlocks(human string, addrs []string) map[string]string {
 	out := map[string]string{}
 	var key string
 	var cur []string
@@ -332,7 +348,17 @@ func splitTerraformBlocks(human string) map[string]string {
 		case !inOutputs && indent <= 2 && strings.HasPrefix(trimmed, "# "):
 			flush()
 			rest := strings.TrimPrefix(trimmed, "# ")
-			addr, _, _ := strings.Cut(rest, " ")
+			// An address may hold spaces (a for_each key): the longest
+			// known address the line starts with wins.
+			addr := ""
+			for _, a := range addrs {
+				if strings.HasPrefix(rest, a+" ") && len(a) > len(addr) {
+					addr = a
+				}
+			}
+			if addr == "" {
+				addr, _, _ = strings.Cut(rest, " ")
+			}
 			key, cur = addr, []string{"  " + trimmed}
 		default:
 			if key != "" {

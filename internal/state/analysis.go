@@ -19,16 +19,33 @@ const (
 )
 
 // MaxAnalysisTicks is how many ticks of one analyzer a record keeps in
-// full; older ones are dropped from Ticks and only counted in their
-// AnalysisAnalyzer (records live in git notes: they stay small).
-const MaxAnalysisTicks = 200
+// full (values, reason) in Analysis.Ticks; older ones are dropped from
+// Ticks and only kept as a letter of their analyzer's History and in its
+// counts. The record is encoded whole into a git note at every tick: the
+// ticks kept in full are most of its size and of the cost of writing it.
+const MaxAnalysisTicks = 10
+
+// MaxAnalysisHistory is how many ticks of one analyzer its History keeps
+// (one letter each); older ones are only counted.
+const MaxAnalysisHistory = 1000
+
+// History letters (AnalysisAnalyzer.History), one per tick: the first
+// letter of the verdict.
+const (
+	HistoryPass    = 'P'
+	HistoryFail    = 'F'
+	HistoryNoData  = 'N'
+	HistorySkipped = 'S'
+	HistoryError   = 'E'
+)
 
 // Analysis is the progress and outcome of an ANALYSIS stage: what each
 // analyzer checked at each tick. It is checkpointed after every tick, so a
 // resumed deployment continues with the remaining duration and the failure
 // counts so far.
 type Analysis struct {
-	// StartedAt is when the analysis first started (wall clock); the
+	// StartedAt is when the analysis first started (wall clock, whole
+	// milliseconds); the ticks' times are offsets from it, and the
 	// PREVIOUS strategy of a later deployment queries the same windows
 	// relative to it.
 	StartedAt time.Time `json:"startedAt,omitzero"`
@@ -36,10 +53,14 @@ type Analysis struct {
 	// (analysis time: the time a killed job was down does not count).
 	Duration Millis `json:"durationMs,omitempty"`
 	Elapsed  Millis `json:"elapsedMs,omitempty"`
+	// PreviousStartedAt is the StartedAt of the previous deployment's
+	// analysis that the PREVIOUS strategy compares with (the ticks'
+	// ControlEnd are offsets from it).
+	PreviousStartedAt time.Time `json:"previousStartedAt,omitzero"`
 	// Analyzers are the metrics and HTTP checks, in configuration order.
 	Analyzers []AnalysisAnalyzer `json:"analyzers,omitempty"`
-	// Ticks are the checks so far, in time order (at most
-	// MaxAnalysisTicks per analyzer).
+	// Ticks are the latest checks, in time order (at most
+	// MaxAnalysisTicks per analyzer; the analyzers' History has them all).
 	Ticks []AnalysisTick `json:"ticks,omitempty"`
 	// Verdict is PASS or FAIL once the analysis ended; Reason says why it
 	// failed.
@@ -62,11 +83,13 @@ type AnalysisAnalyzer struct {
 	Provider string `json:"provider,omitempty"`
 	// Query is the rendered query (the canary's for the canary
 	// strategies), ControlQuery the baseline's or primary's; for an HTTP
-	// check Query is "METHOD URL".
+	// check Query is "METHOD URL". Ticks do not repeat them.
 	Query        string `json:"query,omitempty"`
 	ControlQuery string `json:"controlQuery,omitempty"`
 	// Expected is the accepted range of THRESHOLD ("x <= 0.05").
-	Expected     string `json:"expected,omitempty"`
+	Expected string `json:"expected,omitempty"`
+	// Interval is the time between two checks, and the length of the
+	// window a metric's check queries (the Interval up to the tick).
 	Interval     Millis `json:"intervalMs,omitempty"`
 	FailureLimit int    `json:"failureLimit,omitempty"`
 	// Counts of ticks by verdict, and Failures: the ticks that count
@@ -77,23 +100,30 @@ type AnalysisAnalyzer struct {
 	Skipped  int `json:"skipped,omitempty"`
 	Errors   int `json:"errors,omitempty"`
 	Failures int `json:"failures,omitempty"`
-	// Dropped counts this analyzer's oldest ticks dropped from Ticks.
+	// History is the verdict of each tick in time order, one letter each
+	// (P pass, F fail, N no data, S skipped, E error), the latest
+	// MaxAnalysisHistory of them.
+	History string `json:"history,omitempty"`
+	// Dropped counts this analyzer's oldest ticks dropped from Ticks
+	// (they stay in History and in the counts).
 	Dropped int `json:"dropped,omitempty"`
 }
 
 // AnalysisTick is one check of one analyzer.
 type AnalysisTick struct {
-	Time     time.Time `json:"time"`
-	Analyzer string    `json:"analyzer"`
+	Analyzer string `json:"analyzer"`
 	// At is the tick's offset in the analysis (analysis time).
 	At Millis `json:"atMs"`
-	// WindowStart and WindowEnd are the range the query covered (metrics).
-	WindowStart time.Time `json:"windowStart,omitzero"`
-	WindowEnd   time.Time `json:"windowEnd,omitzero"`
-	// ControlStart and ControlEnd are the previous deployment's window
-	// (PREVIOUS), when it differs from the tick's.
-	ControlStart time.Time `json:"controlStart,omitzero"`
-	ControlEnd   time.Time `json:"controlEnd,omitzero"`
+	// Wall is when the check ran, as an offset from Analysis.StartedAt on
+	// the wall clock (it includes the time a killed job was down). A
+	// metric's query covered the analyzer's Interval up to then: see
+	// Analysis.TickTime and Analysis.Window.
+	Wall Millis `json:"wallMs,omitempty"`
+	// ControlEnd is the end of the previous deployment's window that a
+	// PREVIOUS tick compared with, as an offset from
+	// Analysis.PreviousStartedAt; it starts the analyzer's Interval
+	// earlier (see Analysis.ControlWindow).
+	ControlEnd Millis `json:"controlEndMs,omitempty"`
 	// Values summarises the points judged (the canary's for the canary
 	// strategies); Control those of the baseline, primary or previous
 	// deployment.
@@ -110,7 +140,9 @@ type AnalysisTick struct {
 	Failures int `json:"failures,omitempty"`
 }
 
-// AnalysisValues summarises a sample.
+// AnalysisValues summarises a sample. It is written as one JSON object
+// {"n", "min", "max", "mean", "median", "last"}, a value that is NaN or
+// infinite as the string "NaN", "+Inf" or "-Inf" (see Float).
 type AnalysisValues struct {
 	N      int   `json:"n"`
 	Min    Float `json:"min"`
@@ -118,6 +150,25 @@ type AnalysisValues struct {
 	Mean   Float `json:"mean"`
 	Median Float `json:"median"`
 	Last   Float `json:"last"`
+}
+
+// MarshalJSON implements json.Marshaler: one call per summary rather than
+// one per number (encoding/json validates the output of every Marshaler).
+func (v AnalysisValues) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 128)
+	b = append(b, `{"n":`...)
+	b = strconv.AppendInt(b, int64(v.N), 10)
+	b = append(b, `,"min":`...)
+	b = v.Min.append(b)
+	b = append(b, `,"max":`...)
+	b = v.Max.append(b)
+	b = append(b, `,"mean":`...)
+	b = v.Mean.append(b)
+	b = append(b, `,"median":`...)
+	b = v.Median.append(b)
+	b = append(b, `,"last":`...)
+	b = v.Last.append(b)
+	return append(b, '}'), nil
 }
 
 // Analyzer returns the analyzer named name (nil when there is none).
@@ -140,8 +191,54 @@ func (a *Analysis) LastTick(analyzer string) *AnalysisTick {
 	return nil
 }
 
-// AddTick appends t, counts it in its analyzer, and drops the analyzer's
-// oldest tick when it has more than MaxAnalysisTicks.
+// TickTime returns when t ran (the zero time when the analysis has no
+// start or t no time).
+func (a *Analysis) TickTime(t *AnalysisTick) time.Time {
+	if a.StartedAt.IsZero() || t.Wall <= 0 {
+		return time.Time{}
+	}
+	return a.StartedAt.Add(t.Wall.Std())
+}
+
+// Window returns the range a metric tick's query covered: its analyzer's
+// Interval up to the tick's time (ok is false when they are unknown).
+func (a *Analysis) Window(t *AnalysisTick) (start, end time.Time, ok bool) {
+	end = a.TickTime(t)
+	z := a.Analyzer(t.Analyzer)
+	if end.IsZero() || z == nil || z.Interval <= 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	return end.Add(-z.Interval.Std()), end, true
+}
+
+// ControlWindow returns the range of the previous deployment that a
+// PREVIOUS tick compared with (ok is false when it has none).
+func (a *Analysis) ControlWindow(t *AnalysisTick) (start, end time.Time, ok bool) {
+	z := a.Analyzer(t.Analyzer)
+	if a.PreviousStartedAt.IsZero() || t.ControlEnd <= 0 || z == nil || z.Interval <= 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	end = a.PreviousStartedAt.Add(t.ControlEnd.Std())
+	return end.Add(-z.Interval.Std()), end, true
+}
+
+// historyLetter is the History letter of a verdict.
+func historyLetter(verdict string) byte {
+	switch verdict {
+	case VerdictPass:
+		return HistoryPass
+	case VerdictFail:
+		return HistoryFail
+	case VerdictNoData:
+		return HistoryNoData
+	case VerdictSkipped:
+		return HistorySkipped
+	}
+	return HistoryError
+}
+
+// AddTick appends t, counts it in its analyzer and its History, and drops
+// the analyzer's oldest tick when it has more than MaxAnalysisTicks.
 func (a *Analysis) AddTick(t AnalysisTick) {
 	if z := a.Analyzer(t.Analyzer); z != nil {
 		switch t.Verdict {
@@ -157,6 +254,11 @@ func (a *Analysis) AddTick(t AnalysisTick) {
 			z.Errors++
 		}
 		z.Failures = t.Failures
+		h := z.History
+		if len(h) >= MaxAnalysisHistory {
+			h = h[len(h)-MaxAnalysisHistory+1:]
+		}
+		z.History = h + string(historyLetter(t.Verdict))
 	}
 	a.Ticks = append(a.Ticks, t)
 	n, first := 0, -1
@@ -229,16 +331,21 @@ type Float float64
 
 // MarshalJSON implements json.Marshaler.
 func (f Float) MarshalJSON() ([]byte, error) {
+	return f.append(nil), nil
+}
+
+// append appends f as JSON: a number, or "NaN", "+Inf" or "-Inf".
+func (f Float) append(b []byte) []byte {
 	v := float64(f)
 	switch {
 	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
+		return append(b, `"NaN"`...)
 	case math.IsInf(v, 1):
-		return []byte(`"+Inf"`), nil
+		return append(b, `"+Inf"`...)
 	case math.IsInf(v, -1):
-		return []byte(`"-Inf"`), nil
+		return append(b, `"-Inf"`...)
 	}
-	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
 // UnmarshalJSON implements json.Unmarshaler.

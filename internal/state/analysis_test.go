@@ -21,8 +21,12 @@ func TestAnalysisKeepsAtMostMaxTicksPerAnalyzer(t *testing.T) {
 		}
 	}
 	m := a.Analyzer("metrics[0]")
-	if m.Passed+m.Failed != MaxAnalysisTicks+50 || m.Failed != 25 || m.Dropped != 50 {
+	if m.Passed+m.Failed != MaxAnalysisTicks+50 || m.Failed != (MaxAnalysisTicks+50+9)/10 || m.Dropped != 50 {
 		t.Errorf("counts %+v", m)
+	}
+	// Every tick is a letter of the history, dropped ones included.
+	if len(m.History) != MaxAnalysisTicks+50 || !strings.HasPrefix(m.History, "FPPPPPPPPPF") || strings.Count(m.History, "F") != m.Failed {
+		t.Errorf("history %q", m.History)
 	}
 	kept := 0
 	for _, tk := range a.Ticks {
@@ -37,7 +41,7 @@ func TestAnalysisKeepsAtMostMaxTicksPerAnalyzer(t *testing.T) {
 	if first := a.Ticks[0]; first.Analyzer != "https[0]" {
 		t.Errorf("first tick %+v", first)
 	}
-	if h := a.Analyzer("https[0]"); h.Skipped != 5 || h.Dropped != 0 {
+	if h := a.Analyzer("https[0]"); h.Skipped != 5 || h.Dropped != 0 || h.History != "SSSSS" {
 		t.Errorf("https counts %+v", h)
 	}
 	if last := a.LastTick("metrics[0]"); last.At.Std() != time.Duration(MaxAnalysisTicks+49)*time.Second {
@@ -49,7 +53,7 @@ func TestAnalysisJSON(t *testing.T) {
 	start := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
 	a := &Analysis{StartedAt: start, Duration: Millis(10 * time.Minute), Elapsed: Millis(90500 * time.Millisecond),
 		Analyzers: []AnalysisAnalyzer{{Name: "metrics[0]", Kind: "METRICS", Strategy: "THRESHOLD", Interval: Millis(time.Minute), Failures: 1, Failed: 1}},
-		Ticks: []AnalysisTick{{Time: start.Add(time.Minute), Analyzer: "metrics[0]", At: Millis(time.Minute), Verdict: VerdictFail,
+		Ticks: []AnalysisTick{{Wall: Millis(time.Minute + 5*time.Millisecond), Analyzer: "metrics[0]", At: Millis(time.Minute), Verdict: VerdictFail,
 			Values:   &AnalysisValues{N: 3, Min: 0, Max: Float(math.Inf(1)), Mean: Float(math.NaN()), Median: 1, Last: Float(math.Inf(-1))},
 			PValue:   0.004,
 			Failures: 1}}}
@@ -58,12 +62,13 @@ func TestAnalysisJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(b)
-	for _, want := range []string{`"durationMs":600000`, `"elapsedMs":90500`, `"intervalMs":60000`, `"max":"+Inf"`, `"mean":"NaN"`, `"last":"-Inf"`, `"pValue":0.004`} {
+	for _, want := range []string{`"durationMs":600000`, `"elapsedMs":90500`, `"intervalMs":60000`, `"max":"+Inf"`, `"mean":"NaN"`, `"last":"-Inf"`, `"pValue":0.004`, `"wallMs":60005`,
+		`"values":{"n":3,"min":0,"max":"+Inf","mean":"NaN","median":1,"last":"-Inf"}`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("%s lacks %s", s, want)
 		}
 	}
-	if strings.Contains(s, "controlStart") || strings.Contains(s, `"reason"`) {
+	if strings.Contains(s, "controlEndMs") || strings.Contains(s, `"reason"`) || strings.Contains(s, "previousStartedAt") {
 		t.Errorf("empty fields are omitted: %s", s)
 	}
 	var back Analysis
@@ -73,6 +78,13 @@ func TestAnalysisJSON(t *testing.T) {
 	v := back.Ticks[0].Values
 	if back.Elapsed != a.Elapsed || !math.IsInf(float64(v.Max), 1) || !math.IsNaN(float64(v.Mean)) || back.Ticks[0].PValue != 0.004 || !back.StartedAt.Equal(start) {
 		t.Errorf("round trip: %+v %+v", back, v)
+	}
+	// The window queried is the analyzer's interval up to the tick's time.
+	if ws, we, ok := back.Window(&back.Ticks[0]); !ok || !ws.Equal(start.Add(5*time.Millisecond)) || !we.Equal(start.Add(time.Minute+5*time.Millisecond)) {
+		t.Errorf("window %s..%s (%v)", ws, we, ok)
+	}
+	if _, _, ok := back.ControlWindow(&back.Ticks[0]); ok {
+		t.Error("a THRESHOLD tick has a control window")
 	}
 	if err := json.Unmarshal([]byte(`{"elapsedMs":"soon"}`), &back); err == nil || !strings.Contains(err.Error(), "milliseconds") {
 		t.Errorf("bad elapsedMs: %v", err)
@@ -102,5 +114,54 @@ func TestRecordCarriesTheAnalysis(t *testing.T) {
 	}
 	if (&Record{Stages: []Stage{{ID: "x"}}}).Clone().Stages[0].Analysis != nil {
 		t.Error("Clone invents an analysis")
+	}
+}
+
+// BenchmarkAnalysisRecordEncode encodes a record holding an analysis with
+// as many ticks as it keeps, as every checkpoint of an ANALYSIS stage does.
+//
+//	go test -run '^$' -bench AnalysisRecordEncode -benchmem ./internal/state/
+func BenchmarkAnalysisRecordEncode(b *testing.B) {
+	start := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	a := &Analysis{StartedAt: start, Duration: Millis(2 * time.Hour),
+		Analyzers: []AnalysisAnalyzer{{Name: "metrics[0]", Kind: "METRICS", Strategy: "THRESHOLD", Provider: "prom",
+			Query:    `sum(rate(http_requests_total{variant="canary",code="500"}[5s])) / sum(rate(http_requests_total{variant="canary"}[5s]))`,
+			Expected: "x <= 0.05", Interval: Millis(30 * time.Second), FailureLimit: 1}}}
+	for i := 1; i <= MaxAnalysisHistory+10; i++ {
+		at := time.Duration(i) * 30 * time.Second
+		a.AddTick(AnalysisTick{Analyzer: "metrics[0]", At: Millis(at), Wall: Millis(at + 12*time.Millisecond), Verdict: VerdictPass,
+			Reason: "all 31 points within x <= 0.05 (min 0.01235, max 0.02541, last 0.01987)",
+			Values: &AnalysisValues{N: 31, Min: 0.012345678901, Max: 0.02541234123, Mean: 0.0199912341234, Median: 0.01987123412341, Last: 0.0198712341234}})
+		a.Elapsed = Millis(at)
+	}
+	rec := &Record{SchemaVersion: SchemaVersion, ID: "01J0000000000000000000000R", App: "web", Status: StatusRunning,
+		Stages: []Stage{{ID: "analysis", Name: "ANALYSIS", Status: StageRunning, StartedAt: start, Analysis: a}}}
+	size := 0
+	for b.Loop() {
+		line, err := encodeRecord(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(line)
+	}
+	b.ReportMetric(float64(size), "record-bytes")
+}
+
+func TestAnalysisHistoryKeepsTheLatestTicks(t *testing.T) {
+	a := &Analysis{Analyzers: []AnalysisAnalyzer{{Name: "https[0]"}}}
+	verdicts := []string{VerdictPass, VerdictFail, VerdictNoData, VerdictSkipped, VerdictError}
+	for i := 0; i < MaxAnalysisHistory+3; i++ {
+		a.AddTick(AnalysisTick{Analyzer: "https[0]", At: Millis(time.Duration(i+1) * time.Second), Verdict: verdicts[i%len(verdicts)]})
+	}
+	z := a.Analyzer("https[0]")
+	if len(z.History) != MaxAnalysisHistory {
+		t.Fatalf("history of %d letters, want %d", len(z.History), MaxAnalysisHistory)
+	}
+	// The oldest 3 ticks (P, F, N) fell off; the last is tick MaxAnalysisHistory+2.
+	if !strings.HasPrefix(z.History, "SEPFN") || z.History[len(z.History)-1] != "PFNSE"[(MaxAnalysisHistory+2)%5] {
+		t.Errorf("history %q...%q", z.History[:5], z.History[len(z.History)-5:])
+	}
+	if z.Passed+z.Failed+z.NoData+z.Skipped+z.Errors != MaxAnalysisHistory+3 || z.Dropped != MaxAnalysisHistory+3-MaxAnalysisTicks {
+		t.Errorf("counts %+v", z)
 	}
 }
