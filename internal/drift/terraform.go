@@ -67,6 +67,14 @@ func (c *Checker) checkTerraform(ctx context.Context, ap *config.App, r *AppResu
 		case rc.Has(terraform.ActionDelete):
 			d.Action, d.Note = ActionDeleted, "in the state, not in Git: a sync would destroy it"
 			r.Deleted++
+		case rc.Has(terraform.ActionImport):
+			// An import block: the resource exists, the state lacks it.
+			d.Action, d.Note = ActionAdded, "in Git, not in the state: a sync would import it (the resource itself is not changed)"
+			r.Added++
+		case rc.Has(terraform.ActionForget):
+			// A removed block with destroy = false.
+			d.Action, d.Note = ActionDeleted, "in the state, not in Git: a sync would remove it from the state without destroying it"
+			r.Deleted++
 		default:
 			continue
 		}
@@ -76,15 +84,24 @@ func (c *Checker) checkTerraform(ctx context.Context, ap *config.App, r *AppResu
 		}
 		r.Drift = append(r.Drift, d)
 	}
-	for _, o := range append(rep.Outputs, rep.PendingOutputs...) {
+	for i, o := range append(append([]terraform.OutputChange(nil), rep.Outputs...), rep.PendingOutputs...) {
 		key := "output." + o.Name
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
 		d := ObjectDrift{Key: key, Object: "output " + o.Name, Action: ActionChanged, Note: "the output would change (" + o.Action + ")"}
+		// A sync's output change goes from the state (live) to the
+		// configuration (Git).
+		git, live := o.After, o.Before
+		if i < len(rep.Outputs) {
+			// A refresh's output change goes from the recorded state (what
+			// Git deployed) to what the resources say now (live).
+			git, live = o.Before, o.After
+			d.Note = "changed outside terraform (found by a refresh, " + o.Action + ")"
+		}
 		if !o.Sensitive {
-			d.Fields = []FieldDiff{{Path: o.Name, Op: FieldChanged, Git: o.After, Live: o.Before}}
+			d.Fields = []FieldDiff{{Path: o.Name, Op: FieldChanged, Git: git, Live: live}}
 		}
 		r.Changed++
 		r.Drift = append(r.Drift, d)

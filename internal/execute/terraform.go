@@ -117,7 +117,7 @@ func (t *Terraform) sync(ctx context.Context, st *Stage, retries int) error {
 		}
 		noteCounts(st, p)
 		if !p.HasChanges {
-			st.SetMeta(metaTFApplied, "false")
+			noteNothingApplied(st)
 			st.Emitf("no changes: nothing to apply")
 			return nil
 		}
@@ -197,7 +197,7 @@ func (t *Terraform) applyStage(ctx context.Context, st *Stage, retries int) erro
 		}
 		noteCounts(st, p)
 		if !p.HasChanges {
-			st.SetMeta(metaTFApplied, "false")
+			noteNothingApplied(st)
 			st.Emitf("the reviewed plan has no changes: nothing to apply")
 			return nil
 		}
@@ -297,6 +297,17 @@ func (t *Terraform) apply(ctx context.Context, st *Stage, file string) error {
 	}
 	st.SetMeta(metaTFApplied, "true")
 	return nil
+}
+
+// noteNothingApplied records that the stage's plan had nothing to apply,
+// unless an earlier apply of the stage started (a failed attempt before a
+// retry, or a job killed while applying before this one resumed it): that
+// apply may have changed the state, and ROLLBACK must know it.
+func noteNothingApplied(st *Stage) {
+	if v := st.Record.Metadata[metaTFApplied]; v == "started" || v == "true" {
+		return
+	}
+	st.SetMeta(metaTFApplied, "false")
 }
 
 // appliedAnything reports whether a stage of the deployment may have
