@@ -20,8 +20,9 @@ import (
 // (rendering the query template, the range query through the provider,
 // the judge, and recording the tick into the stage's record, the whole
 // record encoded as every checkpoint does for the note) with the
-// provider's query alone and the raw HTTP range query it issues. The goal
-// is a tick within 1.2 times the raw query; the record keeps
+// provider's query alone and the raw HTTP range query it issues, one after
+// the other and interleaved (tick/raw). The goal is a tick within 1.2 times
+// the raw query; the record keeps
 // state.MaxAnalysisTicks ticks in full, so after that many iterations its
 // size (record-bytes) stops growing but for the analyzer's history.
 //
@@ -57,7 +58,10 @@ func BenchmarkTick(b *testing.B) {
 		}
 	}
 
-	b.Run("tick", func(b *testing.B) {
+	// newTicker sets up a stage record and a runner; its tick renders the
+	// query template, queries, judges, records the tick and encodes the
+	// whole record (the checkpoint).
+	newTicker := func(b *testing.B) (tick func(i int), done func()) {
 		rec := &state.Record{SchemaVersion: state.SchemaVersion, ID: "bench", App: "canary",
 			Stages: []state.Stage{{ID: "analysis", Name: "ANALYSIS", Status: state.StageRunning,
 				Analysis: &state.Analysis{StartedAt: time.Now().UTC().Truncate(time.Millisecond)}}}}
@@ -76,8 +80,7 @@ func BenchmarkTick(b *testing.B) {
 		z := zs[0]
 		r.Progress.Analyzers = append(r.Progress.Analyzers, z.rec) // as Run does: the ticks are counted in it
 		passed := 0
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
+		tick = func(i int) {
 			q, err := Render("metrics[0]", tmpl, r.baseArgs(nil))
 			if err != nil {
 				b.Fatal(err)
@@ -92,18 +95,44 @@ func BenchmarkTick(b *testing.B) {
 			}
 			r.record(z, t, time.Duration(i+1)*interval, time.Hour)
 		}
-		b.StopTimer()
-		if passed == 0 {
-			b.Fatalf("no tick passed: last %+v", rec.Stages[0].Analysis.LastTick("metrics[0]"))
+		done = func() {
+			if passed == 0 {
+				b.Fatalf("no tick passed: last %+v", rec.Stages[0].Analysis.LastTick("metrics[0]"))
+			}
+			b.ReportMetric(float64(bytesOut), "record-bytes")
 		}
-		b.ReportMetric(float64(bytesOut), "record-bytes")
-	})
-
-	b.Run("provider", func(b *testing.B) {
-		q, err := Render("metrics[0]", tmpl, Args{App: AppArgs{Name: "canary"}})
+		return tick, done
+	}
+	q, err := Render("metrics[0]", tmpl, Args{App: AppArgs{Name: "canary"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := &http.Client{}
+	raw := func(b *testing.B) {
+		end := time.Now()
+		v := url.Values{"query": {q}, "start": {unix(end.Add(-interval))}, "end": {unix(end)}, "step": {"1"}}
+		resp, err := client.Get(srv.URL() + "/api/v1/query_range?" + v.Encode())
 		if err != nil {
 			b.Fatal(err)
 		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("%d %v: %s", resp.StatusCode, err, body)
+		}
+	}
+
+	b.Run("tick", func(b *testing.B) {
+		tick, done := newTicker(b)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			tick(i)
+		}
+		b.StopTimer()
+		done()
+	})
+
+	b.Run("provider", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			end := time.Now()
 			if _, err := prov.Query(ctx, q, provider.Window{Start: end.Add(-interval), End: end}); err != nil {
@@ -113,25 +142,36 @@ func BenchmarkTick(b *testing.B) {
 	})
 
 	b.Run("raw", func(b *testing.B) {
-		q, err := Render("metrics[0]", tmpl, Args{App: AppArgs{Name: "canary"}})
-		if err != nil {
-			b.Fatal(err)
+		for i := 0; i < b.N; i++ {
+			raw(b)
 		}
-		client := &http.Client{}
+	})
+
+	// A tick and a raw query in turn (in alternating order), so that both
+	// see the same load of a shared machine: tick/raw is their ratio.
+	b.Run("interleaved", func(b *testing.B) {
+		tick, done := newTicker(b)
+		var tickTime, rawTime time.Duration
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			end := time.Now()
-			v := url.Values{"query": {q}, "start": {unix(end.Add(-interval))}, "end": {unix(end)}, "step": {"1"}}
-			resp, err := client.Get(srv.URL() + "/api/v1/query_range?" + v.Encode())
-			if err != nil {
-				b.Fatal(err)
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil || resp.StatusCode != 200 {
-				b.Fatalf("%d %v: %s", resp.StatusCode, err, body)
+			t0 := time.Now()
+			if i%2 == 0 {
+				tick(i)
+				t1 := time.Now()
+				raw(b)
+				tickTime, rawTime = tickTime+t1.Sub(t0), rawTime+time.Since(t1)
+			} else {
+				raw(b)
+				t1 := time.Now()
+				tick(i)
+				rawTime, tickTime = rawTime+t1.Sub(t0), tickTime+time.Since(t1)
 			}
 		}
+		b.StopTimer()
+		done()
+		b.ReportMetric(float64(tickTime.Nanoseconds())/float64(b.N), "tick-ns")
+		b.ReportMetric(float64(rawTime.Nanoseconds())/float64(b.N), "raw-ns")
+		b.ReportMetric(float64(tickTime)/float64(rawTime), "tick/raw")
 	})
 }
 

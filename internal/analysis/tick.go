@@ -42,7 +42,9 @@ func (r *Runner) tickMetric(ctx context.Context, z *analyzer, t *state.AnalysisT
 			return nil
 		}
 		cw := previousWindow(r.prev, z, at)
-		t.ControlEnd = state.Millis(cw.End.Sub(r.prev.StartedAt))
+		if !r.prev.StartedAt.IsZero() {
+			t.ControlEnd = state.Millis(cw.End.Sub(r.prev.StartedAt))
+		}
 		vals, err := query(ctx, z.prov, z.query, w)
 		if err != nil {
 			return err

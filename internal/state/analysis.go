@@ -201,11 +201,12 @@ func (a *Analysis) TickTime(t *AnalysisTick) time.Time {
 }
 
 // Window returns the range a metric tick's query covered: its analyzer's
-// Interval up to the tick's time (ok is false when they are unknown).
+// Interval up to the tick's time (ok is false for an HTTP check, or when
+// they are unknown).
 func (a *Analysis) Window(t *AnalysisTick) (start, end time.Time, ok bool) {
 	end = a.TickTime(t)
 	z := a.Analyzer(t.Analyzer)
-	if end.IsZero() || z == nil || z.Interval <= 0 {
+	if end.IsZero() || z == nil || z.Interval <= 0 || z.Kind == "HTTP" {
 		return time.Time{}, time.Time{}, false
 	}
 	return end.Add(-z.Interval.Std()), end, true

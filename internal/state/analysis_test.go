@@ -165,3 +165,27 @@ func TestAnalysisHistoryKeepsTheLatestTicks(t *testing.T) {
 		t.Errorf("counts %+v", z)
 	}
 }
+
+func TestAnalysisTickTimes(t *testing.T) {
+	start := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	a := &Analysis{StartedAt: start, PreviousStartedAt: start.Add(-24 * time.Hour),
+		Analyzers: []AnalysisAnalyzer{{Name: "metrics[0]", Kind: "METRICS", Strategy: "PREVIOUS", Interval: Millis(time.Minute)},
+			{Name: "https[0]", Kind: "HTTP", Interval: Millis(time.Minute)}}}
+	prev := AnalysisTick{Analyzer: "metrics[0]", At: Millis(time.Minute), Wall: Millis(61 * time.Second), ControlEnd: Millis(time.Minute + 7*time.Millisecond)}
+	if got := a.TickTime(&prev); !got.Equal(start.Add(61 * time.Second)) {
+		t.Errorf("tick time %s", got)
+	}
+	if cs, ce, ok := a.ControlWindow(&prev); !ok || !ce.Equal(start.Add(-24*time.Hour+time.Minute+7*time.Millisecond)) || ce.Sub(cs) != time.Minute {
+		t.Errorf("control window %s..%s (%v)", cs, ce, ok)
+	}
+	// An HTTP check queries no window; a tick without a time has none.
+	if _, _, ok := a.Window(&AnalysisTick{Analyzer: "https[0]", Wall: Millis(time.Minute)}); ok {
+		t.Error("an HTTP check has a window")
+	}
+	if _, _, ok := a.Window(&AnalysisTick{Analyzer: "metrics[0]"}); ok {
+		t.Error("a tick without a time has a window")
+	}
+	if _, _, ok := a.Window(&AnalysisTick{Analyzer: "metrics[9]", Wall: Millis(time.Minute)}); ok {
+		t.Error("a tick of an unknown analyzer has a window")
+	}
+}
