@@ -184,6 +184,13 @@ func (t *Terraform) applyStage(ctx context.Context, st *Stage, retries int) erro
 					return errors.Join(lastErr, err)
 				}
 			}
+			if np.Fingerprint != reviewed && attempt == 0 && !np.HasChanges && st.Record.Metadata[metaTFApplied] == "started" {
+				// A job killed while applying the reviewed plan: terraform
+				// now plans nothing, so that apply completed.
+				st.Warnf("the apply of the reviewed plan was interrupted, and terraform now plans no changes: it had completed")
+				st.SetMeta(metaTFApplied, "true")
+				return nil
+			}
 			if np.Fingerprint != reviewed {
 				if lastErr != nil {
 					return fmt.Errorf("%w; not retried: a new plan (%s) differs from the one reviewed at %s (the failed apply changed some resources): review the new plan in a new deployment",

@@ -756,3 +756,28 @@ func TestTerraformCountsMetadata(t *testing.T) {
 		t.Errorf("events:\n%s", txt)
 	}
 }
+
+// A job killed while applying the reviewed plan (the record says the apply
+// started): when terraform now plans nothing, the apply completed and the
+// resumed stage succeeds without applying anything.
+func TestTerraformApplyResumedAfterInterruptedApply(t *testing.T) {
+	d := resumedApply(t, 0, false)
+	apply := stageOf(t, d.Record, "apply")
+	apply.Status = state.StageRunning
+	apply.Metadata = map[string]string{metaTFApplied: "started"}
+	ws := &fakeWorkspace{plans: []*terraform.Plan{noChanges("/tmp/empty.tfplan", "sha256:nothing")}}
+	store := &memStore{}
+	e, events := newEngine(store, &Terraform{Head: ws})
+	if err := e.Run(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if len(ws.applied) != 0 {
+		t.Errorf("applied %v", ws.applied)
+	}
+	if m := stageOf(t, store.current, "apply").Metadata; m[metaTFApplied] != "true" {
+		t.Errorf("apply metadata %v", m)
+	}
+	if txt := eventText(*events); !strings.Contains(txt, "interrupted") {
+		t.Errorf("events:\n%s", txt)
+	}
+}
