@@ -170,50 +170,70 @@ func kubernetesChanges(in KubernetesInput, p *Plan) []Change {
 
 // decideKubernetes applies the rules in order.
 func decideKubernetes(in KubernetesInput, message string) (decision, error) {
-	spec := in.Spec
-	hasPipeline := spec.Pipeline != nil && len(spec.Pipeline.Stages) > 0
-	switch in.Strategy {
-	case StrategyQuickSync:
-		return decision{StrategyQuickSync, RuleForced, "Quick sync because it was forced with --strategy quick"}, nil
-	case StrategyPipeline:
-		if !hasPipeline {
-			return decision{}, errors.New("unable to force sync with pipeline because no pipeline was specified")
-		}
-		return decision{StrategyPipeline, RuleForced, "Sync with the specified pipeline because it was forced with --strategy pipeline"}, nil
-	case "":
-	default:
-		return decision{}, fmt.Errorf("unknown strategy %q", in.Strategy)
-	}
-	if !hasPipeline {
-		return decision{StrategyQuickSync, RuleNoPipeline, "Quick sync by applying all manifests (no pipeline was configured)"}, nil
-	}
-	if spec.Planner.AlwaysUsePipeline {
-		return decision{StrategyPipeline, RuleAlwaysUsePipeline, "Sync with the specified pipeline (alwaysUsePipeline was set)"}, nil
-	}
-	if in.Commander == "" {
-		if p := spec.CommitMatcher.Pipeline; p != "" {
-			re, err := regexp.Compile(p)
-			if err != nil {
-				return decision{}, fmt.Errorf("failed to compile commitMatcher.pipeline(%s): %w", p, err)
-			}
-			if re.MatchString(message) {
-				return decision{StrategyPipeline, RuleCommitMatchPipeline, fmt.Sprintf("Sync progressively because the commit message was matching %q", p)}, nil
-			}
-		}
-		if s := spec.CommitMatcher.QuickSync; s != "" {
-			re, err := regexp.Compile(s)
-			if err != nil {
-				return decision{}, fmt.Errorf("failed to compile commitMatcher.quickSync(%s): %w", s, err)
-			}
-			if re.MatchString(message) {
-				return decision{StrategyQuickSync, RuleCommitMatchQuickSync, fmt.Sprintf("Quick sync by applying all manifests because the commit message was matching %q", s)}, nil
-			}
-		}
+	d, ok, err := decideCommon(in.Spec.Generic(), in.Strategy, in.Commander, message, quickSyncReasons{
+		noPipeline:   "Quick sync by applying all manifests (no pipeline was configured)",
+		commitPrefix: "Quick sync by applying all manifests",
+	})
+	if ok || err != nil {
+		return d, err
 	}
 	if in.Running == nil || in.Running.Commit.Hash == "" {
 		return decision{StrategyQuickSync, RuleFirstDeployment, "Quick sync by applying all manifests because it seems this is the first deployment"}, nil
 	}
-	return decideByDiff(in.Running.Objects, in.Desired, spec.Workloads), nil
+	return decideByDiff(in.Running.Objects, in.Desired, in.Spec.Workloads), nil
+}
+
+// quickSyncReasons are a kind's wordings of the quick sync decisions.
+type quickSyncReasons struct {
+	noPipeline   string
+	commitPrefix string
+}
+
+// decideCommon applies the rules every kind shares, in PipeCD's order: the
+// strategy forced by the command, no pipeline configured,
+// planner.alwaysUsePipeline, then commitMatcher (unless triggered by a
+// command). ok is false when none of them decided.
+func decideCommon(spec *config.GenericApplicationSpec, strategy Strategy, commander, message string, quick quickSyncReasons) (d decision, ok bool, err error) {
+	hasPipeline := spec.Pipeline != nil && len(spec.Pipeline.Stages) > 0
+	switch strategy {
+	case StrategyQuickSync:
+		return decision{StrategyQuickSync, RuleForced, "Quick sync because it was forced with --strategy quick"}, true, nil
+	case StrategyPipeline:
+		if !hasPipeline {
+			return decision{}, true, errors.New("unable to force sync with pipeline because no pipeline was specified")
+		}
+		return decision{StrategyPipeline, RuleForced, "Sync with the specified pipeline because it was forced with --strategy pipeline"}, true, nil
+	case "":
+	default:
+		return decision{}, true, fmt.Errorf("unknown strategy %q", strategy)
+	}
+	if !hasPipeline {
+		return decision{StrategyQuickSync, RuleNoPipeline, quick.noPipeline}, true, nil
+	}
+	if spec.Planner.AlwaysUsePipeline {
+		return decision{StrategyPipeline, RuleAlwaysUsePipeline, "Sync with the specified pipeline (alwaysUsePipeline was set)"}, true, nil
+	}
+	if commander == "" {
+		if p := spec.CommitMatcher.Pipeline; p != "" {
+			re, err := regexp.Compile(p)
+			if err != nil {
+				return decision{}, true, fmt.Errorf("failed to compile commitMatcher.pipeline(%s): %w", p, err)
+			}
+			if re.MatchString(message) {
+				return decision{StrategyPipeline, RuleCommitMatchPipeline, fmt.Sprintf("Sync progressively because the commit message was matching %q", p)}, true, nil
+			}
+		}
+		if q := spec.CommitMatcher.QuickSync; q != "" {
+			re, err := regexp.Compile(q)
+			if err != nil {
+				return decision{}, true, fmt.Errorf("failed to compile commitMatcher.quickSync(%s): %w", q, err)
+			}
+			if re.MatchString(message) {
+				return decision{StrategyQuickSync, RuleCommitMatchQuickSync, fmt.Sprintf("%s because the commit message was matching %q", quick.commitPrefix, q)}, true, nil
+			}
+		}
+	}
+	return decision{}, false, nil
 }
 
 // sameObjects reports whether two desired states are equal once normalised.

@@ -3,7 +3,6 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -219,45 +218,12 @@ func PlanTerraform(in TerraformInput) (*Plan, error) {
 }
 
 func decideTerraform(in TerraformInput, message string) (decision, error) {
-	spec := in.Spec
-	hasPipeline := spec.Pipeline != nil && len(spec.Pipeline.Stages) > 0
-	switch in.Strategy {
-	case StrategyQuickSync:
-		return decision{StrategyQuickSync, RuleForced, "Quick sync because it was forced with --strategy quick"}, nil
-	case StrategyPipeline:
-		if !hasPipeline {
-			return decision{}, errors.New("unable to force sync with pipeline because no pipeline was specified")
-		}
-		return decision{StrategyPipeline, RuleForced, "Sync with the specified pipeline because it was forced with --strategy pipeline"}, nil
-	case "":
-	default:
-		return decision{}, fmt.Errorf("unknown strategy %q", in.Strategy)
-	}
-	if !hasPipeline {
-		return decision{StrategyQuickSync, RuleNoPipeline, "Quick sync by automatically applying any detected changes because no pipeline was configured"}, nil
-	}
-	if spec.Planner.AlwaysUsePipeline {
-		return decision{StrategyPipeline, RuleAlwaysUsePipeline, "Sync with the specified pipeline (alwaysUsePipeline was set)"}, nil
-	}
-	if in.Commander == "" {
-		if p := spec.CommitMatcher.Pipeline; p != "" {
-			re, err := regexp.Compile(p)
-			if err != nil {
-				return decision{}, fmt.Errorf("failed to compile commitMatcher.pipeline(%s): %w", p, err)
-			}
-			if re.MatchString(message) {
-				return decision{StrategyPipeline, RuleCommitMatchPipeline, fmt.Sprintf("Sync progressively because the commit message was matching %q", p)}, nil
-			}
-		}
-		if s := spec.CommitMatcher.QuickSync; s != "" {
-			re, err := regexp.Compile(s)
-			if err != nil {
-				return decision{}, fmt.Errorf("failed to compile commitMatcher.quickSync(%s): %w", s, err)
-			}
-			if re.MatchString(message) {
-				return decision{StrategyQuickSync, RuleCommitMatchQuickSync, fmt.Sprintf("Quick sync by automatically applying any detected changes because the commit message was matching %q", s)}, nil
-			}
-		}
+	d, ok, err := decideCommon(in.Spec.Generic(), in.Strategy, in.Commander, message, quickSyncReasons{
+		noPipeline:   "Quick sync by automatically applying any detected changes because no pipeline was configured",
+		commitPrefix: "Quick sync by automatically applying any detected changes",
+	})
+	if ok || err != nil {
+		return d, err
 	}
 	return decision{StrategyPipeline, RuleOtherChange, "Sync with the specified pipeline"}, nil
 }
