@@ -323,10 +323,15 @@ func checkInterval(where string, interval, duration time.Duration) error {
 // are public).
 func redactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	if err != nil {
+		return "<unparsable URL>"
 	}
-	return u.Redacted()
+	u.User = nil
+	if u.RawQuery != "" {
+		u.RawQuery = "…"
+	}
+	u.Fragment = ""
+	return u.String()
 }
 
 func keys[V any](m map[string]V) []string {

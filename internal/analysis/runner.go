@@ -139,7 +139,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if old := p.Analyzer(z.name()); old != nil {
 			counts := *old
 			z.rec.Passed, z.rec.Failed, z.rec.NoData, z.rec.Skipped, z.rec.Errors = counts.Passed, counts.Failed, counts.NoData, counts.Skipped, counts.Errors
-			z.rec.Failures, z.rec.Dropped = counts.Failures, counts.Dropped
+			z.rec.Failures, z.rec.Dropped, z.rec.History = counts.Failures, counts.Dropped, counts.History
 			z.failures = counts.Failures
 			if t := p.LastTick(z.name()); t != nil && t.Failures > 0 {
 				z.failures = t.Failures
@@ -217,7 +217,12 @@ var errAnalysisFailed = errors.New("another analyzer failed")
 // loop ticks z until the analysis ends; it reports whether z failed more
 // than its failureLimit.
 func (r *Runner) loop(ctx, runCtx, failCtx context.Context, z *analyzer, start time.Time, elapsed0, duration time.Duration) bool {
-	k := elapsed0/z.interval + 1
+	// Continue after z's own last recorded tick: a tick in flight when the
+	// run was cancelled or killed (Elapsed may be past it) runs at once.
+	k := time.Duration(1)
+	if t := r.Progress.LastTick(z.name()); t != nil {
+		k = t.At.Std()/z.interval + 1
+	}
 	for failCtx.Err() == nil {
 		at := k * z.interval
 		if at >= duration {

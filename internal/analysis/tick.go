@@ -77,6 +77,14 @@ func (r *Runner) compare(z *analyzer, t *state.AnalysisTick, vals, ctrl []float6
 		r.noData(z, t, fmt.Sprintf("the %s query returned no data", experimentName(z)))
 		return nil
 	case len(ctrl) == 0:
+		// An absent control series is how Prometheus and Datadog report a
+		// counter that never counted (a baseline without a single 5xx): an
+		// experiment leaving 0 against it fails by the zero-baseline rule.
+		if v := judge.Compare(vals, make([]float64, len(vals)), z.metric.Deviation, z.ctrlName); v.Rule == judge.RuleZeroBaseline {
+			apply(r, z, t, vals, nil, v)
+			t.Reason = fmt.Sprintf("the %s query returned no data (no series, read as 0 at every point): %s", z.ctrlName, v.Reason)
+			return nil
+		}
 		r.noData(z, t, fmt.Sprintf("the %s query returned no data", z.ctrlName))
 		return nil
 	}

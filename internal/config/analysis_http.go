@@ -72,7 +72,8 @@ func (h *AnalysisHTTP) Validate(c *Checker, path string) {
 	default:
 		u, err := url.Parse(h.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			c.Errorf(path+".url", "write an absolute http:// or https:// URL", "invalid URL %q", h.URL)
+			// The URL is not echoed: its query or user info may hold a token.
+			c.Errorf(path+".url", "write an absolute http:// or https:// URL", "invalid URL: not an absolute http:// or https:// URL")
 		}
 	}
 	if m := strings.ToUpper(h.Method); m != h.Method || !validHTTPMethod(m) {

@@ -123,6 +123,9 @@ type PrometheusConfig struct {
 	BearerTokenFile HostPath `json:"bearerTokenFile,omitempty"`
 	// An environment variable holding a bearer token.
 	BearerTokenEnv EnvVar `json:"bearerTokenEnv,omitempty"`
+	// The least step of range queries: the scrape interval (finer steps
+	// repeat each scraped value, which a rank test would count as evidence).
+	MinStep Duration `json:"minStep,omitempty" jsonschema:"default=15s"`
 }
 
 func prometheusInlineSecrets() inlineSecrets {

@@ -206,23 +206,30 @@ func (e *Env) syncPipeline(ctx context.Context, app *config.App, spec *config.Ku
 	return e.runEngine(ctx, app, p, platform, redactor(platform.Desired, opts.Pipeline.Environ, opts.Pipeline.Redact), store, rec, opts)
 }
 
-// previousAnalysis returns the analysis of a stage in the app's last
-// successful deployment: what the PREVIOUS strategy compares with.
+// previousAnalysis returns the analysis of a stage in the app's latest
+// successful deployment that ran it and passed it: what the PREVIOUS
+// strategy compares with. Deployments without the stage (a quick sync in
+// between) are passed over, as PipeCD keeps the latest successful analysis.
 func (e *Env) previousAnalysis(app string) func(ctx context.Context, stageID string) (*state.Analysis, error) {
 	return func(ctx context.Context, stageID string) (*state.Analysis, error) {
 		if e.Records == nil {
 			return nil, nil
 		}
-		rec, err := e.Records.LastSuccessful(ctx, app)
+		recs, err := e.Records.History(ctx, app, 0)
 		if errors.Is(err, state.ErrNotFound) {
 			return nil, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read the last successful deployment of %s: %w", app, err)
+			return nil, fmt.Errorf("read the deployments of %s for the PREVIOUS strategy: %w", app, err)
 		}
-		for _, s := range rec.Stages {
-			if s.ID == stageID && s.Analysis != nil {
-				return s.Analysis, nil
+		for _, rec := range recs {
+			if rec.Status != state.StatusSucceeded {
+				continue
+			}
+			for _, s := range rec.Stages {
+				if s.ID == stageID && s.Analysis != nil && s.Analysis.Verdict == state.VerdictPass && !s.Analysis.StartedAt.IsZero() {
+					return s.Analysis, nil
+				}
 			}
 		}
 		return nil, nil

@@ -22,6 +22,13 @@ type recordStore struct {
 func (s *recordStore) LastSuccessful(context.Context, string) (*state.Record, error) {
 	return nil, state.ErrNotFound
 }
+func (s *recordStore) History(context.Context, string, int) ([]*state.Record, error) {
+	out := make([]*state.Record, len(s.recs))
+	for i, r := range s.recs {
+		out[len(s.recs)-1-i] = r
+	}
+	return out, nil
+}
 func (s *recordStore) Begin(_ context.Context, r *state.Record) error {
 	s.recs = append(s.recs, r)
 	return nil
@@ -112,5 +119,25 @@ func TestRedactor(t *testing.T) {
 	got := r("hunter2 tok-123456 ghp_abcdef /root pw-9876 extra")
 	if got != "*** *** *** /root *** [x]" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// PREVIOUS compares with the latest successful deployment that passed the
+// same analysis stage, passing over later deployments without it (a quick
+// sync) and failed ones.
+func TestPreviousAnalysisSkipsDeploymentsWithoutIt(t *testing.T) {
+	passed := &state.Analysis{StartedAt: time.Unix(100, 0), Verdict: state.VerdictPass}
+	store := &recordStore{recs: []*state.Record{
+		{ID: "1", Status: state.StatusSucceeded, Stages: []state.Stage{{ID: "stage-1", Name: "ANALYSIS", Analysis: passed}}},
+		{ID: "2", Status: state.StatusFailed, Stages: []state.Stage{{ID: "stage-1", Name: "ANALYSIS", Analysis: &state.Analysis{StartedAt: time.Unix(200, 0), Verdict: state.VerdictFail}}}},
+		{ID: "3", Status: state.StatusSucceeded, Stages: []state.Stage{{ID: "stage-0", Name: "K8S_SYNC"}}},
+	}}
+	e := &Env{Records: store, Now: time.Now}
+	got, err := e.previousAnalysis("web")(context.Background(), "stage-1")
+	if err != nil || got != passed {
+		t.Fatalf("got %+v, %v; want the analysis of deployment 1", got, err)
+	}
+	if got, err := e.previousAnalysis("web")(context.Background(), "stage-9"); err != nil || got != nil {
+		t.Errorf("an unknown stage: %+v, %v", got, err)
 	}
 }

@@ -19,6 +19,8 @@ import (
 // Records is the part of the deployment record store planning reads.
 type Records interface {
 	LastSuccessful(ctx context.Context, app string) (*state.Record, error)
+	// History returns the app's records, newest first (all when limit is 0).
+	History(ctx context.Context, app string, limit int) ([]*state.Record, error)
 }
 
 // Env is what a run works with. The CLI builds it from flags, environment

@@ -54,7 +54,7 @@ func newDatadog(where string, c *config.DatadogConfig, opts Options) (*Datadog, 
 	}
 	base, err := url.Parse(raw)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("%s: invalid Datadog API URL %q", where, raw)
+		return nil, fmt.Errorf("%s: invalid Datadog API URL (from `config.address`); write a site such as datadoghq.com or an https:// URL", where)
 	}
 	return &Datadog{where: where, base: base, client: opts.httpClient(), apiKey: apiKey, appKey: appKey}, nil
 }

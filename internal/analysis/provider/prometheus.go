@@ -38,12 +38,13 @@ type Prometheus struct {
 	api     promv1.API
 	secrets []string
 	warn    func(query, warning string)
+	minStep time.Duration
 }
 
 func newPrometheus(where string, c *config.PrometheusConfig, opts Options) (*Prometheus, error) {
 	u, err := url.Parse(strings.TrimSpace(c.Address))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: `config.address` %q is not an http:// or https:// URL; write e.g. http://prometheus:9090", where, c.Address)
+		return nil, fmt.Errorf("%s: `config.address` is not an http:// or https:// URL; write e.g. http://prometheus:9090", where)
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("%s: `config.address` holds credentials (user:password@); remove them and set `usernameEnv`/`passwordEnv` or `bearerTokenEnv` instead", where)
@@ -74,7 +75,11 @@ func newPrometheus(where string, c *config.PrometheusConfig, opts Options) (*Pro
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot create the Prometheus client for %s: %v", where, u.Redacted(), err)
 	}
-	return &Prometheus{where: where, api: promv1.NewAPI(ac), secrets: []string{user, pass, token}, warn: opts.OnWarning}, nil
+	minStep := c.MinStep.Std()
+	if minStep <= 0 {
+		minStep = DefaultPrometheusMinStep
+	}
+	return &Prometheus{where: where, api: promv1.NewAPI(ac), secrets: []string{user, pass, token}, warn: opts.OnWarning, minStep: minStep}, nil
 }
 
 // authTransport adds basic authentication or a bearer token to requests.
@@ -98,6 +103,11 @@ func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // Type implements Provider.
 func (*Prometheus) Type() string { return config.AnalysisPrometheus }
+
+// DefaultPrometheusMinStep is the least step of a query whose window leaves
+// the step to the provider, when the config sets no minStep: a common
+// scrape interval.
+const DefaultPrometheusMinStep = 15 * time.Second
 
 // autoStep is the step of a window that leaves it to the provider: about
 // maxAutoPoints points, whole seconds, at least 1s.
@@ -132,7 +142,10 @@ func (p *Prometheus) Query(ctx context.Context, query string, w Window) ([]Point
 	}
 	step := w.Step
 	if step == 0 {
-		step = autoStep(w)
+		// Never finer than the scrape interval: a rate evaluated every
+		// second over 15s scrapes repeats each value 15 times, and a rank
+		// test would count the copies as evidence.
+		step = max(autoStep(w), p.minStep)
 	}
 	v, warnings, _, err := p.api.QueryRange(ctx, query, promv1.Range{Start: w.Start, End: w.End, Step: step})
 	if err != nil {
