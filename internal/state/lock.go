@@ -121,6 +121,14 @@ func (s *GitStore) Lock(ctx context.Context, app string, req LockRequest) (*Lock
 			}
 			continue
 		}
+		if errors.As(err, &conflict) {
+			// Others kept taking and releasing the lock between our read
+			// and our write: if one holds it now, say so (the caller waits
+			// or reports the holder) rather than fail as if the remote broke.
+			if now, _, rerr := s.currentLock(ctx, app, true); rerr == nil && now != nil && s.opts.Now().UTC().Before(now.LeaseExpiresAt) {
+				return nil, &LockedError{App: app, Holder: *now, Now: s.opts.Now().UTC()}
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
