@@ -182,9 +182,20 @@ func unix(t time.Time) string {
 // BenchmarkTickOverhead is BenchmarkTick's tick without the query: the
 // templating, judging, recording and encoding a tick adds to it, against a
 // provider that answers at once with as many points as Prometheus does.
+// The record is encoded whole at every tick, as the checkpoints do, so the
+// cost grows with the ticks already recorded: the sub-benchmarks first
+// record ticks=N ticks (10 is a few minutes of analysis at a 30s interval,
+// 300 two and a half hours), then time the next ones; record-bytes is the
+// size of the last record encoded.
 //
 //	go test -run '^$' -bench TickOverhead -benchmem ./internal/analysis/
 func BenchmarkTickOverhead(b *testing.B) {
+	for _, n := range []int{10, 300} {
+		b.Run("ticks="+strconv.Itoa(n), func(b *testing.B) { benchTickOverhead(b, n) })
+	}
+}
+
+func benchTickOverhead(b *testing.B, prefill int) {
 	ctx := context.Background()
 	vals := make([]float64, 31)
 	for i := range vals {
@@ -215,7 +226,7 @@ func BenchmarkTickOverhead(b *testing.B) {
 	z := zs[0]
 	r.Progress.Analyzers = append(r.Progress.Analyzers, z.rec)
 	i := 0
-	for b.Loop() {
+	tick := func() {
 		i++
 		q, err := Render("metrics[0]", tmpl, r.baseArgs(nil))
 		if err != nil {
@@ -227,6 +238,12 @@ func BenchmarkTickOverhead(b *testing.B) {
 			b.Fatalf("tick %+v (ignored %v)", t, ignore)
 		}
 		r.record(z, t, time.Duration(i)*interval, time.Hour)
+	}
+	for range prefill {
+		tick()
+	}
+	for b.Loop() {
+		tick()
 	}
 	b.ReportMetric(float64(bytesOut), "record-bytes")
 }
