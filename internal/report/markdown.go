@@ -188,15 +188,6 @@ func split(blocks []block, o SplitOptions) []string {
 	return out
 }
 
-// join renders blocks as one document, with no limit.
-func join(blocks []block) string {
-	ss := make([]string, len(blocks))
-	for i, b := range blocks {
-		ss[i] = b.String()
-	}
-	return strings.Join(ss, "\n")
-}
-
 // escapeCell makes text safe in a markdown table cell and inline text:
 // pipes, newlines and HTML brackets.
 func escapeCell(s string) string {

@@ -253,10 +253,6 @@ func (w *Workspace) translate(command string, err error) error {
 		e.Kind = ErrStalePlan
 		e.Message = "the saved plan is stale: the state changed since it was made (another apply ran); make a new plan, review it, and apply that one"
 	case has("Error acquiring the state lock") != nil || has("Error locking state") != nil:
-		d := has("Error acquiring the state lock")
-		if d == nil {
-			d = has("Error locking state")
-		}
 		e.Kind = ErrStateLocked
 		if m := lockID.FindStringSubmatch(text); m != nil {
 			e.LockID = m[1]
