@@ -187,7 +187,7 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kub
 		if ap.Kind == config.KindTerraformApp {
 			// A Terraform plan is live by nature: terraform compares the
 			// configuration with the workspace's state.
-			runner, where, err := a.terraformRunner(v, repo.Config, ap, kube.provider)
+			runner, where, _, err := a.terraformRunner(v, repo.Config, ap, kube.provider)
 			if err != nil {
 				e := toError(err)
 				out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary, Hint: e.Hint})

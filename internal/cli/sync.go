@@ -154,7 +154,7 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 	env := &deploy.Env{Root: root, Repo: repo, Git: git, Records: st, Now: a.env.Now,
 		Renderer: &render.Renderer{Git: &render.GoGitFetcher{}}}
 	if ap.Kind == config.KindTerraformApp {
-		runner, where, err := a.terraformRunner(v, repo.Config, ap, kube.provider)
+		runner, where, _, err := a.terraformRunner(v, repo.Config, ap, kube.provider)
 		if err != nil {
 			return err
 		}

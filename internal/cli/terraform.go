@@ -18,8 +18,10 @@ func addTerraformFlags(cmd *cobra.Command) {
 
 // terraformRunner says how terraform runs for a TerraformApp: the binary
 // from --terraform-binary, else the TERRAFORM platform provider's setting,
-// else PATH; the provider's vars; terraform's own output on stderr.
-func (a *app) terraformRunner(v *viper.Viper, cfg *config.PipeSpec, ap *config.App, providerName string) (*deploy.TerraformRunner, string, error) {
+// else PATH; the provider's vars; terraform's own output on stderr. It
+// returns a description of where the binary comes from and the platform
+// provider (nil when none matches).
+func (a *app) terraformRunner(v *viper.Viper, cfg *config.PipeSpec, ap *config.App, providerName string) (*deploy.TerraformRunner, string, *config.PlatformProvider, error) {
 	r := &deploy.TerraformRunner{
 		Options: terraform.Options{Stdout: a.err, Stderr: a.err},
 	}
@@ -30,7 +32,7 @@ func (a *app) terraformRunner(v *viper.Viper, cfg *config.PipeSpec, ap *config.A
 	where := "terraform from PATH"
 	p, err := pickPlatformProvider(cfg, ap, config.PlatformTerraform, providerName)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if p != nil {
 		where = "platform provider " + p.Name
@@ -49,18 +51,17 @@ func (a *app) terraformRunner(v *viper.Viper, cfg *config.PipeSpec, ap *config.A
 	if r.Find.Binary != "" {
 		where = r.Find.Binary + " (" + r.Find.BinarySource + ")"
 	}
-	return r, where, nil
+	return r, where, p, nil
 }
 
 // terraformDriftRunner is terraformRunner for drift checks: terraform's own
 // output is not narrated (many apps are checked at once), and the platform
 // provider is returned for its driftDetectionEnabled.
 func (a *app) terraformDriftRunner(v *viper.Viper, cfg *config.PipeSpec, ap *config.App, providerName string) (*deploy.TerraformRunner, *config.PlatformProvider, error) {
-	r, _, err := a.terraformRunner(v, cfg, ap, providerName)
+	r, _, p, err := a.terraformRunner(v, cfg, ap, providerName)
 	if err != nil {
 		return nil, nil, err
 	}
 	r.Options.Stdout, r.Options.Stderr = nil, nil
-	p, _ := pickPlatformProvider(cfg, ap, config.PlatformTerraform, providerName)
 	return r, p, nil
 }

@@ -126,28 +126,27 @@ func (e *Env) Resume(ctx context.Context, app *config.App, store Store, opts Syn
 	}
 	po := opts.PlanOptions
 	po.Strategy = plan.StrategyPipeline
+	var p *plan.Plan
+	var prep *prepared
 	if app.Kind == config.KindTerraformApp && opts.Pipeline.Cancel != "" {
 		// Cancelling must not need terraform to plan (expired credentials,
 		// a state lock left by a dead job): lay the stages out only.
-		p, _, err := e.planTerraform(ctx, app, po, true)
-		if err != nil {
-			return nil, err
-		}
-		if err := sameStages(p, rec); err != nil {
-			return nil, fmt.Errorf("cannot cancel deployment %s: %w", rec.ID, err)
-		}
-		if rec.Running != nil {
-			p.Running = &plan.Commit{Hash: rec.Running.Hash, Subject: rec.Running.Subject}
-		}
-		return e.cancelTerraform(ctx, app, p, store, rec, opts)
+		var tf *tfPrepared
+		p, tf, err = e.planTerraform(ctx, app, po, true)
+		prep = &prepared{tf: tf}
+	} else {
+		p, prep, err = e.plan(ctx, app, po)
 	}
-	p, prep, err := e.plan(ctx, app, po)
 	if err != nil {
 		return nil, err
 	}
 	defer prep.close()
 	if err := sameStages(p, rec); err != nil {
-		return nil, fmt.Errorf("cannot resume deployment %s: %w", rec.ID, err)
+		verb := "resume"
+		if opts.Pipeline.Cancel != "" {
+			verb = "cancel"
+		}
+		return nil, fmt.Errorf("cannot %s deployment %s: %w", verb, rec.ID, err)
 	}
 	if rec.Running != nil && (p.Running == nil || p.Running.Hash != rec.Running.Hash) {
 		p.Running = &plan.Commit{Hash: rec.Running.Hash, Subject: rec.Running.Subject}

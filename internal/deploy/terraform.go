@@ -237,11 +237,15 @@ func tfAction(actions []string) string {
 // sync (TERRAFORM_SYNC) or the pipeline, through the stage engine.
 func (e *Env) syncTerraform(ctx context.Context, app *config.App, p *plan.Plan, prep *tfPrepared, store Store, rec *state.Record, opts SyncOptions) (*state.Record, error) {
 	spec := app.Spec.(*config.TerraformApplicationSpec)
-	platform := &execute.Terraform{Head: prep, QuickSync: spec.QuickSync}
-	if prep != nil && prep.plan != nil && prep.plan.Fingerprint == p.Source.Desired {
-		// The plan made now is the one shown (and, with --plan, the one
-		// saved and verified): the first stage that plans applies it.
-		platform.Prepared = prep.plan
+	platform := &execute.Terraform{QuickSync: spec.QuickSync}
+	if prep != nil {
+		// nil when cancelling: no stage plans or applies the head then.
+		platform.Head = prep
+		if prep.plan != nil && prep.plan.Fingerprint == p.Source.Desired {
+			// The plan made now is the one shown (and, with --plan, the one
+			// saved and verified): the first stage that plans applies it.
+			platform.Prepared = prep.plan
+		}
 	}
 	if p.Running != nil {
 		running := p.Running.Hash
@@ -309,17 +313,4 @@ func linkLocalState(appDir, exported string) error {
 		}
 	}
 	return nil
-}
-
-// cancelTerraform ends a paused or abandoned Terraform deployment without
-// planning: cancelling must work when terraform cannot plan any more.
-func (e *Env) cancelTerraform(ctx context.Context, app *config.App, p *plan.Plan, store Store, rec *state.Record, opts SyncOptions) (*state.Record, error) {
-	platform := &execute.Terraform{QuickSync: app.Spec.(*config.TerraformApplicationSpec).QuickSync}
-	if p.Running != nil {
-		running := p.Running.Hash
-		platform.Running = func(ctx context.Context) (execute.TerraformWorkspace, func(), error) {
-			return e.openRevision(ctx, app, running)
-		}
-	}
-	return e.runEngine(ctx, app, p, platform, redactor(nil, opts.Pipeline.Environ, opts.Pipeline.Redact), store, rec, opts)
 }
