@@ -220,53 +220,46 @@ func (c *Checker) Check(ctx context.Context, apps []*config.App) *Report {
 	}
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
-	for i, ap := range apps {
-		if tfApps[i] {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				t0 := now()
-				c.checkTerraform(ctx, ap, &rep.Apps[i])
-				if c.Progress != nil {
-					c.Progress(ap.Name, rep.Apps[i].Status, now().Sub(t0))
-				}
-			}()
-			continue
-		}
-		if clusters[i] == nil {
-			continue
-		}
+	// check runs one application's check in the pool and reports progress.
+	check := func(i int, ap *config.App, f func(r *AppResult)) {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			t0 := now()
-			r := &rep.Apps[i]
-			l := listings[clusters[i]]
-			l.once.Do(func() {
-				opts := kubernetes.LiveOptions{Namespaces: dedupe(l.ns)}
-				if c.Warn != nil {
-					opts.Events = func(ev kubernetes.Event) {
-						if ev.Action == kubernetes.ActionWarning {
-							c.Warn(ev.Message)
-						}
-					}
-				}
-				l.m, l.err = clusters[i].ListManaged(ctx, opts)
-			})
-			if l.err != nil {
-				r.Status, r.Error = Failed, "list the live objects: "+l.err.Error()
-			} else {
-				n := c.checkApp(ctx, ap, clusters[i], l.take(ap.Name), r)
-				dryRuns.Add(int64(n))
-			}
+			f(&rep.Apps[i])
 			if c.Progress != nil {
-				c.Progress(ap.Name, r.Status, now().Sub(t0))
+				c.Progress(ap.Name, rep.Apps[i].Status, now().Sub(t0))
 			}
 		}()
+	}
+	for i, ap := range apps {
+		switch {
+		case tfApps[i]:
+			check(i, ap, func(r *AppResult) { c.checkTerraform(ctx, ap, r) })
+		case clusters[i] != nil:
+			check(i, ap, func(r *AppResult) {
+				l := listings[clusters[i]]
+				l.once.Do(func() {
+					opts := kubernetes.LiveOptions{Namespaces: dedupe(l.ns)}
+					if c.Warn != nil {
+						opts.Events = func(ev kubernetes.Event) {
+							if ev.Action == kubernetes.ActionWarning {
+								c.Warn(ev.Message)
+							}
+						}
+					}
+					l.m, l.err = clusters[i].ListManaged(ctx, opts)
+				})
+				if l.err != nil {
+					r.Status, r.Error = Failed, "list the live objects: "+l.err.Error()
+					return
+				}
+				n := c.checkApp(ctx, ap, clusters[i], l.take(ap.Name), r)
+				dryRuns.Add(int64(n))
+			})
+		}
 	}
 	wg.Wait()
 	for _, l := range listings {
