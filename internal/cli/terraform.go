@@ -8,7 +8,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
-	"github.com/gitops-pipe/pipe/internal/target/terraform"
+	"github.com/gitops-pipe/pipe/internal/platform/terraform"
 )
 
 // addTerraformFlags adds the flags that say how terraform runs.

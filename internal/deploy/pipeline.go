@@ -16,7 +16,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/render"
 	"github.com/gitops-pipe/pipe/internal/state"
-	"github.com/gitops-pipe/pipe/internal/target/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 )
 
 // PipelineOptions are the choices of a pipeline run.

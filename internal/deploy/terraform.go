@@ -15,7 +15,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/source"
 	"github.com/gitops-pipe/pipe/internal/state"
-	"github.com/gitops-pipe/pipe/internal/target/terraform"
+	"github.com/gitops-pipe/pipe/internal/platform/terraform"
 )
 
 // TerraformRunner says how terraform (or tofu) runs for TerraformApp

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/target/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 )
 
 func obj(t *testing.T, y string) *unstructured.Unstructured {

@@ -24,7 +24,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/render"
-	"github.com/gitops-pipe/pipe/internal/target/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 )
 
 // Status is the verdict on one application.

@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/target/terraform"
+	"github.com/gitops-pipe/pipe/internal/platform/terraform"
 )
 
 // TerraformWorkspace is what a drift check of a TerraformApp needs: an

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/drift"
-	"github.com/gitops-pipe/pipe/internal/target/terraform"
+	"github.com/gitops-pipe/pipe/internal/platform/terraform"
 )
 
 // fakeTFWorkspace returns a queued drift report (or error) and counts the

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/target/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 )
 
 // gatewayAPIGroup is the API group of the Gateway API.

@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/gitops-pipe/pipe/internal/target/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 )
 
 // Rollback implements Platform: re-apply the running commit's manifests,

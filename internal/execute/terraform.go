@@ -9,7 +9,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/state"
-	"github.com/gitops-pipe/pipe/internal/target/terraform"
+	"github.com/gitops-pipe/pipe/internal/platform/terraform"
 )
 
 // TerraformWorkspace is what the Terraform stages need from an initialised

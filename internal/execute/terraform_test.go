@@ -11,7 +11,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/state"
-	"github.com/gitops-pipe/pipe/internal/target/terraform"
+	"github.com/gitops-pipe/pipe/internal/platform/terraform"
 )
 
 // fakeWorkspace is a TerraformWorkspace whose Plan returns queued plans
