@@ -7,12 +7,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitops-pipe/pipe/internal/execute"
+	"github.com/gitops-pipe/pipe/internal/platform/registry"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
 
 func (a *app) cancelCommand() *cobra.Command {
 	opts := &syncOptions{resume: true}
-	var kube *kubeFlags
+	var pflags *registry.Flags
 	cmd := &cobra.Command{
 		Use:   "cancel APP",
 		Short: "Cancel an application's unfinished pipeline deployment and roll it back",
@@ -46,13 +47,12 @@ the same).`,
 				return err
 			}
 			defer st.Close()
-			return a.runSync(cmd, v, root, st, kube, opts)
+			return a.runSync(cmd, v, root, st, pflags, opts)
 		},
 	}
 	addOutputFlag(cmd, "text", "json")
 	addStoreFlags(cmd, true)
-	kube = addKubeFlags(cmd)
-	addTerraformFlags(cmd)
+	pflags = addPlatformFlags(cmd)
 	cmd.Flags().String("reason", "", "why, for the record")
 	cmd.Flags().Bool("force-conflicts", false, "take over fields that other field managers own while rolling back")
 	cmd.Flags().Duration("lease", state.DefaultLease, "lease of the app's lock while cancelling")

@@ -3,11 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,11 +16,10 @@ import (
 	"github.com/gitops-pipe/pipe/internal/deploy"
 	"github.com/gitops-pipe/pipe/internal/drift"
 	"github.com/gitops-pipe/pipe/internal/plan"
-	"github.com/gitops-pipe/pipe/internal/render"
 	"github.com/gitops-pipe/pipe/internal/report"
 	"github.com/gitops-pipe/pipe/internal/source"
 	"github.com/gitops-pipe/pipe/internal/state"
-	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/platform/registry"
 )
 
 type driftOptions struct {
@@ -39,7 +36,7 @@ type driftOptions struct {
 
 func (a *app) driftCommand() *cobra.Command {
 	opts := &driftOptions{}
-	var kube *kubeFlags
+	var pflags *registry.Flags
 	cmd := &cobra.Command{
 		Use:   "drift [APP...]",
 		Short: "Find applications whose live state no longer matches Git",
@@ -101,13 +98,12 @@ check (or a fix) failed.`,
 			if opts.parallel < 0 {
 				return usageError("--parallel must be positive")
 			}
-			return a.runDrift(cmd.Context(), v, opts, kube)
+			return a.runDrift(cmd.Context(), v, opts, pflags)
 		},
 	}
 	addOutputFlag(cmd, "text", "json")
 	addStoreFlags(cmd, true)
-	kube = addKubeFlags(cmd)
-	addTerraformFlags(cmd)
+	pflags = addPlatformFlags(cmd)
 	cmd.Flags().String("shard", "", "check only part i of n of the applications (i/n, e.g. 2/4); env PIPE_SHARD")
 	cmd.Flags().Int("parallel", 8, "applications checked at once")
 	cmd.Flags().Bool("fix", false, "quick-sync the drifted applications (trigger drift)")
@@ -118,10 +114,7 @@ check (or a fix) failed.`,
 	return cmd
 }
 
-// driftClusterKey names a connection: the platform provider, or the flags.
-type driftClusterKey struct{ provider string }
-
-func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, kube *kubeFlags) error {
+func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, pflags *registry.Flags) error {
 	var issues *report.DriftIssues
 	if opts.issue {
 		var err error
@@ -155,78 +148,16 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 	}
 	apps = opts.shard.Select(uniqueApps(apps))
 
-	// One client per platform provider: apps on one cluster share a listing.
-	clients := map[driftClusterKey]*kubernetes.Client{}
-	var firstNS string
-	connect := func(ap *config.App) (drift.Cluster, error) {
-		if ds := a.fileErrors(repo, ap); len(ds) > 0 {
-			return nil, fmt.Errorf("%s is invalid: %v", ap.File, ds.Error())
-		}
-		p, err := kube.pickProvider(repo.Config, ap)
-		if err != nil {
-			return nil, errors.New(toError(err).Summary)
-		}
-		key := driftClusterKey{}
-		if p != nil {
-			key.provider = p.Name
-		}
-		if c := clients[key]; c != nil {
-			return c, nil
-		}
-		c, _, err := kube.connect(repo.Config, ap)
-		if err != nil {
-			e := toError(err)
-			return nil, fmt.Errorf("%s: %s", e.Summary, e.Detail)
-		}
-		clients[key] = c
-		if firstNS == "" {
-			firstNS = c.Namespace()
-		}
-		return c, nil
-	}
-	// Connect first (sequentially), so the renderer knows the namespace.
-	conns := map[string]drift.Cluster{}
-	connErrs := map[string]error{}
-	for _, ap := range apps {
-		if ap.Kind != config.KindKubernetesApp {
-			continue
-		}
-		c, err := connect(ap)
-		conns[ap.Name], connErrs[ap.Name] = c, err
-	}
-	renderer := &render.Renderer{Git: &render.GoGitFetcher{}, DefaultNamespace: firstNS}
-	if repo.Config != nil {
-		if renderer.ChartRepos, err = render.ChartReposFromConfig(repo.Config.ChartRepositories, a.env.Getenv, os.ReadFile); err != nil {
-			return &Error{Code: ExitUsage, Summary: "chart repositories", Detail: err.Error()}
-		}
-	}
+	pfs := a.platforms(v, root, repo, pflags)
 	fmt.Fprintf(a.err, "checking %d applications for drift against %s\n", len(apps), shortHash(head.Hash))
 	checker := &drift.Checker{
-		Root: root, Renderer: renderer, Parallelism: opts.parallel, Now: a.env.Now,
-		Cluster: func(ap *config.App) (drift.Cluster, error) {
-			if err := connErrs[ap.Name]; err != nil {
-				return nil, err
-			}
-			return conns[ap.Name], nil
-		},
-		Terraform: func(ctx context.Context, ap *config.App) (drift.TerraformWorkspace, func(), error) {
+		Platforms: driftPlatforms(pfs), Parallelism: opts.parallel, Now: a.env.Now,
+		Validate: func(ap *config.App) error {
 			if ds := a.fileErrors(repo, ap); len(ds) > 0 {
-				return nil, nil, fmt.Errorf("%s is invalid: %v", ap.File, ds.Error())
+				return fmt.Errorf("%s is invalid: %v", ap.File, ds.Error())
 			}
-			runner, p, err := a.terraformDriftRunner(v, repo.Config, ap, kube.provider)
-			if err != nil {
-				return nil, nil, err
-			}
-			if p != nil && p.Terraform() != nil && !p.Terraform().DriftDetectionEnabled {
-				return nil, nil, &drift.SkipError{Reason: "drift detection is off for platform provider " + p.Name + " (driftDetectionEnabled: false)"}
-			}
-			ws, err := runner.Open(ctx, ap, filepath.Join(root, filepath.FromSlash(ap.Dir)), false)
-			if err != nil {
-				return nil, nil, err
-			}
-			return ws, func() {}, nil
+			return nil
 		},
-		Warn: func(msg string) { fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), msg) },
 		Progress: func(app string, st drift.Status, d time.Duration) {
 			if a.ci.IsCI() {
 				fmt.Fprintf(a.err, "%s %s: %s (%s)\n", a.env.Now().UTC().Format("15:04:05"), app, st, d.Round(time.Millisecond))
@@ -275,7 +206,7 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 	var st *state.GitStore
 	needFix := opts.fix
 	for _, ap := range apps {
-		if s, ok := ap.Spec.(*config.KubernetesApplicationSpec); ok && !s.Trigger.OnOutOfSync.Disabled {
+		if !ap.Spec.Generic().Trigger.OnOutOfSync.Disabled {
 			needFix = true
 		}
 	}
@@ -296,7 +227,7 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 		a.recordDrift(ctx, st, rep)
 	}
 	if needFix && rep.Drifted() && st != nil {
-		if !a.fixDrift(ctx, v, kube, root, repo, git, st, rep, apps, conns, opts) {
+		if !a.fixDrift(ctx, a.deployEnv(root, repo, git, st, pfs), st, rep, apps, opts) {
 			failed = true
 		}
 	}
@@ -337,8 +268,7 @@ func (a *app) recordDrift(ctx context.Context, st *state.GitStore, rep *drift.Re
 
 // fixDrift quick-syncs the drifted applications that --fix or their
 // trigger.onOutOfSync selects; it reports whether every sync succeeded.
-func (a *app) fixDrift(ctx context.Context, v *viper.Viper, kube *kubeFlags, root string, repo *config.Repo, git *source.Repo, st *state.GitStore, rep *drift.Report,
-	apps []*config.App, conns map[string]drift.Cluster, opts *driftOptions) bool {
+func (a *app) fixDrift(ctx context.Context, env *deploy.Env, st *state.GitStore, rep *drift.Report, apps []*config.App, opts *driftOptions) bool {
 	byName := map[string]*config.App{}
 	for _, ap := range apps {
 		byName[ap.Name] = ap
@@ -360,31 +290,14 @@ func (a *app) fixDrift(ctx context.Context, v *viper.Viper, kube *kubeFlags, roo
 				continue
 			}
 		}
-		env := &deploy.Env{Root: root, Repo: repo, Git: git, Records: st, Now: a.env.Now, Renderer: &render.Renderer{Git: &render.GoGitFetcher{}}}
-		if ap.Kind == config.KindTerraformApp {
-			runner, _, err := a.terraformDriftRunner(v, repo.Config, ap, kube.provider)
-			if err != nil {
-				renderTo(a.err, toError(err), a.style)
-				ok = false
-				continue
-			}
-			env.Terraform = runner
-		} else {
-			cluster, _ := conns[ap.Name].(*kubernetes.Client)
-			if cluster == nil {
-				continue
-			}
-			env.Cluster, env.Renderer.DefaultNamespace = cluster, cluster.Namespace()
-		}
 		fmt.Fprintf(a.err, "%s: drifted (%s); syncing\n", ap.Name, r.Summary())
 		rec, err := env.Sync(ctx, ap, st, deploy.SyncOptions{
-			PlanOptions: deploy.PlanOptions{Strategy: plan.StrategyQuickSync},
+			// Drift is often another manager's change: take the fields back.
+			PlanOptions: deploy.PlanOptions{Strategy: plan.StrategyQuickSync, ForceConflicts: true},
 			Trigger:     state.Trigger{Kind: state.TriggerDrift, Actor: a.actor(), CIRunURL: a.ci.RunURL},
 			Owner:       a.owner(),
-			// Drift is often another manager's change: take the fields back.
-			ForceConflicts: true,
-			Lease:          opts.lease,
-			Events:         a.printEvent,
+			Lease:       opts.lease,
+			Events:      a.printEvent,
 		})
 		if rec != nil {
 			fmt.Fprintf(a.err, "%s: fix %s %s (record %s)\n", ap.Name, shortHash(rec.Target.Hash), rec.Status, rec.ID)

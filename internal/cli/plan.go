@@ -12,7 +12,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
 	"github.com/gitops-pipe/pipe/internal/plan"
-	"github.com/gitops-pipe/pipe/internal/render"
+	"github.com/gitops-pipe/pipe/internal/platform/registry"
 	"github.com/gitops-pipe/pipe/internal/source"
 )
 
@@ -32,7 +32,7 @@ type planOptions struct {
 
 func (a *app) planCommand() *cobra.Command {
 	opts := &planOptions{}
-	var kube *kubeFlags
+	var pflags *registry.Flags
 	cmd := &cobra.Command{
 		Use:   "plan [APP...]",
 		Short: "Show what a sync would do: strategy, reason, stages and changes",
@@ -101,7 +101,7 @@ tokens are masked.`,
 				}
 				return a.reportSavedPlan(cmd, opts, from)
 			}
-			return a.runPlan(cmd, v, opts, kube)
+			return a.runPlan(cmd, v, opts, pflags)
 		},
 	}
 	addOutputFlag(cmd, "text", "json")
@@ -122,8 +122,7 @@ tokens are masked.`,
 	cmd.Flags().Bool("status", false, "set the commit status pipe/plan (pipe/plan/TITLE) on the head commit (GitHub)")
 	cmd.Flags().String("from", "", "report the plans saved by `pipe plan --out` (e.g. by an untrusted fork job) instead of planning")
 	cmd.Flags().String("dotenv", "", "write has_changes, apps, strategies and errors as a GitLab dotenv report to this file; env PIPE_DOTENV")
-	kube = addKubeFlags(cmd)
-	addTerraformFlags(cmd)
+	pflags = addPlatformFlags(cmd)
 	return cmd
 }
 
@@ -142,7 +141,7 @@ type appError struct {
 	Hint  string `json:"hint,omitempty"`
 }
 
-func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kube *kubeFlags) error {
+func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pflags *registry.Flags) error {
 	ctx := cmd.Context()
 	root, _, err := a.resolvePaths(nil)
 	if err != nil {
@@ -174,41 +173,11 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, kub
 		return err
 	}
 	defer st.Close()
-	env := &deploy.Env{Root: root, Repo: repo, Git: git, Records: st, Now: a.env.Now,
-		Renderer: &render.Renderer{Git: &render.GoGitFetcher{}}}
-	if repo.Config != nil {
-		if env.Renderer.ChartRepos, err = render.ChartReposFromConfig(repo.Config.ChartRepositories, a.env.Getenv, os.ReadFile); err != nil {
-			return &Error{Code: ExitUsage, Summary: "chart repositories", Detail: err.Error()}
-		}
-	}
+	env := a.deployEnv(root, repo, git, st, a.platforms(v, root, repo, pflags))
 	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}}
 	for _, ap := range apps {
 		fmt.Fprintf(a.err, "planning %s (%s)\n", ap.Name, ap.Dir)
-		if ap.Kind == config.KindTerraformApp {
-			// A Terraform plan is live by nature: terraform compares the
-			// configuration with the workspace's state.
-			runner, where, _, err := a.terraformRunner(v, repo.Config, ap, kube.provider)
-			if err != nil {
-				e := toError(err)
-				out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary, Hint: e.Hint})
-				continue
-			}
-			fmt.Fprintf(a.err, "planning %s with %s\n", ap.Name, where)
-			env.Terraform = runner
-		} else if opts.live {
-			cluster, where, err := kube.connect(repo.Config, ap)
-			if err != nil {
-				e := toError(err)
-				out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary + ": " + e.Detail, Hint: e.Hint})
-				continue
-			}
-			fmt.Fprintf(a.err, "observing %s in %s %s\n", ap.Name, cluster.Host(), describeWhere(where))
-			env.Renderer.DefaultNamespace = cluster.Namespace()
-			env.Live = func(app string) deploy.LiveObserver {
-				return deploy.KubernetesObserver{Client: cluster, App: app, ForceConflicts: opts.forceConflicts}
-			}
-		}
-		p, err := env.Plan(ctx, ap, deploy.PlanOptions{Base: opts.base, Strategy: opts.strategy})
+		p, err := env.Plan(ctx, ap, deploy.PlanOptions{Base: opts.base, Strategy: opts.strategy, Live: opts.live, ForceConflicts: opts.forceConflicts})
 		if err != nil {
 			e := toError(sourceError(err))
 			out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary, Hint: e.Hint})

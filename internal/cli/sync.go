@@ -19,7 +19,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
 	"github.com/gitops-pipe/pipe/internal/plan"
-	"github.com/gitops-pipe/pipe/internal/render"
+	"github.com/gitops-pipe/pipe/internal/platform/registry"
 	"github.com/gitops-pipe/pipe/internal/source"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
@@ -40,7 +40,7 @@ type syncOptions struct {
 
 func (a *app) syncCommand() *cobra.Command {
 	opts := &syncOptions{}
-	var kube *kubeFlags
+	var pflags *registry.Flags
 	cmd := &cobra.Command{
 		Use:   "sync APP",
 		Short: "Deploy an application: plan, lock, apply, wait, record",
@@ -101,13 +101,12 @@ platform provider of .pipe/config.yaml whose labels match the app's (or
 				return err
 			}
 			defer st.Close()
-			return a.runSync(cmd, v, root, st, kube, opts)
+			return a.runSync(cmd, v, root, st, pflags, opts)
 		},
 	}
 	addOutputFlag(cmd, "text", "json")
 	addStoreFlags(cmd, true)
-	kube = addKubeFlags(cmd)
-	addTerraformFlags(cmd)
+	pflags = addPlatformFlags(cmd)
 	cmd.Flags().String("plan", "", "apply exactly this saved plan (from `pipe plan --out`)")
 	cmd.Flags().String("strategy", "", "force the strategy: quick or pipeline")
 	cmd.Flags().Bool("force-conflicts", false, "take over fields that other field managers own (server-side apply force)")
@@ -118,7 +117,7 @@ platform provider of .pipe/config.yaml whose labels match the app's (or
 	return cmd
 }
 
-func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state.GitStore, kube *kubeFlags, opts *syncOptions) error {
+func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state.GitStore, pflags *registry.Flags, opts *syncOptions) error {
 	ctx := cmd.Context()
 	ctx = a.withApprovals(ctx) // `/pipe approve` PR comments count at WAIT_APPROVAL (approval_source.go)
 	repo, err := config.LoadRepo(root)
@@ -132,8 +131,10 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 	if ds := a.fileErrors(repo, ap); len(ds) > 0 {
 		return &Error{Code: ExitUsage, Summary: ap.File + " is invalid; nothing was deployed", Detail: ds.Error(), Hint: "run `pipe validate`"}
 	}
-	if ap.Kind != config.KindKubernetesApp && ap.Kind != config.KindTerraformApp {
-		return &Error{Code: ExitUsage, Summary: fmt.Sprintf("syncing a %s is not supported in this version: pipe syncs KubernetesApp and TerraformApp applications", ap.Kind)}
+	pfs := a.platforms(v, root, repo, pflags)
+	pf, err := pfs.For(ap.Kind)
+	if err != nil {
+		return &Error{Code: ExitUsage, Summary: fmt.Sprintf("cannot deploy %s: %v", ap.Name, err), Err: err}
 	}
 	var saved *plan.Plan
 	if opts.planFile != "" {
@@ -147,50 +148,23 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 	}
 	defer git.Close()
 	if !opts.allowDirty {
-		if err := refuseDirty(git, ap); err != nil {
+		if err := refuseDirty(git, ap, pf.WorkFile); err != nil {
 			return err
 		}
 	}
-	env := &deploy.Env{Root: root, Repo: repo, Git: git, Records: st, Now: a.env.Now,
-		Renderer: &render.Renderer{Git: &render.GoGitFetcher{}}}
-	if ap.Kind == config.KindTerraformApp {
-		runner, where, _, err := a.terraformRunner(v, repo.Config, ap, kube.provider)
-		if err != nil {
-			return err
-		}
-		env.Terraform = runner
-		fmt.Fprintf(a.err, "syncing %s with %s\n", ap.Name, where)
-	} else {
-		cluster, where, err := kube.connect(repo.Config, ap)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.err, "syncing %s to %s %s\n", ap.Name, cluster.Host(), describeWhere(where))
-		env.Cluster = cluster
-		env.Renderer.DefaultNamespace = cluster.Namespace()
-		if repo.Config != nil {
-			if env.Renderer.ChartRepos, err = render.ChartReposFromConfig(repo.Config.ChartRepositories, a.env.Getenv, os.ReadFile); err != nil {
-				return &Error{Code: ExitUsage, Summary: "chart repositories", Detail: err.Error()}
-			}
-		}
-		if saved != nil && saved.Source.Live != nil {
-			env.Live = func(app string) deploy.LiveObserver {
-				return deploy.KubernetesObserver{Client: cluster, App: app, ForceConflicts: opts.forceConflicts}
-			}
-		}
-	}
+	env := a.deployEnv(root, repo, git, st, pfs)
+	fmt.Fprintf(a.err, "syncing %s (%s)\n", ap.Name, ap.Kind)
 	trigger := state.Trigger{Kind: state.TriggerManual, Actor: a.actor(), CIRunURL: a.ci.RunURL}
 	if a.ci.Provider != ci.None && a.ci.EventName == "push" {
 		trigger.Kind = state.TriggerPush
 	}
 	syncOpts := deploy.SyncOptions{
-		PlanOptions:    deploy.PlanOptions{Strategy: opts.strategy},
-		Saved:          saved,
-		Trigger:        trigger,
-		Owner:          a.owner(),
-		ForceConflicts: opts.forceConflicts,
-		Lease:          opts.lease,
-		Pipeline:       a.pipelineOptions(root, opts),
+		PlanOptions: deploy.PlanOptions{Strategy: opts.strategy, ForceConflicts: opts.forceConflicts},
+		Saved:       saved,
+		Trigger:     trigger,
+		Owner:       a.owner(),
+		Lease:       opts.lease,
+		Pipeline:    a.pipelineOptions(root, opts),
 	}
 	syncOpts.Pipeline.Analysis = a.analysisEnv(repo)
 	events, endFold := a.foldStages(a.printEvent)
@@ -236,8 +210,6 @@ func (a *app) fileErrors(repo *config.Repo, ap *config.App) config.Diagnostics {
 	return nil
 }
 
-func describeWhere(where string) string { return "(" + where + ")" }
-
 // loadPlan reads the plan of app from a file written by `pipe plan --out`.
 func loadPlan(path, app string) (*plan.Plan, error) {
 	data, err := os.ReadFile(path)
@@ -265,6 +237,7 @@ func loadPlan(path, app string) (*plan.Plan, error) {
 // syncError maps the outcomes of a sync to exit codes.
 func syncError(err error) error {
 	var stale *plan.StaleError
+	var preflight *deploy.PreFlightError
 	switch {
 	case err == nil:
 		return nil
@@ -273,9 +246,10 @@ func syncError(err error) error {
 	case errors.Is(err, context.Canceled):
 		return &Error{Code: ExitInterrupted, Summary: "interrupted: the deployment was recorded as CANCELLED and the lock released",
 			Detail: err.Error()}
-	case errors.Is(err, deploy.ErrProgressive):
-		return &Error{Code: ExitUsage, Summary: err.Error() + "; nothing was deployed",
-			Hint: "run with --strategy quick to apply everything now"}
+	case errors.As(err, &preflight):
+		return &Error{Code: ExitFailed, Summary: "the deployment failed its pre-flight check; nothing was applied", Detail: preflight.Err.Error(), Err: err}
+	case errors.Is(err, config.ErrProviderChoice):
+		return &Error{Code: ExitUsage, Summary: err.Error() + "; nothing was deployed", Err: err}
 	case errors.Is(err, deploy.ErrWaitingApproval):
 		return &Error{Code: ExitPaused, Summary: "paused: the deployment is waiting for approval",
 			Hint: "approve with `pipe approve APP`, then continue with `pipe sync APP --resume`"}
@@ -403,14 +377,14 @@ func redactURL(s string) string {
 // refuseDirty stops a sync whose application files (its directory, and the
 // shared .pipe/ folder) differ from HEAD: pipe deploys commits, and the
 // record would name a commit that is not what was applied.
-func refuseDirty(git *source.Repo, ap *config.App) error {
+func refuseDirty(git *source.Repo, ap *config.App, workFile func(string) bool) error {
 	paths, err := git.DirtyPaths()
 	if err != nil {
 		return sourceError(err)
 	}
 	var dirty []string
 	for _, p := range paths {
-		if ap.Kind == config.KindTerraformApp && terraformWorkFile(p) {
+		if workFile(p) {
 			continue
 		}
 		if ap.Dir == "." || strings.HasPrefix(p, ap.Dir+"/") || strings.HasPrefix(p, config.SharedDir+"/") {
@@ -426,20 +400,4 @@ func refuseDirty(git *source.Repo, ap *config.App) error {
 	}
 	return &Error{Code: ExitUsage, Summary: fmt.Sprintf("%s has uncommitted changes; nothing was deployed", ap.Name), Detail: detail,
 		Hint: "pipe deploys commits: commit the changes, or pass --allow-dirty to deploy the working tree anyway"}
-}
-
-// terraformWorkFile reports whether a path is one terraform writes in the
-// working directory itself (.terraform/, the local state and its backup
-// and lock, the dependency lock file when not committed): not a change of
-// the application.
-func terraformWorkFile(p string) bool {
-	base := p
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		base = p[i+1:]
-	}
-	switch base {
-	case "terraform.tfstate", "terraform.tfstate.backup", ".terraform.tfstate.lock.info", ".terraform.lock.hcl":
-		return true
-	}
-	return strings.HasPrefix(p, ".terraform/") || strings.Contains(p, "/.terraform/") || strings.HasPrefix(p, "terraform.tfstate.d/") || strings.Contains(p, "/terraform.tfstate.d/")
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"reflect"
 	"strings"
@@ -297,4 +299,64 @@ func checkHTTPURL(c *Checker, path, s string) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		c.Errorf(path, "write an absolute URL, e.g. https://example.com:9090", "%q is not an http(s) URL", truncate(s, 80))
 	}
+}
+
+// ErrProviderChoice is wrapped by the errors of PlatformProviderFor: the
+// provider named does not exist, or several match an application. It is a
+// configuration error: nothing was changed.
+var ErrProviderChoice = errors.New("platform provider")
+
+// PlatformProviderFor picks the platform provider of type typ of an
+// application: the one named (--platform-provider), else the one whose
+// labels are all on the app; nil when none matches (the platform's own
+// defaults apply then). s may be nil (no .pipe/config.yaml).
+func (s *PipeSpec) PlatformProviderFor(app *App, typ, named string) (*PlatformProvider, error) {
+	if s == nil {
+		if named != "" {
+			return nil, fmt.Errorf("%w %s: the repository has no %s", ErrProviderChoice, named, RepoConfigFile)
+		}
+		return nil, nil
+	}
+	var ofType []*PlatformProvider
+	for i := range s.PlatformProviders {
+		if strings.EqualFold(s.PlatformProviders[i].Type, typ) {
+			ofType = append(ofType, &s.PlatformProviders[i])
+		}
+	}
+	if named != "" {
+		for _, p := range ofType {
+			if p.Name == named {
+				return p, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: no %s platform provider named %q in %s", ErrProviderChoice, typ, named, RepoConfigFile)
+	}
+	var match []*PlatformProvider
+	for _, p := range ofType {
+		if labelsMatch(p.Labels, app.Labels) {
+			match = append(match, p)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return nil, nil
+	case 1:
+		return match[0], nil
+	}
+	names := make([]string, len(match))
+	for i, p := range match {
+		names[i] = p.Name
+	}
+	return nil, fmt.Errorf("%w: %d %s platform providers match %s: %s; choose one with --platform-provider or give them labels",
+		ErrProviderChoice, len(match), typ, app.Name, strings.Join(names, ", "))
+}
+
+// labelsMatch reports whether every label of the provider is on the app.
+func labelsMatch(provider, app map[string]string) bool {
+	for k, v := range provider {
+		if app[k] != v {
+			return false
+		}
+	}
+	return true
 }

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
-
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/plan"
-	"github.com/gitops-pipe/pipe/internal/render"
 	"github.com/gitops-pipe/pipe/internal/source"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
@@ -31,20 +29,13 @@ type Env struct {
 	Repo *config.Repo
 	Git  *source.Repo
 	// Records is nil when the records are not read (e.g. --no-records).
-	Records  Records
-	Renderer *render.Renderer
-	// Live returns the observer of an application's live state for live
-	// plans; nil plans offline.
-	Live func(app string) LiveObserver
-	Now  func() time.Time
-	// TempDir is where past revisions are exported to render them.
+	Records Records
+	// Platforms returns the platform of a kind (the registry, built by the
+	// CLI); an error says the kind cannot be deployed by this run.
+	Platforms func(kind config.Kind) (Platform, error)
+	Now       func() time.Time
+	// TempDir is where past revisions are exported.
 	TempDir string
-	// Cluster is the Kubernetes cluster KubernetesApp applications are
-	// synced to; nil when the run syncs none.
-	Cluster Cluster
-	// Terraform runs terraform (or tofu) for TerraformApp applications;
-	// nil when the run has none.
-	Terraform *TerraformRunner
 }
 
 // PlanOptions are the choices of one plan.
@@ -58,105 +49,179 @@ type PlanOptions struct {
 	Strategy plan.Strategy
 	// Commander is who asked by hand, when not triggered by a commit.
 	Commander string
+	// Live plans against the live side (`pipe plan --live`).
+	Live bool
+	// ForceConflicts: a live plan dry-runs as `pipe sync
+	// --force-conflicts` would apply.
+	ForceConflicts bool
 }
 
 // Plan computes the plan of one application.
 func (e *Env) Plan(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, error) {
-	p, prep, err := e.plan(ctx, app, opts)
-	prep.close()
+	p, prep, err := e.plan(ctx, app, opts, false)
+	if prep != nil {
+		prep.Close()
+	}
 	return p, err
 }
 
-// prepared is what planning made that a sync goes on with: the head's
-// rendered objects (Kubernetes), or the initialised workspace and its saved
-// plan (Terraform). close releases it.
-type prepared struct {
-	desired *render.Manifests
-	tf      *tfPrepared
+// planned is a platform's Prepared with the trees deploy checked out for
+// it, removed on Close.
+type planned struct {
+	Prepared
+	trees *trees
 }
 
-func (p *prepared) close() {
-	if p != nil && p.tf != nil {
-		p.tf.close()
+func (p *planned) Close() {
+	p.Prepared.Close()
+	p.trees.close()
+}
+
+// plan computes the plan of an application of any kind through its
+// platform. With cancel, the platform is asked only for what ending a
+// deployment needs.
+func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions, cancel bool) (*plan.Plan, *planned, error) {
+	if e.Platforms == nil {
+		return nil, nil, fmt.Errorf("no platform can plan %s (a %s)", app.Name, app.Kind)
 	}
-}
-
-// plan computes the plan of an application of any kind.
-func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, *prepared, error) {
-	switch app.Kind {
-	case config.KindKubernetesApp:
-		p, desired, err := e.planKubernetes(ctx, app, opts)
-		if err != nil {
-			return nil, nil, err
-		}
-		return p, &prepared{desired: desired}, nil
-	case config.KindTerraformApp:
-		p, tf, err := e.planTerraform(ctx, app, opts, false)
-		if err != nil {
-			return nil, nil, err
-		}
-		return p, &prepared{tf: tf}, nil
-	}
-	return nil, nil, fmt.Errorf("planning a %s is not supported yet: pipe plans KubernetesApp and TerraformApp applications", app.Kind)
-}
-
-// planKubernetes computes the plan of a KubernetesApp and returns the
-// head's rendered objects with it.
-func (e *Env) planKubernetes(ctx context.Context, app *config.App, opts PlanOptions) (*plan.Plan, *render.Manifests, error) {
-	head, headInfo, err := e.commit(opts.Head)
+	pf, err := e.Platforms(app.Kind)
 	if err != nil {
 		return nil, nil, err
 	}
-	desired, err := e.render(ctx, e.Root, app)
+	head, headInfo, err := e.commit(opts.Head)
 	if err != nil {
-		return nil, nil, fmt.Errorf("render %s at %s: %w", app.Name, head.Short(), err)
+		return nil, nil, err
 	}
 	running, err := e.running(ctx, app)
 	if err != nil {
 		return nil, nil, err
 	}
-	in := plan.KubernetesInput{
-		App:         plan.App{Name: app.Name, Kind: string(app.Kind), Dir: app.Dir, File: app.File, Labels: app.Labels},
-		Spec:        app.Spec.(*config.KubernetesApplicationSpec),
-		Head:        plan.Commit{Hash: head.Hash, Subject: headInfo.Subject},
-		HeadMessage: headInfo.Message(),
-		Desired:     plan.FromRender(desired),
-		Strategy:    opts.Strategy,
-		Commander:   opts.Commander,
-		Now:         e.Now(),
+	ts := &trees{e: e, app: app}
+	req := PlanRequest{
+		App:            app,
+		Live:           opts.Live,
+		ForceConflicts: opts.ForceConflicts,
+		Cancel:         cancel,
+		Head: NewRevision(plan.Commit{Hash: head.Hash, Subject: headInfo.Subject}, func(context.Context) (*Tree, error) {
+			return &Tree{Root: e.Root, App: app}, nil
+		}),
+		Revision: ts.revision,
+		Input: plan.Input{
+			App:         plan.AppOf(app),
+			Spec:        app.Spec.Generic(),
+			Head:        plan.Commit{Hash: head.Hash, Subject: headInfo.Subject},
+			HeadMessage: headInfo.Message(),
+			Strategy:    opts.Strategy,
+			Commander:   opts.Commander,
+			Now:         e.Now(),
+		},
 	}
-	var compareWith *source.Revision
-	if running != nil {
-		rev, err := e.renderRevision(ctx, app, running.Target.Hash)
-		if err != nil {
-			return nil, nil, fmt.Errorf("render the last successful deployment of %s (%s): %w", app.Name, short(running.Target.Hash), err)
-		}
-		in.Running = rev
-		compareWith = &source.Revision{Name: running.Target.Hash, Hash: running.Target.Hash}
-	} else if opts.Base != "" {
-		rev, err := e.renderRevision(ctx, app, opts.Base)
-		if err != nil {
-			return nil, nil, fmt.Errorf("render %s at --base %s: %w", app.Name, opts.Base, err)
-		}
-		in.Base = rev
-	}
-	if compareWith != nil {
-		if files, err := e.Git.ChangedFiles(*compareWith, head); err == nil {
-			in.ChangedFiles = files
-		}
-	}
-	if in.ConfigDigest, err = plan.ConfigDigest(app); err != nil {
+	if req.Input.ConfigDigest, err = plan.ConfigDigest(app); err != nil {
 		return nil, nil, err
 	}
-	if e.Live != nil {
-		live, dry, err := e.Live(app.Name).Observe(ctx, objectsOf(in.Desired))
-		if err != nil {
-			return nil, nil, fmt.Errorf("observe %s in the cluster: %w", app.Name, err)
+	if running != nil {
+		if req.Running, err = ts.revision(running.Target.Hash); err != nil {
+			return nil, nil, fmt.Errorf("the last successful deployment of %s (%s): %w", app.Name, short(running.Target.Hash), err)
 		}
-		in.Live = plan.NewLive(live, dry)
+		req.Running.Commit.Subject = running.Target.Subject
+		c := req.Running.Commit
+		req.Input.Running = &c
+		if files, err := e.Git.ChangedFiles(source.Revision{Name: running.Target.Hash, Hash: running.Target.Hash}, head); err == nil {
+			req.Input.ChangedFiles = files
+		}
+	} else if opts.Base != "" {
+		if req.Base, err = ts.revision(opts.Base); err != nil {
+			return nil, nil, fmt.Errorf("--base %s: %w", opts.Base, err)
+		}
 	}
-	p, err := plan.PlanKubernetes(in)
-	return p, desired, err
+	p, prep, err := pf.Plan(ctx, req)
+	if err != nil {
+		ts.close()
+		return nil, nil, err
+	}
+	return p, &planned{Prepared: prep, trees: ts}, nil
+}
+
+// trees checks out the application's past revisions, each once, and
+// removes them when closed.
+type trees struct {
+	e    *Env
+	app  *config.App
+	mu   sync.Mutex
+	dirs []string
+	revs map[string]*Revision
+}
+
+// revision returns the application at rev (a commit or a name Git
+// resolves), its tree exported when first opened.
+func (t *trees) revision(rev string) (*Revision, error) {
+	r, info, err := t.e.commit(rev)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if got := t.revs[r.Hash]; got != nil {
+		return got, nil
+	}
+	c := plan.Commit{Hash: r.Hash, Subject: info.Subject}
+	out := NewRevision(c, func(ctx context.Context) (*Tree, error) { return t.export(r) })
+	if t.revs == nil {
+		t.revs = map[string]*Revision{}
+	}
+	t.revs[r.Hash] = out
+	return out, nil
+}
+
+// export writes the commit's tree apart (the working tree is not touched)
+// and reads the application's config there.
+func (t *trees) export(r source.Revision) (*Tree, error) {
+	dir, err := os.MkdirTemp(t.e.TempDir, "pipe-rev-")
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.dirs = append(t.dirs, dir)
+	t.mu.Unlock()
+	if err := t.e.Git.ExportTree(r, dir); err != nil {
+		return nil, err
+	}
+	app, err := appAt(dir, t.app)
+	if err != nil {
+		return nil, fmt.Errorf("application %s at %s: %w", t.app.Name, r.Short(), err)
+	}
+	return &Tree{Root: dir, App: app}, nil
+}
+
+// appAt reads the application's config in an exported tree: from the file
+// it has at the head, else wherever it was then (the file moved since).
+func appAt(root string, app *config.App) (*config.App, error) {
+	if repo, err := config.LoadRepo(root, app.File); err == nil {
+		if a, err := repo.App(app.Name); err == nil {
+			return a, nil
+		}
+	}
+	repo, err := config.LoadRepo(root)
+	if err != nil {
+		return nil, err
+	}
+	a, err := repo.App(app.Name)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind != app.Kind {
+		return nil, fmt.Errorf("it was a %s then, it is a %s now", a.Kind, app.Kind)
+	}
+	return a, nil
+}
+
+func (t *trees) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, d := range t.dirs {
+		os.RemoveAll(d)
+	}
+	t.dirs = nil
 }
 
 func (e *Env) commit(rev string) (source.Revision, *source.Commit, error) {
@@ -189,47 +254,9 @@ func (e *Env) running(ctx context.Context, app *config.App) (*state.Record, erro
 	return rec, nil
 }
 
-func (e *Env) render(ctx context.Context, root string, app *config.App) (*render.Manifests, error) {
-	ka, err := render.KubernetesAppOf(root, app)
-	if err != nil {
-		return nil, err
-	}
-	return e.Renderer.Kubernetes(ctx, ka)
-}
-
-// renderRevision renders the app as it was at rev, from an export of that
-// commit's tree (the working tree is not touched).
-func (e *Env) renderRevision(ctx context.Context, app *config.App, rev string) (*plan.Revision, error) {
-	r, info, err := e.commit(rev)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp(e.TempDir, "pipe-rev-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	if err := e.Git.ExportTree(r, dir); err != nil {
-		return nil, err
-	}
-	m, err := e.render(ctx, dir, app)
-	if err != nil {
-		return nil, err
-	}
-	return &plan.Revision{Commit: plan.Commit{Hash: r.Hash, Subject: info.Subject}, Objects: plan.FromRender(m)}, nil
-}
-
 func short(h string) string {
 	if len(h) > 7 {
 		return h[:7]
 	}
 	return h
-}
-
-func objectsOf(objs []plan.Object) []*unstructured.Unstructured {
-	out := make([]*unstructured.Unstructured, len(objs))
-	for i, o := range objs {
-		out[i] = o.Object
-	}
-	return out
 }

@@ -1,30 +1,21 @@
-// Package drift owns drift detection: whether what runs in the cluster is
-// still what Git says. For each application it renders the head of the
-// repository, lists the live objects (once per resource type for all the
-// applications of a cluster, see kubernetes.Client.ListManaged), and
-// compares each object with what a sync would leave, a forced server-side
-// dry-run apply of the Git state, so that server defaults are never drift,
-// fields removed from Git that pipe still owns are, and fields another
-// field manager changed are (kubectl diff --server-side stops at the
-// conflict). Fields other managers added that Git does not set at all are
-// found from the live object's managed fields. The result is a value
-// (Report) that the CLI prints, marshals and records; this package never
-// prints.
+// Package drift owns drift detection's verdicts and reports: whether what
+// runs on each platform is still what Git says, application by
+// application. The checker groups the applications by kind and hands each
+// group to its platform (drift.Platform, implemented by
+// internal/platform/<kind>), which compares the live state with Git its own
+// way and fills each application's result; the checker bounds how many
+// checks run at once. The result is a value (Report) that the CLI prints,
+// marshals and records; this package never prints.
 package drift
 
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/render"
-	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 )
 
 // Status is the verdict on one application.
@@ -141,38 +132,58 @@ func (r *Report) Failed() bool {
 	return false
 }
 
-// Cluster is the part of the Kubernetes target a check uses.
-type Cluster interface {
-	ListManaged(ctx context.Context, opts kubernetes.LiveOptions) (*kubernetes.Managed, error)
-	DriftPlan(ctx context.Context, objs, live []*unstructured.Unstructured, opts kubernetes.DryRunOptions) ([]kubernetes.DriftPair, error)
-	Namespace() string
+// Platform checks the drift of one kind's applications; each platform
+// kind implements it in its own package (internal/platform/<kind>).
+type Platform interface {
+	// Drift checks the applications of b, all of the platform's kind,
+	// against Git at the working tree: it hands the check of each to b.Go,
+	// which runs it in the checker's pool of workers and whose result it
+	// fills. Work the applications share (one listing of a cluster for all
+	// its applications) is the platform's to share between its checks.
+	// It returns once every check was handed over.
+	Drift(ctx context.Context, b *Batch)
+}
+
+// Batch is one kind's share of a drift check.
+type Batch struct {
+	// Apps are the applications to check.
+	Apps []*config.App
+
+	run     func(i int, check func(ctx context.Context, r *AppResult))
+	lists   *atomic.Int64
+	dryRuns *atomic.Int64
+}
+
+// Go runs the check of Apps[i] in the checker's pool; check fills r (its
+// App, Kind and Dir are set) with the verdict.
+func (b *Batch) Go(i int, check func(ctx context.Context, r *AppResult)) { b.run(i, check) }
+
+// Count adds to the report's counts of the API calls made: list requests
+// and dry runs.
+func (b *Batch) Count(lists, dryRuns int) {
+	b.lists.Add(int64(lists))
+	b.dryRuns.Add(int64(dryRuns))
 }
 
 // Checker checks applications for drift.
 type Checker struct {
-	// Root is the working tree at the head the apps are compared with.
-	Root     string
-	Renderer *render.Renderer
-	// Cluster returns the cluster of an application; applications with the
-	// same Cluster share one listing of the live objects.
-	Cluster func(app *config.App) (Cluster, error)
-	// Terraform opens the initialised workspace of a TerraformApp at the
-	// head (done releases it); nil skips TerraformApp applications. A
-	// *SkipError skips the application with its reason.
-	Terraform func(ctx context.Context, app *config.App) (ws TerraformWorkspace, done func(), err error)
-	// Parallelism bounds the applications checked at once; 0 means 8.
+	// Platforms returns the platform of a kind; an error skips the kind's
+	// applications with the error as the reason ("drift detection of a
+	// LambdaApp is not supported yet").
+	Platforms func(kind config.Kind) (Platform, error)
+	// Validate, when set, is asked about each application first: one it
+	// refuses (an invalid config file) is FAILED with its error, unchecked.
+	Validate func(app *config.App) error
+	// Parallelism bounds the applications checked at once (default 8).
 	Parallelism int
-	// Warn, when set, is told of what the check could not consider (a
-	// resource type that may not be listed).
-	Warn func(msg string)
-	// Progress, when set, is told of each application checked.
+	// Progress, when set, is called as each application's check ends.
 	Progress func(app string, st Status, d time.Duration)
 	Now      func() time.Time
 }
 
 // Check checks apps, in parallel, and returns their verdicts in the order
 // of apps. It never fails as a whole: a problem with one application (or
-// with its cluster) is that application's FAILED verdict.
+// with its platform) is that application's FAILED or SKIPPED verdict.
 func (c *Checker) Check(ctx context.Context, apps []*config.App) *Report {
 	now := c.Now
 	if now == nil {
@@ -180,197 +191,81 @@ func (c *Checker) Check(ctx context.Context, apps []*config.App) *Report {
 	}
 	start := now()
 	rep := &Report{SchemaVersion: 1, Apps: make([]AppResult, len(apps))}
-	clusters := make([]Cluster, len(apps))
-	tfApps := make([]bool, len(apps))
-	listings := map[Cluster]*listing{}
+	var kinds []config.Kind
+	byKind := map[config.Kind][]int{}
 	for i, ap := range apps {
 		r := &rep.Apps[i]
 		r.App, r.Kind, r.Dir = ap.Name, string(ap.Kind), ap.Dir
-		if ap.Kind == config.KindTerraformApp {
-			if c.Terraform == nil {
-				r.Status, r.Reason = Skipped, "terraform is not available to this check"
+		if c.Validate != nil {
+			if err := c.Validate(ap); err != nil {
+				r.Status, r.Error = Failed, err.Error()
 				continue
 			}
-			tfApps[i] = true
-			continue
 		}
-		if ap.Kind != config.KindKubernetesApp {
-			r.Status, r.Reason = Skipped, fmt.Sprintf("drift detection of a %s is not supported yet", ap.Kind)
-			continue
+		if _, ok := byKind[ap.Kind]; !ok {
+			kinds = append(kinds, ap.Kind)
 		}
-		cl, err := c.Cluster(ap)
-		if err != nil {
-			r.Status, r.Error = Failed, err.Error()
-			continue
-		}
-		clusters[i] = cl
-		l := listings[cl]
-		if l == nil {
-			l = &listing{ns: []string{cl.Namespace()}}
-			listings[cl] = l
-		}
-		if ns := ap.Spec.(*config.KubernetesApplicationSpec).Input.Namespace; ns != "" {
-			l.ns = append(l.ns, ns)
-		}
+		byKind[ap.Kind] = append(byKind[ap.Kind], i)
 	}
-	var dryRuns atomic.Int64
 	par := c.Parallelism
 	if par <= 0 {
 		par = 8
 	}
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
-	// check runs one application's check in the pool and reports progress.
-	check := func(i int, ap *config.App, f func(r *AppResult)) {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			t0 := now()
-			f(&rep.Apps[i])
-			if c.Progress != nil {
-				c.Progress(ap.Name, rep.Apps[i].Status, now().Sub(t0))
-			}
-		}()
-	}
-	for i, ap := range apps {
-		switch {
-		case tfApps[i]:
-			check(i, ap, func(r *AppResult) { c.checkTerraform(ctx, ap, r) })
-		case clusters[i] != nil:
-			check(i, ap, func(r *AppResult) {
-				l := listings[clusters[i]]
-				l.once.Do(func() {
-					opts := kubernetes.LiveOptions{Namespaces: dedupe(l.ns)}
-					if c.Warn != nil {
-						opts.Events = func(ev kubernetes.Event) {
-							if ev.Action == kubernetes.ActionWarning {
-								c.Warn(ev.Message)
-							}
-						}
-					}
-					l.m, l.err = clusters[i].ListManaged(ctx, opts)
-				})
-				if l.err != nil {
-					r.Status, r.Error = Failed, "list the live objects: "+l.err.Error()
-					return
-				}
-				n := c.checkApp(ctx, ap, clusters[i], l.take(ap.Name), r)
-				dryRuns.Add(int64(n))
-			})
+	var lists, dryRuns atomic.Int64
+	for _, kind := range kinds {
+		idx := byKind[kind]
+		var pf Platform
+		err := fmt.Errorf("drift detection of a %s is not supported yet", kind)
+		if c.Platforms != nil {
+			pf, err = c.Platforms(kind)
 		}
+		if err != nil {
+			for _, i := range idx {
+				rep.Apps[i].Status, rep.Apps[i].Reason = Skipped, err.Error()
+			}
+			continue
+		}
+		b := &Batch{lists: &lists, dryRuns: &dryRuns}
+		for _, i := range idx {
+			b.Apps = append(b.Apps, apps[i])
+		}
+		b.run = func(j int, check func(ctx context.Context, r *AppResult)) {
+			i := idx[j]
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				t0 := now()
+				check(ctx, &rep.Apps[i])
+				if c.Progress != nil {
+					c.Progress(apps[i].Name, rep.Apps[i].Status, now().Sub(t0))
+				}
+			}()
+		}
+		pf.Drift(ctx, b)
 	}
 	wg.Wait()
-	for _, l := range listings {
-		if l.m != nil {
-			rep.Stats.ListCalls += l.m.Lists
-		}
-	}
 	rep.Stats.Apps = len(apps)
+	rep.Stats.ListCalls = int(lists.Load())
 	rep.Stats.DryRuns = int(dryRuns.Load())
 	rep.Stats.Duration = now().Sub(start)
 	return rep
 }
 
-// listing is one cluster's live objects, listed once for all its apps.
-type listing struct {
-	once sync.Once
-	m    *kubernetes.Managed
-	err  error
-	ns   []string
-	mu   sync.Mutex
-}
-
-// take returns an application's live objects and drops them from the
-// listing, so that memory is released as the check goes.
-func (l *listing) take(app string) []*unstructured.Unstructured {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	objs := l.m.ByApp[app]
-	delete(l.m.ByApp, app)
-	return objs
-}
-
-func dedupe(s []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range s {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// checkApp fills r for one application and returns the number of dry
-// runs it took.
-func (c *Checker) checkApp(ctx context.Context, ap *config.App, cl Cluster, live []*unstructured.Unstructured, r *AppResult) int {
-	spec := ap.Spec.(*config.KubernetesApplicationSpec)
-	ka, err := render.KubernetesAppOf(c.Root, ap)
-	if err != nil {
-		r.Status, r.Error = Failed, "render: "+err.Error()
-		return 0
-	}
-	m, err := c.Renderer.Kubernetes(ctx, ka)
-	if err != nil {
-		r.Status, r.Error = Failed, "render: "+err.Error()
-		return 0
-	}
-	objs := make([]*unstructured.Unstructured, 0, len(m.Objects))
-	for _, o := range m.Objects {
-		objs = append(objs, o.Object)
-	}
-	pairs, err := cl.DriftPlan(ctx, objs, live, kubernetes.DryRunOptions{App: kubernetes.App{ID: ap.Name, Namespaces: kubernetes.ScopeOf(objs, cl.Namespace())}})
-	if err != nil {
-		r.Status, r.Error = Failed, err.Error()
-		return 0
-	}
-	var rules []ignoreRule
-	if dd := spec.DriftDetection; dd != nil {
-		rules = parseIgnoreRules(dd.IgnoreFields)
-	}
-	r.Objects = len(pairs)
-	dry := 0
-	for _, p := range pairs {
-		if p.DryRun {
-			dry++
-		}
-		if ignored(p.Desired) || ignored(p.Live) {
-			r.Ignored = append(r.Ignored, p.Key.String())
-			continue
-		}
-		d := ObjectDrift{Key: p.Key.String(), Object: p.Key.Readable(), Note: p.Note}
-		switch {
-		case p.Desired == nil:
-			d.Action = ActionDeleted
-			r.Deleted++
-		case p.Live == nil:
-			d.Action = ActionAdded
-			r.Added++
-		case !p.Owned:
-			d.Action = ActionAdded
-			d.Note = "exists but is not labelled as the application's: a sync adopts it"
-			r.Added++
-		default:
-			d.Fields = compareObject(p.Key, p.Desired, p.WouldBe, p.Live, rules)
-			if len(d.Fields) == 0 {
-				continue
-			}
-			d.Action = ActionChanged
-			r.Changed++
-		}
-		r.Drift = append(r.Drift, d)
-	}
-	sort.SliceStable(r.Drift, func(i, j int) bool { return r.Drift[i].Key < r.Drift[j].Key })
+// Finish sets a checked application's verdict from its drift: OUT_OF_SYNC
+// when an object drifted, else IN_SYNC.
+func (r *AppResult) Finish() {
 	r.Status = InSync
 	if len(r.Drift) > 0 {
 		r.Status = OutOfSync
 	}
-	return dry
 }
 
-func ignored(u *unstructured.Unstructured) bool {
-	return u != nil && u.GetAnnotations()[kubernetes.LabelIgnoreDriftDetection] == kubernetes.IgnoreDriftDetection
-}
+// SkipError, returned by a platform's check of an application, skips it
+// with Reason (e.g. drift detection is off for its platform provider).
+type SkipError struct{ Reason string }
+
+func (e *SkipError) Error() string { return "skipped: " + e.Reason }

@@ -34,7 +34,7 @@ type AnalysisEnv struct {
 // Analysis, checkpointed after every tick, so that a resumed deployment
 // continues with the remaining duration.
 func (e *Engine) analysis(ctx context.Context, st *Stage) error {
-	o, ok := st.options().(*config.AnalysisStageOptions)
+	o, ok := st.Options().(*config.AnalysisStageOptions)
 	if !ok || o == nil {
 		return errors.New("the ANALYSIS stage has no options: set with.duration and the metrics or https to check")
 	}

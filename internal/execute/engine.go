@@ -212,7 +212,7 @@ func (e *Engine) Run(ctx context.Context, d *Deployment) error {
 			}
 			return err
 		}
-		status, reason := e.classify(ctx, dctx, err, ps)
+		status, reason := e.classify(ctx, dctx, err, timeout)
 		stageStatus := state.StageFailed
 		if status == state.StatusCancelled {
 			stageStatus = state.StageCancelled
@@ -263,7 +263,7 @@ func isRollbackStageID(p *plan.Plan, id string) bool {
 }
 
 // classify says what an error of a stage means for the deployment.
-func (e *Engine) classify(ctx, dctx context.Context, err error, ps plan.Stage) (state.DeploymentStatus, string) {
+func (e *Engine) classify(ctx, dctx context.Context, err error, timeout time.Duration) (state.DeploymentStatus, string) {
 	switch {
 	case ctx.Err() != nil:
 		cause := context.Cause(ctx)
@@ -272,7 +272,7 @@ func (e *Engine) classify(ctx, dctx context.Context, err error, ps plan.Stage) (
 		}
 		return state.StatusFailed, cause.Error() + ": " + err.Error()
 	case errors.Is(context.Cause(dctx), errDeploymentTimeout):
-		return state.StatusFailed, fmt.Sprintf("the deployment timed out (spec.timeout): %v", err)
+		return state.StatusFailed, fmt.Sprintf("the deployment timed out after %s (spec.timeout): %v", timeout, err)
 	case isStageTimeout(err):
 		return state.StatusFailed, err.Error()
 	}
@@ -344,7 +344,7 @@ func (e *Engine) dispatch(ctx context.Context, st *Stage) error {
 func (e *Engine) stage(d *Deployment, ps plan.Stage, rs *state.Stage) *Stage {
 	st := &Stage{Plan: ps, Record: rs, Deployment: d, emit: e.emit, now: e.Now,
 		checkpoint: func() error { return e.Store.Update(context.Background(), d.Record) }}
-	if ps.Index >= 0 && d.App != nil {
+	if ps.Index >= 0 && !ps.Predefined && d.App != nil {
 		if p := d.App.Spec.Generic().Pipeline; p != nil && ps.Index < len(p.Stages) {
 			st.Config = &p.Stages[ps.Index]
 		}

@@ -79,7 +79,7 @@ func (p *fakePlatform) RunStage(ctx context.Context, st *Stage) error {
 
 func (p *fakePlatform) Rollback(ctx context.Context, st *Stage) error {
 	p.rolled++
-	st.SetMeta(MetaDeleted, "Deployment web-canary")
+	st.SetMeta("deleted", "Deployment web-canary")
 	return p.rollErr
 }
 
@@ -184,7 +184,7 @@ func TestFailureRollsBack(t *testing.T) {
 	if got := stageStatuses(rec); got != "stage-0=SUCCEEDED stage-1=FAILED Rollback=SUCCEEDED" {
 		t.Errorf("stages %s", got)
 	}
-	if rec.Stages[2].Metadata[MetaDeleted] == "" {
+	if rec.Stages[2].Metadata["deleted"] == "" {
 		t.Errorf("rollback metadata not recorded")
 	}
 }
@@ -270,7 +270,7 @@ func TestDeploymentTimeoutCountsFromStart(t *testing.T) {
 	if el := time.Since(start); el > 700*time.Millisecond {
 		t.Errorf("ran %s: the deadline should count from the deployment's start", el)
 	}
-	if !strings.Contains(store.current.Reason, "the deployment timed out (spec.timeout)") {
+	if !strings.Contains(store.current.Reason, "the deployment timed out after 1s (spec.timeout)") {
 		t.Errorf("reason %q", store.current.Reason)
 	}
 }

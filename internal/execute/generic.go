@@ -26,7 +26,7 @@ const (
 // record: a resumed deployment waits only what remains.
 func (e *Engine) wait(ctx context.Context, st *Stage) error {
 	d := time.Minute
-	if o, ok := st.options().(*config.WaitStageOptions); ok && o.Duration > 0 {
+	if o, ok := st.Options().(*config.WaitStageOptions); ok && o.Duration > 0 {
 		d = o.Duration.Std()
 	}
 	start, err := time.Parse(time.RFC3339Nano, st.Record.Metadata[MetaWaitStartedAt])
@@ -64,7 +64,7 @@ func (e *Engine) wait(ctx context.Context, st *Stage) error {
 // with Deployment.WaitApproval polls the record until the approvals come
 // or the stage's timeout passes.
 func (e *Engine) waitApproval(ctx context.Context, st *Stage) error {
-	o, _ := st.options().(*config.WaitApprovalStageOptions)
+	o, _ := st.Options().(*config.WaitApprovalStageOptions)
 	if o == nil {
 		o = &config.WaitApprovalStageOptions{}
 	}
@@ -172,8 +172,8 @@ func Approve(rec *state.Record, opts func(stageID string) *config.WaitApprovalSt
 	return st, len(got) >= max(o.MinApproverNum, 1), nil
 }
 
-// options returns the stage's typed options (nil when it has none).
-func (s *Stage) options() any {
+// Options returns the stage's typed options (its `with`, as configured); nil for predefined stages and stages without options.
+func (s *Stage) Options() any {
 	if s.Config == nil {
 		return nil
 	}

@@ -34,7 +34,7 @@ type ScriptEnv struct {
 
 // scriptRun runs a SCRIPT_RUN stage's script, bounded by its timeout.
 func (e *Engine) scriptRun(ctx context.Context, st *Stage) error {
-	o, ok := st.options().(*config.ScriptRunStageOptions)
+	o, ok := st.Options().(*config.ScriptRunStageOptions)
 	if !ok {
 		return errors.New("SCRIPT_RUN has no options")
 	}

@@ -23,6 +23,9 @@ type Fingerprint struct {
 	// empty when not computed. It catches inputs that change without a
 	// commit (a chart from a repository, a remote values file).
 	Desired string `json:"desired,omitempty"`
+	// DesiredChanged is the reason Verify gives when Desired differs, in
+	// the platform's terms; empty means the rendered manifests changed.
+	DesiredChanged string `json:"desiredChanged,omitempty"`
 	// Live is the digest of the live objects a live plan compared against;
 	// nil for offline plans.
 	Live *LiveFingerprint `json:"live,omitempty"`
@@ -60,7 +63,11 @@ func (f Fingerprint) Verify(current Fingerprint) error {
 		reasons = append(reasons, "the application config changed since the plan was made")
 	}
 	if f.Desired != "" && current.Desired != "" && f.Desired != current.Desired {
-		reasons = append(reasons, "the rendered manifests changed since the plan was made (a chart or values file from outside the repository may have changed)")
+		why := f.DesiredChanged
+		if why == "" {
+			why = "the rendered manifests changed since the plan was made (a chart or values file from outside the repository may have changed)"
+		}
+		reasons = append(reasons, why)
 	}
 	if f.Live != nil {
 		switch {

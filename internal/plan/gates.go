@@ -58,7 +58,7 @@ func (c Check) String() string {
 		parts = append(parts, c.Strategy)
 	}
 	if c.Query != "" {
-		parts = append(parts, fmt.Sprintf("%q", oneLine(c.Query)))
+		parts = append(parts, fmt.Sprintf("%q", config.OneLine(c.Query)))
 	}
 	if c.Expected != "" {
 		parts = append(parts, "expects "+c.Expected)
@@ -108,7 +108,7 @@ func analysisOf(o *config.AnalysisStageOptions) *Analysis {
 			if match == "" {
 				match = "exact"
 			}
-			exp = append(exp, fmt.Sprintf("body %s %q", match, oneLine(h.ExpectedResponse)))
+			exp = append(exp, fmt.Sprintf("body %s %q", match, config.OneLine(h.ExpectedResponse)))
 		}
 		method := h.Method
 		if method == "" {

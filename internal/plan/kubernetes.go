@@ -2,9 +2,7 @@ package plan
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
-	"regexp"
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
@@ -52,13 +50,6 @@ type KubernetesInput struct {
 	Now time.Time
 }
 
-// decision is the strategy the rules chose and why.
-type decision struct {
-	strategy Strategy
-	rule     Rule
-	reason   string
-}
-
 // PlanKubernetes plans a deployment of a KubernetesApp. The strategy is
 // decided by the first rule that applies, in PipeCD's order:
 //
@@ -82,58 +73,69 @@ func PlanKubernetes(in KubernetesInput) (*Plan, error) {
 	if kind == "" {
 		kind = string(config.KindKubernetesApp)
 	}
-	message := in.HeadMessage
-	if message == "" {
-		message = in.Head.Subject
+	var running *Commit
+	if in.Running != nil {
+		c := in.Running.Commit
+		running = &c
 	}
-	d, err := decideKubernetes(in, message)
+	p, err := New(Input{
+		App: in.App, Spec: spec.Generic(), Head: in.Head, HeadMessage: in.HeadMessage, Running: running,
+		Strategy: in.Strategy, Commander: in.Commander, ChangedFiles: in.ChangedFiles, ConfigDigest: in.ConfigDigest, Now: in.Now,
+	}, Kind{
+		QuickSync:         Stage{ID: "K8sSync", Name: config.StageK8sSync, Desc: "Sync by applying all manifests", Summary: spec.QuickSync.Describe()},
+		AutoRollback:      spec.AutoRollbackEnabled(config.KindKubernetesApp),
+		NoPipelineReason:  "Quick sync by applying all manifests (no pipeline was configured)",
+		CommitMatchReason: "Quick sync by applying all manifests",
+		Decide: func() (Decision, error) {
+			if in.Running == nil || in.Running.Commit.Hash == "" {
+				return Decision{StrategyQuickSync, RuleFirstDeployment, "Quick sync by applying all manifests because it seems this is the first deployment"}, nil
+			}
+			return decideByDiff(in.Running.Objects, in.Desired, spec.Workloads), nil
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	autoRollback := spec.AutoRollbackEnabled(config.KindKubernetesApp)
-
-	p := &Plan{
-		SchemaVersion: SchemaVersion,
-		App:           in.App,
-		Head:          in.Head,
-		Mode:          ModeOffline,
-		CreatedAt:     in.Now,
-		Strategy:      d.strategy,
-		Reason:        d.reason,
-		Rule:          d.rule,
-		Version:       imageVersion(in.Desired, spec.Workloads),
-		AutoRollback:  autoRollback,
-	}
 	p.App.Kind = kind
-	if p.Head.Subject == "" {
-		p.Head.Subject = Subject(message)
-	}
-	if in.Running != nil {
-		c := in.Running.Commit
-		p.Running = &c
-	}
-	sk := skipContext{message: message, files: in.ChangedFiles, filesKnown: in.ChangedFiles != nil}
-	if d.strategy == StrategyPipeline {
-		p.Stages = pipelineStages(spec.Pipeline, autoRollback, sk)
-	} else {
-		p.Stages = quickSyncStages(kind, autoRollback, &spec.QuickSync)
-	}
-	p.MinDuration, p.WaitsForApproval = timing(p.Stages)
-
+	p.Version = imageVersion(in.Desired, spec.Workloads)
 	p.Changes = kubernetesChanges(in, p)
-	prune := pruneOf(spec, d.strategy)
+	prune := pruneOf(spec, p.Strategy)
 	for i := range p.Changes {
 		if p.Changes[i].Action == ActionDelete && !prune {
 			p.Changes[i].Note = "kept in the cluster: pruning is off (quickSync.prune, or prune of the pipeline's sync stage)"
 		}
 	}
 	p.Summary = Summarize(p.Changes)
-
-	p.Source = Fingerprint{HeadCommit: in.Head.Hash, Config: in.ConfigDigest, Desired: DesiredDigest(in.Desired)}
+	p.Source.Desired = DesiredDigest(in.Desired)
 	if in.Live != nil {
 		p.Source.Live = LiveDigest(in.Live.Objects)
 	}
 	return p, nil
+}
+
+// pruneOf reports whether the sync that the stages run deletes objects no
+// longer in Git: quickSync.prune for quick sync, the prune option of a
+// K8S_SYNC or K8S_PRIMARY_ROLLOUT stage of the pipeline.
+func pruneOf(spec *config.KubernetesApplicationSpec, s Strategy) bool {
+	if s == StrategyQuickSync {
+		return spec.QuickSync.Prune
+	}
+	if spec.Pipeline == nil {
+		return false
+	}
+	for _, st := range spec.Pipeline.Stages {
+		switch o := st.With.(type) {
+		case *config.K8sSyncStageOptions:
+			if o.Prune {
+				return true
+			}
+		case *config.K8sPrimaryRolloutStageOptions:
+			if o.Prune {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // kubernetesChanges computes the plan's changes and sets its mode and base.
@@ -166,74 +168,6 @@ func kubernetesChanges(in KubernetesInput, p *Plan) []Change {
 	c := base.Commit
 	p.Base = &c
 	return DiffObjects(base.Objects, in.Desired, DiffOptions{From: from + " " + c.Short(), To: head})
-}
-
-// decideKubernetes applies the rules in order.
-func decideKubernetes(in KubernetesInput, message string) (decision, error) {
-	d, ok, err := decideCommon(in.Spec.Generic(), in.Strategy, in.Commander, message, quickSyncReasons{
-		noPipeline:   "Quick sync by applying all manifests (no pipeline was configured)",
-		commitPrefix: "Quick sync by applying all manifests",
-	})
-	if ok || err != nil {
-		return d, err
-	}
-	if in.Running == nil || in.Running.Commit.Hash == "" {
-		return decision{StrategyQuickSync, RuleFirstDeployment, "Quick sync by applying all manifests because it seems this is the first deployment"}, nil
-	}
-	return decideByDiff(in.Running.Objects, in.Desired, in.Spec.Workloads), nil
-}
-
-// quickSyncReasons are a kind's wordings of the quick sync decisions.
-type quickSyncReasons struct {
-	noPipeline   string
-	commitPrefix string
-}
-
-// decideCommon applies the rules every kind shares, in PipeCD's order: the
-// strategy forced by the command, no pipeline configured,
-// planner.alwaysUsePipeline, then commitMatcher (unless triggered by a
-// command). ok is false when none of them decided.
-func decideCommon(spec *config.GenericApplicationSpec, strategy Strategy, commander, message string, quick quickSyncReasons) (d decision, ok bool, err error) {
-	hasPipeline := spec.Pipeline != nil && len(spec.Pipeline.Stages) > 0
-	switch strategy {
-	case StrategyQuickSync:
-		return decision{StrategyQuickSync, RuleForced, "Quick sync because it was forced with --strategy quick"}, true, nil
-	case StrategyPipeline:
-		if !hasPipeline {
-			return decision{}, true, errors.New("unable to force sync with pipeline because no pipeline was specified")
-		}
-		return decision{StrategyPipeline, RuleForced, "Sync with the specified pipeline because it was forced with --strategy pipeline"}, true, nil
-	case "":
-	default:
-		return decision{}, true, fmt.Errorf("unknown strategy %q", strategy)
-	}
-	if !hasPipeline {
-		return decision{StrategyQuickSync, RuleNoPipeline, quick.noPipeline}, true, nil
-	}
-	if spec.Planner.AlwaysUsePipeline {
-		return decision{StrategyPipeline, RuleAlwaysUsePipeline, "Sync with the specified pipeline (alwaysUsePipeline was set)"}, true, nil
-	}
-	if commander == "" {
-		if p := spec.CommitMatcher.Pipeline; p != "" {
-			re, err := regexp.Compile(p)
-			if err != nil {
-				return decision{}, true, fmt.Errorf("failed to compile commitMatcher.pipeline(%s): %w", p, err)
-			}
-			if re.MatchString(message) {
-				return decision{StrategyPipeline, RuleCommitMatchPipeline, fmt.Sprintf("Sync progressively because the commit message was matching %q", p)}, true, nil
-			}
-		}
-		if q := spec.CommitMatcher.QuickSync; q != "" {
-			re, err := regexp.Compile(q)
-			if err != nil {
-				return decision{}, true, fmt.Errorf("failed to compile commitMatcher.quickSync(%s): %w", q, err)
-			}
-			if re.MatchString(message) {
-				return decision{StrategyQuickSync, RuleCommitMatchQuickSync, fmt.Sprintf("%s because the commit message was matching %q", quick.commitPrefix, q)}, true, nil
-			}
-		}
-	}
-	return decision{}, false, nil
 }
 
 // sameObjects reports whether two desired states are equal once normalised.

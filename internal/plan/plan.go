@@ -16,7 +16,7 @@ import (
 // SchemaVersion is the version of the JSON form of a Plan. It changes
 // whenever a field changes meaning or a reader would need a new field to
 // apply the plan faithfully; Decode refuses other versions.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Plan is what a deployment of one application would do: the strategy and
 // why, the stages, the changes, and the fingerprint of what it was computed
@@ -69,9 +69,20 @@ type Plan struct {
 	// the deleted objects.
 	Changes []Change `json:"changes"`
 	Summary Summary  `json:"summary"`
-	// Terraform is the terraform plan of a TerraformApp: the binary, the
-	// workspace, the counts and the rendering; nil for other kinds.
-	Terraform *TerraformResult `json:"terraform,omitempty"`
+	// Compared says what the changes compare when the platform says it
+	// otherwise than Mode and Base do (Terraform: the workspace's state and
+	// the head's configuration, and the binary that planned).
+	Compared string `json:"compared,omitempty"`
+	// Counts says how much changes in the platform's own terms (Terraform:
+	// "1 to add, 0 to change, 1 to destroy"); empty means Summary says it.
+	Counts string `json:"counts,omitempty"`
+	// Destroys names what the deployment destroys for good (Terraform's
+	// deleted and replaced resources): called out for people to see.
+	Destroys []string `json:"destroys,omitempty"`
+	// Details are the platform's own facts about the plan, in its own
+	// schema, for programs (Terraform: the binary, the workspace, the
+	// counts, the resources and outputs; see docs/terraform.md).
+	Details json.RawMessage `json:"details,omitempty"`
 	// Source fingerprints the inputs, for Verify.
 	Source Fingerprint `json:"source"`
 }
@@ -258,17 +269,6 @@ func (p *Plan) HasChanges() bool { return !p.Summary.Empty() }
 // *StaleError saying what changed when the current fingerprint differs from
 // the plan's.
 func (p *Plan) Verify(current Fingerprint) error {
-	if p.Terraform != nil && p.Source.Desired != current.Desired {
-		// Say it in Terraform's terms; the other checks are the same.
-		f := p.Source
-		f.Desired = ""
-		reasons := []string{"terraform now plans different changes than the saved plan (the state, the infrastructure or an input outside the repository changed since it was made)"}
-		var stale *StaleError
-		if err := f.Verify(current); errors.As(err, &stale) {
-			reasons = append(stale.Reasons, reasons...)
-		}
-		return &StaleError{Reasons: reasons}
-	}
 	return p.Source.Verify(current)
 }
 

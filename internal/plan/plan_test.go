@@ -425,8 +425,8 @@ func TestJSONRoundTrip(t *testing.T) {
 
 func TestDecodeRefusesOtherVersions(t *testing.T) {
 	for _, tc := range []struct{ data, want string }{
-		{`{"schemaVersion": 2}`, "the plan has schema version 2, this pipe reads version 1: use a newer pipe"},
-		{`{"schemaVersion": 0}`, "the plan has schema version 0, this pipe reads version 1: make the plan again"},
+		{`{"schemaVersion": 3}`, "the plan has schema version 3, this pipe reads version 2: use a newer pipe"},
+		{`{"schemaVersion": 1}`, "the plan has schema version 1, this pipe reads version 2: make the plan again"},
 		{`{"app": {}}`, "not a plan: no schemaVersion"},
 		{`[1]`, "not a plan: "},
 	} {

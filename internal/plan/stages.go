@@ -55,21 +55,6 @@ type Stage struct {
 	Skip string `json:"skip,omitempty"`
 }
 
-// predefinedSync is the quick-sync stage of each kind, as PipeCD names it.
-func predefinedSync(kind string) (id string, name config.StageName, desc string) {
-	switch config.Kind(kind) {
-	case config.KindTerraformApp:
-		return "TerraformSync", config.StageTerraformSync, "Sync by automatically applying any detected changes"
-	case config.KindCloudRunApp:
-		return "CloudRunSync", config.StageCloudRunSync, "Deploy the new version and configure all traffic to it"
-	case config.KindLambdaApp:
-		return "LambdaSync", config.StageLambdaSync, "Deploy the new version and configure all traffic to it"
-	case config.KindECSApp:
-		return "ECSSync", config.StageECSSync, "Deploy the new version and configure all traffic to it"
-	}
-	return "K8sSync", config.StageK8sSync, "Sync by applying all manifests"
-}
-
 // rollbackStage is PipeCD's predefined ROLLBACK stage.
 func rollbackStage() Stage {
 	return Stage{ID: "Rollback", Name: StageRollback, Desc: "Rollback the deployment", Index: -1, Predefined: true, Rollback: true}
@@ -77,12 +62,8 @@ func rollbackStage() Stage {
 
 // quickSyncStages is the kind's sync stage, then ROLLBACK when failed
 // deployments are rolled back (PipeCD's buildQuickSyncPipeline).
-func quickSyncStages(kind string, autoRollback bool, opts *config.K8sSyncStageOptions) []Stage {
-	id, name, desc := predefinedSync(kind)
-	st := Stage{ID: id, Name: name, Desc: desc, Predefined: true}
-	if opts != nil {
-		st.Summary = describeOptions(opts)
-	}
+func quickSyncStages(st Stage, autoRollback bool) []Stage {
+	st.Index, st.Predefined, st.Rollback = 0, true, false
 	out := []Stage{st}
 	if autoRollback {
 		out = append(out, rollbackStage())
@@ -122,7 +103,7 @@ func pipelineStages(p *config.DeploymentPipeline, autoRollback bool, sk skipCont
 		out = append(out, Stage{
 			ID: "ScriptRunRollback-" + out[i].ID, Name: StageScriptRunRollback,
 			Desc: "Rollback the script run stage", Index: -1, Predefined: true, Rollback: true,
-			RollbackOf: out[i].ID, Summary: "run: " + oneLine(o.OnRollback),
+			RollbackOf: out[i].ID, Summary: "run: " + config.OneLine(o.OnRollback),
 		})
 	}
 	return out
@@ -141,97 +122,11 @@ func describeStage(st *Stage, with any, sk skipContext) {
 		st.Analysis = analysisOf(o)
 		st.Skip = sk.reason(o.SkipOn)
 	case *config.ScriptRunStageOptions:
-		st.Summary = "run: " + oneLine(o.Run)
+		st.Summary = "run: " + config.OneLine(o.Run)
 		st.Skip = sk.reason(o.SkipOn)
-	default:
-		st.Summary = describeOptions(with)
+	case config.StageDescriber:
+		st.Summary = o.Describe()
 	}
-}
-
-// describeOptions summarises the options of the platform stages.
-func describeOptions(with any) string {
-	var parts []string
-	switch o := with.(type) {
-	case *config.K8sSyncStageOptions:
-		if o.Prune {
-			parts = append(parts, "prune")
-		}
-		if o.AddVariantLabelToSelector {
-			parts = append(parts, "add variant label to selector")
-		}
-	case *config.K8sPrimaryRolloutStageOptions:
-		if o.Prune {
-			parts = append(parts, "prune")
-		}
-		if o.CreateService {
-			parts = append(parts, "create service")
-		}
-	case *config.K8sCanaryRolloutStageOptions:
-		parts = append(parts, "replicas "+replicasOrDefault(o.Replicas))
-		if n := len(o.Patches); n > 0 {
-			parts = append(parts, fmt.Sprintf("%d patch(es)", n))
-		}
-		if o.CreateService {
-			parts = append(parts, "create service")
-		}
-	case *config.K8sBaselineRolloutStageOptions:
-		parts = append(parts, "replicas "+replicasOrDefault(o.Replicas))
-		if o.CreateService {
-			parts = append(parts, "create service")
-		}
-	case *config.K8sTrafficRoutingStageOptions:
-		p, c, b := o.Percentages()
-		parts = append(parts, fmt.Sprintf("primary %d%%, canary %d%%, baseline %d%%", p, c, b))
-	case *config.CustomSyncStageOptions:
-		parts = append(parts, "run: "+oneLine(o.Run))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func replicasOrDefault(r config.Replicas) string {
-	if r.Number == 0 && !r.IsPercentage {
-		return "1"
-	}
-	return r.String()
-}
-
-// pruneOf reports whether the sync that the stages run deletes objects no
-// longer in Git: quickSync.prune for quick sync, the prune option of a
-// K8S_SYNC or K8S_PRIMARY_ROLLOUT stage of the pipeline.
-func pruneOf(spec *config.KubernetesApplicationSpec, s Strategy) bool {
-	if s == StrategyQuickSync {
-		return spec.QuickSync.Prune
-	}
-	if spec.Pipeline == nil {
-		return false
-	}
-	for _, st := range spec.Pipeline.Stages {
-		switch o := st.With.(type) {
-		case *config.K8sSyncStageOptions:
-			if o.Prune {
-				return true
-			}
-		case *config.K8sPrimaryRolloutStageOptions:
-			if o.Prune {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// oneLine shortens text to its first line, marking what was cut.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	first, rest, cut := strings.Cut(s, "\n")
-	first = strings.TrimSpace(first)
-	if r := []rune(first); len(r) > 80 {
-		first, cut = string(r[:77]), true
-	}
-	if cut || rest != "" {
-		return first + " ..."
-	}
-	return first
 }
 
 // sortedKeys returns the keys of a set in order.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -178,54 +179,32 @@ func PlanTerraform(in TerraformInput) (*Plan, error) {
 	if in.Result == nil {
 		return nil, errors.New("no terraform plan result")
 	}
-	message := in.HeadMessage
-	if message == "" {
-		message = in.Head.Subject
-	}
-	d, err := decideTerraform(in, message)
+	p, err := New(Input{
+		App: in.App, Spec: spec.Generic(), Head: in.Head, HeadMessage: in.HeadMessage, Running: in.Running,
+		Strategy: in.Strategy, Commander: in.Commander, ChangedFiles: in.ChangedFiles, ConfigDigest: in.ConfigDigest, Now: in.Now,
+	}, Kind{
+		QuickSync:         Stage{ID: "TerraformSync", Name: config.StageTerraformSync, Desc: "Sync by automatically applying any detected changes"},
+		AutoRollback:      spec.AutoRollbackEnabled(config.KindTerraformApp),
+		NoPipelineReason:  "Quick sync by automatically applying any detected changes because no pipeline was configured",
+		CommitMatchReason: "Quick sync by automatically applying any detected changes",
+	})
 	if err != nil {
 		return nil, err
 	}
-	autoRollback := spec.AutoRollbackEnabled(config.KindTerraformApp)
-	p := &Plan{
-		SchemaVersion: SchemaVersion,
-		App:           in.App,
-		Head:          in.Head,
-		Running:       in.Running,
-		Mode:          ModeLive,
-		CreatedAt:     in.Now,
-		Strategy:      d.strategy,
-		Reason:        d.reason,
-		Rule:          d.rule,
-		AutoRollback:  autoRollback,
-		Terraform:     in.Result,
-	}
 	p.App.Kind = string(config.KindTerraformApp)
-	if p.Head.Subject == "" {
-		p.Head.Subject = Subject(message)
-	}
-	sk := skipContext{message: message, files: in.ChangedFiles, filesKnown: in.ChangedFiles != nil}
-	if d.strategy == StrategyPipeline {
-		p.Stages = pipelineStages(spec.Pipeline, autoRollback, sk)
-	} else {
-		p.Stages = quickSyncStages(p.App.Kind, autoRollback, nil)
-	}
-	p.MinDuration, p.WaitsForApproval = timing(p.Stages)
-	p.Changes = TerraformChanges(in.Result)
+	p.Mode = ModeLive
+	r := in.Result
+	p.Changes = TerraformChanges(r)
 	p.Summary = Summarize(p.Changes)
-	p.Source = Fingerprint{HeadCommit: in.Head.Hash, Config: in.ConfigDigest, Desired: in.Result.Fingerprint}
-	return p, nil
-}
-
-func decideTerraform(in TerraformInput, message string) (decision, error) {
-	d, ok, err := decideCommon(in.Spec.Generic(), in.Strategy, in.Commander, message, quickSyncReasons{
-		noPipeline:   "Quick sync by automatically applying any detected changes because no pipeline was configured",
-		commitPrefix: "Quick sync by automatically applying any detected changes",
-	})
-	if ok || err != nil {
-		return d, err
+	p.Compared = fmt.Sprintf("workspace %q's state with the head's configuration (%s plan)", r.Workspace, r.Binary)
+	p.Counts = r.Counts.String()
+	p.Destroys = r.Destroys()
+	if p.Details, err = json.Marshal(r); err != nil {
+		return nil, err
 	}
-	return decision{StrategyPipeline, RuleOtherChange, "Sync with the specified pipeline"}, nil
+	p.Source.Desired = r.Fingerprint
+	p.Source.DesiredChanged = "terraform now plans different changes than the saved plan (the state, the infrastructure or an input outside the repository changed since it was made)"
+	return p, nil
 }
 
 // TerraformChanges turns a terraform plan into the plan's changes: one per

@@ -67,8 +67,8 @@ func (t *textWriter) plan(p *Plan) {
 		t.line("  running:  none (no successful deployment recorded)")
 	}
 	switch {
-	case p.Terraform != nil:
-		t.line("  compared: workspace %q's state with the head's configuration (%s plan)", p.Terraform.Workspace, p.Terraform.Binary)
+	case p.Compared != "":
+		t.line("  compared: %s", p.Compared)
 	case p.Mode == ModeLive:
 		t.line("  compared: the live cluster with a server-side dry run of the head")
 	case p.Base != nil && p.Running != nil && p.Base.Hash == p.Running.Hash:
@@ -178,13 +178,13 @@ func actionMark(a Action) string {
 }
 
 func (t *textWriter) changes(p *Plan) {
-	if tf := p.Terraform; tf != nil {
-		t.line("%s %s", t.style(ansiBold, "Changes:"), tf.Counts)
-		if d := tf.Destroys(); len(d) > 0 {
-			t.line("  %s", t.style(ansiRed, fmt.Sprintf("DESTROYS %d resource(s): %s", len(d), strings.Join(d, ", "))))
-		}
-	} else {
-		t.line("%s %s", t.style(ansiBold, "Changes:"), p.Summary)
+	counts := p.Counts
+	if counts == "" {
+		counts = p.Summary.String()
+	}
+	t.line("%s %s", t.style(ansiBold, "Changes:"), counts)
+	if d := p.Destroys; len(d) > 0 {
+		t.line("  %s", t.style(ansiRed, fmt.Sprintf("DESTROYS %d resource(s): %s", len(d), strings.Join(d, ", "))))
 	}
 	for _, c := range p.Changes {
 		mark := actionMark(c.Action)

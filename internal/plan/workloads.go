@@ -24,17 +24,17 @@ import (
 // The workloads are those of spec.workloads (kind Deployment when not
 // given, every object of the kind when the name is not given), or every
 // Deployment when the list is empty, as in PipeCD.
-func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) decision {
+func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decision {
 	if sameObjects(olds, news) {
-		return decision{StrategyQuickSync, RuleNoChange, "Quick sync by applying all manifests (nothing changed since the last successful deployment)"}
+		return Decision{StrategyQuickSync, RuleNoChange, "Quick sync by applying all manifests (nothing changed since the last successful deployment)"}
 	}
 	oldWorkloads := findWorkloads(olds, refs)
 	if len(oldWorkloads) == 0 {
-		return decision{StrategyQuickSync, RuleNoRunningWorkloads, "Quick sync by applying all manifests because it was unable to find the currently running workloads"}
+		return Decision{StrategyQuickSync, RuleNoRunningWorkloads, "Quick sync by applying all manifests because it was unable to find the currently running workloads"}
 	}
 	newWorkloads := findWorkloads(news, refs)
 	if len(newWorkloads) == 0 {
-		return decision{StrategyQuickSync, RuleNoNewWorkloads, "Quick sync by applying all manifests because it was unable to find workloads in the new manifests"}
+		return Decision{StrategyQuickSync, RuleNoNewWorkloads, "Quick sync by applying all manifests because it was unable to find workloads in the new manifests"}
 	}
 
 	pairs := pairWorkloads(oldWorkloads, newWorkloads)
@@ -57,29 +57,29 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) decis
 	}
 	switch {
 	case len(images) > 0:
-		return decision{StrategyPipeline, RuleImageChange, "Sync progressively because of updating " + strings.Join(images, ", ")}
+		return Decision{StrategyPipeline, RuleImageChange, "Sync progressively because of updating " + strings.Join(images, ", ")}
 	case len(changed) == 1:
-		return decision{StrategyPipeline, RulePodTemplateChange, fmt.Sprintf("Sync progressively because pod template of workload %s was changed", changed[0])}
+		return Decision{StrategyPipeline, RulePodTemplateChange, fmt.Sprintf("Sync progressively because pod template of workload %s was changed", changed[0])}
 	case len(changed) > 1:
-		return decision{StrategyPipeline, RulePodTemplateChange, fmt.Sprintf("Sync progressively because pod templates of workloads %s were changed", strings.Join(changed, ", "))}
+		return Decision{StrategyPipeline, RulePodTemplateChange, fmt.Sprintf("Sync progressively because pod templates of workloads %s were changed", strings.Join(changed, ", "))}
 	}
 
 	oldConfigs, newConfigs := findConfigs(olds), findConfigs(news)
 	newByKey := byKey(newConfigs)
 	switch {
 	case len(oldConfigs) > len(newConfigs):
-		return decision{StrategyPipeline, RuleConfigDeleted, fmt.Sprintf("Sync progressively because %d configmap/secret deleted", len(oldConfigs)-len(newConfigs))}
+		return Decision{StrategyPipeline, RuleConfigDeleted, fmt.Sprintf("Sync progressively because %d configmap/secret deleted", len(oldConfigs)-len(newConfigs))}
 	case len(oldConfigs) < len(newConfigs):
-		return decision{StrategyPipeline, RuleConfigAdded, fmt.Sprintf("Sync progressively because new %d configmap/secret added", len(newConfigs)-len(oldConfigs))}
+		return Decision{StrategyPipeline, RuleConfigAdded, fmt.Sprintf("Sync progressively because new %d configmap/secret added", len(newConfigs)-len(oldConfigs))}
 	}
 	for _, oc := range oldConfigs {
 		k := parseKey(oc.Key)
 		nc, ok := newByKey[oc.Key]
 		if !ok {
-			return decision{StrategyPipeline, RuleConfigDeleted, fmt.Sprintf("Sync progressively because %s %s was deleted", k.kind, k.name)}
+			return Decision{StrategyPipeline, RuleConfigDeleted, fmt.Sprintf("Sync progressively because %s %s was deleted", k.kind, k.name)}
 		}
 		if !reflect.DeepEqual(normalize(oc.Object), normalize(nc.Object)) {
-			return decision{StrategyPipeline, RuleConfigChange, fmt.Sprintf("Sync progressively because %s %s was updated", k.kind, k.name)}
+			return Decision{StrategyPipeline, RuleConfigChange, fmt.Sprintf("Sync progressively because %s %s was updated", k.kind, k.name)}
 		}
 	}
 
@@ -94,9 +94,9 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) decis
 	}
 	if len(scales) > 0 {
 		sort.Strings(scales)
-		return decision{StrategyQuickSync, RuleScale, "Quick sync to scale " + strings.Join(scales, ", ")}
+		return Decision{StrategyQuickSync, RuleScale, "Quick sync to scale " + strings.Join(scales, ", ")}
 	}
-	return decision{StrategyQuickSync, RuleOtherChange, "Quick sync by applying all manifests"}
+	return Decision{StrategyQuickSync, RuleOtherChange, "Quick sync by applying all manifests"}
 }
 
 // findWorkloads returns the workloads among objects, each once.

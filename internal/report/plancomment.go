@@ -268,17 +268,20 @@ func appBlocks(p *plan.Plan) []block {
 	b.WriteString(strings.Join(facts, " · ") + "\n\n")
 	fmt.Fprintf(&b, "> %s\n\n", escapeCell(p.Reason))
 	b.WriteString(stagesText(p))
-	if tf := p.Terraform; tf != nil {
-		fmt.Fprintf(&b, "\n**Changes:** %s (%s, workspace %s)\n", escapeCell(tf.Counts.String()), escapeCell(tf.Binary), code(tf.Workspace))
-		if d := tf.Destroys(); len(d) > 0 {
-			names := make([]string, len(d))
-			for i, a := range d {
-				names[i] = code(a)
-			}
-			fmt.Fprintf(&b, "\n> [!CAUTION]\n> **Destroys %d resource(s):** %s\n", len(d), strings.Join(names, ", "))
-		}
+	if p.Counts != "" {
+		fmt.Fprintf(&b, "\n**Changes:** %s\n", escapeCell(p.Counts))
 	} else {
 		fmt.Fprintf(&b, "\n**Changes:** %s\n", changeCounts(p.Summary))
+	}
+	if p.Compared != "" {
+		fmt.Fprintf(&b, "\n_Compared: %s._\n", escapeCell(p.Compared))
+	}
+	if d := p.Destroys; len(d) > 0 {
+		names := make([]string, len(d))
+		for i, a := range d {
+			names[i] = code(a)
+		}
+		fmt.Fprintf(&b, "\n> [!CAUTION]\n> **Destroys %d resource(s):** %s\n", len(d), strings.Join(names, ", "))
 	}
 	out := []block{textBlock(b.String())}
 	for _, c := range p.Changes {

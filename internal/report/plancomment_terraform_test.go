@@ -26,12 +26,14 @@ func TestPlanCommentTerraformDestroys(t *testing.T) {
 	}
 	result.Counts = plan.CountTerraform(result.Resources)
 	p := terraformPlan()
-	p.Terraform = result
+	p.Counts, p.Destroys = result.Counts.String(), result.Destroys()
+	p.Compared = `workspace "prod"'s state with the head's configuration (tofu 1.10.10 plan)`
 	p.Changes = plan.TerraformChanges(result)
 	p.Summary = plan.Summarize(p.Changes)
 	out := PlanComment(&PlanReport{CI: ghCtx, Plans: []*plan.Plan{p}}, GitHubCommentLimit, 1)[0]
 	for _, want := range []string{
-		"**Changes:** 1 to add, 1 to change, 2 to destroy (1 replaced) (tofu 1.10.10, workspace `prod`)",
+		"**Changes:** 1 to add, 1 to change, 2 to destroy (1 replaced)",
+		"_Compared: workspace \"prod\"'s state with the head's configuration (tofu 1.10.10 plan)._",
 		"> [!CAUTION]\n> **Destroys 2 resource(s):** `terraform_data.cache`, `terraform_data.old`",
 		"<code>terraform_data.old</code> (delete) — DESTROYED",
 		"REPLACED: destroyed and created again (replace because cannot update)",

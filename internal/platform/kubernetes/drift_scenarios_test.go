@@ -1,4 +1,4 @@
-package drift_test
+package kubernetes_test
 
 import (
 	"bytes"
@@ -194,8 +194,8 @@ func (f *fixture) check() drift.AppResult {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ch := &drift.Checker{Root: f.root, Renderer: &render.Renderer{DefaultNamespace: f.ns},
-		Cluster: func(*config.App) (drift.Cluster, error) { return f.client, nil }}
+	pf := kubernetes.NewConnectedPlatform(f.client, kubernetes.PlatformOptions{Root: f.root})
+	ch := &drift.Checker{Platforms: func(config.Kind) (drift.Platform, error) { return pf, nil }}
 	rep := ch.Check(ctx, []*config.App{f.app()})
 	return rep.Apps[0]
 }

@@ -1,4 +1,4 @@
-package execute
+package kubernetes
 
 import (
 	"context"
@@ -8,18 +8,18 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/execute"
 )
 
 // Rollback implements Platform: re-apply the running commit's manifests,
 // delete the canary and baseline objects and the objects the failed commit
 // introduced, then wait for readiness. While the cluster is unreachable
 // (e.g. the apiserver restarting) it tries again, until ctx ends.
-func (k *Kubernetes) Rollback(ctx context.Context, st *Stage) error {
+func (k *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	delay := time.Second
 	for {
 		err := k.rollback(ctx, st)
-		if err == nil || !errors.Is(err, kubernetes.ErrUnreachable) || ctx.Err() != nil {
+		if err == nil || !errors.Is(err, ErrUnreachable) || ctx.Err() != nil {
 			return err
 		}
 		st.Warnf("the cluster is unreachable; trying the rollback again in %s: %v", delay, err)
@@ -34,14 +34,14 @@ func (k *Kubernetes) Rollback(ctx context.Context, st *Stage) error {
 	}
 }
 
-func (k *Kubernetes) rollback(ctx context.Context, st *Stage) error {
-	headKeys := map[kubernetes.Key]bool{}
+func (k *Runner) rollback(ctx context.Context, st *execute.Stage) error {
+	headKeys := map[Key]bool{}
 	for _, u := range k.Desired {
-		headKeys[kubernetes.KeyOf(u)] = true
+		headKeys[KeyOf(u)] = true
 	}
-	var res *kubernetes.Result
-	app := kubernetes.App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Running}
-	keep := map[kubernetes.Key]bool{}
+	var res *Result
+	app := App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Running}
+	keep := map[Key]bool{}
 	if k.Running != "" && k.RunningObjects != nil {
 		objs, err := k.RunningObjects(ctx)
 		if err != nil {
@@ -68,7 +68,7 @@ func (k *Kubernetes) rollback(ctx context.Context, st *Stage) error {
 			objs = append(objs, route)
 		}
 		for _, u := range objs {
-			keep[kubernetes.KeyOf(u)] = true
+			keep[KeyOf(u)] = true
 		}
 		st.Emitf("re-applying the running commit %s", short(k.Running))
 		if res, err = k.apply(ctx, st, objs, app); err != nil {
@@ -79,8 +79,8 @@ func (k *Kubernetes) rollback(ctx context.Context, st *Stage) error {
 		keep = headKeys
 	}
 	err := k.deleteLive(ctx, st, func(u *unstructured.Unstructured) bool {
-		key := kubernetes.KeyOf(u)
-		return kubernetes.VariantOf(u) != kubernetes.VariantPrimary || (headKeys[key] && !keep[key])
+		key := KeyOf(u)
+		return VariantOf(u) != VariantPrimary || (headKeys[key] && !keep[key])
 	}, keep)
 	if err != nil {
 		return err
@@ -92,24 +92,24 @@ func (k *Kubernetes) rollback(ctx context.Context, st *Stage) error {
 }
 
 // clean deletes the live objects of a variant.
-func (k *Kubernetes) clean(ctx context.Context, st *Stage, value string) error {
-	return k.deleteLive(ctx, st, func(u *unstructured.Unstructured) bool { return kubernetes.VariantOf(u) == value }, nil)
+func (k *Runner) clean(ctx context.Context, st *execute.Stage, value string) error {
+	return k.deleteLive(ctx, st, func(u *unstructured.Unstructured) bool { return VariantOf(u) == value }, nil)
 }
 
 // deleteLive deletes the application's live objects that match (and are
 // pipe's to delete), noting them in the stage's metadata.
-func (k *Kubernetes) deleteLive(ctx context.Context, st *Stage, match func(*unstructured.Unstructured) bool, keep map[kubernetes.Key]bool) error {
-	app := kubernetes.App{Namespaces: k.Namespaces, ID: k.AppID}
+func (k *Runner) deleteLive(ctx context.Context, st *execute.Stage, match func(*unstructured.Unstructured) bool, keep map[Key]bool) error {
+	app := App{Namespaces: k.Namespaces, ID: k.AppID}
 	var ns []string
 	if k.Spec.Input.Namespace != "" {
 		ns = []string{k.Spec.Input.Namespace}
 	}
-	live, err := k.Cluster.Live(ctx, app, kubernetes.LiveOptions{Namespaces: ns, Events: k.events(st)})
+	live, err := k.Cluster.Live(ctx, app, LiveOptions{Namespaces: ns, Events: k.events(st)})
 	if err != nil {
 		return fmt.Errorf("list the live objects: %w", err)
 	}
 	var del []*unstructured.Unstructured
-	for _, u := range kubernetes.Prunable(live, keep, app) {
+	for _, u := range Prunable(live, keep, app) {
 		if match(u) {
 			del = append(del, u)
 		}

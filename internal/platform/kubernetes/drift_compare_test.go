@@ -1,4 +1,4 @@
-package drift
+package kubernetes
 
 import (
 	"fmt"
@@ -9,11 +9,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/drift"
 )
 
-func obj(t *testing.T, y string) *unstructured.Unstructured {
+func driftObj(t *testing.T, y string) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal([]byte(y), &u.Object); err != nil {
@@ -22,7 +21,7 @@ func obj(t *testing.T, y string) *unstructured.Unstructured {
 	return u
 }
 
-func paths(ds []FieldDiff) string {
+func paths(ds []drift.FieldDiff) string {
 	var out []string
 	for _, d := range ds {
 		out = append(out, d.Op+" "+d.Path)
@@ -48,8 +47,8 @@ func TestDiffValuesNormalisation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var ds []FieldDiff
-			diffValues(nil, obj(t, tc.a).Object, obj(t, tc.b).Object, &ds)
+			var ds []drift.FieldDiff
+			diffValues(nil, driftObj(t, tc.a).Object, driftObj(t, tc.b).Object, &ds)
 			if got := paths(ds); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
@@ -57,7 +56,7 @@ func TestDiffValuesNormalisation(t *testing.T) {
 	}
 }
 
-const liveDeployment = `
+const driftLiveDeployment = `
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -99,8 +98,8 @@ status: {replicas: 4}
 `
 
 func TestCompareObjectFieldOwnership(t *testing.T) {
-	live := obj(t, liveDeployment)
-	desired := obj(t, `
+	live := driftObj(t, driftLiveDeployment)
+	desired := driftObj(t, `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: prod}
@@ -113,7 +112,7 @@ spec:
 	// The forced dry run: Git's replicas back, other managers' env kept.
 	wouldBe := live.DeepCopy()
 	_ = unstructured.SetNestedField(wouldBe.Object, int64(2), "spec", "replicas")
-	k := kubernetes.Key{Group: "apps", Kind: "Deployment", Namespace: "prod", Name: "web"}
+	k := Key{Group: "apps", Kind: "Deployment", Namespace: "prod", Name: "web"}
 
 	got := compareObject(k, desired, wouldBe, live, nil)
 	want := "changed spec.replicas; live-only spec.template.spec.containers[name=web].env[name=DEBUG]"
@@ -139,54 +138,20 @@ spec:
 }
 
 func TestCompareMasksConfigValues(t *testing.T) {
-	live := obj(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {a: b2xk, extra: eA==}}`)
-	would := obj(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {a: bmV3}}`)
-	desired := obj(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {a: new}}`)
+	live := driftObj(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {a: b2xk, extra: eA==}}`)
+	would := driftObj(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {a: bmV3}}`)
+	desired := driftObj(t, `{apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {a: new}}`)
 	live.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl-patch", Operation: metav1.ManagedFieldsOperationUpdate,
 		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{"f:a":{},"f:extra":{}}}`)}}})
-	got := compareObject(kubernetes.Key{Kind: "Secret", Name: "s"}, desired, would, live, nil)
+	got := compareObject(Key{Kind: "Secret", Name: "s"}, desired, would, live, nil)
 	if paths(got) != "changed data.a; live-only data.extra" {
 		t.Fatalf("got %q", paths(got))
 	}
 	for _, f := range got {
 		for _, v := range []any{f.Git, f.Live} {
-			if v != nil && v != Mask {
+			if v != nil && v != drift.Mask {
 				t.Errorf("%s: value %v not masked", f.Path, v)
 			}
 		}
-	}
-}
-
-func TestShard(t *testing.T) {
-	for _, bad := range []string{"", "1", "0/2", "3/2", "a/b", "1/0"} {
-		if _, err := ParseShard(bad); err == nil {
-			t.Errorf("ParseShard(%q) accepted", bad)
-		}
-	}
-	var apps []*config.App
-	for i := 0; i < 200; i++ {
-		apps = append(apps, &config.App{Name: fmt.Sprintf("app-%d", i)})
-	}
-	seen := map[string]int{}
-	for i := 1; i <= 4; i++ {
-		s, err := ParseShard(fmt.Sprintf("%d/4", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		part := s.Select(apps)
-		if len(part) < 20 {
-			t.Errorf("shard %s has %d of 200 apps", s, len(part))
-		}
-		for _, a := range part {
-			seen[a.Name]++
-		}
-	}
-	for _, a := range apps {
-		if seen[a.Name] != 1 {
-			t.Fatalf("%s is in %d shards", a.Name, seen[a.Name])
-		}
-	}
-	if all := (Shard{}).Select(apps); len(all) != 200 {
-		t.Fatalf("no shard keeps %d apps", len(all))
 	}
 }

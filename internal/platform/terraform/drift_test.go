@@ -1,4 +1,4 @@
-package drift_test
+package terraform
 
 import (
 	"context"
@@ -12,20 +12,19 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/drift"
-	"github.com/gitops-pipe/pipe/internal/platform/terraform"
 )
 
 // fakeTFWorkspace returns a queued drift report (or error) and counts the
 // checks and releases.
 type fakeTFWorkspace struct {
-	rep *terraform.DriftReport
+	rep *DriftReport
 	err error
 
 	mu     sync.Mutex
 	checks int
 }
 
-func (w *fakeTFWorkspace) Drift(ctx context.Context) (*terraform.DriftReport, error) {
+func (w *fakeTFWorkspace) Drift(ctx context.Context) (*DriftReport, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.checks++
@@ -45,7 +44,8 @@ func tfApp(name string) *config.App {
 // counts the done calls.
 func tfChecker(ws map[string]*fakeTFWorkspace, openErr map[string]error, released *int) *drift.Checker {
 	var mu sync.Mutex
-	return &drift.Checker{Terraform: func(ctx context.Context, app *config.App) (drift.TerraformWorkspace, func(), error) {
+	pf := NewPlatform(PlatformOptions{})
+	pf.driftOpen = func(ctx context.Context, app *config.App) (driftWorkspace, func(), error) {
 		if err := openErr[app.Name]; err != nil {
 			return nil, nil, err
 		}
@@ -54,10 +54,11 @@ func tfChecker(ws map[string]*fakeTFWorkspace, openErr map[string]error, release
 			return nil, nil, fmt.Errorf("no fake workspace for %s", app.Name)
 		}
 		return w, func() { mu.Lock(); *released++; mu.Unlock() }, nil
-	}}
+	}
+	return &drift.Checker{Platforms: func(config.Kind) (drift.Platform, error) { return pf, nil }}
 }
 
-func checkOne(t *testing.T, rep *terraform.DriftReport) drift.AppResult {
+func checkOne(t *testing.T, rep *DriftReport) drift.AppResult {
 	t.Helper()
 	released := 0
 	ws := &fakeTFWorkspace{rep: rep}
@@ -85,7 +86,7 @@ func driftByKey(r drift.AppResult) map[string]drift.ObjectDrift {
 }
 
 func TestTerraformInSync(t *testing.T) {
-	r := checkOne(t, &terraform.DriftReport{})
+	r := checkOne(t, &DriftReport{})
 	if r.Status != drift.InSync || len(r.Drift) != 0 || r.Objects != 0 || r.Error != "" {
 		t.Errorf("result %+v", r)
 	}
@@ -95,10 +96,10 @@ func TestTerraformInSync(t *testing.T) {
 }
 
 func TestTerraformRefreshDrift(t *testing.T) {
-	r := checkOne(t, &terraform.DriftReport{Changed: []terraform.ResourceChange{{
+	r := checkOne(t, &DriftReport{Changed: []ResourceChange{{
 		Address: "aws_s3_bucket.logs",
-		Actions: []string{terraform.ActionUpdate},
-		Attributes: []terraform.AttributeChange{
+		Actions: []string{ActionUpdate},
+		Attributes: []AttributeChange{
 			{Path: `tags["env"]`, Before: "prod", After: "staging"},
 			{Path: "versioning[0].enabled", Before: true, After: false},
 		},
@@ -125,19 +126,19 @@ func TestTerraformRefreshDrift(t *testing.T) {
 }
 
 func TestTerraformPendingChanges(t *testing.T) {
-	r := checkOne(t, &terraform.DriftReport{
-		Pending: []terraform.ResourceChange{
-			{Address: "aws_instance.web", Actions: []string{terraform.ActionUpdate},
-				Attributes: []terraform.AttributeChange{{Path: "instance_type", Before: "t3.small", After: "t3.large"}}},
-			{Address: "aws_instance.db", Actions: []string{terraform.ActionReplace}, Reason: "replace_because_cannot_update"},
-			{Address: "aws_sqs_queue.jobs", Actions: []string{terraform.ActionCreate},
-				Attributes: []terraform.AttributeChange{{Path: "name", After: "jobs"}}},
-			{Address: "aws_iam_role.old", Actions: []string{terraform.ActionDelete}},
-			{Address: "module.m.aws_vpc.imported", Actions: []string{terraform.ActionImport, terraform.ActionUpdate}},
+	r := checkOne(t, &DriftReport{
+		Pending: []ResourceChange{
+			{Address: "aws_instance.web", Actions: []string{ActionUpdate},
+				Attributes: []AttributeChange{{Path: "instance_type", Before: "t3.small", After: "t3.large"}}},
+			{Address: "aws_instance.db", Actions: []string{ActionReplace}, Reason: "replace_because_cannot_update"},
+			{Address: "aws_sqs_queue.jobs", Actions: []string{ActionCreate},
+				Attributes: []AttributeChange{{Path: "name", After: "jobs"}}},
+			{Address: "aws_iam_role.old", Actions: []string{ActionDelete}},
+			{Address: "module.m.aws_vpc.imported", Actions: []string{ActionImport, ActionUpdate}},
 			// A data source read changes nothing in the infrastructure.
-			{Address: "data.aws_ami.ubuntu", Actions: []string{terraform.ActionRead}},
+			{Address: "data.aws_ami.ubuntu", Actions: []string{ActionRead}},
 		},
-		Counts: terraform.Counts{Add: 2, Change: 2, Destroy: 2, Replace: 1, Import: 1},
+		Counts: Counts{Add: 2, Change: 2, Destroy: 2, Replace: 1, Import: 1},
 	})
 	if r.Status != drift.OutOfSync {
 		t.Fatalf("status %s", r.Status)
@@ -180,11 +181,11 @@ func TestTerraformPendingChanges(t *testing.T) {
 func TestTerraformChangedAndPendingCountedOnce(t *testing.T) {
 	// A resource changed outside terraform is also in the plan (terraform
 	// would set it back): one drifted object, with the refresh's fields.
-	changed := terraform.ResourceChange{Address: "aws_security_group.web", Actions: []string{terraform.ActionUpdate},
-		Attributes: []terraform.AttributeChange{{Path: "ingress[0].cidr_blocks[0]", Before: "10.0.0.0/8", After: "0.0.0.0/0"}}}
-	pending := terraform.ResourceChange{Address: "aws_security_group.web", Actions: []string{terraform.ActionUpdate},
-		Attributes: []terraform.AttributeChange{{Path: "ingress[0].cidr_blocks[0]", Before: "0.0.0.0/0", After: "10.0.0.0/8"}}}
-	r := checkOne(t, &terraform.DriftReport{Changed: []terraform.ResourceChange{changed}, Pending: []terraform.ResourceChange{pending}})
+	changed := ResourceChange{Address: "aws_security_group.web", Actions: []string{ActionUpdate},
+		Attributes: []AttributeChange{{Path: "ingress[0].cidr_blocks[0]", Before: "10.0.0.0/8", After: "0.0.0.0/0"}}}
+	pending := ResourceChange{Address: "aws_security_group.web", Actions: []string{ActionUpdate},
+		Attributes: []AttributeChange{{Path: "ingress[0].cidr_blocks[0]", Before: "0.0.0.0/0", After: "10.0.0.0/8"}}}
+	r := checkOne(t, &DriftReport{Changed: []ResourceChange{changed}, Pending: []ResourceChange{pending}})
 	if len(r.Drift) != 1 || r.Changed != 1 || r.Objects != 1 {
 		t.Fatalf("drift %+v changed %d objects %d", r.Drift, r.Changed, r.Objects)
 	}
@@ -195,15 +196,15 @@ func TestTerraformChangedAndPendingCountedOnce(t *testing.T) {
 }
 
 func TestTerraformOutputs(t *testing.T) {
-	r := checkOne(t, &terraform.DriftReport{
-		Outputs: []terraform.OutputChange{
-			{Name: "endpoint", Action: terraform.ActionUpdate, Before: "a.example.com", After: "b.example.com"},
+	r := checkOne(t, &DriftReport{
+		Outputs: []OutputChange{
+			{Name: "endpoint", Action: ActionUpdate, Before: "a.example.com", After: "b.example.com"},
 		},
-		PendingOutputs: []terraform.OutputChange{
+		PendingOutputs: []OutputChange{
 			// Also in the refresh: reported once.
-			{Name: "endpoint", Action: terraform.ActionUpdate, Before: "b.example.com", After: "a.example.com"},
-			{Name: "db_password", Action: terraform.ActionUpdate, Sensitive: true, Before: terraform.SensitiveValue, After: terraform.SensitiveValue},
-			{Name: "queue_url", Action: terraform.ActionCreate, After: "https://sqs/jobs"},
+			{Name: "endpoint", Action: ActionUpdate, Before: "b.example.com", After: "a.example.com"},
+			{Name: "db_password", Action: ActionUpdate, Sensitive: true, Before: SensitiveValue, After: SensitiveValue},
+			{Name: "queue_url", Action: ActionCreate, After: "https://sqs/jobs"},
 		},
 	})
 	if r.Status != drift.OutOfSync || r.Changed != 3 || r.Objects != 3 || len(r.Drift) != 3 {
@@ -229,14 +230,14 @@ func TestTerraformOutputs(t *testing.T) {
 }
 
 func TestTerraformSensitiveAttributesStayMasked(t *testing.T) {
-	r := checkOne(t, &terraform.DriftReport{Changed: []terraform.ResourceChange{{
-		Address: "aws_db_instance.main", Actions: []string{terraform.ActionUpdate},
-		Attributes: []terraform.AttributeChange{{Path: "password", Before: terraform.SensitiveValue, After: terraform.SensitiveValue, Sensitive: true}},
+	r := checkOne(t, &DriftReport{Changed: []ResourceChange{{
+		Address: "aws_db_instance.main", Actions: []string{ActionUpdate},
+		Attributes: []AttributeChange{{Path: "password", Before: SensitiveValue, After: SensitiveValue, Sensitive: true}},
 	}}})
 	if len(r.Drift) != 1 || len(r.Drift[0].Fields) != 1 {
 		t.Fatalf("drift %+v", r.Drift)
 	}
-	if f := r.Drift[0].Fields[0]; f.Git != terraform.SensitiveValue || f.Live != terraform.SensitiveValue {
+	if f := r.Drift[0].Fields[0]; f.Git != SensitiveValue || f.Live != SensitiveValue {
 		t.Errorf("field %+v", f)
 	}
 }
@@ -244,7 +245,7 @@ func TestTerraformSensitiveAttributesStayMasked(t *testing.T) {
 func TestTerraformSkippedAndFailed(t *testing.T) {
 	released := 0
 	broken := &fakeTFWorkspace{err: errors.New("drift check (plan): plan in /repo/infra/broken: Error: Unsupported block type")}
-	ok := &fakeTFWorkspace{rep: &terraform.DriftReport{}}
+	ok := &fakeTFWorkspace{rep: &DriftReport{}}
 	c := tfChecker(
 		map[string]*fakeTFWorkspace{"broken": broken, "ok": ok},
 		map[string]error{
@@ -290,7 +291,7 @@ func TestTerraformSkippedAndFailed(t *testing.T) {
 
 func TestTerraformWithoutTerraformSkips(t *testing.T) {
 	out := (&drift.Checker{}).Check(context.Background(), []*config.App{tfApp("net")})
-	if r := out.Apps[0]; r.Status != drift.Skipped || !strings.Contains(r.Reason, "terraform is not available") {
+	if r := out.Apps[0]; r.Status != drift.Skipped || !strings.Contains(r.Reason, "drift detection of a TerraformApp is not supported") {
 		t.Errorf("result %+v", r)
 	}
 }
@@ -305,12 +306,12 @@ func TestTerraformPendingImportAndForget(t *testing.T) {
 	// An import block and a removed block (lifecycle destroy = false)
 	// change nothing in the infrastructure, but a sync would change the
 	// state: the application is not in sync.
-	r := checkOne(t, &terraform.DriftReport{
-		Pending: []terraform.ResourceChange{
-			{Address: "aws_s3_bucket.legacy", Actions: []string{terraform.ActionImport}, ImportID: "legacy-bucket"},
-			{Address: "aws_s3_bucket.handed_over", Actions: []string{terraform.ActionForget}},
+	r := checkOne(t, &DriftReport{
+		Pending: []ResourceChange{
+			{Address: "aws_s3_bucket.legacy", Actions: []string{ActionImport}, ImportID: "legacy-bucket"},
+			{Address: "aws_s3_bucket.handed_over", Actions: []string{ActionForget}},
 		},
-		Counts: terraform.Counts{Import: 1},
+		Counts: Counts{Import: 1},
 	})
 	if r.Status != drift.OutOfSync || r.Added != 1 || r.Deleted != 1 || r.Objects != 2 {
 		t.Fatalf("result %+v", r)
@@ -327,8 +328,8 @@ func TestTerraformPendingImportAndForget(t *testing.T) {
 func TestTerraformPendingOutputDirection(t *testing.T) {
 	// A sync would set the output from the state's value (live) to the
 	// configuration's (Git).
-	r := checkOne(t, &terraform.DriftReport{PendingOutputs: []terraform.OutputChange{
-		{Name: "replicas", Action: terraform.ActionUpdate, Before: float64(2), After: float64(3)},
+	r := checkOne(t, &DriftReport{PendingOutputs: []OutputChange{
+		{Name: "replicas", Action: ActionUpdate, Before: float64(2), After: float64(3)},
 	}})
 	want := []drift.FieldDiff{{Path: "replicas", Op: drift.FieldChanged, Git: float64(3), Live: float64(2)}}
 	if len(r.Drift) != 1 || !reflect.DeepEqual(r.Drift[0].Fields, want) {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
@@ -109,12 +107,7 @@ func TestSameStages(t *testing.T) {
 }
 
 func TestRedactor(t *testing.T) {
-	secret := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"},
-		"data":       map[string]any{"password": "aHVudGVyMg=="}, // hunter2
-		"stringData": map[string]any{"token": "tok-123456"},
-	}}
-	r := redactor([]*unstructured.Unstructured{secret}, []string{"GITHUB_TOKEN=ghp_abcdef", "HOME=/root", "DB_PASSWORD=pw-9876"},
+	r := redactor([]string{"hunter2", "tok-123456"}, []string{"GITHUB_TOKEN=ghp_abcdef", "HOME=/root", "DB_PASSWORD=pw-9876"},
 		func(s string) string { return strings.ReplaceAll(s, "extra", "[x]") })
 	got := r("hunter2 tok-123456 ghp_abcdef /root pw-9876 extra")
 	if got != "*** *** *** /root *** [x]" {

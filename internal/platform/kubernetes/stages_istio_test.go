@@ -1,4 +1,4 @@
-package execute
+package kubernetes
 
 import (
 	"encoding/json"

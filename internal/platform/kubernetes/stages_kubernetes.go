@@ -1,4 +1,4 @@
-package execute
+package kubernetes
 
 import (
 	"context"
@@ -11,26 +11,26 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/execute"
 )
 
-// KubeCluster is what the Kubernetes stages need from a cluster.
-type KubeCluster interface {
-	Apply(ctx context.Context, objs []*unstructured.Unstructured, opts kubernetes.ApplyOptions) (*kubernetes.Result, error)
-	Wait(ctx context.Context, keys []kubernetes.Key, opts kubernetes.WaitOptions) error
-	Live(ctx context.Context, app kubernetes.App, opts kubernetes.LiveOptions) ([]*unstructured.Unstructured, error)
-	Delete(ctx context.Context, objs []*unstructured.Unstructured, events kubernetes.Events) ([]kubernetes.Key, error)
+// Cluster is what the Kubernetes stages need from a cluster.
+type Cluster interface {
+	Apply(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) (*Result, error)
+	Wait(ctx context.Context, keys []Key, opts WaitOptions) error
+	Live(ctx context.Context, app App, opts LiveOptions) ([]*unstructured.Unstructured, error)
+	Delete(ctx context.Context, objs []*unstructured.Unstructured, events Events) ([]Key, error)
 }
 
 // Kubernetes runs the K8S_* stages and the rollback of a KubernetesApp
 // (PipeCD's semantics): variants are the manifests' workloads copied as
 // <name>-<suffix>, told apart by the variant label and the
 // pipecd.dev/variant annotation.
-type Kubernetes struct {
-	Cluster KubeCluster
+type Runner struct {
+	Cluster Cluster
 	// AppID owns the objects (pipecd.dev/application).
 	AppID string
-	// Namespaces is the app's namespace scope (kubernetes.App.Namespaces):
+	// Namespaces is the app's namespace scope (App.Namespaces):
 	// same-named apps elsewhere in the cluster are never its objects.
 	Namespaces []string
 	Spec       *config.KubernetesApplicationSpec
@@ -52,11 +52,11 @@ const (
 
 type variantLabel struct{ key, primary, canary, baseline string }
 
-func (k *Kubernetes) label() variantLabel {
+func (k *Runner) label() variantLabel {
 	l := k.Spec.VariantLabel
 	v := variantLabel{key: l.Key, primary: l.PrimaryValue, canary: l.CanaryValue, baseline: l.BaselineValue}
 	if v.key == "" {
-		v.key = kubernetes.LabelVariant
+		v.key = LabelVariant
 	}
 	if v.primary == "" {
 		v.primary = config.VariantPrimary
@@ -70,20 +70,23 @@ func (k *Kubernetes) label() variantLabel {
 	return v
 }
 
-func (k *Kubernetes) workloads() []kubernetes.WorkloadRef {
-	var out []kubernetes.WorkloadRef
+func (k *Runner) workloads() []WorkloadRef {
+	var out []WorkloadRef
 	for _, w := range k.Spec.Workloads {
-		out = append(out, kubernetes.WorkloadRef{Kind: w.Kind, Name: w.Name})
+		out = append(out, WorkloadRef{Kind: w.Kind, Name: w.Name})
 	}
 	return out
 }
 
 // RunStage implements Platform.
-func (k *Kubernetes) RunStage(ctx context.Context, st *Stage) error {
-	with := st.options()
+func (k *Runner) RunStage(ctx context.Context, st *execute.Stage) error {
+	with := st.Options()
 	switch st.Plan.Name {
 	case config.StageK8sSync:
 		o, _ := with.(*config.K8sSyncStageOptions)
+		if o == nil && st.Config == nil {
+			o = &k.Spec.QuickSync // the quick sync's own stage
+		}
 		if o == nil {
 			o = &config.K8sSyncStageOptions{}
 		}
@@ -103,11 +106,11 @@ func (k *Kubernetes) RunStage(ctx context.Context, st *Stage) error {
 		if o == nil {
 			o = &config.K8sCanaryRolloutStageOptions{}
 		}
-		var patches []kubernetes.Patch
+		var patches []Patch
 		for _, p := range o.Patches {
-			kp := kubernetes.Patch{Kind: p.Target.Kind, Name: p.Target.Name, DocumentRoot: p.Target.DocumentRoot}
+			kp := Patch{Kind: p.Target.Kind, Name: p.Target.Name, DocumentRoot: p.Target.DocumentRoot}
 			for _, op := range p.Ops {
-				kp.Ops = append(kp.Ops, kubernetes.PatchOp{Op: op.Op, Path: op.Path, Value: op.Value})
+				kp.Ops = append(kp.Ops, PatchOp{Op: op.Op, Path: op.Path, Value: op.Value})
 			}
 			patches = append(patches, kp)
 		}
@@ -151,10 +154,10 @@ func (k *Kubernetes) RunStage(ctx context.Context, st *Stage) error {
 // stages own it);
 // with primaryService a <name>-<suffix> Service selecting the primary is
 // added.
-func (k *Kubernetes) primaryObjects(objs []*unstructured.Unstructured, toSelector, routed bool, primaryService string) ([]*unstructured.Unstructured, error) {
+func (k *Runner) primaryObjects(objs []*unstructured.Unstructured, toSelector, routed bool, primaryService string) ([]*unstructured.Unstructured, error) {
 	l := k.label()
 	refs := k.workloads()
-	svc := kubernetes.FindService(objs, k.Spec.Service.Name)
+	svc := FindService(objs, k.Spec.Service.Name)
 	out := make([]*unstructured.Unstructured, 0, len(objs)+1)
 	var vs *unstructured.Unstructured
 	if routed && k.istioRouted() {
@@ -168,12 +171,12 @@ func (k *Kubernetes) primaryObjects(objs []*unstructured.Unstructured, toSelecto
 		}
 		c := u.DeepCopy()
 		switch {
-		case kubernetes.IsWorkload(u, refs) && (toSelector || k.podSelectorRouted() || k.istioRouted() || k.gatewayRouted()):
-			if err := kubernetes.AddVariantLabel(c, l.key, l.primary, toSelector); err != nil {
+		case IsWorkload(u, refs) && (toSelector || k.podSelectorRouted() || k.istioRouted() || k.gatewayRouted()):
+			if err := AddVariantLabel(c, l.key, l.primary, toSelector); err != nil {
 				return nil, err
 			}
 		case routed && u == svc && (k.podSelectorRouted() || k.gatewayRouted()):
-			if err := kubernetes.SetSelectorLabel(c, l.key, l.primary); err != nil {
+			if err := SetSelectorLabel(c, l.key, l.primary); err != nil {
 				return nil, err
 			}
 		}
@@ -183,7 +186,7 @@ func (k *Kubernetes) primaryObjects(objs []*unstructured.Unstructured, toSelecto
 		if svc == nil {
 			return nil, errors.New("createService: the manifests have no Service")
 		}
-		extra, err := kubernetes.VariantService(svc, primaryService, l.key, l.primary)
+		extra, err := VariantService(svc, primaryService, l.key, l.primary)
 		if err != nil {
 			return nil, err
 		}
@@ -194,29 +197,29 @@ func (k *Kubernetes) primaryObjects(objs []*unstructured.Unstructured, toSelecto
 
 // podSelectorRouted reports whether the pipeline routes traffic by the
 // Service's pod selector.
-func (k *Kubernetes) podSelectorRouted() bool {
+func (k *Runner) podSelectorRouted() bool {
 	return k.Spec.Pipeline.HasStage(config.StageK8sTrafficRouting) && k.Spec.TrafficRoutingMethod() == config.TrafficRoutingPodSelector
 }
 
 // rollout applies the head's manifests as the primary variant, prunes the
 // primary objects no longer in Git when asked, and waits for readiness.
-func (k *Kubernetes) rollout(ctx context.Context, st *Stage, toSelector, prune, primary bool, primaryService string) error {
+func (k *Runner) rollout(ctx context.Context, st *execute.Stage, toSelector, prune, primary bool, primaryService string) error {
 	objs, err := k.primaryObjects(k.Desired, toSelector, primary, primaryService)
 	if err != nil {
 		return err
 	}
-	app := kubernetes.App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Head}
+	app := App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Head}
 	res, err := k.apply(ctx, st, objs, app)
 	if err != nil {
 		return err
 	}
 	if prune {
-		desired := map[kubernetes.Key]bool{}
+		desired := map[Key]bool{}
 		for _, u := range objs {
-			desired[kubernetes.KeyOf(u)] = true
+			desired[KeyOf(u)] = true
 		}
 		if err := k.deleteLive(ctx, st, func(u *unstructured.Unstructured) bool {
-			return kubernetes.VariantOf(u) == kubernetes.VariantPrimary && !desired[kubernetes.KeyOf(u)]
+			return VariantOf(u) == VariantPrimary && !desired[KeyOf(u)]
 		}, desired); err != nil {
 			return fmt.Errorf("prune: %w", err)
 		}
@@ -225,21 +228,21 @@ func (k *Kubernetes) rollout(ctx context.Context, st *Stage, toSelector, prune, 
 }
 
 // variant applies a canary or baseline variant of objs and waits for it.
-func (k *Kubernetes) variant(ctx context.Context, st *Stage, objs []*unstructured.Unstructured, commit, value, suffix string,
-	replicas config.Replicas, createService bool, patches []kubernetes.Patch) error {
+func (k *Runner) variant(ctx context.Context, st *execute.Stage, objs []*unstructured.Unstructured, commit, value, suffix string,
+	replicas config.Replicas, createService bool, patches []Patch) error {
 	n, pct := replicas.Number, replicas.IsPercentage
 	if n == 0 && !pct {
 		n = 1
 	}
-	vobjs, err := kubernetes.Variant(objs, kubernetes.VariantSpec{Suffix: suffix, LabelKey: k.label().key, LabelValue: value,
+	vobjs, err := Variant(objs, VariantSpec{Suffix: suffix, LabelKey: k.label().key, LabelValue: value,
 		Replicas: n, Percent: pct, Workloads: k.workloads(), Service: k.Spec.Service.Name, CreateService: createService})
 	if err != nil {
 		return err
 	}
-	if err := kubernetes.ApplyPatches(vobjs, suffix, patches); err != nil {
+	if err := ApplyPatches(vobjs, suffix, patches); err != nil {
 		return err
 	}
-	app := kubernetes.App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: commit, Variant: value}
+	app := App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: commit, Variant: value}
 	res, err := k.apply(ctx, st, vobjs, app)
 	if err != nil {
 		return err
@@ -249,7 +252,7 @@ func (k *Kubernetes) variant(ctx context.Context, st *Stage, objs []*unstructure
 
 // route switches the Service's selector to the variant receiving all the
 // traffic (podselector); the other methods are not available.
-func (k *Kubernetes) route(ctx context.Context, st *Stage, o *config.K8sTrafficRoutingStageOptions) error {
+func (k *Runner) route(ctx context.Context, st *execute.Stage, o *config.K8sTrafficRoutingStageOptions) error {
 	p, c, b := o.Percentages()
 	switch m := k.Spec.TrafficRoutingMethod(); m {
 	case config.TrafficRoutingPodSelector:
@@ -272,34 +275,34 @@ func (k *Kubernetes) route(ctx context.Context, st *Stage, o *config.K8sTrafficR
 	default:
 		return fmt.Errorf("podselector cannot split traffic (primary %d%%, canary %d%%, baseline %d%%)", p, c, b)
 	}
-	svc := kubernetes.FindService(k.Desired, k.Spec.Service.Name)
+	svc := FindService(k.Desired, k.Spec.Service.Name)
 	if svc == nil {
 		return errors.New("the manifests have no Service to route traffic with")
 	}
 	svc = svc.DeepCopy()
-	if err := kubernetes.SetSelectorLabel(svc, l.key, to); err != nil {
+	if err := SetSelectorLabel(svc, l.key, to); err != nil {
 		return err
 	}
 	st.SetMeta("primary", strconv.Itoa(p))
 	st.SetMeta("canary", strconv.Itoa(c))
 	st.SetMeta("baseline", strconv.Itoa(b))
-	_, err := k.apply(ctx, st, []*unstructured.Unstructured{svc}, kubernetes.App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Head})
+	_, err := k.apply(ctx, st, []*unstructured.Unstructured{svc}, App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Head})
 	if err == nil {
 		st.Emitf("Service %s now selects %s=%s", svc.GetName(), l.key, to)
 	}
 	return err
 }
 
-func (k *Kubernetes) events(st *Stage) kubernetes.Events {
-	return func(ev kubernetes.Event) {
-		if ev.Action == kubernetes.ActionUnchanged || (ev.Key == (kubernetes.Key{}) && strings.Contains(ev.Message, "deprecated")) {
+func (k *Runner) events(st *execute.Stage) Events {
+	return func(ev Event) {
+		if ev.Action == ActionUnchanged || (ev.Key == (Key{}) && strings.Contains(ev.Message, "deprecated")) {
 			return // listing every type warns about deprecated ones: noise here
 		}
 		msg := string(ev.Action) + " " + ev.Key.Readable()
 		if ev.Message != "" {
 			msg += ": " + ev.Message
 		}
-		if ev.Action == kubernetes.ActionFailed || ev.Action == kubernetes.ActionWarning {
+		if ev.Action == ActionFailed || ev.Action == ActionWarning {
 			st.Warnf("%s", msg)
 		} else {
 			st.Emitf("%s", msg)
@@ -307,15 +310,18 @@ func (k *Kubernetes) events(st *Stage) kubernetes.Events {
 	}
 }
 
-func (k *Kubernetes) apply(ctx context.Context, st *Stage, objs []*unstructured.Unstructured, app kubernetes.App) (*kubernetes.Result, error) {
-	opts := kubernetes.ApplyOptions{App: app, ForceConflicts: k.ForceConflicts, Events: k.events(st)}
+func (k *Runner) apply(ctx context.Context, st *execute.Stage, objs []*unstructured.Unstructured, app App) (*Result, error) {
+	opts := ApplyOptions{App: app, ForceConflicts: k.ForceConflicts, Events: k.events(st)}
 	if k.Spec.Input.AutoCreateNamespace && k.Spec.Input.Namespace != "" {
 		opts.CreateNamespace = k.Spec.Input.Namespace
 	}
 	res, err := k.Cluster.Apply(ctx, objs, opts)
 	if res != nil {
-		keys := res.Applied()
-		st.SetMeta(MetaResources, joinKeys(keys))
+		if st.Plan.Name == config.StageK8sSync {
+			noteCounts(st, res, err)
+		} else {
+			st.SetMeta(MetaResources, joinKeys(res.Applied()))
+		}
 		_ = st.Checkpoint()
 	}
 	if err != nil {
@@ -324,15 +330,32 @@ func (k *Kubernetes) apply(ctx context.Context, st *Stage, objs []*unstructured.
 	return res, nil
 }
 
-func (k *Kubernetes) wait(ctx context.Context, st *Stage, res *kubernetes.Result, app kubernetes.App) error {
+// noteCounts notes in a K8S_SYNC stage's record what the apply did to
+// the objects: how many were created, configured and unchanged, and which
+// were not applied when it stopped.
+func noteCounts(st *execute.Stage, res *Result, err error) {
+	counts := map[Action]int{}
+	for _, o := range res.Objects {
+		counts[o.Action]++
+	}
+	st.SetMeta("objects", strconv.Itoa(len(res.Objects)))
+	st.SetMeta("created", strconv.Itoa(counts[ActionCreated]))
+	st.SetMeta("configured", strconv.Itoa(counts[ActionConfigured]+counts[ActionReplaced]+counts[ActionRecreated]))
+	st.SetMeta("unchanged", strconv.Itoa(counts[ActionUnchanged]))
+	if na := res.NotApplied(); err != nil && len(na) > 0 {
+		st.SetMeta("notApplied", joinKeys(na))
+	}
+}
+
+func (k *Runner) wait(ctx context.Context, st *execute.Stage, res *Result, app App) error {
 	st.Emitf("applied %d objects; waiting for them to be ready", len(res.Objects))
-	if err := k.Cluster.Wait(ctx, res.Applied(), kubernetes.WaitOptions{App: app, Events: k.events(st)}); err != nil {
+	if err := k.Cluster.Wait(ctx, res.Applied(), WaitOptions{App: app, Events: k.events(st)}); err != nil {
 		return fmt.Errorf("wait for readiness: %w", err)
 	}
 	return nil
 }
 
-func joinKeys(keys []kubernetes.Key) string {
+func joinKeys(keys []Key) string {
 	s := make([]string, len(keys))
 	for i, k := range keys {
 		s[i] = k.Readable()

@@ -1,4 +1,4 @@
-package execute
+package terraform
 
 import (
 	"context"
@@ -7,41 +7,41 @@ import (
 	"strconv"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/execute"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/state"
-	"github.com/gitops-pipe/pipe/internal/platform/terraform"
 )
 
-// TerraformWorkspace is what the Terraform stages need from an initialised
+// StageWorkspace is what the Terraform stages need from an initialised
 // terraform working directory.
-type TerraformWorkspace interface {
+type StageWorkspace interface {
 	// Plan makes a saved plan of the configuration against the state.
-	Plan(ctx context.Context) (*terraform.Plan, error)
+	Plan(ctx context.Context) (*Plan, error)
 	// Apply applies exactly a saved plan; a stale one is refused with an
-	// error matching terraform.ErrStalePlan.
+	// error matching ErrStalePlan.
 	Apply(ctx context.Context, planFile string) error
 }
 
-// Terraform runs the stages of a TerraformApp: TERRAFORM_SYNC (plan, then
+// Runner runs the stages of a TerraformApp: TERRAFORM_SYNC (plan, then
 // apply when there are changes), TERRAFORM_PLAN (a saved plan, reviewed by
 // a WAIT_APPROVAL after it), TERRAFORM_APPLY (exactly the plan of the
 // TERRAFORM_PLAN before it, never a new one nobody reviewed) and ROLLBACK
 // (the last successful commit's configuration planned and applied).
-type Terraform struct {
+type Runner struct {
 	// Head is the workspace at the deployed commit.
-	Head TerraformWorkspace
+	Head StageWorkspace
 	// Prepared is the plan made when the deployment was planned; the first
 	// stage that plans uses it instead of planning again.
-	Prepared *terraform.Plan
+	Prepared *Plan
 	// Running opens the workspace at the last successful deployment's
 	// commit, for ROLLBACK; nil when there is none.
-	Running func(ctx context.Context) (TerraformWorkspace, func(), error)
+	Running func(ctx context.Context) (StageWorkspace, func(), error)
 	// QuickSync are the options of the predefined TERRAFORM_SYNC stage.
 	QuickSync config.TerraformApplyStageOptions
 
 	// plans are the saved plans of the TERRAFORM_PLAN stages run by this
 	// process, by stage id.
-	plans map[string]*terraform.Plan
+	plans map[string]*Plan
 }
 
 // Stage metadata keys of the Terraform stages.
@@ -51,7 +51,7 @@ const (
 )
 
 // RunStage implements Platform.
-func (t *Terraform) RunStage(ctx context.Context, st *Stage) error {
+func (t *Runner) RunStage(ctx context.Context, st *execute.Stage) error {
 	switch st.Plan.Name {
 	case config.StageTerraformSync:
 		retries := t.QuickSync.Retries
@@ -71,7 +71,7 @@ func (t *Terraform) RunStage(ctx context.Context, st *Stage) error {
 	return fmt.Errorf("stage %s is not a Terraform stage", st.Plan.Name)
 }
 
-func withOf[T any](st *Stage) (*T, bool) {
+func withOf[T any](st *execute.Stage) (*T, bool) {
 	if st.Config == nil {
 		return nil, false
 	}
@@ -80,7 +80,7 @@ func withOf[T any](st *Stage) (*T, bool) {
 }
 
 // plan returns the prepared plan once, then new plans.
-func (t *Terraform) plan(ctx context.Context, st *Stage) (*terraform.Plan, error) {
+func (t *Runner) plan(ctx context.Context, st *execute.Stage) (*Plan, error) {
 	if p := t.Prepared; p != nil {
 		t.Prepared = nil
 		return p, nil
@@ -89,7 +89,7 @@ func (t *Terraform) plan(ctx context.Context, st *Stage) (*terraform.Plan, error
 	return t.Head.Plan(ctx)
 }
 
-func noteCounts(st *Stage, p *terraform.Plan) {
+func noteCounts(st *execute.Stage, p *Plan) {
 	st.SetMeta("add", strconv.Itoa(p.Counts.Add))
 	st.SetMeta("change", strconv.Itoa(p.Counts.Change))
 	st.SetMeta("destroy", strconv.Itoa(p.Counts.Destroy))
@@ -102,13 +102,13 @@ func noteCounts(st *Stage, p *terraform.Plan) {
 	st.SetMeta(metaTFFingerprint, p.Fingerprint)
 }
 
-func countsText(p *terraform.Plan) string {
+func countsText(p *Plan) string {
 	return plan.TerraformCounts{Import: p.Counts.Import, Add: p.Counts.Add, Change: p.Counts.Change, Destroy: p.Counts.Destroy, Replace: p.Counts.Replace}.String()
 }
 
 // sync plans and applies when there are changes, retrying a failed apply
 // with a new plan up to retries times.
-func (t *Terraform) sync(ctx context.Context, st *Stage, retries int) error {
+func (t *Runner) sync(ctx context.Context, st *execute.Stage, retries int) error {
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		p, err := t.plan(ctx, st)
@@ -134,20 +134,20 @@ func (t *Terraform) sync(ctx context.Context, st *Stage, retries int) error {
 }
 
 // planStage makes the saved plan a later TERRAFORM_APPLY applies.
-func (t *Terraform) planStage(ctx context.Context, st *Stage) error {
+func (t *Runner) planStage(ctx context.Context, st *execute.Stage) error {
 	p, err := t.plan(ctx, st)
 	if err != nil {
 		return err
 	}
 	noteCounts(st, p)
 	if t.plans == nil {
-		t.plans = map[string]*terraform.Plan{}
+		t.plans = map[string]*Plan{}
 	}
 	t.plans[st.Plan.ID] = p
 	st.Emitf("plan: %s (fingerprint %s)", countsText(p), shortFingerprint(p.Fingerprint))
 	if !p.HasChanges {
 		if o, ok := withOf[config.TerraformPlanStageOptions](st); ok && o.ExitOnNoChanges {
-			return &EndDeployment{Reason: "the plan has no changes (exitOnNoChanges)"}
+			return &execute.EndDeployment{Reason: "the plan has no changes (exitOnNoChanges)"}
 		}
 	}
 	return nil
@@ -158,7 +158,7 @@ func (t *Terraform) planStage(ctx context.Context, st *Stage) error {
 // approval and was resumed by another job), the configuration is planned
 // again and applied only if the new plan makes exactly the reviewed
 // changes (same fingerprint).
-func (t *Terraform) applyStage(ctx context.Context, st *Stage, retries int) error {
+func (t *Runner) applyStage(ctx context.Context, st *execute.Stage, retries int) error {
 	planID, reviewed, skipped := t.reviewedPlan(st)
 	switch {
 	case skipped != "":
@@ -175,7 +175,7 @@ func (t *Terraform) applyStage(ctx context.Context, st *Stage, retries int) erro
 			// The plan was made by another job (the deployment was
 			// resumed), or the apply failed: plan again, and apply only
 			// the reviewed changes.
-			var np *terraform.Plan
+			var np *Plan
 			if attempt == 0 && t.Prepared != nil {
 				np, t.Prepared = t.Prepared, nil
 			} else {
@@ -213,7 +213,7 @@ func (t *Terraform) applyStage(ctx context.Context, st *Stage, retries int) erro
 		if err == nil {
 			return nil
 		}
-		if errors.Is(err, terraform.ErrStalePlan) {
+		if errors.Is(err, ErrStalePlan) {
 			return fmt.Errorf("the plan of %s is stale (the state changed since it was made): nothing was applied; start a new deployment: %w", planID, err)
 		}
 		if attempt >= retries || ctx.Err() != nil {
@@ -226,7 +226,7 @@ func (t *Terraform) applyStage(ctx context.Context, st *Stage, retries int) erro
 
 // reviewedPlan finds the last TERRAFORM_PLAN stage before st in the record
 // and the fingerprint it recorded; skipped is its id when it was skipped.
-func (t *Terraform) reviewedPlan(st *Stage) (id, fingerprint, skipped string) {
+func (t *Runner) reviewedPlan(st *execute.Stage) (id, fingerprint, skipped string) {
 	rec := st.Deployment.Record
 	var found *state.Stage
 	for i := range rec.Stages {
@@ -249,7 +249,7 @@ func (t *Terraform) reviewedPlan(st *Stage) (id, fingerprint, skipped string) {
 
 // Rollback implements Platform: it plans and applies the configuration of
 // the last successful deployment.
-func (t *Terraform) Rollback(ctx context.Context, st *Stage) error {
+func (t *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	if !appliedAnything(st.Deployment.Record) {
 		// Nothing of this deployment reached the state: rolling back would
 		// only revert changes made by others (e.g. a hotfix applied while
@@ -294,7 +294,7 @@ func shortFingerprint(f string) string {
 // apply applies a saved plan, noting in the stage's record (written before
 // terraform starts, so that a killed job leaves it) that it may have
 // changed the state.
-func (t *Terraform) apply(ctx context.Context, st *Stage, file string) error {
+func (t *Runner) apply(ctx context.Context, st *execute.Stage, file string) error {
 	st.SetMeta(metaTFApplied, "started")
 	if err := st.Checkpoint(); err != nil {
 		return fmt.Errorf("record the deployment before applying: %w", err)
@@ -310,7 +310,7 @@ func (t *Terraform) apply(ctx context.Context, st *Stage, file string) error {
 // unless an earlier apply of the stage started (a failed attempt before a
 // retry, or a job killed while applying before this one resumed it): that
 // apply may have changed the state, and ROLLBACK must know it.
-func noteNothingApplied(st *Stage) {
+func noteNothingApplied(st *execute.Stage) {
 	if v := st.Record.Metadata[metaTFApplied]; v == "started" || v == "true" {
 		return
 	}

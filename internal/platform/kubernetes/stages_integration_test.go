@@ -1,4 +1,4 @@
-package execute
+package kubernetes
 
 import (
 	"context"
@@ -18,14 +18,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/execute"
+	"github.com/gitops-pipe/pipe/internal/execute/executetest"
 	"github.com/gitops-pipe/pipe/internal/state"
-	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 	"github.com/gitops-pipe/pipe/internal/testenv/kube"
 )
 
 // The integration tests run the Kubernetes stages against one real control
 // plane per test binary.
-func TestMain(m *testing.M) { kube.Main(m) }
 
 const relV1 = `
 apiVersion: apps/v1
@@ -74,25 +74,26 @@ func TestApiserverStoppedDuringPrimaryRollout(t *testing.T) {
 	kc := c.Kubeconfig()
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.KubeConfig, flags.Namespace = &kc, &ns
-	cl, err := kubernetes.New(flags, kubernetes.Options{Retry: kubernetes.Backoff{Attempts: 3, Initial: 100 * time.Millisecond}})
+	cl, err := New(flags, Options{Retry: Backoff{Attempts: 3, Initial: 100 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	app := kubernetes.App{ID: "rel", CommitHash: "c1"}
-	res, err := cl.Apply(ctx, relObjs(t, ns, "v1", false), kubernetes.ApplyOptions{App: app})
+	app := App{ID: "rel", CommitHash: "c1"}
+	res, err := cl.Apply(ctx, relObjs(t, ns, "v1", false), ApplyOptions{App: app})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cl.Wait(ctx, res.Applied(), kubernetes.WaitOptions{App: app}); err != nil {
+	if err := cl.Wait(ctx, res.Applied(), WaitOptions{App: app}); err != nil {
 		t.Fatal(err)
 	}
 
-	cfgApp := pipelineApp(t, k8s(config.StageK8sPrimaryRollout))
-	spec := cfgApp.Spec.(*config.KubernetesApplicationSpec)
+	spec := &config.KubernetesApplicationSpec{}
 	spec.Name = "rel"
-	d := newDeployment(cfgApp, planOf(cfgApp, true, nil))
-	pf := &Kubernetes{Cluster: cl, AppID: "rel", Spec: spec, Head: "c2", Desired: relObjs(t, ns, "v2", true), Running: "c1",
+	spec.Pipeline = &config.DeploymentPipeline{Stages: []config.PipelineStage{{Name: config.StageK8sPrimaryRollout}}}
+	cfgApp := &config.App{Name: "rel", Kind: config.KindKubernetesApp, Spec: spec}
+	d := executetest.NewDeployment(cfgApp, executetest.PlanOf(cfgApp, true, nil))
+	pf := &Runner{Cluster: cl, AppID: "rel", Spec: spec, Head: "c2", Desired: relObjs(t, ns, "v2", true), Running: "c1",
 		RunningObjects: func(context.Context) ([]*unstructured.Unstructured, error) { return relObjs(t, ns, "v1", false), nil }}
 
 	var mu sync.Mutex
@@ -108,8 +109,8 @@ func TestApiserverStoppedDuringPrimaryRollout(t *testing.T) {
 		}
 	})
 	var log []string
-	store := &memStore{}
-	e := &Engine{Store: store, Platform: pf, Now: time.Now, Events: func(ev Event) {
+	store := &executetest.Store{}
+	e := &execute.Engine{Store: store, Platform: pf, Now: time.Now, Events: func(ev execute.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		log = append(log, fmt.Sprintf("[%s] %s", ev.Stage, ev.Message))
@@ -126,12 +127,12 @@ func TestApiserverStoppedDuringPrimaryRollout(t *testing.T) {
 		}
 	}}
 	err = e.Run(ctx, d)
-	var f *Failure
+	var f *execute.Failure
 	if !errors.As(err, &f) || f.Status != state.StatusFailed || !f.RolledBack {
 		t.Fatalf("err = %v\n%s", err, strings.Join(log, "\n"))
 	}
-	rec := store.current
-	if got := fmt.Sprint(store.statuses()); got != "[RUNNING ROLLING_BACK FAILED]" {
+	rec := store.Current()
+	if got := fmt.Sprint(store.Statuses()); got != "[RUNNING ROLLING_BACK FAILED]" {
 		t.Errorf("statuses %s", got)
 	}
 	if r := rec.Stages[0].Reason; rec.Stages[0].Status != state.StageFailed || !strings.Contains(r, "did not answer") || !strings.Contains(r, "not applied: Deployment "+ns+"/rel") {

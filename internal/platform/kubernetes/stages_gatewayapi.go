@@ -1,4 +1,4 @@
-package execute
+package kubernetes
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/execute"
 )
 
 // gatewayAPIGroup is the API group of the Gateway API.
@@ -20,7 +20,7 @@ const maxBackendWeight = 1000000
 
 // httpRoute returns the app's Gateway API HTTPRoute among objs (the
 // configured one, else the first), nil if none.
-func (k *Kubernetes) httpRoute(objs []*unstructured.Unstructured) *unstructured.Unstructured {
+func (k *Runner) httpRoute(objs []*unstructured.Unstructured) *unstructured.Unstructured {
 	name := ""
 	if k.Spec.TrafficRouting != nil && k.Spec.TrafficRouting.GatewayAPI != nil {
 		name = k.Spec.TrafficRouting.GatewayAPI.HTTPRoute
@@ -36,13 +36,13 @@ func (k *Kubernetes) httpRoute(objs []*unstructured.Unstructured) *unstructured.
 // gatewayRouted reports whether the pipeline routes traffic with a Gateway
 // API HTTPRoute: then the routing stages own the HTTPRoute, the rollouts
 // leave it be, and the app's Service selects the primary variant only.
-func (k *Kubernetes) gatewayRouted() bool {
+func (k *Runner) gatewayRouted() bool {
 	return k.Spec.Pipeline.HasStage(config.StageK8sTrafficRouting) && k.Spec.TrafficRoutingMethod() == config.TrafficRoutingGatewayAPI
 }
 
 // routeGatewayAPI sets the backendRef weights of the HTTPRoute's rules that
 // point at the primary, canary and baseline Services, and applies it.
-func (k *Kubernetes) routeGatewayAPI(ctx context.Context, st *Stage, primary, canary, baseline int) error {
+func (k *Runner) routeGatewayAPI(ctx context.Context, st *execute.Stage, primary, canary, baseline int) error {
 	route, err := k.gatewayAPIObject(k.Desired, primary, canary, baseline)
 	if err != nil {
 		return err
@@ -51,16 +51,16 @@ func (k *Kubernetes) routeGatewayAPI(ctx context.Context, st *Stage, primary, ca
 	st.SetMeta("canary", strconv.Itoa(canary))
 	st.SetMeta("baseline", strconv.Itoa(baseline))
 	objs := []*unstructured.Unstructured{route}
-	if svc := kubernetes.FindService(k.Desired, k.Spec.Service.Name); svc != nil && svc.GetName() == k.gatewayService(svc) {
+	if svc := FindService(k.Desired, k.Spec.Service.Name); svc != nil && svc.GetName() == k.gatewayService(svc) {
 		// The primary's backend must not reach the other variants' pods
 		// (a sync before the pipeline left the selector without the label).
 		svc = svc.DeepCopy()
-		if err := kubernetes.SetSelectorLabel(svc, k.label().key, k.label().primary); err != nil {
+		if err := SetSelectorLabel(svc, k.label().key, k.label().primary); err != nil {
 			return err
 		}
 		objs = append([]*unstructured.Unstructured{svc}, objs...)
 	}
-	if _, err := k.apply(ctx, st, objs, kubernetes.App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Head}); err != nil {
+	if _, err := k.apply(ctx, st, objs, App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Head}); err != nil {
 		return err
 	}
 	st.Emitf("HTTPRoute %s: primary %d%%, canary %d%%, baseline %d%%", route.GetName(), primary, canary, baseline)
@@ -69,7 +69,7 @@ func (k *Kubernetes) routeGatewayAPI(ctx context.Context, st *Stage, primary, ca
 
 // gatewayService returns the primary Service the HTTPRoute's backendRefs
 // name: the configured one, else the app's Service (appSvc, may be nil).
-func (k *Kubernetes) gatewayService(appSvc *unstructured.Unstructured) string {
+func (k *Runner) gatewayService(appSvc *unstructured.Unstructured) string {
 	if g := k.Spec.TrafficRouting.GatewayAPI; g != nil && g.Service != "" {
 		return g.Service
 	}
@@ -80,13 +80,13 @@ func (k *Kubernetes) gatewayService(appSvc *unstructured.Unstructured) string {
 }
 
 // gatewayAPIObject returns the HTTPRoute of objs with the weights set.
-func (k *Kubernetes) gatewayAPIObject(objs []*unstructured.Unstructured, primary, canary, baseline int) (*unstructured.Unstructured, error) {
+func (k *Runner) gatewayAPIObject(objs []*unstructured.Unstructured, primary, canary, baseline int) (*unstructured.Unstructured, error) {
 	route := k.httpRoute(objs)
 	if route == nil {
 		return nil, errors.New("traffic routing by gatewayapi: the manifests have no HTTPRoute (gateway.networking.k8s.io)")
 	}
 	route = route.DeepCopy()
-	svc := k.gatewayService(kubernetes.FindService(k.Desired, k.Spec.Service.Name))
+	svc := k.gatewayService(FindService(k.Desired, k.Spec.Service.Name))
 	if svc == "" {
 		return nil, errors.New("traffic routing by gatewayapi: set trafficRouting.gatewayAPI.service (the manifests have no Service to take it from)")
 	}

@@ -1,4 +1,4 @@
-package drift_test
+package kubernetes_test
 
 import (
 	"context"
@@ -220,8 +220,8 @@ func (e *benchEnv) pipeDrift(ctx context.Context) (*drift.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &drift.Checker{Root: e.root, Renderer: &render.Renderer{},
-		Cluster: func(*config.App) (drift.Cluster, error) { return client, nil }}
+	pf := kubernetes.NewConnectedPlatform(client, kubernetes.PlatformOptions{Root: e.root})
+	ch := &drift.Checker{Platforms: func(config.Kind) (drift.Platform, error) { return pf, nil }}
 	return ch.Check(ctx, repo.Apps), nil
 }
 

@@ -1,4 +1,4 @@
-package execute
+package kubernetes
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/execute"
 )
 
 // virtualService returns the app's Istio VirtualService among objs (the
 // configured one, else the first), nil if none.
-func (k *Kubernetes) virtualService(objs []*unstructured.Unstructured) *unstructured.Unstructured {
+func (k *Runner) virtualService(objs []*unstructured.Unstructured) *unstructured.Unstructured {
 	var ref config.K8sResourceReference
 	if k.Spec.TrafficRouting != nil && k.Spec.TrafficRouting.Istio != nil {
 		ref = k.Spec.TrafficRouting.Istio.VirtualService
@@ -30,7 +30,7 @@ func (k *Kubernetes) virtualService(objs []*unstructured.Unstructured) *unstruct
 
 // istioRouted reports whether the pipeline routes traffic with Istio: then
 // the routing stages own the VirtualService, and the rollouts leave it be.
-func (k *Kubernetes) istioRouted() bool {
+func (k *Runner) istioRouted() bool {
 	return k.Spec.Pipeline.HasStage(config.StageK8sTrafficRouting) && k.Spec.TrafficRoutingMethod() == config.TrafficRoutingIstio
 }
 
@@ -38,7 +38,7 @@ func (k *Kubernetes) istioRouted() bool {
 // editable ones) to the host's primary, canary and baseline subsets, as
 // PipeCD does: destinations of other hosts keep their weights, the
 // variants share the rest.
-func (k *Kubernetes) routeIstio(ctx context.Context, st *Stage, primary, canary, baseline int) error {
+func (k *Runner) routeIstio(ctx context.Context, st *execute.Stage, primary, canary, baseline int) error {
 	vs, err := k.istioObject(k.Desired, primary, canary, baseline)
 	if err != nil {
 		return err
@@ -46,7 +46,7 @@ func (k *Kubernetes) routeIstio(ctx context.Context, st *Stage, primary, canary,
 	st.SetMeta("primary", strconv.Itoa(primary))
 	st.SetMeta("canary", strconv.Itoa(canary))
 	st.SetMeta("baseline", strconv.Itoa(baseline))
-	if _, err := k.apply(ctx, st, []*unstructured.Unstructured{vs}, kubernetes.App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Head}); err != nil {
+	if _, err := k.apply(ctx, st, []*unstructured.Unstructured{vs}, App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Head}); err != nil {
 		return err
 	}
 	st.Emitf("VirtualService %s: primary %d%%, canary %d%%, baseline %d%%", vs.GetName(), primary, canary, baseline)
@@ -54,7 +54,7 @@ func (k *Kubernetes) routeIstio(ctx context.Context, st *Stage, primary, canary,
 }
 
 // istioObject returns the VirtualService of objs with the weights set.
-func (k *Kubernetes) istioObject(objs []*unstructured.Unstructured, primary, canary, baseline int) (*unstructured.Unstructured, error) {
+func (k *Runner) istioObject(objs []*unstructured.Unstructured, primary, canary, baseline int) (*unstructured.Unstructured, error) {
 	vs := k.virtualService(objs)
 	if vs == nil {
 		return nil, errors.New("traffic routing by istio: the manifests have no VirtualService (networking.istio.io)")
@@ -66,7 +66,7 @@ func (k *Kubernetes) istioObject(objs []*unstructured.Unstructured, primary, can
 		editable, host = ic.EditableRoutes, ic.Host
 	}
 	if host == "" {
-		svc := kubernetes.FindService(k.Desired, k.Spec.Service.Name)
+		svc := FindService(k.Desired, k.Spec.Service.Name)
 		if svc == nil {
 			return nil, errors.New("traffic routing by istio: set trafficRouting.istio.host (the manifests have no Service to take it from)")
 		}

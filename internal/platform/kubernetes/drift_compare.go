@@ -1,4 +1,4 @@
-package drift
+package kubernetes
 
 import (
 	"encoding/base64"
@@ -14,39 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/drift"
 )
-
-// Field change kinds, from the cluster's point of view.
-const (
-	// FieldChanged: the field holds another value live than Git gives it.
-	FieldChanged = "changed"
-	// FieldLiveOnly: the field exists live but not in Git (removed from
-	// Git while pipe still owns it, or added by another field manager).
-	FieldLiveOnly = "live-only"
-	// FieldMissing: Git sets the field but it is absent live (removed by
-	// hand or by another tool).
-	FieldMissing = "missing"
-)
-
-// Mask replaces Secret and ConfigMap values in reports.
-const Mask = "***"
-
-// FieldDiff is one drifted field of an object.
-type FieldDiff struct {
-	// Path is the field, dotted; list items are named by their key
-	// fields when they have them (containers[name=web]), else by index.
-	Path string `json:"path"`
-	Op   string `json:"op"`
-	// Git is the value a sync would leave, Live the value in the cluster;
-	// absent on the side where the field does not exist. Secret and
-	// ConfigMap values are masked.
-	Git  any `json:"git,omitempty"`
-	Live any `json:"live,omitempty"`
-	// Managers are the field managers (other than pipe) owning the field
-	// live: who changed it.
-	Managers []string `json:"managers,omitempty"`
-}
 
 // ignoreRule is a parsed driftDetection.ignoreFields entry.
 type ignoreRule struct {
@@ -71,13 +40,13 @@ func parseIgnoreRules(fields []string) []ignoreRule {
 	return out
 }
 
-func (r ignoreRule) matches(k kubernetes.Key) bool {
+func (r ignoreRule) matches(k Key) bool {
 	return r.group == k.Group && r.kind == k.Kind && r.namespace == k.Namespace && r.name == k.Name
 }
 
-// removePath deletes the field at path (dotted, numeric segments index
+// removeFieldPath deletes the field at path (dotted, numeric segments index
 // lists) from obj, if present.
-func removePath(obj any, path []string) {
+func removeFieldPath(obj any, path []string) {
 	if len(path) == 0 {
 		return
 	}
@@ -87,13 +56,13 @@ func removePath(obj any, path []string) {
 			delete(v, path[0])
 			return
 		}
-		removePath(v[path[0]], path[1:])
+		removeFieldPath(v[path[0]], path[1:])
 	case []any:
 		i, err := strconv.Atoi(path[0])
 		if err != nil || i < 0 || i >= len(v) {
 			if path[0] == "*" {
 				for _, item := range v {
-					removePath(item, path[1:])
+					removeFieldPath(item, path[1:])
 				}
 			}
 			return
@@ -102,20 +71,20 @@ func removePath(obj any, path []string) {
 			v[i] = nil // keeps the other indexes; nil compares as absent
 			return
 		}
-		removePath(v[i], path[1:])
+		removeFieldPath(v[i], path[1:])
 	}
 }
 
 // compareObject returns the drifted fields between what a sync would leave
 // (wouldBe) and live. Both are normalised first (status and server-kept
-// metadata out, see kubernetes.Normalize); rules name fields to ignore.
+// metadata out, see Normalize); rules name fields to ignore.
 // desired is the object Git sets: live fields owned by other field
 // managers that Git does not set at all are drift too (a sync would not
 // remove them: server-side apply keeps other managers' fields), except
 // labels and annotations, which controllers add freely.
-func compareObject(k kubernetes.Key, desired, wouldBe, live *unstructured.Unstructured, rules []ignoreRule) []FieldDiff {
-	w := kubernetes.Normalize(wouldBe).Object
-	l := kubernetes.Normalize(live).Object
+func compareObject(k Key, desired, wouldBe, live *unstructured.Unstructured, rules []ignoreRule) []drift.FieldDiff {
+	w := Normalize(wouldBe).Object
+	l := Normalize(live).Object
 	d := map[string]any{}
 	if desired != nil {
 		d = desired.DeepCopy().Object
@@ -125,12 +94,12 @@ func compareObject(k kubernetes.Key, desired, wouldBe, live *unstructured.Unstru
 	}
 	for _, r := range rules {
 		if r.matches(k) {
-			removePath(w, r.path)
-			removePath(l, r.path)
-			removePath(d, r.path)
+			removeFieldPath(w, r.path)
+			removeFieldPath(l, r.path)
+			removeFieldPath(d, r.path)
 		}
 	}
-	var diffs []FieldDiff
+	var diffs []drift.FieldDiff
 	diffValues(nil, w, l, &diffs)
 	owners := map[string][]string{}
 	reported := map[string]bool{}
@@ -138,7 +107,7 @@ func compareObject(k kubernetes.Key, desired, wouldBe, live *unstructured.Unstru
 		reported[f.Path] = true
 	}
 	for _, m := range live.GetManagedFields() {
-		if m.Manager == kubernetes.FieldManager || m.Subresource == "status" || m.FieldsV1 == nil {
+		if m.Manager == FieldManager || m.Subresource == "status" || m.FieldsV1 == nil {
 			continue
 		}
 		var fs map[string]any
@@ -151,7 +120,7 @@ func compareObject(k kubernetes.Key, desired, wouldBe, live *unstructured.Unstru
 				return
 			}
 			reported[path] = true
-			diffs = append(diffs, FieldDiff{Path: path, Op: FieldLiveOnly, Live: lv})
+			diffs = append(diffs, drift.FieldDiff{Path: path, Op: drift.FieldLiveOnly, Live: lv})
 		}, m.Operation == metav1.ManagedFieldsOperationUpdate || m.Operation == metav1.ManagedFieldsOperationApply)
 	}
 	for i := range diffs {
@@ -211,7 +180,7 @@ func mergeStringData(obj map[string]any) {
 	delete(obj, "stringData")
 }
 
-func isMasked(k kubernetes.Key) bool {
+func isMasked(k Key) bool {
 	return k.Group == "" && (k.Kind == "Secret" || k.Kind == "ConfigMap")
 }
 
@@ -222,11 +191,11 @@ func maskValue(v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k := range x {
-			out[k] = Mask
+			out[k] = drift.Mask
 		}
 		return out
 	}
-	return Mask
+	return drift.Mask
 }
 
 // walkOwned walks a managed-fields set over the live object and the object
@@ -249,11 +218,11 @@ func walkOwned(fs map[string]any, path []string, live, git any, fn func(path str
 			}
 			p := append(append([]string(nil), path...), name)
 			gv, inGit := gm[name]
-			if _, isList := lv.([]any); !inGit && isList && children(subm) > 0 {
+			if _, isList := lv.([]any); !inGit && isList && fieldChildren(subm) > 0 {
 				walkOwned(subm, p, lv, nil, fn, true) // list items one by one
 				continue
 			}
-			if !inGit || children(subm) == 0 {
+			if !inGit || fieldChildren(subm) == 0 {
 				fn(joinPath(p), lv, inGit)
 				continue
 			}
@@ -272,7 +241,7 @@ func walkOwned(fs map[string]any, path []string, live, git any, fn func(path str
 			gi := findItem(gl, keys)
 			p := append([]string(nil), path...)
 			p[len(p)-1] += itemLabel(keys)
-			if gi == nil || children(subm) == 0 {
+			if gi == nil || fieldChildren(subm) == 0 {
 				fn(joinPath(p), li, gi != nil)
 				continue
 			}
@@ -285,7 +254,7 @@ func walkOwned(fs map[string]any, path []string, live, git any, fn func(path str
 			gl, _ := git.([]any)
 			in := false
 			for _, g := range gl {
-				if equalValues(g, v) {
+				if valuesEqual(g, v) {
 					in = true
 				}
 			}
@@ -296,7 +265,7 @@ func walkOwned(fs map[string]any, path []string, live, git any, fn func(path str
 	}
 }
 
-func children(fs map[string]any) int {
+func fieldChildren(fs map[string]any) int {
 	n := len(fs)
 	if _, ok := fs["."]; ok {
 		n--
@@ -312,7 +281,7 @@ func findItem(list []any, keys map[string]any) any {
 		}
 		all := true
 		for k, v := range keys {
-			if !equalValues(m[k], v) {
+			if !valuesEqual(m[k], v) {
 				all = false
 				break
 			}
@@ -342,7 +311,7 @@ func joinPath(p []string) string { return strings.Join(p, ".") }
 // diffValues compares a (what a sync leaves) with b (live) and appends the
 // differing fields. Null, empty maps and empty lists count as absent;
 // numbers compare by value, and a number equals its decimal string.
-func diffValues(path []string, a, b any, out *[]FieldDiff) {
+func diffValues(path []string, a, b any, out *[]drift.FieldDiff) {
 	ae, be := isEmpty(a), isEmpty(b)
 	// A keyed list emptied on one side is reported item by item.
 	if al, ok := a.([]any); ok && be && !ae && itemKey(al) != "" {
@@ -360,10 +329,10 @@ func diffValues(path []string, a, b any, out *[]FieldDiff) {
 	case am && bm:
 		// both maps: compare field by field below
 	case be:
-		*out = append(*out, FieldDiff{Path: joinPath(path), Op: FieldMissing, Git: a})
+		*out = append(*out, drift.FieldDiff{Path: joinPath(path), Op: drift.FieldMissing, Git: a})
 		return
 	case ae:
-		*out = append(*out, FieldDiff{Path: joinPath(path), Op: FieldLiveOnly, Live: b})
+		*out = append(*out, drift.FieldDiff{Path: joinPath(path), Op: drift.FieldLiveOnly, Live: b})
 		return
 	}
 	switch av := a.(type) {
@@ -394,8 +363,8 @@ func diffValues(path []string, a, b any, out *[]FieldDiff) {
 		diffLists(path, av, bv, out)
 		return
 	}
-	if !equalValues(a, b) {
-		*out = append(*out, FieldDiff{Path: joinPath(path), Op: FieldChanged, Git: a, Live: b})
+	if !valuesEqual(a, b) {
+		*out = append(*out, drift.FieldDiff{Path: joinPath(path), Op: drift.FieldChanged, Git: a, Live: b})
 	}
 }
 
@@ -405,7 +374,7 @@ var listKeys = []string{"name", "mountPath", "containerPort", "port", "devicePat
 
 // diffLists matches items by a key field when every item of both lists
 // has a distinct one (so reordering is not drift), else by index.
-func diffLists(path []string, a, b []any, out *[]FieldDiff) {
+func diffLists(path []string, a, b []any, out *[]drift.FieldDiff) {
 	if key := itemKey(a, b); key != "" {
 		bi := map[string]any{}
 		for _, it := range b {
@@ -445,7 +414,7 @@ func diffLists(path []string, a, b []any, out *[]FieldDiff) {
 			}
 		}
 		if allScalar {
-			*out = append(*out, FieldDiff{Path: joinPath(path), Op: FieldChanged, Git: a, Live: b})
+			*out = append(*out, drift.FieldDiff{Path: joinPath(path), Op: drift.FieldChanged, Git: a, Live: b})
 			return
 		}
 	}
@@ -520,14 +489,14 @@ func isEmpty(v any) bool {
 
 // equalValues compares decoded values: numbers by value (YAML gives
 // float64, the apiserver int64), a number and its decimal string equal.
-func equalValues(a, b any) bool {
+func valuesEqual(a, b any) bool {
 	switch av := a.(type) {
 	case map[string]any:
 		bv, ok := b.(map[string]any)
 		if !ok {
 			return false
 		}
-		var diffs []FieldDiff
+		var diffs []drift.FieldDiff
 		diffValues([]string{""}, av, bv, &diffs)
 		return len(diffs) == 0
 	case []any:
@@ -536,7 +505,7 @@ func equalValues(a, b any) bool {
 			return false
 		}
 		for i := range av {
-			if !equalValues(av[i], bv[i]) {
+			if !valuesEqual(av[i], bv[i]) {
 				return false
 			}
 		}
@@ -547,15 +516,15 @@ func equalValues(a, b any) bool {
 			return as == bs
 		}
 	}
-	x, xok := number(a)
-	y, yok := number(b)
+	x, xok := numberOf(a)
+	y, yok := numberOf(b)
 	if xok && yok {
 		return x == y
 	}
 	return reflect.DeepEqual(a, b)
 }
 
-func number(v any) (float64, bool) {
+func numberOf(v any) (float64, bool) {
 	switch n := v.(type) {
 	case int64:
 		return float64(n), true

@@ -1,0 +1,39 @@
+package deploy
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/execute"
+)
+
+// dirOf is the application's directory in the working tree.
+func dirOf(root string, app *config.App) string {
+	if app.Dir == "" || app.Dir == "." {
+		return root
+	}
+	return filepath.Join(root, app.Dir)
+}
+
+// redactor masks, in scripts' output, the secret values of the desired
+// state (the platform's Facts) and of the environment variables whose
+// names say they are secret, then applies extra.
+func redactor(secrets, environ []string, extra func(string) string) func(string) string {
+	secrets = append([]string(nil), secrets...)
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		uk := strings.ToUpper(k)
+		for _, w := range []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE_KEY", "API_KEY"} {
+			if strings.Contains(uk, w) {
+				secrets = append(secrets, v)
+				break
+			}
+		}
+	}
+	r := execute.Redactor(secrets)
+	if extra == nil {
+		return r
+	}
+	return func(s string) string { return extra(r(s)) }
+}

@@ -1,0 +1,120 @@
+package kubernetes
+
+import (
+	"errors"
+	"fmt"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+)
+
+// Connector opens the cluster of an application: the connection flags
+// given on the command line win over the settings of the application's
+// KUBERNETES platform provider, which win over the kubeconfig defaults
+// ($KUBECONFIG, ~/.kube/config, in-cluster).
+type Connector struct {
+	// Flags are kubectl's connection flags (--kubeconfig, --context,
+	// --namespace, --server, --token...); nil means none were given.
+	Flags *genericclioptions.ConfigFlags
+	// Config is the repository's .pipe/config.yaml (nil when it has none).
+	Config *config.PipeSpec
+	// Provider names the platform provider to use (--platform-provider);
+	// empty picks the one whose labels match the application's.
+	Provider string
+	// Options tune the clients.
+	Options Options
+}
+
+// ErrConnect is wrapped by the errors of Connect.
+var ErrConnect = errors.New("cannot connect to the cluster")
+
+// Provider returns the application's KUBERNETES platform provider, nil
+// when none is configured or matches.
+func (c *Connector) provider(app *config.App) (*config.PlatformProvider, error) {
+	return c.Config.PlatformProviderFor(app, config.PlatformKubernetes, c.Provider)
+}
+
+// flags returns the connection settings of an application: the command
+// line's, with the provider's settings as defaults; where says where they
+// come from, in words.
+func (c *Connector) flags(app *config.App) (flags *genericclioptions.ConfigFlags, provider string, where string, err error) {
+	p, err := c.provider(app)
+	if err != nil {
+		return nil, "", "", err
+	}
+	where = "the current kubeconfig context"
+	flags = cloneFlags(c.Flags)
+	if p != nil {
+		provider = p.Name
+		where = "platform provider " + p.Name
+		if pc := p.Kubernetes(); pc != nil {
+			setDefault(&flags.KubeConfig, string(pc.KubeConfigPath))
+			setDefault(&flags.Context, pc.Context)
+			setDefault(&flags.Namespace, pc.Namespace)
+			setDefault(&flags.APIServer, pc.MasterURL)
+		}
+	}
+	return flags, provider, where, nil
+}
+
+// Connect returns a client of the application's cluster and where its
+// settings come from. It reads the kubeconfig but sends no request.
+func (c *Connector) Connect(app *config.App) (*Client, string, error) {
+	flags, _, where, err := c.flags(app)
+	if err != nil {
+		return nil, "", err
+	}
+	cl, err := New(flags, c.Options)
+	if err != nil {
+		return nil, where, fmt.Errorf("%w (%s): %v; set KUBECONFIG or --kubeconfig/--context, or a KUBERNETES platform provider in %s",
+			ErrConnect, where, err, config.RepoConfigFile)
+	}
+	return cl, where, nil
+}
+
+// key names the connection of an application: apps with the same key
+// share one client (and one listing of the cluster in a drift check).
+func (c *Connector) key(app *config.App) (string, error) {
+	_, provider, _, err := c.flags(app)
+	return provider, err
+}
+
+// Namespace is the namespace objects without one go to, from the
+// connection settings alone (the kubeconfig is read, no request is sent);
+// "" when they cannot be read (no kubeconfig: an offline plan).
+func (c *Connector) Namespace(app *config.App) string {
+	flags, _, _, err := c.flags(app)
+	if err != nil {
+		return ""
+	}
+	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return ""
+	}
+	return ns
+}
+
+// cloneFlags copies the connection settings given on the command line, so
+// that each application's provider defaults apply to its own copy.
+func cloneFlags(src *genericclioptions.ConfigFlags) *genericclioptions.ConfigFlags {
+	f := genericclioptions.NewConfigFlags(true)
+	if src == nil {
+		return f
+	}
+	f.CacheDir, f.KubeConfig, f.ClusterName, f.AuthInfoName = src.CacheDir, src.KubeConfig, src.ClusterName, src.AuthInfoName
+	f.Context, f.Namespace, f.APIServer, f.TLSServerName = src.Context, src.Namespace, src.APIServer, src.TLSServerName
+	f.Insecure, f.CertFile, f.KeyFile, f.CAFile, f.BearerToken = src.Insecure, src.CertFile, src.KeyFile, src.CAFile, src.BearerToken
+	f.Impersonate, f.ImpersonateUID, f.ImpersonateGroup, f.ImpersonateUserExtra = src.Impersonate, src.ImpersonateUID, src.ImpersonateGroup, src.ImpersonateUserExtra
+	f.Username, f.Password, f.Timeout, f.DisableCompression, f.ProxyURL = src.Username, src.Password, src.Timeout, src.DisableCompression, src.ProxyURL
+	return f
+}
+
+func setDefault(p **string, v string) {
+	if v == "" {
+		return
+	}
+	if *p == nil || **p == "" {
+		*p = &v
+	}
+}

@@ -1,0 +1,88 @@
+// Package platform is the seam between pipe's core and its platform
+// kinds. The core (deploy, execute, drift, plan, report) declares what it
+// needs of a platform (deploy.Platform, drift.Platform) and never imports
+// one; each kind implements them in its own package
+// (internal/platform/<kind>) and describes itself with a Kind; the
+// registry (internal/platform/registry) lists the kinds, one line each.
+// See docs/architecture.md.
+package platform
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/deploy"
+	"github.com/gitops-pipe/pipe/internal/drift"
+)
+
+// Platform is one platform kind's part of every command: planning,
+// syncing and rolling back (deploy.Platform), and drift checks
+// (drift.Platform).
+type Platform interface {
+	deploy.Platform
+	drift.Platform
+	// WorkFile reports whether a path (relative to the repository root) is
+	// one the platform's own tools write in the working tree (terraform's
+	// .terraform/ and local state), not a change of an application: a sync
+	// does not refuse such uncommitted files.
+	WorkFile(path string) bool
+}
+
+// Kind describes one platform kind to the registry.
+type Kind struct {
+	// Kind is the application kind the platform deploys.
+	Kind config.Kind
+	// Flags adds the kind's command-line flags (how to reach its
+	// platform) to fs and returns what New reads them from; nil when the
+	// kind has none.
+	Flags func(fs *pflag.FlagSet) any
+	// New builds the kind's platform for one run of a command; flags is
+	// what Flags returned (nil when the command has none of them).
+	New func(env Env, flags any) (Platform, error)
+}
+
+// Env is what the platforms of one run are built from: the repository,
+// the process's environment, where narration goes. The CLI builds it.
+type Env struct {
+	// Root is the repository's working tree.
+	Root string
+	// Config is the repository's .pipe/config.yaml; nil when it has none.
+	Config *config.PipeSpec
+	// Provider names the platform provider to use (--platform-provider);
+	// empty picks, per application, the one whose labels match.
+	Provider string
+	// Flag returns the value of a command-line flag as given (or from its
+	// PIPE_* environment variable); "" when unset.
+	Flag func(name string) string
+	// Getenv and Environ are the process's environment: credentials named
+	// by the config are read from it, and tools run with it.
+	Getenv  func(string) string
+	Environ []string
+	// ReadFile reads files the config names (credentials, CA bundles).
+	ReadFile func(string) ([]byte, error)
+	// Output receives the platform tools' own output while deploying
+	// (pipe's stderr); nil discards it.
+	Output io.Writer
+	// Say narrates one line (stderr); Warn warns.
+	Say  func(format string, args ...any)
+	Warn func(msg string)
+	// HTTP is the client for downloads (charts, values files); nil
+	// refuses them.
+	HTTP *http.Client
+	// UserAgent identifies pipe to the platforms' APIs.
+	UserAgent string
+	// TempDir is where temporary files go ("" is the system's).
+	TempDir string
+	Now     func() time.Time
+}
+
+// Narrate calls Say when set.
+func (e Env) Narrate(format string, args ...any) {
+	if e.Say != nil {
+		e.Say(format, args...)
+	}
+}
