@@ -92,7 +92,9 @@ var ErrNothingToResume = errors.New("nothing to resume")
 // was applied, and the record says why.
 type PreFlightError struct{ Err error }
 
-func (e *PreFlightError) Error() string { return "pre-flight check failed, nothing was applied: " + e.Err.Error() }
+func (e *PreFlightError) Error() string {
+	return "pre-flight check failed, nothing was applied: " + e.Err.Error()
+}
 func (e *PreFlightError) Unwrap() error { return e.Err }
 
 // Sync deploys one application at the head: plan (or the saved plan,

@@ -30,4 +30,3 @@ type FieldDiff struct {
 	// live: who changed it.
 	Managers []string `json:"managers,omitempty"`
 }
-

@@ -18,8 +18,8 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/drift"
-	"github.com/gitops-pipe/pipe/internal/render"
 	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/render"
 	"github.com/gitops-pipe/pipe/internal/testenv/kube"
 )
 
