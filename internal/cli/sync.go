@@ -290,7 +290,7 @@ func (a *app) printRecord(rec *state.Record) {
 		fmt.Fprintf(a.out, "  reason: %s\n", rec.Reason)
 	}
 	for _, s := range rec.Stages {
-		if s.Status == state.StageNotStarted && rec.Strategy == state.StrategyPipeline && isRollbackStage(s.Name) {
+		if s.Status == state.StageNotStarted && isRollbackStage(s.Name) {
 			continue
 		}
 		if rec.Strategy != state.StrategyPipeline {
