@@ -126,6 +126,9 @@ func (d *prepared) observe(ctx context.Context, force bool) (live, dryRun []*uns
 	objs := objectsOfRender(d.desired)
 	app := App{ID: d.app.Name, Namespaces: ScopeOf(objs, c.Namespace())}
 	lp, err := c.LivePlan(ctx, objs, DryRunOptions{App: app, ForceConflicts: force, CreateNamespace: d.createNamespace()})
+	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrConflict) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrNoKind) {
+		return nil, nil, fmt.Errorf("a sync of %s would fail: %w", d.app.Name, d.locate(err))
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("observe %s in the cluster: %w", d.app.Name, d.locate(err))
 	}
