@@ -45,31 +45,40 @@ func (a *app) syncCommand() *cobra.Command {
 		Use:   "sync APP",
 		Short: "Deploy an application: plan, lock, apply, wait, record",
 		Long: `Deploy an application at the HEAD commit (uncommitted changes in the app
-are refused, see --allow-dirty), as the planner decides: a quick sync
-(server-side apply of every object with field manager "pipe", Namespaces
-and CRDs first, then a readiness wait, bounded by spec.timeout), or the
-app's pipeline.
+are refused, see --allow-dirty), as the planner decides: a quick sync (the
+kind's sync stage: for Kubernetes, server-side apply of every object with
+field manager "pipe", Namespaces and CRDs first, then a readiness wait,
+bounded by spec.timeout), or the app's pipeline.
 
-The deployment is recorded in the repository's Git notes before, during and
-after the sync, and the application's lock is held meanwhile: a second sync
-of the same app exits 5 naming the holder. SIGINT/SIGTERM stop the sync,
-record it CANCELLED and release the lock (exit 130).
+Every deployment, quick syncs included, goes through one lifecycle: the
+app's lock is taken (a second sync of the same app exits 5 naming the
+holder), the deployment is recorded in the repository's Git notes, a
+pre-flight check asks the platform whether it accepts everything the
+deployment will apply (for Kubernetes a server-side dry run of every
+object: one invalid object means nothing is applied, exit 1, and the
+record names the object, the field and the file:line it comes from), then
+the stages run one by one, each recorded as it starts and ends. A failure,
+a timeout or SIGINT/SIGTERM rolls back when autoRollback is on (PipeCD's
+default), quick syncs included: the last successful commit, rendered with
+its own app config, is applied again. SIGINT/SIGTERM record the deployment
+CANCELLED and release the lock (exit 130).
 
 With --plan, apply exactly a plan saved by ` + "`pipe plan --out`" + `, and refuse
 it when the head, the app's config or the live objects changed since.
 
-When the plan is a pipeline, its stages run in order (K8S_CANARY_ROLLOUT,
-K8S_PRIMARY_ROLLOUT, K8S_TRAFFIC_ROUTING by podselector, istio or
-gatewayapi, WAIT, WAIT_APPROVAL, SCRIPT_RUN, ...), each recorded as it
-starts and ends; a failure, a timeout or SIGINT/SIGTERM rolls back when
-autoRollback is on. At a WAIT_APPROVAL stage the deployment pauses and pipe exits 4: approve with ` + "`pipe approve APP`" + `,
+Pipeline stages: K8S_CANARY_ROLLOUT, K8S_PRIMARY_ROLLOUT, K8S_TRAFFIC_ROUTING
+(podselector, istio or gatewayapi), TERRAFORM_PLAN, TERRAFORM_APPLY, WAIT,
+WAIT_APPROVAL, ANALYSIS, SCRIPT_RUN... At a WAIT_APPROVAL stage the
+deployment pauses and pipe exits 4: approve with ` + "`pipe approve APP`" + `,
 then continue with ` + "`pipe sync APP --resume`" + ` (or keep waiting with
 --wait-approval). --resume also continues a deployment whose job was killed:
 finished stages are not run again and a WAIT waits only what remains.
 
-The cluster: --kubeconfig/--context/... flags, else the KUBERNETES
-platform provider of .pipe/config.yaml whose labels match the app's (or
---platform-provider), else the current kubeconfig context.`,
+Where the app is deployed: for Kubernetes the --kubeconfig/--context/...
+flags, else the KUBERNETES platform provider of .pipe/config.yaml whose
+labels match the app's (or --platform-provider), else the current
+kubeconfig context; for Terraform --terraform-binary, else the TERRAFORM
+platform provider's binary, else terraform (then tofu) in PATH.`,
 		Example: `  pipe sync web
   pipe sync web --strategy quick --no-push      # a local dry run of the records
   pipe plan web --out plan.json && pipe sync web --plan plan.json
