@@ -118,9 +118,8 @@ func kubectl(b *testing.B, args ...string) ([]byte, error) {
 }
 
 // BenchmarkApplyWait300 syncs 300 objects into a new namespace (pre-flight
-// dry run, apply) and waits
-// until every object is ready (the Deployments Available), against
-// `kubectl apply --server-side -f` followed by
+// dry run, apply) and waits until every object is ready (the Deployments
+// Available), against `kubectl apply --server-side -f` followed by
 // `kubectl wait --for=condition=Available deployment --all`.
 func BenchmarkApplyWait300(b *testing.B) {
 	b.Cleanup(func() { os.RemoveAll(kubectlCache) })
