@@ -36,7 +36,7 @@ func (k Key) GroupKind() schema.GroupKind { return schema.GroupKind{Group: k.Gro
 // unless it is one of Kubernetes' own).
 func (k Key) Readable() string {
 	kind := k.Kind
-	if k.Group != "" && !builtinGroup(k.Group) {
+	if k.Group != "" && !BuiltinGroup(k.Group) {
 		kind += "." + k.Group
 	}
 	if k.Namespace == "" {
@@ -79,9 +79,9 @@ func isCoreVersion(s string) bool {
 	return !strings.Contains(s, ".")
 }
 
-// builtinGroup reports whether a group is one of Kubernetes' own, whose
+// BuiltinGroup reports whether a group is one of Kubernetes' own, whose
 // kinds read well without the group.
-func builtinGroup(g string) bool {
+func BuiltinGroup(g string) bool {
 	switch g {
 	case "", "apps", "batch", "autoscaling", "policy":
 		return true
