@@ -41,15 +41,15 @@ type FieldDiff struct {
 // plan, unchanged check and drift detection all follow:
 //
 //   - null, an empty map and an empty list are absent (recursively: a map
-//     whose fields are all empty is empty). PipeCD's diffs equate empty
-//     values the same way, and a server-side apply of an empty value
-//     leaves nothing to see. A map compares field by field, so there is
-//     no length check: {a: 1, b: null} equals {a: 1};
+//     whose fields are all empty is empty), as drift detection always
+//     treated them: the API server drops most empty values, and
+//     defaulting fills others in. A map compares field by field, so there
+//     is no length check: {a: 1, b: null} equals {a: 1};
 //   - numbers compare by value, whatever their Go type (YAML decoders
 //     give float64, the API server int64), and a number equals its
-//     decimal string: 3 equals "3", 1.5 equals "1.5" (values written
-//     quoted in one place and not in another, as PipeCD's drift detection
-//     allows). Two strings compare as strings: "01" is not "1";
+//     decimal string: 3 equals "3", 1.5 equals "1.5" (a value quoted in
+//     one place and not in another; drift detection always allowed it).
+//     Two strings compare as strings: "01" is not "1";
 //   - lists whose items are all maps with a distinct value of one key
 //     field (tried in order: name, mountPath, containerPort, port,
 //     devicePath, ip, topologyKey, key) match their items by that key,
