@@ -7,122 +7,6 @@ import (
 	"testing"
 )
 
-// TestNormalize compares two objects after normalisation: the fields PipeCD
-// ignores for planning are ignored, real changes are not.
-func TestNormalize(t *testing.T) {
-	tests := []struct {
-		name  string
-		a, b  string
-		equal bool
-	}{
-		{
-			name: "status and server metadata are ignored",
-			a:    "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {type: ClusterIP}\n",
-			b: `apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  uid: 0b6e5a5e-1111-2222-3333-444455556666
-  resourceVersion: "4242"
-  generation: 3
-  creationTimestamp: "2026-01-01T00:00:00Z"
-  selfLink: /api/v1/namespaces/default/services/web
-  managedFields:
-    - manager: pipe
-      operation: Apply
-spec: {type: ClusterIP}
-status: {loadBalancer: {}}
-`,
-			equal: true,
-		},
-		{
-			name: "bookkeeping annotations are ignored, an emptied map too",
-			a:    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-			b: `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: c
-  annotations:
-    pipecd.dev/managed-by: piped
-    pipecd.dev/piped: p
-    pipecd.dev/application: web
-    pipecd.dev/resource-key: ":ConfigMap:default:c"
-    pipecd.dev/commit-hash: 0123456
-    pipecd.dev/original-api-version: v1
-    kubectl.kubernetes.io/last-applied-configuration: '{"apiVersion":"v1"}'
-    deployment.kubernetes.io/revision: "7"
-`,
-			equal: true,
-		},
-		{
-			name:  "directive annotations are compared",
-			a:     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-			b:     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, annotations: {pipecd.dev/order: '1'}}\n",
-			equal: false,
-		},
-		{
-			name:  "user annotations are compared",
-			a:     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, annotations: {team: a}}\n",
-			b:     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, annotations: {team: b}}\n",
-			equal: false,
-		},
-		{
-			name:  "nulls are absent values",
-			a:     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, creationTimestamp: null}\ndata: {a: x, b: null}\n",
-			b:     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: x}\n",
-			equal: true,
-		},
-		{
-			name:  "integral floats are integers",
-			a:     deployment("web", "a:1", 3, ""),
-			b:     strings.Replace(deployment("web", "a:1", 3, ""), "replicas: 3", "replicas: 3.0", 1),
-			equal: true,
-		},
-		{
-			name:  "quantities are canonical",
-			a:     deployment("web", "a:1", 1, "          resources: {limits: {memory: 1.5Gi, cpu: 1}, requests: {cpu: 500m}}\n"),
-			b:     deployment("web", "a:1", 1, "          resources: {limits: {memory: 1536Mi, cpu: '1'}, requests: {cpu: 0.5}}\n"),
-			equal: true,
-		},
-		{
-			name:  "quantities that differ",
-			a:     deployment("web", "a:1", 1, "          resources: {limits: {memory: 1Gi}}\n"),
-			b:     deployment("web", "a:1", 1, "          resources: {limits: {memory: 1G}}\n"),
-			equal: false,
-		},
-		{
-			name:  "Secret stringData is data",
-			a:     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter2}\n",
-			b:     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: aHVudGVyMg==}\n",
-			equal: true,
-		},
-		{
-			name:  "Secret stringData wins over data",
-			a:     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: b2xk}\nstringData: {password: hunter2}\n",
-			b:     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: aHVudGVyMg==}\n",
-			equal: true,
-		},
-		{
-			name:  "pod template labels are compared",
-			a:     deployment("web", "a:1", 1, ""),
-			b:     strings.Replace(deployment("web", "a:1", 1, ""), "labels: {app: web}", "labels: {app: web, v: '2'}", 1),
-			equal: false,
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			a, b := objects(t, tc.a)[0], objects(t, tc.b)[0]
-			na, nb := normalize(a.Object), normalize(b.Object)
-			if got := reflect.DeepEqual(na, nb); got != tc.equal {
-				t.Errorf("equal = %v, want %v\na: %v\nb: %v", got, tc.equal, na, nb)
-			}
-			if !reflect.DeepEqual(a.Object.Object, objects(t, tc.a)[0].Object.Object) {
-				t.Error("normalize modified its input")
-			}
-		})
-	}
-}
-
 // renderChanges is the golden form of a list of changes.
 func renderChanges(cs []Change) []byte {
 	var b strings.Builder
@@ -227,34 +111,24 @@ func TestDiffObjectsOrder(t *testing.T) {
 	}
 }
 
-func TestUnifiedDiff(t *testing.T) {
-	if d := unifiedDiff(splitLines("a\nb\n"), splitLines("a\nb\n"), "x", "y", 3); d != "" {
-		t.Errorf("equal sides: %q", d)
-	}
-	got := unifiedDiff(nil, splitLines("a\nb\n"), "x", "y", 3)
-	want := "--- x\n+++ y\n@@ -0,0 +1,2 @@\n+a\n+b\n"
-	if got != want {
-		t.Errorf("added:\n%s\nwant:\n%s", got, want)
-	}
-	// A long object with many repeated lines still gets a minimal diff
-	// (the matcher's junk heuristic is off).
-	var a, b []string
-	for i := 0; i < 300; i++ {
-		a = append(a, "- name: x\n", fmt.Sprintf("  value: %d\n", i))
-		v := i
-		if i == 150 {
-			v = -1
-		}
-		b = append(b, "- name: x\n", fmt.Sprintf("  value: %d\n", v))
-	}
-	d := unifiedDiff(a, b, "x", "y", 1)
-	changed := 0
-	for _, l := range splitLines(d)[2:] {
-		if l[0] == '-' || l[0] == '+' {
-			changed++
+// TestDiffObjectsEqual checks that DiffObjects lists no change where
+// manifest.Equal finds none although the normalised objects differ: an
+// empty value against an absent one, a number against its decimal string,
+// keyed list items in another order.
+func TestDiffObjectsEqual(t *testing.T) {
+	base := deployment("web", "a:1", 2, "          env: [{name: A, value: '1'}, {name: B, value: '2'}]\n")
+	for name, to := range map[string]string{
+		"empty map":        base + "          resources: {}\n",
+		"decimal string":   strings.Replace(base, "replicas: 2", "replicas: '2'", 1),
+		"reordered env":    strings.Replace(base, "[{name: A, value: '1'}, {name: B, value: '2'}]", "[{name: B, value: '2'}, {name: A, value: '1'}]", 1),
+		"null and nothing": base + "          args: null\n",
+	} {
+		if cs := DiffObjects(objects(t, base), objects(t, to), DiffOptions{}); len(cs) != 0 {
+			t.Errorf("%s: %s", name, renderChanges(cs))
 		}
 	}
-	if changed != 2 {
-		t.Errorf("want one line removed and one added, got:\n%s", d)
+	changed := strings.Replace(base, "value: '2'", "value: '3'", 1)
+	if cs := DiffObjects(objects(t, base), objects(t, changed), DiffOptions{}); len(cs) != 1 || cs[0].Action != ActionChange {
+		t.Errorf("changed env value: %s", renderChanges(cs))
 	}
 }

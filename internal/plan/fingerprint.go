@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // Fingerprint identifies what a plan was computed from. `pipe sync --plan`
@@ -164,8 +165,8 @@ func DesiredDigest(objs []Object) string {
 	sort.Strings(keys)
 	h := sha256.New()
 	for _, k := range keys {
-		obj := normalize(m[k].Object)
-		if isSecret(obj) {
+		obj := manifest.Normalize(m[k].Object)
+		if manifest.IsSecret(obj) {
 			if data, ok := obj["data"].(map[string]any); ok {
 				for dk := range data {
 					data[dk] = ""
@@ -189,7 +190,7 @@ func LiveDigest(objs []Object) *LiveFingerprint {
 	lf := &LiveFingerprint{Objects: make(map[string]string, len(objs))}
 	for k, o := range byKey(objs) {
 		var b []byte
-		if obj := normalize(o.Object); isSecret(obj) {
+		if obj := manifest.Normalize(o.Object); manifest.IsSecret(obj) {
 			b = []byte("secret\x00" + string(o.Object.GetUID()) + "\x00" + o.Object.GetResourceVersion())
 		} else {
 			b, _ = json.Marshal(obj)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -41,14 +43,57 @@ func objects(t *testing.T, docs string) []Object {
 		if m == nil {
 			continue
 		}
-		u := &unstructured.Unstructured{Object: clean(m).(map[string]any)}
-		k := parseKey(KeyOf(u))
-		if k.namespace == "" && !clusterScoped[k.kind] {
-			k.namespace = "default"
+		u := &unstructured.Unstructured{Object: jsonValue(m).(map[string]any)}
+		k := manifest.KeyOf(u)
+		if k.Namespace == "" && !clusterScoped[k.Kind] {
+			k.Namespace = "default"
 		}
-		out = append(out, Object{Key: k.group + ":" + k.kind + ":" + k.namespace + ":" + k.name, Object: u})
+		out = append(out, Object{Key: k.String(), Object: u})
 	}
 	return out
+}
+
+// jsonValue deep-copies a value decoded by yaml.v3 into the types of
+// decoded JSON that unstructured objects hold (int64 and float64 numbers),
+// dropping nulls.
+func jsonValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			if e != nil {
+				m[k] = jsonValue(e)
+			}
+		}
+		return m
+	case []any:
+		s := make([]any, 0, len(x))
+		for _, e := range x {
+			s = append(s, jsonValue(e))
+		}
+		return s
+	case int:
+		return int64(x)
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x)
+		}
+	}
+	return v
+}
+
+// yamlDoc renders an object as a YAML document, keys sorted, two-space
+// indentation (as the diffs show objects).
+func yamlDoc(t *testing.T, obj map[string]any) string {
+	t.Helper()
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(obj); err != nil {
+		t.Fatal(err)
+	}
+	_ = enc.Close()
+	return b.String()
 }
 
 // k8sSpec decodes a KubernetesApp spec body (indented as under spec:).

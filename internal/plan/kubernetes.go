@@ -2,10 +2,10 @@ package plan
 
 import (
 	"errors"
-	"reflect"
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // Revision is an application's desired state at a commit.
@@ -170,7 +170,8 @@ func kubernetesChanges(in KubernetesInput, p *Plan) []Change {
 	return DiffObjects(base.Objects, in.Desired, DiffOptions{From: from + " " + c.Short(), To: head})
 }
 
-// sameObjects reports whether two desired states are equal once normalised.
+// sameObjects reports whether two desired states are equal once normalised
+// (manifest.Normalize, manifest.Equal).
 func sameObjects(olds, news []Object) bool {
 	om, nm := byKey(olds), byKey(news)
 	if len(om) != len(nm) {
@@ -178,7 +179,7 @@ func sameObjects(olds, news []Object) bool {
 	}
 	for k, o := range om {
 		n, ok := nm[k]
-		if !ok || !reflect.DeepEqual(normalize(o.Object), normalize(n.Object)) {
+		if !ok || !manifest.Equal(manifest.Normalize(o.Object), manifest.Normalize(n.Object)) {
 			return false
 		}
 	}

@@ -1,17 +1,17 @@
 package plan
 
 import (
-	"strings"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // Object is one Kubernetes object of a desired or live state.
 type Object struct {
-	// Key is PipeCD's resource key, group:Kind:namespace:name, with the
-	// namespace filled in for namespaced objects and empty for
-	// cluster-scoped ones (render.Key.String(), or KeyOf for live objects).
+	// Key is PipeCD's resource key, group:Kind:namespace:name
+	// (manifest.Key.String()), with the namespace filled in for namespaced
+	// objects and empty for cluster-scoped ones: the rendered object's key,
+	// or manifest.KeyOf of an object the API server returned.
 	Key    string
 	Object *unstructured.Unstructured
 	// Source says where a desired object was rendered from (file:line);
@@ -19,35 +19,25 @@ type Object struct {
 	Source string
 }
 
-// KeyOf is the resource key of an object as the API server returns it
-// (its namespace set when it is namespaced). It matches the keys render
-// gives desired objects.
-func KeyOf(u *unstructured.Unstructured) string {
-	gv, _ := schema.ParseGroupVersion(u.GetAPIVersion())
-	return gv.Group + ":" + u.GetKind() + ":" + u.GetNamespace() + ":" + u.GetName()
-}
-
-// ObjectsOf keys objects returned by the API server with KeyOf.
+// ObjectsOf keys objects returned by the API server with manifest.KeyOf
+// (their namespace is set when they are namespaced), which gives the keys
+// render gives desired objects.
 func ObjectsOf(us []*unstructured.Unstructured) []Object {
 	out := make([]Object, 0, len(us))
 	for _, u := range us {
 		if u == nil {
 			continue
 		}
-		out = append(out, Object{Key: KeyOf(u), Object: u})
+		out = append(out, Object{Key: manifest.KeyOf(u).String(), Object: u})
 	}
 	return out
 }
 
-// key is a parsed resource key.
-type key struct{ group, kind, namespace, name string }
-
-func parseKey(s string) key {
-	p := strings.SplitN(s, ":", 4)
-	for len(p) < 4 {
-		p = append(p, "")
-	}
-	return key{p[0], p[1], p[2], p[3]}
+// keyOf parses an object's resource key (the zero key if it is
+// malformed, which no rendered or listed object's is).
+func keyOf(s string) manifest.Key {
+	k, _ := manifest.ParseKey(s)
+	return k
 }
 
 // Live is the observed state of an application for a live plan.

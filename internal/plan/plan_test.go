@@ -317,7 +317,7 @@ func liveYAML(t *testing.T, objs []Object) string {
 	t.Helper()
 	var parts []string
 	for _, o := range objs {
-		parts = append(parts, strings.Join(yamlLines(clean(o.Object.Object).(map[string]any)), ""))
+		parts = append(parts, yamlDoc(t, jsonValue(o.Object.Object).(map[string]any)))
 	}
 	return strings.Join(parts, "---\n")
 }

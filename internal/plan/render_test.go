@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 	"github.com/gitops-pipe/pipe/internal/render"
 )
 
@@ -35,8 +36,8 @@ func TestFromRender(t *testing.T) {
 	}
 	// A rendered object and the same object read back from the API server
 	// have the same key.
-	if KeyOf(objs[1].Object) != ":Service::web" {
-		t.Errorf("KeyOf of a rendered object without namespace: %s", KeyOf(objs[1].Object))
+	if k := manifest.KeyOf(objs[1].Object).String(); k != ":Service::web" {
+		t.Errorf("KeyOf of a rendered object without namespace: %s", k)
 	}
 	p, err := PlanKubernetes(KubernetesInput{App: AppOf(&config.App{Name: "web", Kind: config.KindKubernetesApp, Dir: "apps/web"}), Spec: spec, Desired: objs, Now: testTime})
 	if err != nil {

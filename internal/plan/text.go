@@ -250,3 +250,17 @@ func human(d config.Duration) string {
 	}
 	return s
 }
+
+// splitLines splits text into lines that each end in "\n".
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	} else {
+		lines[len(lines)-1] += "\n"
+	}
+	return lines
+}

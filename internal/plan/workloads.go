@@ -2,11 +2,11 @@ package plan
 
 import (
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // decideByDiff is PipeCD's decideStrategy: it compares the desired state
@@ -45,7 +45,7 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decis
 	for _, w := range pairs {
 		ot, _ := nested(w.old, "spec", "template")
 		nt, _ := nested(w.new, "spec", "template")
-		if reflect.DeepEqual(ot, nt) {
+		if manifest.Equal(ot, nt) {
 			continue
 		}
 		changed = append(changed, w.name)
@@ -73,13 +73,13 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decis
 		return Decision{StrategyPipeline, RuleConfigAdded, fmt.Sprintf("Sync progressively because new %d configmap/secret added", len(newConfigs)-len(oldConfigs))}
 	}
 	for _, oc := range oldConfigs {
-		k := parseKey(oc.Key)
+		k := keyOf(oc.Key)
 		nc, ok := newByKey[oc.Key]
 		if !ok {
-			return Decision{StrategyPipeline, RuleConfigDeleted, fmt.Sprintf("Sync progressively because %s %s was deleted", k.kind, k.name)}
+			return Decision{StrategyPipeline, RuleConfigDeleted, fmt.Sprintf("Sync progressively because %s %s was deleted", k.Kind, k.Name)}
 		}
-		if !reflect.DeepEqual(normalize(oc.Object), normalize(nc.Object)) {
-			return Decision{StrategyPipeline, RuleConfigChange, fmt.Sprintf("Sync progressively because %s %s was updated", k.kind, k.name)}
+		if !manifest.Equal(manifest.Normalize(oc.Object), manifest.Normalize(nc.Object)) {
+			return Decision{StrategyPipeline, RuleConfigChange, fmt.Sprintf("Sync progressively because %s %s was updated", k.Kind, k.Name)}
 		}
 	}
 
@@ -87,7 +87,7 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decis
 	for _, w := range pairs {
 		ov, _ := nested(w.old, "spec", "replicas")
 		nv, _ := nested(w.new, "spec", "replicas")
-		if reflect.DeepEqual(ov, nv) {
+		if manifest.Equal(ov, nv) {
 			continue
 		}
 		scales = append(scales, fmt.Sprintf("%s/%s from %s to %s", w.kind, w.name, replicasString(ov), replicasString(nv)))
@@ -112,8 +112,8 @@ func findWorkloads(objs []Object, refs []config.K8sResourceReference) []Object {
 			kind = "Deployment"
 		}
 		for _, o := range objs {
-			k := parseKey(o.Key)
-			if o.Object == nil || k.kind != kind || (ref.Name != "" && k.name != ref.Name) || seen[o.Key] {
+			k := keyOf(o.Key)
+			if o.Object == nil || k.Kind != kind || (ref.Name != "" && k.Name != ref.Name) || seen[o.Key] {
 				continue
 			}
 			seen[o.Key] = true
@@ -128,8 +128,8 @@ func findConfigs(objs []Object) []Object {
 	var out []Object
 	seen := map[string]bool{}
 	for _, o := range objs {
-		k := parseKey(o.Key)
-		if o.Object == nil || k.group != "" || (k.kind != "ConfigMap" && k.kind != "Secret") || seen[o.Key] {
+		k := keyOf(o.Key)
+		if o.Object == nil || k.Group != "" || (k.Kind != "ConfigMap" && k.Kind != "Secret") || seen[o.Key] {
 			continue
 		}
 		seen[o.Key] = true
@@ -149,8 +149,8 @@ type workloadPair struct {
 // workload), in the order of the new state.
 func pairWorkloads(olds, news []Object) []workloadPair {
 	id := func(s string) string {
-		k := parseKey(s)
-		return k.kind + ":" + k.namespace + ":" + k.name
+		k := keyOf(s)
+		return k.Kind + ":" + k.Namespace + ":" + k.Name
 	}
 	old := make(map[string]Object, len(olds))
 	for _, o := range olds {
@@ -162,8 +162,8 @@ func pairWorkloads(olds, news []Object) []workloadPair {
 		if !ok {
 			continue
 		}
-		k := parseKey(n.Key)
-		out = append(out, workloadPair{kind: k.kind, name: k.name, old: normalize(o.Object), new: normalize(n.Object)})
+		k := keyOf(n.Key)
+		out = append(out, workloadPair{kind: k.Kind, name: k.Name, old: manifest.Normalize(o.Object), new: manifest.Normalize(n.Object)})
 	}
 	return out
 }

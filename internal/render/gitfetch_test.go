@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
 )
 
@@ -73,7 +74,7 @@ func gitInput(remote, ref string) config.KubernetesDeploymentInput {
 
 func replicasOf(t *testing.T, m *Manifests) int64 {
 	t.Helper()
-	o := m.Get(Key{Group: "apps", Kind: "Deployment", Namespace: "default", Name: "demo-web"})
+	o := m.Get(manifest.Key{Group: "apps", Kind: "Deployment", Namespace: "default", Name: "demo-web"})
 	if o == nil {
 		t.Fatalf("no deployment in %v", keyStrings(m))
 	}

@@ -7,36 +7,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
-
-// Key identifies a Kubernetes object the way PipeCD's resource keys do:
-// group, kind, namespace and name. Namespaced objects that name no
-// namespace get the renderer's default namespace; cluster-scoped objects
-// have an empty namespace.
-type Key struct {
-	Group     string
-	Kind      string
-	Namespace string
-	Name      string
-}
-
-// String is PipeCD's resource-key format, group:Kind:namespace:name (e.g.
-// apps:Deployment:default:web, :Service:default:web, :Namespace::web).
-func (k Key) String() string {
-	return k.Group + ":" + k.Kind + ":" + k.Namespace + ":" + k.Name
-}
-
-// GroupKind returns the key's group and kind.
-func (k Key) GroupKind() schema.GroupKind { return schema.GroupKind{Group: k.Group, Kind: k.Kind} }
-
-// ParseKey parses the String form of a key.
-func ParseKey(s string) (Key, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) != 4 || parts[1] == "" || parts[3] == "" {
-		return Key{}, fmt.Errorf("malformed resource key %q: want group:Kind:namespace:name", s)
-	}
-	return Key{Group: parts[0], Kind: parts[1], Namespace: parts[2], Name: parts[3]}, nil
-}
 
 // Source says where an object was rendered from.
 type Source struct {
@@ -78,9 +51,12 @@ func (s Source) String() string {
 	return b.String()
 }
 
-// Object is one desired Kubernetes object.
+// Object is one desired Kubernetes object. Its key has the namespace
+// filled in for namespaced objects (the namespace override, else the
+// object's, else the renderer's default namespace) and empty for
+// cluster-scoped ones.
 type Object struct {
-	Key    Key
+	Key    manifest.Key
 	Object *unstructured.Unstructured
 	Source Source
 }
@@ -100,16 +76,16 @@ const (
 type Manifests struct {
 	Method  Method
 	Objects []*Object
-	byKey   map[Key]*Object
+	byKey   map[manifest.Key]*Object
 	scopes  scopes
 }
 
 // Get returns the object with the key, or nil.
-func (m *Manifests) Get(k Key) *Object { return m.byKey[k] }
+func (m *Manifests) Get(k manifest.Key) *Object { return m.byKey[k] }
 
 // Keys returns the keys in render order.
-func (m *Manifests) Keys() []Key {
-	keys := make([]Key, len(m.Objects))
+func (m *Manifests) Keys() []manifest.Key {
+	keys := make([]manifest.Key, len(m.Objects))
 	for i, o := range m.Objects {
 		keys[i] = o.Key
 	}
@@ -134,7 +110,7 @@ func finish(method Method, objs []rendered, namespace, defaultNamespace string) 
 	if defaultNamespace == "" {
 		defaultNamespace = "default"
 	}
-	m := &Manifests{Method: method, Objects: make([]*Object, 0, len(objs)), byKey: make(map[Key]*Object, len(objs))}
+	m := &Manifests{Method: method, Objects: make([]*Object, 0, len(objs)), byKey: make(map[manifest.Key]*Object, len(objs))}
 	m.scopes = newScopes(objs)
 	for _, r := range objs {
 		gvk := r.obj.GroupVersionKind()
@@ -142,7 +118,7 @@ func finish(method Method, objs []rendered, namespace, defaultNamespace string) 
 		if namespace != "" && !cluster {
 			r.obj.SetNamespace(namespace)
 		}
-		k := Key{Group: gvk.Group, Kind: gvk.Kind, Namespace: r.obj.GetNamespace(), Name: r.obj.GetName()}
+		k := manifest.Key{Group: gvk.Group, Kind: gvk.Kind, Namespace: r.obj.GetNamespace(), Name: r.obj.GetName()}
 		switch {
 		case cluster:
 			k.Namespace = ""

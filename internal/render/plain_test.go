@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -33,7 +34,7 @@ func TestPlainDirectory(t *testing.T) {
 	if got := svc.Source.String(); got != "apps/web/a-svc.yml:3 (document 1)" {
 		t.Errorf("source string = %q", got)
 	}
-	if o := m.Get(Key{Group: "apps", Kind: "Deployment", Namespace: "default", Name: "web"}); o == nil || o.Object.GetName() != "web" {
+	if o := m.Get(manifest.Key{Group: "apps", Kind: "Deployment", Namespace: "default", Name: "web"}); o == nil || o.Object.GetName() != "web" {
 		t.Errorf("Get = %v", o)
 	}
 	// Numbers are int64, as unstructured requires (DeepCopy panics on int).
@@ -244,18 +245,4 @@ func TestPlainPathsStayInTheRepository(t *testing.T) {
 	}
 	err := renderErr(t, &Renderer{}, app(root, "../", config.KubernetesDeploymentInput{}))
 	wantErr(t, err, "application directory", "outside the repository")
-}
-
-func TestKeyRoundTrip(t *testing.T) {
-	for _, s := range []string{"apps:Deployment:default:web", ":Service:default:web", ":Namespace::prod"} {
-		k, err := ParseKey(s)
-		if err != nil || k.String() != s {
-			t.Errorf("ParseKey(%q) = %v, %v", s, k, err)
-		}
-	}
-	for _, s := range []string{"apps/v1:Deployment:default", "a:b:c:d:e", "::x:"} {
-		if _, err := ParseKey(s); err == nil {
-			t.Errorf("ParseKey(%q) succeeded", s)
-		}
-	}
 }

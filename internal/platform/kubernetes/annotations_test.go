@@ -9,7 +9,7 @@ import (
 
 func TestOwnership(t *testing.T) {
 	app := App{ID: "app-1", CommitHash: "0123456789abcdef0123456789abcdef01234567"}
-	k := Key{"apps", "Deployment", "web", "api"}
+	k := Key{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "api"}
 	labels, ann := app.ownership(k, "apps/v1")
 	wantLabels := map[string]string{LabelManagedBy: "piped", LabelApplication: "app-1", LabelCommitHash: app.CommitHash}
 	for k, v := range wantLabels {

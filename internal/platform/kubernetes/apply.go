@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // ApplyOptions describe a sync.
@@ -149,7 +151,7 @@ func (c *Client) Apply(ctx context.Context, objs []*unstructured.Unstructured, o
 	}
 	liveRV := make(map[Key]string, len(live))
 	for _, u := range live {
-		liveRV[KeyOf(u)] = u.GetResourceVersion()
+		liveRV[manifest.KeyOf(u)] = u.GetResourceVersion()
 	}
 
 	for _, st := range steps {

@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // benchApp is one application of 300 objects: 100 ConfigMaps, 100
@@ -293,9 +295,7 @@ func changedPairs(p *LivePlan) int {
 			n++
 			continue
 		}
-		a, _ := pr.Live.MarshalJSON()
-		d, _ := pr.Desired.MarshalJSON()
-		if !bytes.Equal(a, d) {
+		if !manifest.Equal(manifest.Normalize(pr.Live), manifest.Normalize(pr.Desired)) {
 			n++
 		}
 	}

@@ -1,12 +1,9 @@
 package kubernetes
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/drift"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // ignoreRule is a parsed driftDetection.ignoreFields entry.
@@ -44,63 +42,33 @@ func (r ignoreRule) matches(k Key) bool {
 	return r.group == k.Group && r.kind == k.Kind && r.namespace == k.Namespace && r.name == k.Name
 }
 
-// removeFieldPath deletes the field at path (dotted, numeric segments index
-// lists) from obj, if present.
-func removeFieldPath(obj any, path []string) {
-	if len(path) == 0 {
-		return
-	}
-	switch v := obj.(type) {
-	case map[string]any:
-		if len(path) == 1 {
-			delete(v, path[0])
-			return
-		}
-		removeFieldPath(v[path[0]], path[1:])
-	case []any:
-		i, err := strconv.Atoi(path[0])
-		if err != nil || i < 0 || i >= len(v) {
-			if path[0] == "*" {
-				for _, item := range v {
-					removeFieldPath(item, path[1:])
-				}
-			}
-			return
-		}
-		if len(path) == 1 {
-			v[i] = nil // keeps the other indexes; nil compares as absent
-			return
-		}
-		removeFieldPath(v[i], path[1:])
-	}
-}
-
 // compareObject returns the drifted fields between what a sync would leave
-// (wouldBe) and live. Both are normalised first (status and server-kept
-// metadata out, see Normalize); rules name fields to ignore.
-// desired is the object Git sets: live fields owned by other field
-// managers that Git does not set at all are drift too (a sync would not
-// remove them: server-side apply keeps other managers' fields), except
-// labels and annotations, which controllers add freely.
+// (wouldBe) and live: manifest.Compare of the normalised objects
+// (manifest.Normalize: status, server-kept metadata and bookkeeping out);
+// rules name fields to ignore. desired is the object pipe sends for Git:
+// live fields owned by other field managers that it does not set at all
+// are drift too (a sync would not remove them: server-side apply keeps
+// other managers' fields), except labels and annotations, which
+// controllers add freely. Secret and ConfigMap values are masked after the
+// comparison.
 func compareObject(k Key, desired, wouldBe, live *unstructured.Unstructured, rules []ignoreRule) []drift.FieldDiff {
-	w := Normalize(wouldBe).Object
-	l := Normalize(live).Object
-	d := map[string]any{}
-	if desired != nil {
-		d = desired.DeepCopy().Object
-		if k.Group == "" && k.Kind == "Secret" {
-			mergeStringData(d)
-		}
+	w := manifest.Normalize(wouldBe)
+	l := manifest.Normalize(live)
+	d := manifest.Normalize(desired)
+	if d == nil {
+		d = map[string]any{}
 	}
 	for _, r := range rules {
 		if r.matches(k) {
-			removeFieldPath(w, r.path)
-			removeFieldPath(l, r.path)
-			removeFieldPath(d, r.path)
+			manifest.RemovePath(w, r.path)
+			manifest.RemovePath(l, r.path)
+			manifest.RemovePath(d, r.path)
 		}
 	}
 	var diffs []drift.FieldDiff
-	diffValues(nil, w, l, &diffs)
+	for _, f := range manifest.Compare(w, l) {
+		diffs = append(diffs, drift.FieldDiff{Path: f.Path, Op: string(f.Op), Git: f.Desired, Live: f.Live})
+	}
 	owners := map[string][]string{}
 	reported := map[string]bool{}
 	for _, f := range diffs {
@@ -162,24 +130,6 @@ func appendUnique(s []string, v string) []string {
 	return append(s, v)
 }
 
-// mergeStringData moves a Secret's stringData into data, base64-encoded,
-// as the apiserver does on write.
-func mergeStringData(obj map[string]any) {
-	sd, _ := obj["stringData"].(map[string]any)
-	if len(sd) == 0 {
-		return
-	}
-	data, _ := obj["data"].(map[string]any)
-	if data == nil {
-		data = map[string]any{}
-	}
-	for k, v := range sd {
-		data[k] = base64.StdEncoding.EncodeToString([]byte(fmt.Sprint(v)))
-	}
-	obj["data"] = data
-	delete(obj, "stringData")
-}
-
 func isMasked(k Key) bool {
 	return k.Group == "" && (k.Kind == "Secret" || k.Kind == "ConfigMap")
 }
@@ -213,7 +163,7 @@ func walkOwned(fs map[string]any, path []string, live, git any, fn func(path str
 			lm, _ := live.(map[string]any)
 			gm, _ := git.(map[string]any)
 			lv, ok := lm[name]
-			if !ok || isEmpty(lv) {
+			if !ok || manifest.Empty(lv) {
 				continue
 			}
 			p := append(append([]string(nil), path...), name)
@@ -254,7 +204,7 @@ func walkOwned(fs map[string]any, path []string, live, git any, fn func(path str
 			gl, _ := git.([]any)
 			in := false
 			for _, g := range gl {
-				if valuesEqual(g, v) {
+				if manifest.Equal(g, v) {
 					in = true
 				}
 			}
@@ -281,7 +231,7 @@ func findItem(list []any, keys map[string]any) any {
 		}
 		all := true
 		for k, v := range keys {
-			if !valuesEqual(m[k], v) {
+			if !manifest.Equal(m[k], v) {
 				all = false
 				break
 			}
@@ -307,241 +257,3 @@ func itemLabel(keys map[string]any) string {
 }
 
 func joinPath(p []string) string { return strings.Join(p, ".") }
-
-// diffValues compares a (what a sync leaves) with b (live) and appends the
-// differing fields. Null, empty maps and empty lists count as absent;
-// numbers compare by value, and a number equals its decimal string.
-func diffValues(path []string, a, b any, out *[]drift.FieldDiff) {
-	ae, be := isEmpty(a), isEmpty(b)
-	// A keyed list emptied on one side is reported item by item.
-	if al, ok := a.([]any); ok && be && !ae && itemKey(al) != "" {
-		b = []any{}
-		be = false
-	} else if bl, ok := b.([]any); ok && ae && !be && itemKey(bl) != "" {
-		a = []any{}
-		ae = false
-	}
-	_, am := a.(map[string]any)
-	_, bm := b.(map[string]any)
-	switch {
-	case ae && be:
-		return
-	case am && bm:
-		// both maps: compare field by field below
-	case be:
-		*out = append(*out, drift.FieldDiff{Path: joinPath(path), Op: drift.FieldMissing, Git: a})
-		return
-	case ae:
-		*out = append(*out, drift.FieldDiff{Path: joinPath(path), Op: drift.FieldLiveOnly, Live: b})
-		return
-	}
-	switch av := a.(type) {
-	case map[string]any:
-		bv, ok := b.(map[string]any)
-		if !ok {
-			break
-		}
-		keys := make([]string, 0, len(av)+len(bv))
-		for k := range av {
-			keys = append(keys, k)
-		}
-		for k := range bv {
-			if _, ok := av[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			diffValues(append(append([]string(nil), path...), k), av[k], bv[k], out)
-		}
-		return
-	case []any:
-		bv, ok := b.([]any)
-		if !ok {
-			break
-		}
-		diffLists(path, av, bv, out)
-		return
-	}
-	if !valuesEqual(a, b) {
-		*out = append(*out, drift.FieldDiff{Path: joinPath(path), Op: drift.FieldChanged, Git: a, Live: b})
-	}
-}
-
-// listKeys are the fields that identify list items, tried in order: the
-// merge keys of the Kubernetes lists people edit.
-var listKeys = []string{"name", "mountPath", "containerPort", "port", "devicePath", "ip", "topologyKey", "key"}
-
-// diffLists matches items by a key field when every item of both lists
-// has a distinct one (so reordering is not drift), else by index.
-func diffLists(path []string, a, b []any, out *[]drift.FieldDiff) {
-	if key := itemKey(a, b); key != "" {
-		bi := map[string]any{}
-		for _, it := range b {
-			bi[fmt.Sprint(it.(map[string]any)[key])] = it
-		}
-		seen := map[string]bool{}
-		label := func(v string) []string {
-			p := append([]string(nil), path...)
-			if len(p) == 0 {
-				p = []string{""}
-			}
-			p[len(p)-1] += "[" + key + "=" + v + "]"
-			return p
-		}
-		for _, it := range a {
-			v := fmt.Sprint(it.(map[string]any)[key])
-			seen[v] = true
-			diffValues(label(v), it, bi[v], out)
-		}
-		for _, it := range b {
-			v := fmt.Sprint(it.(map[string]any)[key])
-			if !seen[v] {
-				diffValues(label(v), nil, it, out)
-			}
-		}
-		return
-	}
-	if len(a) != len(b) {
-		// An atomic list (args, command) is one value.
-		allScalar := true
-		for _, l := range [][]any{a, b} {
-			for _, it := range l {
-				switch it.(type) {
-				case map[string]any, []any:
-					allScalar = false
-				}
-			}
-		}
-		if allScalar {
-			*out = append(*out, drift.FieldDiff{Path: joinPath(path), Op: drift.FieldChanged, Git: a, Live: b})
-			return
-		}
-	}
-	for i := 0; i < max(len(a), len(b)); i++ {
-		var x, y any
-		if i < len(a) {
-			x = a[i]
-		}
-		if i < len(b) {
-			y = b[i]
-		}
-		p := append([]string(nil), path...)
-		p[len(p)-1] += "[" + strconv.Itoa(i) + "]"
-		diffValues(p, x, y, out)
-	}
-}
-
-func itemKey(lists ...[]any) string {
-	for _, k := range listKeys {
-		ok := true
-		for _, l := range lists {
-			seen := map[string]bool{}
-			for _, it := range l {
-				m, isMap := it.(map[string]any)
-				if !isMap {
-					return ""
-				}
-				v, has := m[k]
-				if !has {
-					ok = false
-					break
-				}
-				s := fmt.Sprint(v)
-				if seen[s] {
-					ok = false
-					break
-				}
-				seen[s] = true
-			}
-			if !ok {
-				break
-			}
-		}
-		if ok {
-			return k
-		}
-	}
-	return ""
-}
-
-func isEmpty(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case map[string]any:
-		for _, e := range x {
-			if !isEmpty(e) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		for _, e := range x {
-			if !isEmpty(e) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// equalValues compares decoded values: numbers by value (YAML gives
-// float64, the apiserver int64), a number and its decimal string equal.
-func valuesEqual(a, b any) bool {
-	switch av := a.(type) {
-	case map[string]any:
-		bv, ok := b.(map[string]any)
-		if !ok {
-			return false
-		}
-		var diffs []drift.FieldDiff
-		diffValues([]string{""}, av, bv, &diffs)
-		return len(diffs) == 0
-	case []any:
-		bv, ok := b.([]any)
-		if !ok || len(av) != len(bv) {
-			return false
-		}
-		for i := range av {
-			if !valuesEqual(av[i], bv[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	if as, ok := a.(string); ok {
-		if bs, ok := b.(string); ok {
-			return as == bs
-		}
-	}
-	x, xok := numberOf(a)
-	y, yok := numberOf(b)
-	if xok && yok {
-		return x == y
-	}
-	return reflect.DeepEqual(a, b)
-}
-
-func numberOf(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case float64:
-		return n, true
-	case float32:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	case string:
-		f, err := strconv.ParseFloat(n, 64)
-		return f, err == nil
-	}
-	return 0, false
-}

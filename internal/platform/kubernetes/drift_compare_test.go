@@ -29,33 +29,6 @@ func paths(ds []drift.FieldDiff) string {
 	return strings.Join(out, "; ")
 }
 
-func TestDiffValuesNormalisation(t *testing.T) {
-	tests := []struct {
-		name, a, b, want string
-	}{
-		{"equal", `{x: 1}`, `{x: 1}`, ""},
-		{"number forms", `{x: 3, y: 1.5}`, `{x: 3.0, y: "1.5"}`, ""},
-		{"strings are not numbers", `{x: "01"}`, `{x: "1"}`, "changed x"},
-		{"empty is absent", `{a: {}, b: [], c: null}`, `{}`, ""},
-		{"list order of keyed items", `{l: [{name: a, v: 1}, {name: b, v: 2}]}`, `{l: [{name: b, v: 2}, {name: a, v: 1}]}`, ""},
-		{"keyed item changed", `{l: [{name: a, v: 1}]}`, `{l: [{name: a, v: 2}]}`, "changed l[name=a].v"},
-		{"keyed item added live", `{l: [{name: a}]}`, `{l: [{name: a}, {name: b}]}`, "live-only l[name=b]"},
-		{"keyed list emptied live", `{l: [{name: a}]}`, `{}`, "missing l[name=a]"},
-		{"atomic list", `{args: [a, b]}`, `{args: [a]}`, "changed args"},
-		{"field only live", `{}`, `{x: {y: 1}}`, "live-only x"},
-		{"field missing live", `{x: 1}`, `{}`, "missing x"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var ds []drift.FieldDiff
-			diffValues(nil, driftObj(t, tc.a).Object, driftObj(t, tc.b).Object, &ds)
-			if got := paths(ds); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 const driftLiveDeployment = `
 apiVersion: apps/v1
 kind: Deployment

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/drift"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 	"github.com/gitops-pipe/pipe/internal/render"
 	"github.com/gitops-pipe/pipe/internal/testenv/kube"
@@ -205,7 +206,7 @@ func (f *fixture) check() drift.AppResult {
 func lines(r drift.AppResult) []string {
 	var out []string
 	for _, d := range r.Drift {
-		k, _ := kubernetes.ParseKey(d.Key)
+		k, _ := manifest.ParseKey(d.Key)
 		out = append(out, d.Action+" "+k.Kind+" "+k.Name)
 		for _, fd := range d.Fields {
 			out = append(out, "  "+fd.Op+" "+fd.Path)

@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // Managed is the live objects of every application in a cluster, listed at
@@ -63,7 +65,7 @@ func (c *Client) ListManaged(ctx context.Context, opts LiveOptions) (*Managed, e
 		}
 	}
 	for _, objs := range m.ByApp {
-		sort.Slice(objs, func(i, j int) bool { return KeyOf(objs[i]).String() < KeyOf(objs[j]).String() })
+		sort.Slice(objs, func(i, j int) bool { return manifest.KeyOf(objs[i]).String() < manifest.KeyOf(objs[j]).String() })
 	}
 	return m, nil
 }
@@ -184,7 +186,7 @@ func (c *Client) DriftPlan(ctx context.Context, objs, live []*unstructured.Unstr
 	}
 	liveByKey := make(map[Key]*unstructured.Unstructured, len(live))
 	for _, u := range Owned(live, opts.App) {
-		liveByKey[KeyOf(u)] = u
+		liveByKey[manifest.KeyOf(u)] = u
 	}
 	pairs := make([]DriftPair, len(prepared))
 	var ask []*object
@@ -237,7 +239,7 @@ func (c *Client) DriftPlan(ctx context.Context, objs, live []*unstructured.Unstr
 		}
 	}
 	for _, u := range Prunable(notDesired, desired, opts.App) {
-		gone = append(gone, DriftPair{Key: KeyOf(u), Live: u, Owned: true, Prunable: true})
+		gone = append(gone, DriftPair{Key: manifest.KeyOf(u), Live: u, Owned: true, Prunable: true})
 	}
 	sort.Slice(gone, func(i, j int) bool { return gone[i].Key.String() < gone[j].Key.String() })
 	return append(pairs, gone...), nil

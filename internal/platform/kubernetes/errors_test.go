@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-var depReq = request{op: "apply", verb: "patch", key: Key{"apps", "Deployment", "shop", "web"},
+var depReq = request{op: "apply", verb: "patch", key: Key{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"},
 	gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, host: "https://k8s:6443"}
 
 func TestExplainConflict(t *testing.T) {

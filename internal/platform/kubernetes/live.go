@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // LiveOptions narrow Live.
@@ -230,7 +232,7 @@ func namespacesOf(objs []*object, def string) []string {
 func Prunable(live []*unstructured.Unstructured, desired map[Key]bool, app App) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	for _, u := range live {
-		k := KeyOf(u)
+		k := manifest.KeyOf(u)
 		switch {
 		case desired[k],
 			!app.ownsObject(u),
@@ -255,7 +257,7 @@ func Prunable(live []*unstructured.Unstructured, desired map[Key]bool, app App) 
 func (c *Client) prune(ctx context.Context, s *sink, objs []*unstructured.Unstructured) ([]Key, []error) {
 	errs := forAll(ctx, len(objs), c.opts.Concurrency, func(ctx context.Context, i int) error {
 		u := objs[i]
-		k := KeyOf(u)
+		k := manifest.KeyOf(u)
 		m, err := c.mapping(ctx, u.GroupVersionKind())
 		if err != nil {
 			return err
@@ -288,7 +290,7 @@ func (c *Client) prune(ctx context.Context, s *sink, objs []*unstructured.Unstru
 		if err != nil {
 			failed = append(failed, err)
 		} else {
-			pruned = append(pruned, KeyOf(objs[i]))
+			pruned = append(pruned, manifest.KeyOf(objs[i]))
 		}
 	}
 	return pruned, failed

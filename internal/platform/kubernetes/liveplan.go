@@ -7,10 +7,17 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // Pair is one object of a live plan: what is in the cluster and what a sync
-// would leave there, both normalised (see Normalize).
+// would leave there, both as the API server returned them. They are
+// compared and shown normalised (manifest.Normalize, manifest.Equal,
+// manifest.Diff: the planner does it); they are kept whole because their
+// ownership labels and annotations, which normalisation drops, say which
+// objects are the application's (Prunable, Owned) and that the dry run
+// added them, and their uid and resourceVersion fingerprint the live state.
 type Pair struct {
 	Key Key
 	// Live is the object in the cluster; nil when it does not exist.
@@ -24,9 +31,8 @@ type Pair struct {
 	Owned bool
 	// Note explains a Desired that is not the server's answer.
 	Note string
-	// LiveResourceVersion is the live object's resourceVersion (Normalize
-	// drops it): a saved plan can check that the cluster did not change
-	// since.
+	// LiveResourceVersion is the live object's resourceVersion: a saved
+	// plan can check that the cluster did not change since.
 	LiveResourceVersion string
 	// IgnoreDrift is set when the desired or the live object carries
 	// pipecd.dev/ignore-drift-detection: "true".
@@ -65,7 +71,7 @@ func (c *Client) LivePlan(ctx context.Context, objs []*unstructured.Unstructured
 	}
 	liveByKey := make(map[Key]*unstructured.Unstructured, len(live))
 	for _, u := range live {
-		liveByKey[KeyOf(u)] = u
+		liveByKey[manifest.KeyOf(u)] = u
 	}
 
 	dry := make([]DryRunResult, len(prepared))
@@ -101,10 +107,10 @@ func (c *Client) LivePlan(ctx context.Context, objs []*unstructured.Unstructured
 	var missing []int // existing objects that are not the application's
 	for _, u := range Flatten(Order(us)) {
 		d := dryByU[u]
-		p := Pair{Key: d.Key, Desired: Normalize(d.Object), Note: d.Note,
+		p := Pair{Key: d.Key, Desired: d.Object, Note: d.Note,
 			IgnoreDrift: u.GetAnnotations()[LabelIgnoreDriftDetection] == IgnoreDriftDetection}
 		if l := liveByKey[d.Key]; l != nil {
-			p.Live, p.Owned, p.LiveResourceVersion = Normalize(l), true, l.GetResourceVersion()
+			p.Live, p.Owned, p.LiveResourceVersion = l, true, l.GetResourceVersion()
 			p.IgnoreDrift = p.IgnoreDrift || l.GetAnnotations()[LabelIgnoreDriftDetection] == IgnoreDriftDetection
 		} else if d.Exists {
 			missing = append(missing, len(plan.Pairs))
@@ -127,7 +133,7 @@ func (c *Client) LivePlan(ctx context.Context, objs []*unstructured.Unstructured
 			return explainError(request{op: "get", verb: "get", key: p.Key, gvr: o.gvr, host: c.host}, err)
 		}
 		if got != nil {
-			p.Live, p.LiveResourceVersion = Normalize(got), got.GetResourceVersion()
+			p.Live, p.LiveResourceVersion = got, got.GetResourceVersion()
 		}
 		return nil
 	})
@@ -141,11 +147,11 @@ func (c *Client) LivePlan(ctx context.Context, objs []*unstructured.Unstructured
 	}
 	var gone []Pair
 	for _, u := range live {
-		k := KeyOf(u)
+		k := manifest.KeyOf(u)
 		if desired[k] {
 			continue
 		}
-		gone = append(gone, Pair{Key: k, Live: Normalize(u), Owned: true, LiveResourceVersion: u.GetResourceVersion(),
+		gone = append(gone, Pair{Key: k, Live: u, Owned: true, LiveResourceVersion: u.GetResourceVersion(),
 			IgnoreDrift: u.GetAnnotations()[LabelIgnoreDriftDetection] == IgnoreDriftDetection})
 	}
 	sort.Slice(gone, func(i, j int) bool { return gone[i].Key.String() < gone[j].Key.String() })
@@ -167,7 +173,7 @@ func (p *LivePlan) Prunable(app App) []Key {
 	}
 	var out []Key
 	for _, u := range Prunable(live, desired, app) {
-		out = append(out, KeyOf(u))
+		out = append(out, manifest.KeyOf(u))
 	}
 	return out
 }

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // TestForbidden runs a sync as a ServiceAccount that may manage
@@ -256,9 +258,9 @@ metadata: {name: in-new-ns, namespace: ` + newNS + `}
 	if p := pairs["ConfigMap "+ns+"/changes"]; data(p.Live) != "before" || data(p.Desired) != "after" || !p.Owned {
 		t.Errorf("changes: %+v", p)
 	}
-	if p := pairs["Deployment "+ns+"/web"]; p.Live == nil || !reflect.DeepEqual(p.Live.Object, p.Desired.Object) {
-		live, _ := json.Marshal(p.Live)
-		desired, _ := json.Marshal(p.Desired)
+	if p := pairs["Deployment "+ns+"/web"]; p.Live == nil || !equalObjects(p.Live, p.Desired) {
+		live, _ := json.Marshal(manifest.Normalize(p.Live))
+		desired, _ := json.Marshal(manifest.Normalize(p.Desired))
 		t.Errorf("unchanged Deployment differs after normalisation:\nlive    %s\ndesired %s", live, desired)
 	}
 	if p := pairs["ConfigMap "+ns+"/adopted"]; data(p.Live) != "theirs" || data(p.Desired) != "ours" || p.Owned {
@@ -392,9 +394,11 @@ func comparePlans(t testing.TB, a, b *LivePlan) {
 	}
 }
 
+// equalObjects compares two objects of live plans as the planner does,
+// normalised.
 func equalObjects(a, b *unstructured.Unstructured) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return equalValues(a.Object, b.Object)
+	return manifest.Equal(manifest.Normalize(a), manifest.Normalize(b))
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // kindOrder is the apply order of well-known kinds: Helm's install order
@@ -67,7 +69,7 @@ var kindRanks = func() map[string]int {
 // kindRank is the position of a kind in kindOrder. Only built-in groups
 // count: a custom resource named "Service" is not a Service.
 func kindRank(group, kind string) int {
-	if !builtinGroup(group) && group != "apiextensions.k8s.io" && group != "apiregistration.k8s.io" {
+	if !manifest.BuiltinGroup(group) && group != "apiextensions.k8s.io" && group != "apiregistration.k8s.io" {
 		return kindRanks[""]
 	}
 	if r, ok := kindRanks[kind]; ok {

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // PreFlight checks that the apiserver accepts every object of a sync
@@ -30,7 +32,7 @@ func (c *Client) PreFlight(ctx context.Context, objs []*unstructured.Unstructure
 	}
 	liveByKey := make(map[Key]*unstructured.Unstructured, len(live))
 	for _, u := range live {
-		liveByKey[KeyOf(u)] = u
+		liveByKey[manifest.KeyOf(u)] = u
 	}
 	var ask []*object
 	for _, o := range prepared {

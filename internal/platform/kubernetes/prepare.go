@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // object is a desired object made ready for the cluster.
@@ -66,13 +68,13 @@ func validateManifest(i int, u *unstructured.Unstructured) error {
 	case u.GetKind() == "":
 		return &Error{Op: "prepare", Reason: ReasonInvalid, Msg: what() + ": no kind", Hint: "every manifest needs apiVersion, kind and metadata.name"}
 	case u.GetAPIVersion() == "":
-		return &Error{Op: "prepare", Key: KeyOf(u), Reason: ReasonInvalid, Msg: what() + " (" + u.GetKind() + "): no apiVersion", Hint: "every manifest needs apiVersion, kind and metadata.name"}
+		return &Error{Op: "prepare", Key: manifest.KeyOf(u), Reason: ReasonInvalid, Msg: what() + " (" + u.GetKind() + "): no apiVersion", Hint: "every manifest needs apiVersion, kind and metadata.name"}
 	case u.GetName() == "":
 		msg := what() + " (" + u.GetKind() + "): no metadata.name"
 		if u.GetGenerateName() != "" {
 			msg += " (generateName is not supported: objects are tracked by name)"
 		}
-		return &Error{Op: "prepare", Key: KeyOf(u), Reason: ReasonInvalid, Msg: msg, Hint: "every manifest needs apiVersion, kind and metadata.name"}
+		return &Error{Op: "prepare", Key: manifest.KeyOf(u), Reason: ReasonInvalid, Msg: msg, Hint: "every manifest needs apiVersion, kind and metadata.name"}
 	}
 	return nil
 }
@@ -114,7 +116,7 @@ func (c *Client) prepare(ctx context.Context, objs []*unstructured.Unstructured,
 				continue
 			}
 			if !ck.versions[gvk.Version] {
-				errs = append(errs, &Error{Op: "prepare", Key: KeyOf(u), Reason: ReasonNoKind,
+				errs = append(errs, &Error{Op: "prepare", Key: manifest.KeyOf(u), Reason: ReasonNoKind,
 					Msg: fmt.Sprintf("%s %q: version %s is not served by its CustomResourceDefinition in the manifests", gvk.Kind, u.GetName(), gvk.Version)})
 				continue
 			}
@@ -130,7 +132,7 @@ func (c *Client) prepare(ctx context.Context, objs []*unstructured.Unstructured,
 		} else {
 			u.SetNamespace("")
 		}
-		o.key = KeyOf(u)
+		o.key = manifest.KeyOf(u)
 		if j, dup := seen[o.key]; dup {
 			errs = append(errs, &Error{Op: "prepare", Key: o.key, Reason: ReasonInvalid,
 				Msg: fmt.Sprintf("%s is defined twice (objects %d and %d)", o.key.Readable(), j+1, i+1)})

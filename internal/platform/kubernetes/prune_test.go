@@ -6,12 +6,14 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 func TestPrunable(t *testing.T) {
 	app := App{ID: "shop"}
 	mark := func(u *unstructured.Unstructured, a App, key string) *unstructured.Unstructured {
-		labels, ann := a.ownership(KeyOf(u), u.GetAPIVersion())
+		labels, ann := a.ownership(manifest.KeyOf(u), u.GetAPIVersion())
 		if key != "" {
 			ann[LabelResourceKey] = key
 		}
@@ -41,7 +43,7 @@ func TestPrunable(t *testing.T) {
 	deleting.SetDeletionTimestamp(&now)
 
 	live := []*unstructured.Unstructured{goneNS, kept, gone, pipecdV0, copied, labelsOnly, other, owned, deleting, goneDep}
-	desired := map[Key]bool{KeyOf(kept): true}
+	desired := map[Key]bool{manifest.KeyOf(kept): true}
 	got := keysOf(Prunable(live, desired, app))
 	want := []string{"Deployment/old", "Service/legacy", "ConfigMap/gone", "Namespace/old-ns"}
 	if !reflect.DeepEqual(got, want) {

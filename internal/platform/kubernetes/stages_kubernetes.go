@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/execute"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // Cluster is what the Kubernetes stages need from a cluster.
@@ -216,10 +217,10 @@ func (k *Runner) rollout(ctx context.Context, st *execute.Stage, toSelector, pru
 	if prune {
 		desired := map[Key]bool{}
 		for _, u := range objs {
-			desired[KeyOf(u)] = true
+			desired[manifest.KeyOf(u)] = true
 		}
 		if err := k.deleteLive(ctx, st, func(u *unstructured.Unstructured) bool {
-			return VariantOf(u) == VariantPrimary && !desired[KeyOf(u)]
+			return VariantOf(u) == VariantPrimary && !desired[manifest.KeyOf(u)]
 		}, desired); err != nil {
 			return fmt.Errorf("prune: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitops-pipe/pipe/internal/execute"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // Rollback implements Platform: re-apply the running commit's manifests,
@@ -37,7 +38,7 @@ func (k *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 func (k *Runner) rollback(ctx context.Context, st *execute.Stage) error {
 	headKeys := map[Key]bool{}
 	for _, u := range k.Desired {
-		headKeys[KeyOf(u)] = true
+		headKeys[manifest.KeyOf(u)] = true
 	}
 	var res *Result
 	app := App{Namespaces: k.Namespaces, ID: k.AppID, CommitHash: k.Running}
@@ -68,7 +69,7 @@ func (k *Runner) rollback(ctx context.Context, st *execute.Stage) error {
 			objs = append(objs, route)
 		}
 		for _, u := range objs {
-			keep[KeyOf(u)] = true
+			keep[manifest.KeyOf(u)] = true
 		}
 		st.Emitf("re-applying the running commit %s", short(k.Running))
 		if res, err = k.apply(ctx, st, objs, app); err != nil {
@@ -79,7 +80,7 @@ func (k *Runner) rollback(ctx context.Context, st *execute.Stage) error {
 		keep = headKeys
 	}
 	err := k.deleteLive(ctx, st, func(u *unstructured.Unstructured) bool {
-		key := KeyOf(u)
+		key := manifest.KeyOf(u)
 		return VariantOf(u) != VariantPrimary || (headKeys[key] && !keep[key])
 	}, keep)
 	if err != nil {

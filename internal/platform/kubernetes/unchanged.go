@@ -2,11 +2,12 @@ package kubernetes
 
 import (
 	"encoding/json"
-	"reflect"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // appliedUnchanged reports whether a server-side apply of desired (field
@@ -15,9 +16,13 @@ import (
 // desired sets (so the apply removes nothing), and live must hold desired's
 // value in each of them (so it changes nothing). Defaults and admission
 // mutations are already in live, which went through them when it was last
-// written. Whenever the comparison is not certain (a quantity written
-// differently, an atomic list the server defaulted into, another API
-// version) it answers false and the caller asks the server.
+// written. Values compare with manifest.Equal, as the planner compares the
+// objects it shows: what Equal does not tell apart (a number and its
+// decimal string, an empty value and none, keyed items in another order)
+// would not show in the plan either, whether the server is asked or not.
+// Whenever the comparison is not certain (a quantity written differently,
+// an atomic list the server defaulted into, another API version) it
+// answers false and the caller asks the server.
 func appliedUnchanged(desired, live *unstructured.Unstructured) bool {
 	var entry *metav1.ManagedFieldsEntry
 	for i, m := range live.GetManagedFields() {
@@ -70,7 +75,9 @@ func children(fs map[string]any) int {
 }
 
 // covers reports whether the field set fs is exactly the fields of d, and
-// l has d's values there.
+// l has d's values there (manifest.Equal). The field sets are compared
+// exactly: a field of d that is null or empty must still be in fs and in l
+// (the apply would set it).
 func covers(fs map[string]any, d, l any) bool {
 	switch dv := d.(type) {
 	case map[string]any:
@@ -79,7 +86,7 @@ func covers(fs map[string]any, d, l any) bool {
 			return false
 		}
 		if children(fs) == 0 { // atomic, or empty
-			return equalValues(dv, lm)
+			return manifest.Equal(dv, lm)
 		}
 		for k, v := range dv {
 			sub, ok := fs["f:"+k].(map[string]any)
@@ -110,7 +117,7 @@ func covers(fs map[string]any, d, l any) bool {
 			return false
 		}
 		if children(fs) == 0 { // atomic list
-			return equalValues(dv, ll)
+			return manifest.Equal(dv, ll)
 		}
 		if children(fs) != len(dv) {
 			return false
@@ -125,7 +132,7 @@ func covers(fs map[string]any, d, l any) bool {
 		}
 		return true
 	default:
-		return children(fs) == 0 && equalValues(d, l)
+		return children(fs) == 0 && manifest.Equal(d, l)
 	}
 }
 
@@ -149,7 +156,7 @@ func matchItem(fs map[string]any, used map[string]bool, item any, live []any) (s
 			matched := false
 			for f, v := range keyFields {
 				iv, present := im[f]
-				if present && !equalValues(iv, v) {
+				if present && !manifest.Equal(iv, v) {
 					matched = false
 					break
 				}
@@ -165,7 +172,7 @@ func matchItem(fs map[string]any, used map[string]bool, item any, live []any) (s
 				}
 				all := true
 				for f, v := range keyFields {
-					if !equalValues(lm[f], v) {
+					if !manifest.Equal(lm[f], v) {
 						all = false
 						break
 					}
@@ -177,11 +184,11 @@ func matchItem(fs map[string]any, used map[string]bool, item any, live []any) (s
 			return "", nil, nil
 		case strings.HasPrefix(k, "v:"):
 			var v any
-			if json.Unmarshal([]byte(k[2:]), &v) != nil || !equalValues(item, v) {
+			if json.Unmarshal([]byte(k[2:]), &v) != nil || !manifest.Equal(item, v) {
 				continue
 			}
 			for _, li := range live {
-				if equalValues(li, v) {
+				if manifest.Equal(li, v) {
 					return k, subm, li
 				}
 			}
@@ -189,58 +196,4 @@ func matchItem(fs map[string]any, used map[string]bool, item any, live []any) (s
 		}
 	}
 	return "", nil, nil
-}
-
-// equalValues compares decoded JSON/YAML values, numbers by value (YAML
-// decoders give float64 where the apiserver's answers give int64).
-func equalValues(a, b any) bool {
-	switch av := a.(type) {
-	case map[string]any:
-		bv, ok := b.(map[string]any)
-		if !ok || len(av) != len(bv) {
-			return false
-		}
-		for k, v := range av {
-			w, ok := bv[k]
-			if !ok || !equalValues(v, w) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		bv, ok := b.([]any)
-		if !ok || len(av) != len(bv) {
-			return false
-		}
-		for i := range av {
-			if !equalValues(av[i], bv[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	if x, ok := number(a); ok {
-		y, ok := number(b)
-		return ok && x == y
-	}
-	return reflect.DeepEqual(a, b)
-}
-
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case float64:
-		return n, true
-	case float32:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
 }
