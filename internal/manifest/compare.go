@@ -57,12 +57,21 @@ type FieldDiff struct {
 //     lists of server-side apply. Other lists compare item by item;
 //   - anything else compares with reflect.DeepEqual.
 //
-// Reordering the containers (or env variables) of a pod template is
-// therefore not a change for the planner either: the order of keyed items
-// is not part of an object's identity of fields. The sync still applies
-// the manifests as written.
+// Drift detection and the unchanged check follow these rules; the planner
+// uses EqualInOrder, for which the order of keyed items counts.
 func Equal(a, b any) bool {
 	c := comparer{first: true}
+	c.values(a, b)
+	return !c.found
+}
+
+// EqualInOrder is Equal, except that keyed list items in another order
+// differ: the planner's comparison of two desired states, because
+// reordering the containers or the env variables of a pod template
+// changes the template (a rollout restarts the pods), which a plan must
+// show and a pipeline must gate.
+func EqualInOrder(a, b any) bool {
+	c := comparer{first: true, ordered: true}
 	c.values(a, b)
 	return !c.found
 }
@@ -111,6 +120,8 @@ type comparer struct {
 	diffs []FieldDiff
 	first bool
 	found bool
+	// ordered makes keyed list items in another order a difference.
+	ordered bool
 }
 
 func (c *comparer) report(op Op, a, b any) {
@@ -209,6 +220,10 @@ func (c *comparer) maps(a, b map[string]any) {
 // whose length changed differs as one value.
 func (c *comparer) lists(a, b []any) {
 	if key := itemKey(a, b); key != "" {
+		if c.ordered && !sameOrder(key, a, b) {
+			c.report(Changed, a, b)
+			return
+		}
 		bi := make(map[string]any, len(b))
 		for _, it := range b {
 			bi[fmt.Sprint(it.(map[string]any)[key])] = it
@@ -240,6 +255,36 @@ func (c *comparer) lists(a, b []any) {
 		}
 		c.item("["+strconv.Itoa(i)+"]", x, y)
 	}
+}
+
+// sameOrder reports whether the items both keyed lists have come in the
+// same order.
+func sameOrder(key string, a, b []any) bool {
+	inB := make(map[string]bool, len(b))
+	for _, it := range b {
+		inB[fmt.Sprint(it.(map[string]any)[key])] = true
+	}
+	inA := make(map[string]bool, len(a))
+	var ka []string
+	for _, it := range a {
+		v := fmt.Sprint(it.(map[string]any)[key])
+		inA[v] = true
+		if inB[v] {
+			ka = append(ka, v)
+		}
+	}
+	i := 0
+	for _, it := range b {
+		v := fmt.Sprint(it.(map[string]any)[key])
+		if !inA[v] {
+			continue
+		}
+		if i >= len(ka) || ka[i] != v {
+			return false
+		}
+		i++
+	}
+	return true
 }
 
 func scalars(l []any) bool {

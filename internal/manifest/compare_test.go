@@ -116,6 +116,28 @@ func TestEqual(t *testing.T) {
 	}
 }
 
+// The planner's comparison: Equal's rules, but keyed items in another
+// order differ (a reordered pod template is a rollout).
+func TestEqualInOrder(t *testing.T) {
+	ab := []any{map[string]any{"name": "a", "v": int64(1)}, map[string]any{"name": "b"}}
+	ba := []any{map[string]any{"name": "b"}, map[string]any{"name": "a", "v": "1"}}
+	if !Equal(ab, ba) || EqualInOrder(ab, ba) || EqualInOrder(ba, ab) {
+		t.Errorf("reordered keyed items: Equal %v, EqualInOrder %v", Equal(ab, ba), EqualInOrder(ab, ba))
+	}
+	// Items on one side only do not make an order: the rest compare.
+	abc := append(append([]any(nil), ab...), map[string]any{"name": "c"})
+	if EqualInOrder(ab, abc) || Equal(ab, abc) {
+		t.Error("an added item is a difference")
+	}
+	a1 := []any{map[string]any{"name": "a", "v": int64(1)}}
+	if !EqualInOrder(map[string]any{"env": ab, "x": nil}, map[string]any{"env": []any{ab[0], map[string]any{"name": "b"}}}) || !EqualInOrder(a1, []any{map[string]any{"name": "a", "v": "1"}}) {
+		t.Error("the same items in the same order differ")
+	}
+	if got := Compare(ab, ba); len(got) != 0 {
+		t.Errorf("Compare (drift) reports a reorder: %v", got)
+	}
+}
+
 func TestEmpty(t *testing.T) {
 	for _, v := range []any{nil, map[string]any{}, []any{}, map[string]any{"a": nil, "b": []any{map[string]any{}}}} {
 		if !Empty(v) {

@@ -16,7 +16,7 @@ type DiffOptions struct {
 }
 
 // DiffObjects compares two sets of Kubernetes objects by key, after
-// normalising both (manifest.Normalize; manifest.Equal decides what
+// normalising both (manifest.Normalize; manifest.EqualInOrder decides what
 // changed), and returns one Change per object added, changed or deleted:
 // first the objects of `to` in their order, then the deleted objects in
 // the order of `from`. Each change carries a unified diff of the objects'
@@ -41,7 +41,7 @@ func DiffObjects(from, to []Object, opt DiffOptions) []Change {
 			continue
 		}
 		on := manifest.Normalize(o.Object)
-		if manifest.Equal(on, nn) {
+		if manifest.EqualInOrder(on, nn) {
 			continue
 		}
 		changes = append(changes, Change{Key: n.Key, Action: ActionChange, Language: LanguageDiff,

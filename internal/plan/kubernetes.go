@@ -171,7 +171,7 @@ func kubernetesChanges(in KubernetesInput, p *Plan) []Change {
 }
 
 // sameObjects reports whether two desired states are equal once normalised
-// (manifest.Normalize, manifest.Equal).
+// (manifest.Normalize, manifest.EqualInOrder).
 func sameObjects(olds, news []Object) bool {
 	om, nm := byKey(olds), byKey(news)
 	if len(om) != len(nm) {
@@ -179,7 +179,7 @@ func sameObjects(olds, news []Object) bool {
 	}
 	for k, o := range om {
 		n, ok := nm[k]
-		if !ok || !manifest.Equal(manifest.Normalize(o.Object), manifest.Normalize(n.Object)) {
+		if !ok || !manifest.EqualInOrder(manifest.Normalize(o.Object), manifest.Normalize(n.Object)) {
 			return false
 		}
 	}

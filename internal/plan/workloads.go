@@ -45,7 +45,7 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decis
 	for _, w := range pairs {
 		ot, _ := nested(w.old, "spec", "template")
 		nt, _ := nested(w.new, "spec", "template")
-		if manifest.Equal(ot, nt) {
+		if manifest.EqualInOrder(ot, nt) {
 			continue
 		}
 		changed = append(changed, w.name)
@@ -78,7 +78,7 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decis
 		if !ok {
 			return Decision{StrategyPipeline, RuleConfigDeleted, fmt.Sprintf("Sync progressively because %s %s was deleted", k.Kind, k.Name)}
 		}
-		if !manifest.Equal(manifest.Normalize(oc.Object), manifest.Normalize(nc.Object)) {
+		if !manifest.EqualInOrder(manifest.Normalize(oc.Object), manifest.Normalize(nc.Object)) {
 			return Decision{StrategyPipeline, RuleConfigChange, fmt.Sprintf("Sync progressively because %s %s was updated", k.Kind, k.Name)}
 		}
 	}
@@ -87,7 +87,7 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decis
 	for _, w := range pairs {
 		ov, _ := nested(w.old, "spec", "replicas")
 		nv, _ := nested(w.new, "spec", "replicas")
-		if manifest.Equal(ov, nv) {
+		if manifest.EqualInOrder(ov, nv) {
 			continue
 		}
 		scales = append(scales, fmt.Sprintf("%s/%s from %s to %s", w.kind, w.name, replicasString(ov), replicasString(nv)))
