@@ -130,8 +130,14 @@ func FindRoot(p string) (string, error) {
 
 // skipDir reports directories discovery never enters.
 func skipDir(name string) bool {
-	return name == ".git" || name == "node_modules"
+	return name == ".git" || name == "node_modules" || strings.HasPrefix(name, ExportDirPrefix)
 }
+
+// ExportDirPrefix starts the names of the directories pipe exports past
+// commits to (their configs are not the repository's): discovery skips
+// them, should one be left inside the working tree by a killed job whose
+// temporary directory is there.
+const ExportDirPrefix = "pipe-rev-"
 
 // Discover lists the configuration files under root (or under the given
 // repository-relative paths), relative to root with forward slashes, sorted.

@@ -135,8 +135,10 @@ func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions, cance
 		}
 	}
 	p, prep, err := pf.Plan(ctx, req)
+	// What planning checked out is not kept: a stage that needs a past
+	// commit again (a rollback) checks it out again.
+	ts.close()
 	if err != nil {
-		ts.close()
 		return nil, nil, err
 	}
 	return p, &planned{Prepared: prep, trees: ts}, nil
@@ -176,7 +178,7 @@ func (t *trees) revision(rev string) (*Revision, error) {
 // export writes the commit's tree apart (the working tree is not touched)
 // and reads the application's config there.
 func (t *trees) export(r source.Revision) (*Tree, error) {
-	dir, err := os.MkdirTemp(t.e.TempDir, "pipe-rev-")
+	dir, err := os.MkdirTemp(t.e.TempDir, config.ExportDirPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -215,13 +217,23 @@ func appAt(root string, app *config.App) (*config.App, error) {
 	return a, nil
 }
 
+// close removes the exported trees; their revisions export again when
+// opened.
 func (t *trees) close() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, d := range t.dirs {
+	revs := make([]*Revision, 0, len(t.revs))
+	for _, r := range t.revs {
+		revs = append(revs, r)
+	}
+	dirs := t.dirs
+	t.dirs = nil
+	t.mu.Unlock()
+	for _, r := range revs {
+		r.release()
+	}
+	for _, d := range dirs {
 		os.RemoveAll(d)
 	}
-	t.dirs = nil
 }
 
 func (e *Env) commit(rev string) (source.Revision, *source.Commit, error) {

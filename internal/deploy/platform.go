@@ -94,13 +94,15 @@ type PlanRequest struct {
 
 // Revision is the application at one commit. Its tree is checked out when
 // first opened (the working tree for the head, an export of the commit
-// otherwise), and removed when the deployment ends.
+// otherwise); exports are removed once planning is done and when the
+// deployment ends (a later Open exports again), so that a job killed
+// mid-deployment leaves none behind in the common case.
 type Revision struct {
 	Commit plan.Commit
-	once   sync.Once
 	open   func(ctx context.Context) (*Tree, error)
-	tree   *Tree
-	err    error
+
+	mu   sync.Mutex
+	tree *Tree
 }
 
 // Tree is a revision's files and the application's config there.
@@ -112,10 +114,28 @@ type Tree struct {
 	App *config.App
 }
 
-// Open checks the revision out (once) and returns its tree.
+// Open checks the revision out, once until released, and returns its
+// tree.
 func (r *Revision) Open(ctx context.Context) (*Tree, error) {
-	r.once.Do(func() { r.tree, r.err = r.open(ctx) })
-	return r.tree, r.err
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tree != nil {
+		return r.tree, nil
+	}
+	t, err := r.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.tree = t
+	return t, nil
+}
+
+// release forgets the checked out tree (its files are removed by whoever
+// made them): the next Open checks it out again.
+func (r *Revision) release() {
+	r.mu.Lock()
+	r.tree = nil
+	r.mu.Unlock()
 }
 
 // NewRevision is a revision whose tree is opened by open (for tests and
