@@ -1,23 +1,28 @@
-// Package plan owns deciding what a deployment will do, as a value.
+// Package plan owns what a deployment will do, as a value, whatever the
+// platform kind.
 //
-// Given an application's config, its desired state at the head commit, the
-// desired state of its last successful deployment and, optionally, the live
-// state observed in the platform, it
+// A platform (internal/platform/<kind>) renders or opens the desired state,
+// observes the live state when asked, and calls New, which
 //
 //   - decides quick sync or pipeline with a human reason, following
-//     PipeCD's planner rule by rule (see PlanKubernetes);
-//   - lists the changes per object (added, changed, deleted), each with a
-//     unified diff of its normalised YAML in which Secret values are masked;
+//     PipeCD's planner rule by rule: first the rules every kind shares
+//     (--strategy, no pipeline, alwaysUsePipeline, commitMatcher), then
+//     the kind's own (Kind.Decide);
 //   - lays out the stages that would run, with what gates them (analysis
 //     checks, waits, approvals) and the least time they take;
-//   - records a fingerprint of its inputs (head commit, config, rendered and
-//     live objects) so a saved plan can be refused once they changed.
+//   - records the fingerprint of the head commit and the config.
+//
+// The platform then fills in the changes per object (added, changed,
+// deleted), each with a diff text in which secret values are masked, and
+// the fingerprint of its desired and live state (Digest,
+// NewLiveFingerprint), so that a saved plan can be refused once they
+// changed (Verify).
 //
 // A Plan marshals to versioned JSON (SchemaVersion), reads back with Decode
 // and renders for people with WriteText. The Plan value itself is neutral to
 // the platform: changes carry a key, an action and a diff text in a named
-// language, so Terraform or Lambda plans fit the same value.
+// language, and the platform's own facts go in Details.
 //
-// The package is pure: no I/O, no clock, no cluster. The live state comes in
-// as data (see Live and NewLive); the time comes in through the input.
+// The package is pure: no I/O, no clock, no cluster. What the platform
+// observed and the time come in through the input.
 package plan

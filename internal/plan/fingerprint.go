@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/manifest"
 )
 
 // Fingerprint identifies what a plan was computed from. `pipe sync --plan`
@@ -20,9 +19,10 @@ type Fingerprint struct {
 	HeadCommit string `json:"headCommit"`
 	// Config is the digest of the application config (ConfigDigest).
 	Config string `json:"config"`
-	// Desired is the digest of the rendered desired state (DesiredDigest);
-	// empty when not computed. It catches inputs that change without a
-	// commit (a chart from a repository, a remote values file).
+	// Desired is the digest of the desired state, computed by the platform
+	// (e.g. of the rendered objects, or of the changes planned against the
+	// live state); empty when not computed. It catches inputs that change
+	// without a commit (a chart from a repository, a remote values file).
 	Desired string `json:"desired,omitempty"`
 	// DesiredChanged is the reason Verify gives when Desired differs, in
 	// the platform's terms; empty means the rendered manifests changed.
@@ -149,67 +149,34 @@ func ConfigDigest(app *config.App, shared ...[]byte) (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// DesiredDigest fingerprints rendered objects: their keys and normalised
-// content, in key order. The values of Secrets are left out, so that the
-// digest, which is saved in plan files, reveals nothing about them; a
-// Secret that changes through a commit changes the head commit.
-func DesiredDigest(objs []Object) string {
-	if len(objs) == 0 {
-		return ""
-	}
-	m := byKey(objs)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+// Digest digests fields as the fingerprints do: each field length-prefixed,
+// so that field boundaries are part of the digest, the whole as
+// "sha256:<hex>". Platforms digest their desired state with it.
+func Digest(fields ...[]byte) string {
 	h := sha256.New()
-	for _, k := range keys {
-		obj := manifest.Normalize(m[k].Object)
-		if manifest.IsSecret(obj) {
-			if data, ok := obj["data"].(map[string]any); ok {
-				for dk := range data {
-					data[dk] = ""
-				}
-			}
-		}
-		b, _ := json.Marshal(obj)
-		writeField(h, []byte(k))
-		writeField(h, b)
+	for _, f := range fields {
+		writeField(h, f)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// LiveDigest fingerprints live objects. An object's digest covers what the
-// diff compares (normalised content: status and server bookkeeping do not
-// count, so a rollout's status updates do not make a plan stale). A
-// Secret's digest is made of its uid and resourceVersion instead of its
-// content, so that plan files reveal nothing about Secret values; any
-// write to a Secret changes its resourceVersion.
-func LiveDigest(objs []Object) *LiveFingerprint {
-	lf := &LiveFingerprint{Objects: make(map[string]string, len(objs))}
-	for k, o := range byKey(objs) {
-		var b []byte
-		if obj := manifest.Normalize(o.Object); manifest.IsSecret(obj) {
-			b = []byte("secret\x00" + string(o.Object.GetUID()) + "\x00" + o.Object.GetResourceVersion())
-		} else {
-			b, _ = json.Marshal(obj)
-		}
-		sum := sha256.Sum256(b)
-		lf.Objects[k] = "sha256:" + hex.EncodeToString(sum[:])
+// NewLiveFingerprint fingerprints live objects from the digest of each,
+// keyed by the object's key: Digest covers every key and its digest, in
+// key order. What an object's digest covers is the platform's to say.
+func NewLiveFingerprint(objects map[string]string) *LiveFingerprint {
+	if objects == nil {
+		objects = map[string]string{}
 	}
-	keys := make([]string, 0, len(lf.Objects))
-	for k := range lf.Objects {
+	keys := make([]string, 0, len(objects))
+	for k := range objects {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	h := sha256.New()
+	fields := make([][]byte, 0, 2*len(keys))
 	for _, k := range keys {
-		writeField(h, []byte(k))
-		writeField(h, []byte(lf.Objects[k]))
+		fields = append(fields, []byte(k), []byte(objects[k]))
 	}
-	lf.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	return lf
+	return &LiveFingerprint{Digest: Digest(fields...), Objects: objects}
 }
 
 // writeField writes a length-prefixed field, so that field boundaries are

@@ -70,18 +70,19 @@ type Plan struct {
 	Changes []Change `json:"changes"`
 	Summary Summary  `json:"summary"`
 	// Compared says what the changes compare when the platform says it
-	// otherwise than Mode and Base do (Terraform: the workspace's state and
-	// the head's configuration, and the binary that planned).
+	// otherwise than Mode and Base do (e.g. a workspace's state and the
+	// head's configuration, and the binary that planned).
 	Compared string `json:"compared,omitempty"`
-	// Counts says how much changes in the platform's own terms (Terraform:
-	// "1 to add, 0 to change, 1 to destroy"); empty means Summary says it.
+	// Counts says how much changes in the platform's own terms (e.g. "1 to
+	// add, 0 to change, 1 to destroy"); empty means Summary says it.
 	Counts string `json:"counts,omitempty"`
-	// Destroys names what the deployment destroys for good (Terraform's
-	// deleted and replaced resources): called out for people to see.
+	// Destroys names what the deployment destroys for good (e.g. the
+	// infrastructure resources deleted or replaced): called out for people
+	// to see.
 	Destroys []string `json:"destroys,omitempty"`
 	// Details are the platform's own facts about the plan, in its own
-	// schema, for programs (Terraform: the binary, the workspace, the
-	// counts, the resources and outputs; see docs/terraform.md).
+	// schema, for programs (e.g. internal/platform/terraform's Result: the
+	// binary, the workspace, the counts, the resources and outputs).
 	Details json.RawMessage `json:"details,omitempty"`
 	// Source fingerprints the inputs, for Verify.
 	Source Fingerprint `json:"source"`
@@ -90,7 +91,8 @@ type Plan struct {
 // App identifies the application a plan is for.
 type App struct {
 	Name string `json:"name"`
-	// Kind is the application kind (KubernetesApp, TerraformApp...).
+	// Kind is the application kind, as the config names it (e.g.
+	// KubernetesApp).
 	Kind string `json:"kind"`
 	// Dir is the application directory relative to the repository root.
 	Dir string `json:"dir"`
@@ -169,7 +171,8 @@ func ParseStrategy(s string) (Strategy, error) {
 // Rule names the planner rule that decided a strategy.
 type Rule string
 
-// The rules, in the order the Kubernetes planner tries them.
+// The rules: those every kind shares, in the order New tries them, then the
+// Kubernetes planner's, in its order.
 const (
 	RuleForced               Rule = "forced"
 	RuleNoPipeline           Rule = "no-pipeline"
@@ -202,12 +205,13 @@ const (
 const (
 	// LanguageDiff is a unified diff.
 	LanguageDiff = "diff"
-	// LanguageHCL is Terraform's plan rendering.
+	// LanguageHCL is the HashiCorp configuration language, as terraform
+	// and tofu render their plans.
 	LanguageHCL = "hcl"
 )
 
 // Change is what a deployment does to one object of the platform. It is
-// neutral to the platform: Kubernetes objects, Terraform resources and
+// neutral to the platform: Kubernetes objects, infrastructure resources and
 // Lambda functions are all a key, an action and a diff text.
 type Change struct {
 	// Key identifies the object; for Kubernetes PipeCD's resource key

@@ -50,35 +50,62 @@ const fullPipeline = `  pipeline:
       - name: K8S_CANARY_CLEAN
 `
 
+// pipelineBody is a short pipeline.
+const pipelineBody = `  pipeline:
+    stages:
+      - name: K8S_CANARY_ROLLOUT
+        with: {replicas: 10%}
+      - name: K8S_PRIMARY_ROLLOUT
+      - name: K8S_CANARY_CLEAN
+`
+
+// testKind is the kind the fixtures' plans are of, as a platform gives it
+// to New: its quick sync stage, its wordings and its own rule (decide; nil
+// means the pipeline).
+func testKind(decide func() (Decision, error)) Kind {
+	return Kind{
+		QuickSync:         Stage{ID: "K8sSync", Name: config.StageK8sSync, Desc: "Sync by applying all manifests"},
+		AutoRollback:      true,
+		NoPipelineReason:  "Quick sync by applying all manifests (no pipeline was configured)",
+		CommitMatchReason: "Quick sync by applying all manifests",
+		Decide:            decide,
+	}
+}
+
 // pipelinePlan is a pipeline plan of an image update with every kind of
-// change and stage.
+// change and stage: what the Kubernetes platform plans for it
+// (internal/platform/kubernetes checks its planner against the same
+// golden files), made here by New and the changes given by hand.
 func pipelinePlan(t *testing.T) *Plan {
 	t.Helper()
-	running := objects(t, docs(
-		deployment("web", "gcr.io/pipecd/helloworld:v0.1.0", 2, ""),
-		serviceV1,
-		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: legacy}\n",
-	))
-	head := objects(t, docs(
-		deployment("web", "gcr.io/pipecd/helloworld:v0.2.0", 2, ""),
-		serviceV1,
-		"apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {password: hunter2}\n",
-	))
-	head[0].Source = "apps/web/deployment.yaml:1"
-	head[2].Source = "apps/web/secret.yaml:1"
-	p, err := PlanKubernetes(KubernetesInput{
+	running := Commit{Hash: "1111111111111111111111111111111111111111", Subject: "deploy v0.1.0"}
+	p, err := New(Input{
 		App:          App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web", File: "apps/web/app.pipecd.yaml", Labels: map[string]string{"env": "prod"}},
-		Spec:         k8sSpec(t, fullPipeline),
+		Spec:         k8sSpec(t, fullPipeline).Generic(),
 		Head:         Commit{Hash: "2222222222222222222222222222222222222222", Subject: "chore: bump helloworld"},
 		HeadMessage:  "chore: bump helloworld\n\nto v0.2.0",
-		Running:      &Revision{Commit: Commit{Hash: "1111111111111111111111111111111111111111", Subject: "deploy v0.1.0"}, Objects: running},
-		Desired:      head,
+		Running:      &running,
 		ConfigDigest: "sha256:c0nf16",
 		Now:          testTime,
-	})
+	}, testKind(func() (Decision, error) {
+		return Decision{Strategy: StrategyPipeline, Rule: RuleImageChange, Reason: "Sync progressively because of updating image helloworld from v0.1.0 to v0.2.0"}, nil
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.Version = "v0.2.0"
+	base := running
+	p.Base = &base
+	p.Changes = []Change{
+		{Key: "apps:Deployment:default:web", Action: ActionChange, Language: LanguageDiff, Source: "apps/web/deployment.yaml:1",
+			Diff: "--- apps:Deployment:default:web (last deployed 1111111)\n+++ apps:Deployment:default:web (head 2222222)\n@@ -13,5 +13,5 @@\n         app: web\n     spec:\n       containers:\n-        - image: gcr.io/pipecd/helloworld:v0.1.0\n+        - image: gcr.io/pipecd/helloworld:v0.2.0\n           name: app\n"},
+		{Key: ":Secret:default:creds", Action: ActionAdd, Language: LanguageDiff, Source: "apps/web/secret.yaml:1",
+			Diff: "--- :Secret:default:creds (last deployed 1111111)\n+++ :Secret:default:creds (head 2222222)\n@@ -0,0 +1,6 @@\n+apiVersion: v1\n+data:\n+  password: '***'\n+kind: Secret\n+metadata:\n+  name: creds\n"},
+		{Key: ":ServiceAccount:default:legacy", Action: ActionDelete, Language: LanguageDiff,
+			Diff: "--- :ServiceAccount:default:legacy (last deployed 1111111)\n+++ :ServiceAccount:default:legacy (head 2222222)\n@@ -1,4 +0,0 @@\n-apiVersion: v1\n-kind: ServiceAccount\n-metadata:\n-  name: legacy\n"},
+	}
+	p.Summary = Summarize(p.Changes)
+	p.Source.Desired = "sha256:84b0f40808e465d09746ae220607ce19b4ebb4e07ac62ac5f09b31c8df1e7049"
 	return p
 }
 
@@ -129,30 +156,6 @@ func TestPipelineStages(t *testing.T) {
 	}
 }
 
-func TestQuickSyncStages(t *testing.T) {
-	for _, tc := range []struct {
-		name, spec string
-		want       []string
-	}{
-		{"auto rollback", "", []string{"K8sSync K8S_SYNC", "Rollback ROLLBACK"}},
-		{"no auto rollback", "  planner: {autoRollback: false}\n", []string{"K8sSync K8S_SYNC"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := PlanKubernetes(KubernetesInput{Spec: k8sSpec(t, tc.spec), Now: testTime})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, s := range p.Stages {
-				got = append(got, s.ID+" "+string(s.Name))
-			}
-			if !reflect.DeepEqual(got, tc.want) || p.Stages[0].Desc != "Sync by applying all manifests" || !p.Stages[0].Predefined {
-				t.Errorf("stages %q (%+v), want %q", got, p.Stages[0], tc.want)
-			}
-		})
-	}
-}
-
 func TestSkipOnPaths(t *testing.T) {
 	spec := k8sSpec(t, `  pipeline:
     stages:
@@ -170,7 +173,7 @@ func TestSkipOnPaths(t *testing.T) {
 		{"no file changed (PipeCD skips)", []string{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := PlanKubernetes(KubernetesInput{Spec: spec, Strategy: StrategyPipeline, ChangedFiles: tc.files, Now: testTime})
+			p, err := New(Input{Spec: spec.Generic(), Strategy: StrategyPipeline, ChangedFiles: tc.files, Now: testTime}, testKind(nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,145 +184,72 @@ func TestSkipOnPaths(t *testing.T) {
 	}
 }
 
-func TestPlanChanges(t *testing.T) {
-	p := pipelinePlan(t)
-	var got []string
-	for _, c := range p.Changes {
-		got = append(got, string(c.Action)+" "+c.Key)
+// TestNewKindRules checks what New leaves to the kind: its rule decides
+// once the shared ones decided nothing; without one, the pipeline.
+func TestNewKindRules(t *testing.T) {
+	pipeline, none := k8sSpec(t, pipelineBody).Generic(), k8sSpec(t, "").Generic()
+	scale := func() (Decision, error) {
+		return Decision{Strategy: StrategyQuickSync, Rule: RuleScale, Reason: "Quick sync to scale"}, nil
 	}
-	want := []string{"change apps:Deployment:default:web", "add :Secret:default:creds", "delete :ServiceAccount:default:legacy"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("changes %q, want %q", got, want)
+	for _, tc := range []struct {
+		name   string
+		spec   *config.GenericApplicationSpec
+		decide func() (Decision, error)
+		want   Decision
+	}{
+		{"the kind's rule", pipeline, scale, Decision{StrategyQuickSync, RuleScale, "Quick sync to scale"}},
+		{"no rule of the kind", pipeline, nil, Decision{StrategyPipeline, RuleOtherChange, "Sync with the specified pipeline"}},
+		{"a shared rule first", none, scale, Decision{StrategyQuickSync, RuleNoPipeline, "Quick sync by applying all manifests (no pipeline was configured)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := New(Input{Spec: tc.spec, Head: Commit{Hash: "2"}, Now: testTime}, testKind(tc.decide))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := (Decision{p.Strategy, p.Rule, p.Reason}); got != tc.want {
+				t.Errorf("decision %+v, want %+v", got, tc.want)
+			}
+			if len(p.Changes) != 0 || p.Changes == nil || p.Mode != ModeOffline || p.Head.Subject != "" {
+				t.Errorf("changes %v, mode %s, head %+v", p.Changes, p.Mode, p.Head)
+			}
+		})
 	}
-	if p.Summary != (Summary{Added: 1, Changed: 1, Deleted: 1}) || !p.HasChanges() {
-		t.Errorf("summary %+v", p.Summary)
-	}
-	// The pipeline prunes (K8S_PRIMARY_ROLLOUT prune: true): no note.
-	if p.Changes[2].Note != "" {
-		t.Errorf("note on a pruned deletion: %q", p.Changes[2].Note)
-	}
-	if p.Base == nil || p.Base.Hash != p.Running.Hash || p.Mode != ModeOffline {
-		t.Errorf("base %+v, mode %s", p.Base, p.Mode)
-	}
-
-	quick, err := PlanKubernetes(KubernetesInput{
-		Spec: k8sSpec(t, ""), Head: Commit{Hash: "2"}, Now: testTime,
-		Running: &Revision{Commit: Commit{Hash: "1"}, Objects: objects(t, serviceV1)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(quick.Changes) != 1 || quick.Changes[0].Action != ActionDelete || !strings.Contains(quick.Changes[0].Note, "pruning is off") {
-		t.Errorf("deletion without prune: %+v", quick.Changes)
-	}
-}
-
-func TestPlanBaseRevision(t *testing.T) {
-	p, err := PlanKubernetes(KubernetesInput{
-		Spec: k8sSpec(t, pipelineBody), Head: Commit{Hash: "2"}, Now: testTime,
-		Desired: objects(t, deployment("web", "a:2", 1, "")),
-		Base:    &Revision{Commit: Commit{Hash: "0"}, Objects: objects(t, deployment("web", "a:1", 1, ""))},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The base is what the changes compare with; the strategy still sees
-	// a first deployment.
-	if p.Rule != RuleFirstDeployment || p.Base == nil || p.Base.Hash != "0" || p.Running != nil {
-		t.Errorf("rule %s, base %+v, running %+v", p.Rule, p.Base, p.Running)
-	}
-	if len(p.Changes) != 1 || p.Changes[0].Action != ActionChange {
-		t.Errorf("changes %+v", p.Changes)
+	if _, err := New(Input{Spec: pipeline, Now: testTime}, testKind(func() (Decision, error) { return Decision{}, errors.New("boom") })); err == nil || err.Error() != "boom" {
+		t.Errorf("the kind's error: %v", err)
 	}
 }
 
-// TestLivePlan compares the live objects with the dry-run results: what the
-// server maintains is not a change, what people changed is.
-func TestLivePlan(t *testing.T) {
-	live := objects(t, `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: default
-  uid: 1b7e
-  resourceVersion: "100"
-  generation: 4
-  annotations:
-    pipecd.dev/commit-hash: "1111111"
-    deployment.kubernetes.io/revision: "4"
-  managedFields: [{manager: pipe}]
-spec:
-  replicas: 2
-  template:
-    spec:
-      containers: [{name: app, image: "web:1", terminationMessagePath: /dev/termination-log}]
-status: {readyReplicas: 2}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: stale, namespace: default, resourceVersion: "7"}
-`)
-	dry := objects(t, `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: default
-  uid: 1b7e
-  resourceVersion: "100"
-  generation: 5
-  annotations:
-    pipecd.dev/commit-hash: "2222222"
-    deployment.kubernetes.io/revision: "4"
-  managedFields: [{manager: pipe}, {manager: kubectl}]
-spec:
-  replicas: 2
-  template:
-    spec:
-      containers: [{name: app, image: "web:2", terminationMessagePath: /dev/termination-log}]
-status: {readyReplicas: 2}
-`)
-	desired := objects(t, docs(
-		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers: [{name: app, image: \"web:2\"}]\n",
-		"apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n",
-	))
-	in := KubernetesInput{
-		Spec: k8sSpec(t, "  quickSync: {prune: true}\n"), Head: Commit{Hash: "2222222"}, Desired: desired, Now: testTime,
-		Live: &Live{Objects: live, DryRun: dry[:1]}, ConfigDigest: "sha256:c",
+func TestNewErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec string
+		forced     Strategy
+		want       string
+	}{
+		{"forced pipeline without a pipeline", "", StrategyPipeline, "unable to force sync with pipeline because no pipeline was specified"},
+		{"unknown strategy", pipelineBody, Strategy("FAST"), `unknown strategy "FAST"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(Input{Spec: k8sSpec(t, tc.spec).Generic(), Strategy: tc.forced, Now: testTime}, testKind(nil))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
 	}
-	p, err := PlanKubernetes(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "live_changes.golden", renderChanges(p.Changes))
-	if p.Mode != ModeLive || p.Base != nil || p.Source.Live == nil || len(p.Source.Live.Objects) != 2 {
-		t.Errorf("mode %s, base %v, live fingerprint %+v", p.Mode, p.Base, p.Source.Live)
-	}
-
-	// The same observation verifies; a change to a live object does not.
-	if err := p.Verify(Fingerprint{HeadCommit: "2222222", Config: "sha256:c", Desired: DesiredDigest(desired), Live: LiveDigest(live)}); err != nil {
-		t.Errorf("same state: %v", err)
-	}
-	// Status updates and bookkeeping do not make the plan stale.
-	churned := objects(t, strings.NewReplacer(`readyReplicas: 2`, `readyReplicas: 1`, `resourceVersion: "100"`, `resourceVersion: "101"`).Replace(liveYAML(t, live)))
-	if err := p.Verify(Fingerprint{HeadCommit: "2222222", Config: "sha256:c", Live: LiveDigest(churned)}); err != nil {
-		t.Errorf("status churn: %v", err)
-	}
-	changed := objects(t, strings.Replace(liveYAML(t, live), "replicas: 2", "replicas: 5", 1))
-	err = p.Verify(Fingerprint{HeadCommit: "2222222", Config: "sha256:c", Live: LiveDigest(changed[:1])})
-	want := "the plan is stale: the live objects changed since the plan was made: 1 changed (apps:Deployment:default:web), 1 deleted (:ConfigMap:default:stale)"
-	if err == nil || err.Error() != want {
-		t.Errorf("error %v\nwant %s", err, want)
+	if _, err := New(Input{}, testKind(nil)); err == nil {
+		t.Fatal("no spec: want an error")
 	}
 }
 
-// liveYAML renders objects back to YAML documents for editing in tests.
-func liveYAML(t *testing.T, objs []Object) string {
-	t.Helper()
-	var parts []string
-	for _, o := range objs {
-		parts = append(parts, yamlDoc(t, jsonValue(o.Object.Object).(map[string]any)))
+func TestParseStrategy(t *testing.T) {
+	for in, want := range map[string]Strategy{"": "", "auto": "", "quick": StrategyQuickSync, "QUICK_SYNC": StrategyQuickSync, "quick-sync": StrategyQuickSync, "pipeline": StrategyPipeline} {
+		got, err := ParseStrategy(in)
+		if err != nil || got != want {
+			t.Errorf("ParseStrategy(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
-	return strings.Join(parts, "---\n")
+	if _, err := ParseStrategy("fast"); err == nil {
+		t.Error("ParseStrategy(fast): want an error")
+	}
 }
 
 func TestVerify(t *testing.T) {
@@ -357,24 +287,9 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
-	live := Fingerprint{HeadCommit: "2", Config: "c", Live: LiveDigest(nil)}
+	live := Fingerprint{HeadCommit: "2", Config: "c", Live: NewLiveFingerprint(nil)}
 	if err := live.Verify(Fingerprint{HeadCommit: "2", Config: "c"}); err == nil || !strings.Contains(err.Error(), "the live objects were not given") {
 		t.Errorf("live plan verified without live state: %v", err)
-	}
-}
-
-func TestDigestsHideSecrets(t *testing.T) {
-	a := objects(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: s, uid: u1, resourceVersion: '1'}\nstringData: {password: a}\n")
-	b := objects(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: s, uid: u1, resourceVersion: '1'}\nstringData: {password: b}\n")
-	if DesiredDigest(a) != DesiredDigest(b) {
-		t.Error("the desired digest depends on Secret values")
-	}
-	if LiveDigest(a).Digest != LiveDigest(b).Digest {
-		t.Error("the live digest depends on Secret values")
-	}
-	c := objects(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: s, uid: u1, resourceVersion: '2'}\nstringData: {password: b}\n")
-	if LiveDigest(a).Digest == LiveDigest(c).Digest {
-		t.Error("the live digest ignores a Secret's new resourceVersion")
 	}
 }
 
@@ -456,13 +371,17 @@ func TestWriteText(t *testing.T) {
 		t.Error("NoDiff shows diffs")
 	}
 
-	first, err := PlanKubernetes(KubernetesInput{
-		App: App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web"}, Spec: k8sSpec(t, ""),
-		Head: Commit{Hash: "2222222222", Subject: "first"}, Desired: objects(t, serviceV1), Now: testTime,
-	})
+	// A first deployment without a pipeline: quick sync, everything added.
+	first, err := New(Input{
+		App: App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web"}, Spec: k8sSpec(t, "").Generic(),
+		Head: Commit{Hash: "2222222222", Subject: "first"}, Now: testTime,
+	}, testKind(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
+	first.Changes = []Change{{Key: ":Service:default:web", Action: ActionAdd, Language: LanguageDiff,
+		Diff: "--- :Service:default:web (none)\n+++ :Service:default:web (head 2222222)\n@@ -0,0 +1,7 @@\n+apiVersion: v1\n+kind: Service\n+metadata:\n+  name: web\n+spec:\n+  ports:\n+    - port: 80\n"}}
+	first.Summary = Summarize(first.Changes)
 	var f bytes.Buffer
 	_ = first.WriteText(&f, TextOptions{})
 	golden(t, "plan_first.txt", f.Bytes())

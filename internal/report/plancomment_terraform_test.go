@@ -9,26 +9,22 @@ import (
 
 // A Terraform plan's comment shows terraform's counts, the binary and the
 // workspace, calls out the resources it destroys, and shows each
-// resource's block of the rendering in an hcl fence.
+// resource's block of the rendering in an hcl fence. The plan is the one
+// the terraform platform makes of a replacement, a destruction and an
+// update (internal/platform/terraform's TestPlannerDestroys).
 func TestPlanCommentTerraformDestroys(t *testing.T) {
-	result := &plan.TerraformResult{
-		Binary: "tofu 1.10.10", Workspace: "prod", Fingerprint: "sha256:abc",
-		Resources: []plan.TerraformResource{
-			{Address: "terraform_data.cache", Action: plan.TerraformReplace, Reason: "replace_because_cannot_update"},
-			{Address: "terraform_data.old", Action: plan.TerraformDelete},
-			{Address: "terraform_data.web", Action: plan.TerraformUpdate},
-		},
-		Human: "OpenTofu will perform the following actions:\n\n" +
-			"  # terraform_data.cache must be replaced\n-/+ resource \"terraform_data\" \"cache\" {\n    }\n\n" +
-			"  # terraform_data.old will be destroyed\n  - resource \"terraform_data\" \"old\" {\n    }\n\n" +
-			"  # terraform_data.web will be updated in-place\n  ~ resource \"terraform_data\" \"web\" {\n      ~ input = \"a\" -> \"b\"\n    }\n\n" +
-			"Plan: 1 to add, 1 to change, 2 to destroy.\n",
-	}
-	result.Counts = plan.CountTerraform(result.Resources)
 	p := terraformPlan()
-	p.Counts, p.Destroys = result.Counts.String(), result.Destroys()
+	p.Counts, p.Destroys = "1 to add, 1 to change, 2 to destroy (1 replaced)", []string{"terraform_data.cache", "terraform_data.old"}
 	p.Compared = `workspace "prod"'s state with the head's configuration (tofu 1.10.10 plan)`
-	p.Changes = plan.TerraformChanges(result)
+	p.Changes = []plan.Change{
+		{Key: "terraform_data.cache", Action: plan.ActionChange, Language: plan.LanguageHCL,
+			Diff: "  # terraform_data.cache must be replaced\n-/+ resource \"terraform_data\" \"cache\" {\n    }\n",
+			Note: "REPLACED: destroyed and created again (replace because cannot update)"},
+		{Key: "terraform_data.old", Action: plan.ActionDelete, Language: plan.LanguageHCL,
+			Diff: "  # terraform_data.old will be destroyed\n  - resource \"terraform_data\" \"old\" {\n    }\n", Note: "DESTROYED"},
+		{Key: "terraform_data.web", Action: plan.ActionChange, Language: plan.LanguageHCL,
+			Diff: "  # terraform_data.web will be updated in-place\n  ~ resource \"terraform_data\" \"web\" {\n      ~ input = \"a\" -> \"b\"\n    }\n"},
+	}
 	p.Summary = plan.Summarize(p.Changes)
 	out := PlanComment(&PlanReport{CI: ghCtx, Plans: []*plan.Plan{p}}, GitHubCommentLimit, 1)[0]
 	for _, want := range []string{

@@ -35,12 +35,12 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 		return nil, nil, fmt.Errorf("render %s at %s: %w", app.Name, req.Head.Commit.Short(), err)
 	}
 	prep.desired = head
-	in := plan.KubernetesInput{
+	in := kubernetesInput{
 		App:          req.Input.App,
 		Spec:         spec,
 		Head:         req.Input.Head,
 		HeadMessage:  req.Input.HeadMessage,
-		Desired:      plan.FromRender(head),
+		Desired:      planObjectsOfRender(head),
 		Strategy:     req.Input.Strategy,
 		Commander:    req.Input.Commander,
 		ChangedFiles: req.Input.ChangedFiles,
@@ -52,23 +52,23 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 		if err != nil {
 			return nil, nil, fmt.Errorf("render the last successful deployment of %s (%s): %w", app.Name, req.Running.Commit.Short(), err)
 		}
-		in.Running = &plan.Revision{Commit: req.Running.Commit, Objects: plan.FromRender(m)}
+		in.Running = &planRevision{Commit: req.Running.Commit, Objects: planObjectsOfRender(m)}
 		prep.running[req.Running.Commit.Hash] = objectsOfRender(m)
 	} else if req.Base != nil {
 		m, err := p.renderRevision(ctx, req.Base, ns)
 		if err != nil {
 			return nil, nil, fmt.Errorf("render %s at --base %s: %w", app.Name, req.Base.Commit.Short(), err)
 		}
-		in.Base = &plan.Revision{Commit: req.Base.Commit, Objects: plan.FromRender(m)}
+		in.Base = &planRevision{Commit: req.Base.Commit, Objects: planObjectsOfRender(m)}
 	}
 	if req.Live {
 		live, dry, err := prep.observe(ctx, req.ForceConflicts)
 		if err != nil {
 			return nil, nil, err
 		}
-		in.Live = plan.NewLive(live, dry)
+		in.Live = newLiveState(live, dry)
 	}
-	pl, err := plan.PlanKubernetes(in)
+	pl, err := planKubernetes(in)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,6 +17,12 @@
 //   - observing (Live, DryRun, LivePlan): the application's live objects and
 //     the objects a server-side dry-run apply would produce, normalised and
 //     paired by resource key for the planner's diff;
+//   - planning (plan.go, plan_workloads.go, plan_diff.go): PipeCD's
+//     Kubernetes planner on top of the rules every kind shares (plan.New):
+//     the comparison of workloads and configs that decides the strategy,
+//     the per-object diffs of two commits or of the live objects and a dry
+//     run, and the digests of the rendered and live objects that a saved
+//     plan is verified against;
 //   - readiness (Wait): kstatus over watched objects, and on timeout which
 //     object is stuck and why (pods' container states, scheduling, events).
 //

@@ -20,6 +20,11 @@
 //
 // Drift runs a refresh-only plan and a normal plan and applies neither.
 //
+// Planning (planner.go) describes terraform's plan as a Result (ResultOf)
+// and makes the deployment's plan from it with plan.New: the changes, one
+// per resource and output with its block of terraform's rendering, the
+// counts, what is destroyed, and the Result as the plan's details.
+//
 // Errors are *Error values matching (errors.Is) ErrInvalidConfig,
 // ErrMissingVariable, ErrStateLocked, ErrNoWorkspace, ErrNoConfig,
 // ErrStalePlan or ErrApplyFailed; FindBinary's match ErrBinaryNotFound or

@@ -161,10 +161,10 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 	if !ok {
 		return nil, nil, fmt.Errorf("%s is a %s, not a TerraformApp", app.Name, app.Kind)
 	}
-	in := plan.TerraformInput{
+	in := planInput{
 		App: req.Input.App, Spec: spec, Head: req.Input.Head, HeadMessage: req.Input.HeadMessage, Running: req.Input.Running,
 		Strategy: req.Input.Strategy, Commander: req.Input.Commander, ChangedFiles: req.Input.ChangedFiles,
-		ConfigDigest: req.Input.ConfigDigest, Now: req.Input.Now, Result: &plan.TerraformResult{},
+		ConfigDigest: req.Input.ConfigDigest, Now: req.Input.Now, Result: &Result{},
 	}
 	prep := &prepared{p: p, app: app, spec: spec, revision: req.Revision}
 	if !req.Cancel {
@@ -181,9 +181,9 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 			return nil, nil, err
 		}
 		prep.plan = tp
-		in.Result = Result(prep.ws.Binary(), prep.ws.Name(), tp)
+		in.Result = ResultOf(prep.ws.Binary(), prep.ws.Name(), tp)
 	}
-	pl, err := plan.PlanTerraform(in)
+	pl, err := planTerraform(in)
 	if err != nil {
 		prep.Close()
 		return nil, nil, err
@@ -316,9 +316,9 @@ func linkLocalState(appDir, exported string) error {
 	return nil
 }
 
-// Result describes a terraform plan for the planner and the reports.
-func Result(bin *Binary, workspace string, p *Plan) *plan.TerraformResult {
-	r := &plan.TerraformResult{Workspace: workspace, Human: p.Human, Fingerprint: p.Fingerprint}
+// ResultOf describes a terraform plan for the planner and the reports.
+func ResultOf(bin *Binary, workspace string, p *Plan) *Result {
+	r := &Result{Workspace: workspace, Human: p.Human, Fingerprint: p.Fingerprint}
 	if bin != nil {
 		r.Binary = bin.Flavor
 		if bin.Version != nil {
@@ -330,16 +330,16 @@ func Result(bin *Binary, workspace string, p *Plan) *plan.TerraformResult {
 		if action == "" {
 			continue
 		}
-		r.Resources = append(r.Resources, plan.TerraformResource{Address: rc.Address, Action: action, Reason: rc.Reason})
+		r.Resources = append(r.Resources, ResultResource{Address: rc.Address, Action: action, Reason: rc.Reason})
 	}
-	plan.SortTerraformResources(r.Resources)
-	r.Counts = plan.CountTerraform(r.Resources)
+	sortResources(r.Resources)
+	r.Counts = countResources(r.Resources)
 	for _, o := range p.Outputs {
 		action := resultAction([]string{o.Action})
 		if action == "" {
 			continue
 		}
-		r.Outputs = append(r.Outputs, plan.TerraformOutput{Name: o.Name, Action: action, Sensitive: o.Sensitive})
+		r.Outputs = append(r.Outputs, ResultOutput{Name: o.Name, Action: action, Sensitive: o.Sensitive})
 	}
 	sort.Slice(r.Outputs, func(i, j int) bool { return r.Outputs[i].Name < r.Outputs[j].Name })
 	return r
@@ -354,17 +354,17 @@ func resultAction(actions []string) string {
 	}
 	switch {
 	case has["replace"] || has["create"] && has["delete"]:
-		return plan.TerraformReplace
+		return ActionReplace
 	case has["create"]:
-		return plan.TerraformCreate
+		return ActionCreate
 	case has["delete"]:
-		return plan.TerraformDelete
+		return ActionDelete
 	case has["update"]:
-		return plan.TerraformUpdate
+		return ActionUpdate
 	case has["import"]:
-		return plan.TerraformImport
+		return ActionImport
 	case has["forget"]:
-		return plan.TerraformForget
+		return ActionForget
 	}
 	return ""
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/execute"
-	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
 
@@ -103,7 +102,7 @@ func noteCounts(st *execute.Stage, p *Plan) {
 }
 
 func countsText(p *Plan) string {
-	return plan.TerraformCounts{Import: p.Counts.Import, Add: p.Counts.Add, Change: p.Counts.Change, Destroy: p.Counts.Destroy, Replace: p.Counts.Replace}.String()
+	return ResultCounts{Import: p.Counts.Import, Add: p.Counts.Add, Change: p.Counts.Change, Destroy: p.Counts.Destroy, Replace: p.Counts.Replace}.String()
 }
 
 // sync plans and applies when there are changes, retrying a failed apply

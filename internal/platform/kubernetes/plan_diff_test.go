@@ -1,14 +1,16 @@
-package plan
+package kubernetes
 
 import (
 	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gitops-pipe/pipe/internal/plan"
 )
 
 // renderChanges is the golden form of a list of changes.
-func renderChanges(cs []Change) []byte {
+func renderChanges(cs []plan.Change) []byte {
 	var b strings.Builder
 	for _, c := range cs {
 		fmt.Fprintf(&b, "=== %s %s\n", c.Action, c.Key)
@@ -17,7 +19,7 @@ func renderChanges(cs []Change) []byte {
 		}
 		b.WriteString(c.Diff)
 	}
-	fmt.Fprintf(&b, "=== %s\n", Summarize(cs))
+	fmt.Fprintf(&b, "=== %s\n", plan.Summarize(cs))
 	return []byte(b.String())
 }
 
@@ -77,14 +79,14 @@ stringData:
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var from, to []Object
+			var from, to []planObject
 			if tc.from != "" {
 				from = objects(t, tc.from)
 			}
 			if tc.to != "" {
 				to = objects(t, tc.to)
 			}
-			got := renderChanges(DiffObjects(from, to, DiffOptions{From: "last deployed 1111111", To: "head 2222222"}))
+			got := renderChanges(diffObjects(from, to, diffOptions{From: "last deployed 1111111", To: "head 2222222"}))
 			for _, secret := range []string{"hunter2", "new-value", "brand-new", "s3cr3t", "b2xk", "c2FtZQ", "Z29uZQ"} {
 				if strings.Contains(string(got), secret) {
 					t.Errorf("the diff shows the secret value %q", secret)
@@ -99,7 +101,7 @@ func TestDiffObjectsOrder(t *testing.T) {
 	from := objects(t, docs(serviceV1, "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: b}\n", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a}\n"))
 	to := objects(t, docs(configMapV1, serviceV2, deployment("web", "a:1", 1, "")))
 	var got []string
-	for _, c := range DiffObjects(from, to, DiffOptions{}) {
+	for _, c := range diffObjects(from, to, diffOptions{}) {
 		got = append(got, string(c.Action)+" "+c.Key)
 	}
 	want := []string{
@@ -111,7 +113,7 @@ func TestDiffObjectsOrder(t *testing.T) {
 	}
 }
 
-// TestDiffObjectsEqual checks that DiffObjects lists no change where
+// TestDiffObjectsEqual checks that diffObjects lists no change where
 // manifest.EqualInOrder finds none although the normalised objects differ:
 // an empty value against an absent one, a number against its decimal
 // string; keyed list items in another order are a change (the pods roll).
@@ -122,7 +124,7 @@ func TestDiffObjectsEqual(t *testing.T) {
 		"decimal string":   strings.Replace(base, "replicas: 2", "replicas: '2'", 1),
 		"null and nothing": base + "          args: null\n",
 	} {
-		if cs := DiffObjects(objects(t, base), objects(t, to), DiffOptions{}); len(cs) != 0 {
+		if cs := diffObjects(objects(t, base), objects(t, to), diffOptions{}); len(cs) != 0 {
 			t.Errorf("%s: %s", name, renderChanges(cs))
 		}
 	}
@@ -130,7 +132,7 @@ func TestDiffObjectsEqual(t *testing.T) {
 		"changed env value": strings.Replace(base, "value: '2'", "value: '3'", 1),
 		"reordered env":     strings.Replace(base, "[{name: A, value: '1'}, {name: B, value: '2'}]", "[{name: B, value: '2'}, {name: A, value: '1'}]", 1),
 	} {
-		if cs := DiffObjects(objects(t, base), objects(t, to), DiffOptions{}); len(cs) != 1 || cs[0].Action != ActionChange {
+		if cs := diffObjects(objects(t, base), objects(t, to), diffOptions{}); len(cs) != 1 || cs[0].Action != plan.ActionChange {
 			t.Errorf("%s: %s", name, renderChanges(cs))
 		}
 	}

@@ -1,4 +1,4 @@
-package plan
+package kubernetes
 
 import (
 	"errors"
@@ -6,37 +6,38 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/manifest"
+	"github.com/gitops-pipe/pipe/internal/plan"
 )
 
-// Revision is an application's desired state at a commit.
-type Revision struct {
-	Commit  Commit
-	Objects []Object
+// planRevision is an application's desired state at a commit.
+type planRevision struct {
+	Commit  plan.Commit
+	Objects []planObject
 }
 
-// KubernetesInput is everything the Kubernetes planner decides from.
-type KubernetesInput struct {
-	App  App
+// kubernetesInput is everything the Kubernetes planner decides from.
+type kubernetesInput struct {
+	App  plan.App
 	Spec *config.KubernetesApplicationSpec
 	// Head is the commit being deployed; HeadMessage its full message
 	// (commitMatcher and skipOn.commitMessagePrefixes match it; the
 	// subject is used when it is empty).
-	Head        Commit
+	Head        plan.Commit
 	HeadMessage string
 	// Desired is the head's rendered objects, in render order.
-	Desired []Object
+	Desired []planObject
 	// Running is the last successful deployment, from the deployment
 	// records; nil when none is recorded (the first deployment).
-	Running *Revision
+	Running *planRevision
 	// Base is compared with the head when Running is nil (`pipe plan
 	// --base REV`); it does not change the strategy.
-	Base *Revision
+	Base *planRevision
 	// Live, when set, makes a live plan: the changes compare the live
 	// objects with the dry-run results instead of two commits.
-	Live *Live
+	Live *liveState
 	// Strategy forces the strategy (`--strategy quick|pipeline`); empty
 	// lets the planner decide.
-	Strategy Strategy
+	Strategy plan.Strategy
 	// Commander is who triggered the deployment by hand (a command rather
 	// than a commit); commitMatcher is ignored then, as PipeCD ignores it
 	// for deployments triggered from the console or pipectl.
@@ -44,14 +45,15 @@ type KubernetesInput struct {
 	// ChangedFiles are the files changed between the running and the head
 	// commit, for skipOn.paths; nil when unknown (paths are not evaluated).
 	ChangedFiles []string
-	// ConfigDigest fingerprints the application config (ConfigDigest).
+	// ConfigDigest fingerprints the application config (plan.ConfigDigest).
 	ConfigDigest string
 	// Now is when the plan is made.
 	Now time.Time
 }
 
-// PlanKubernetes plans a deployment of a KubernetesApp. The strategy is
-// decided by the first rule that applies, in PipeCD's order:
+// planKubernetes plans a deployment of a KubernetesApp. The strategy is
+// decided by the first rule that applies, in PipeCD's order (plan.New
+// applies the first four, the rules every kind shares):
 //
 //  1. forced by the command (--strategy);
 //  2. no pipeline configured: quick sync;
@@ -64,7 +66,7 @@ type KubernetesInput struct {
 //
 // The changes compare the head with the last successful deployment (or
 // Base), or the live objects with the dry-run results for a live plan.
-func PlanKubernetes(in KubernetesInput) (*Plan, error) {
+func planKubernetes(in kubernetesInput) (*plan.Plan, error) {
 	spec := in.Spec
 	if spec == nil {
 		return nil, errors.New("no KubernetesApp spec")
@@ -73,22 +75,22 @@ func PlanKubernetes(in KubernetesInput) (*Plan, error) {
 	if kind == "" {
 		kind = string(config.KindKubernetesApp)
 	}
-	var running *Commit
+	var running *plan.Commit
 	if in.Running != nil {
 		c := in.Running.Commit
 		running = &c
 	}
-	p, err := New(Input{
+	p, err := plan.New(plan.Input{
 		App: in.App, Spec: spec.Generic(), Head: in.Head, HeadMessage: in.HeadMessage, Running: running,
 		Strategy: in.Strategy, Commander: in.Commander, ChangedFiles: in.ChangedFiles, ConfigDigest: in.ConfigDigest, Now: in.Now,
-	}, Kind{
-		QuickSync:         Stage{ID: "K8sSync", Name: config.StageK8sSync, Desc: "Sync by applying all manifests", Summary: spec.QuickSync.Describe()},
+	}, plan.Kind{
+		QuickSync:         plan.Stage{ID: "K8sSync", Name: config.StageK8sSync, Desc: "Sync by applying all manifests", Summary: spec.QuickSync.Describe()},
 		AutoRollback:      spec.AutoRollbackEnabled(config.KindKubernetesApp),
 		NoPipelineReason:  "Quick sync by applying all manifests (no pipeline was configured)",
 		CommitMatchReason: "Quick sync by applying all manifests",
-		Decide: func() (Decision, error) {
+		Decide: func() (plan.Decision, error) {
 			if in.Running == nil || in.Running.Commit.Hash == "" {
-				return Decision{StrategyQuickSync, RuleFirstDeployment, "Quick sync by applying all manifests because it seems this is the first deployment"}, nil
+				return plan.Decision{Strategy: plan.StrategyQuickSync, Rule: plan.RuleFirstDeployment, Reason: "Quick sync by applying all manifests because it seems this is the first deployment"}, nil
 			}
 			return decideByDiff(in.Running.Objects, in.Desired, spec.Workloads), nil
 		},
@@ -101,14 +103,14 @@ func PlanKubernetes(in KubernetesInput) (*Plan, error) {
 	p.Changes = kubernetesChanges(in, p)
 	prune := pruneOf(spec, p.Strategy)
 	for i := range p.Changes {
-		if p.Changes[i].Action == ActionDelete && !prune {
+		if p.Changes[i].Action == plan.ActionDelete && !prune {
 			p.Changes[i].Note = "kept in the cluster: pruning is off (quickSync.prune, or prune of the pipeline's sync stage)"
 		}
 	}
-	p.Summary = Summarize(p.Changes)
-	p.Source.Desired = DesiredDigest(in.Desired)
+	p.Summary = plan.Summarize(p.Changes)
+	p.Source.Desired = desiredDigest(in.Desired)
 	if in.Live != nil {
-		p.Source.Live = LiveDigest(in.Live.Objects)
+		p.Source.Live = liveDigest(in.Live.Objects)
 	}
 	return p, nil
 }
@@ -116,8 +118,8 @@ func PlanKubernetes(in KubernetesInput) (*Plan, error) {
 // pruneOf reports whether the sync that the stages run deletes objects no
 // longer in Git: quickSync.prune for quick sync, the prune option of a
 // K8S_SYNC or K8S_PRIMARY_ROLLOUT stage of the pipeline.
-func pruneOf(spec *config.KubernetesApplicationSpec, s Strategy) bool {
-	if s == StrategyQuickSync {
+func pruneOf(spec *config.KubernetesApplicationSpec, s plan.Strategy) bool {
+	if s == plan.StrategyQuickSync {
 		return spec.QuickSync.Prune
 	}
 	if spec.Pipeline == nil {
@@ -139,15 +141,15 @@ func pruneOf(spec *config.KubernetesApplicationSpec, s Strategy) bool {
 }
 
 // kubernetesChanges computes the plan's changes and sets its mode and base.
-func kubernetesChanges(in KubernetesInput, p *Plan) []Change {
+func kubernetesChanges(in kubernetesInput, p *plan.Plan) []plan.Change {
 	head := "head " + in.Head.Short()
 	if in.Live != nil {
-		p.Mode = ModeLive
+		p.Mode = plan.ModeLive
 		dry := byKey(in.Live.DryRun)
 		live := byKey(in.Live.Objects)
 		// Objects that exist are compared as the server would store them;
 		// objects to create are shown as written.
-		to := make([]Object, 0, len(in.Desired))
+		to := make([]planObject, 0, len(in.Desired))
 		for _, o := range in.Desired {
 			if d, ok := dry[o.Key]; ok && live[o.Key].Object != nil {
 				d.Source = o.Source
@@ -155,7 +157,7 @@ func kubernetesChanges(in KubernetesInput, p *Plan) []Change {
 			}
 			to = append(to, o)
 		}
-		return DiffObjects(in.Live.Objects, to, DiffOptions{From: "live", To: head + ", server dry run"})
+		return diffObjects(in.Live.Objects, to, diffOptions{From: "live", To: head + ", server dry run"})
 	}
 	base := in.Running
 	from := "last deployed"
@@ -163,16 +165,16 @@ func kubernetesChanges(in KubernetesInput, p *Plan) []Change {
 		base, from = in.Base, "base"
 	}
 	if base == nil {
-		return DiffObjects(nil, in.Desired, DiffOptions{From: "none", To: head})
+		return diffObjects(nil, in.Desired, diffOptions{From: "none", To: head})
 	}
 	c := base.Commit
 	p.Base = &c
-	return DiffObjects(base.Objects, in.Desired, DiffOptions{From: from + " " + c.Short(), To: head})
+	return diffObjects(base.Objects, in.Desired, diffOptions{From: from + " " + c.Short(), To: head})
 }
 
-// sameObjects reports whether two desired states are equal once normalised
+// sameState reports whether two desired states are equal once normalised
 // (manifest.Normalize, manifest.EqualInOrder).
-func sameObjects(olds, news []Object) bool {
+func sameState(olds, news []planObject) bool {
 	om, nm := byKey(olds), byKey(news)
 	if len(om) != len(nm) {
 		return false

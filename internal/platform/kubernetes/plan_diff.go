@@ -1,11 +1,12 @@
-package plan
+package kubernetes
 
 import (
 	"github.com/gitops-pipe/pipe/internal/manifest"
+	"github.com/gitops-pipe/pipe/internal/plan"
 )
 
-// DiffOptions labels the two sides of the per-object diffs.
-type DiffOptions struct {
+// diffOptions labels the two sides of the per-object diffs.
+type diffOptions struct {
 	// From and To name the compared states in the "---" / "+++" lines
 	// (e.g. "last deployed abc1234" and "head def5678", or "live" and
 	// "head def5678 (dry run)").
@@ -15,15 +16,15 @@ type DiffOptions struct {
 	Context int
 }
 
-// DiffObjects compares two sets of Kubernetes objects by key, after
+// diffObjects compares two sets of Kubernetes objects by key, after
 // normalising both (manifest.Normalize; manifest.EqualInOrder decides what
 // changed), and returns one Change per object added, changed or deleted:
 // first the objects of `to` in their order, then the deleted objects in
 // the order of `from`. Each change carries a unified diff of the objects'
 // YAML (keys sorted) in which Secret values are masked (manifest.Diff).
-func DiffObjects(from, to []Object, opt DiffOptions) []Change {
+func diffObjects(from, to []planObject, opt diffOptions) []plan.Change {
 	old := byKey(from)
-	changes := []Change{}
+	changes := []plan.Change{}
 	seen := make(map[string]bool, len(to))
 	diff := func(o, n map[string]any, key string) string {
 		return manifest.Diff(o, n, key, opt.From, opt.To, opt.Context)
@@ -36,7 +37,7 @@ func DiffObjects(from, to []Object, opt DiffOptions) []Change {
 		nn := manifest.Normalize(n.Object)
 		o, ok := old[n.Key]
 		if !ok {
-			changes = append(changes, Change{Key: n.Key, Action: ActionAdd, Language: LanguageDiff,
+			changes = append(changes, plan.Change{Key: n.Key, Action: plan.ActionAdd, Language: plan.LanguageDiff,
 				Diff: diff(nil, nn, n.Key), Source: n.Source})
 			continue
 		}
@@ -44,7 +45,7 @@ func DiffObjects(from, to []Object, opt DiffOptions) []Change {
 		if manifest.EqualInOrder(on, nn) {
 			continue
 		}
-		changes = append(changes, Change{Key: n.Key, Action: ActionChange, Language: LanguageDiff,
+		changes = append(changes, plan.Change{Key: n.Key, Action: plan.ActionChange, Language: plan.LanguageDiff,
 			Diff: diff(on, nn, n.Key), Source: n.Source})
 	}
 	for _, o := range from {
@@ -52,7 +53,7 @@ func DiffObjects(from, to []Object, opt DiffOptions) []Change {
 			continue
 		}
 		seen[o.Key] = true
-		changes = append(changes, Change{Key: o.Key, Action: ActionDelete, Language: LanguageDiff,
+		changes = append(changes, plan.Change{Key: o.Key, Action: plan.ActionDelete, Language: plan.LanguageDiff,
 			Diff: diff(manifest.Normalize(o.Object), nil, o.Key)})
 	}
 	return changes

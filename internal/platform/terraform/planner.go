@@ -1,4 +1,4 @@
-package plan
+package terraform
 
 import (
 	"encoding/json"
@@ -9,23 +9,24 @@ import (
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/plan"
 )
 
-// TerraformResult is what `terraform plan` (or `tofu plan`) said about an
-// application's workspace: neutral to how the binary was run, so that the
-// planner stays free of the target package.
-type TerraformResult struct {
+// Result is what `terraform plan` (or `tofu plan`) said about an
+// application's workspace, as the planner and the reports read it: the
+// details (plan.Plan.Details) of a TerraformApp's plan are its JSON form.
+type Result struct {
 	// Binary names the binary and its version, e.g. "terraform 1.11.4".
 	Binary string `json:"binary"`
 	// Workspace is the terraform workspace planned.
 	Workspace string `json:"workspace"`
 	// Counts are the plan's counts of each action.
-	Counts TerraformCounts `json:"counts"`
+	Counts ResultCounts `json:"counts"`
 	// Resources are the resources the plan changes (no-op and read
 	// actions left out), in address order.
-	Resources []TerraformResource `json:"resources,omitempty"`
+	Resources []ResultResource `json:"resources,omitempty"`
 	// Outputs are the root module outputs that change.
-	Outputs []TerraformOutput `json:"outputs,omitempty"`
+	Outputs []ResultOutput `json:"outputs,omitempty"`
 	// Human is the plan's human rendering trimmed to the actions, with
 	// sensitive values masked as terraform masks them.
 	Human string `json:"human,omitempty"`
@@ -34,10 +35,10 @@ type TerraformResult struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
-// TerraformCounts counts the actions of a Terraform plan as terraform's
+// ResultCounts counts the actions of a Terraform plan as terraform's
 // own summary line does (a replacement is one add and one destroy), with
 // the replacements and imports among them.
-type TerraformCounts struct {
+type ResultCounts struct {
 	Import  int `json:"import"`
 	Add     int `json:"add"`
 	Change  int `json:"change"`
@@ -48,7 +49,7 @@ type TerraformCounts struct {
 
 // String renders the counts as terraform's summary line does, with
 // replacements and imports named.
-func (c TerraformCounts) String() string {
+func (c ResultCounts) String() string {
 	s := fmt.Sprintf("%d to add, %d to change, %d to destroy", c.Add, c.Change, c.Destroy)
 	if c.Replace > 0 {
 		s += fmt.Sprintf(" (%d replaced)", c.Replace)
@@ -62,24 +63,24 @@ func (c TerraformCounts) String() string {
 	return s
 }
 
-// CountTerraform counts resource actions.
-func CountTerraform(rs []TerraformResource) TerraformCounts {
-	var c TerraformCounts
+// countResources counts resource actions.
+func countResources(rs []ResultResource) ResultCounts {
+	var c ResultCounts
 	for _, r := range rs {
 		switch r.Action {
-		case TerraformCreate:
+		case ActionCreate:
 			c.Add++
-		case TerraformUpdate:
+		case ActionUpdate:
 			c.Change++
-		case TerraformDelete:
+		case ActionDelete:
 			c.Destroy++
-		case TerraformReplace:
+		case ActionReplace:
 			c.Add++
 			c.Destroy++
 			c.Replace++
-		case TerraformImport:
+		case ActionImport:
 			c.Import++
-		case TerraformForget:
+		case ActionForget:
 			c.Forget++
 		}
 	}
@@ -87,63 +88,53 @@ func CountTerraform(rs []TerraformResource) TerraformCounts {
 }
 
 // Empty reports whether the plan changes nothing.
-func (c TerraformCounts) Empty() bool {
+func (c ResultCounts) Empty() bool {
 	return c.Import+c.Add+c.Change+c.Destroy+c.Replace+c.Forget == 0
 }
 
-// Terraform resource actions, as TerraformResource.Action names them.
-const (
-	TerraformCreate  = "create"
-	TerraformUpdate  = "update"
-	TerraformDelete  = "delete"
-	TerraformReplace = "replace"
-	TerraformImport  = "import"
-	// TerraformForget removes a resource from the state only (a `removed`
-	// block with destroy = false): the real object is kept.
-	TerraformForget = "forget"
-)
-
-// TerraformResource is one resource a Terraform plan changes.
-type TerraformResource struct {
+// ResultResource is one resource a Terraform plan changes.
+type ResultResource struct {
 	Address string `json:"address"`
-	// Action is create, update, delete, replace or import.
+	// Action is ActionCreate, ActionUpdate, ActionDelete, ActionReplace,
+	// ActionImport or ActionForget (a `removed` block with destroy = false:
+	// the resource leaves the state, the real object is kept).
 	Action string `json:"action"`
 	// Reason is terraform's action reason (e.g. replace_because_tainted).
 	Reason string `json:"reason,omitempty"`
 }
 
-// TerraformOutput is a root module output a plan changes.
-type TerraformOutput struct {
+// ResultOutput is a root module output a plan changes.
+type ResultOutput struct {
 	Name string `json:"name"`
-	// Action is create, update or delete.
+	// Action is ActionCreate, ActionUpdate or ActionDelete.
 	Action    string `json:"action"`
 	Sensitive bool   `json:"sensitive,omitempty"`
 }
 
 // Destroys lists the addresses of the resources the plan destroys, replaced
 // ones included.
-func (r *TerraformResult) Destroys() []string {
+func (r *Result) Destroys() []string {
 	var out []string
 	for _, res := range r.Resources {
-		if res.Action == TerraformDelete || res.Action == TerraformReplace {
+		if res.Action == ActionDelete || res.Action == ActionReplace {
 			out = append(out, res.Address)
 		}
 	}
 	return out
 }
 
-// TerraformInput is everything the Terraform planner decides from.
-type TerraformInput struct {
-	App  App
+// planInput is everything the Terraform planner decides from.
+type planInput struct {
+	App  plan.App
 	Spec *config.TerraformApplicationSpec
 	// Head is the commit being deployed; HeadMessage its full message.
-	Head        Commit
+	Head        plan.Commit
 	HeadMessage string
 	// Running is the commit of the last successful deployment; nil when
 	// none is recorded.
-	Running *Commit
+	Running *plan.Commit
 	// Strategy forces the strategy; empty lets the planner decide.
-	Strategy Strategy
+	Strategy plan.Strategy
 	// Commander is who triggered the deployment by hand.
 	Commander string
 	// ChangedFiles are the files changed since the running commit, for
@@ -153,11 +144,11 @@ type TerraformInput struct {
 	ConfigDigest string
 	// Result is the terraform plan of the head against the workspace's
 	// state.
-	Result *TerraformResult
+	Result *Result
 	Now    time.Time
 }
 
-// PlanTerraform plans a deployment of a TerraformApp. The strategy is
+// planTerraform plans a deployment of a TerraformApp. The strategy is
 // decided by the first rule that applies, in PipeCD's order for Terraform:
 //
 //  1. forced by the command (--strategy);
@@ -171,7 +162,7 @@ type TerraformInput struct {
 // The changes are the plan's resource and output changes, each with its
 // block of terraform's rendering; a plan is a live plan by nature (it
 // compares the configuration with the workspace's state).
-func PlanTerraform(in TerraformInput) (*Plan, error) {
+func planTerraform(in planInput) (*plan.Plan, error) {
 	spec := in.Spec
 	if spec == nil {
 		return nil, errors.New("no TerraformApp spec")
@@ -179,11 +170,11 @@ func PlanTerraform(in TerraformInput) (*Plan, error) {
 	if in.Result == nil {
 		return nil, errors.New("no terraform plan result")
 	}
-	p, err := New(Input{
+	p, err := plan.New(plan.Input{
 		App: in.App, Spec: spec.Generic(), Head: in.Head, HeadMessage: in.HeadMessage, Running: in.Running,
 		Strategy: in.Strategy, Commander: in.Commander, ChangedFiles: in.ChangedFiles, ConfigDigest: in.ConfigDigest, Now: in.Now,
-	}, Kind{
-		QuickSync:         Stage{ID: "TerraformSync", Name: config.StageTerraformSync, Desc: "Sync by automatically applying any detected changes"},
+	}, plan.Kind{
+		QuickSync:         plan.Stage{ID: "TerraformSync", Name: config.StageTerraformSync, Desc: "Sync by automatically applying any detected changes"},
 		AutoRollback:      spec.AutoRollbackEnabled(config.KindTerraformApp),
 		NoPipelineReason:  "Quick sync by automatically applying any detected changes because no pipeline was configured",
 		CommitMatchReason: "Quick sync by automatically applying any detected changes",
@@ -192,10 +183,10 @@ func PlanTerraform(in TerraformInput) (*Plan, error) {
 		return nil, err
 	}
 	p.App.Kind = string(config.KindTerraformApp)
-	p.Mode = ModeLive
+	p.Mode = plan.ModeLive
 	r := in.Result
-	p.Changes = TerraformChanges(r)
-	p.Summary = Summarize(p.Changes)
+	p.Changes = resultChanges(r)
+	p.Summary = plan.Summarize(p.Changes)
 	p.Compared = fmt.Sprintf("workspace %q's state with the head's configuration (%s plan)", r.Workspace, r.Binary)
 	p.Counts = r.Counts.String()
 	p.Destroys = r.Destroys()
@@ -207,35 +198,35 @@ func PlanTerraform(in TerraformInput) (*Plan, error) {
 	return p, nil
 }
 
-// TerraformChanges turns a terraform plan into the plan's changes: one per
+// resultChanges turns a terraform plan into the plan's changes: one per
 // resource (its block of the rendering as the diff) and one per changed
 // output (key "output.NAME"). Destroys carry a note, replacements say so.
-func TerraformChanges(r *TerraformResult) []Change {
+func resultChanges(r *Result) []plan.Change {
 	addrs := make([]string, len(r.Resources))
 	for i, res := range r.Resources {
 		addrs[i] = res.Address
 	}
-	blocks := splitTerraformBlocks(r.Human, addrs)
-	var out []Change
+	blocks := splitBlocks(r.Human, addrs)
+	var out []plan.Change
 	for _, res := range r.Resources {
-		c := Change{Key: res.Address, Language: LanguageHCL, Diff: blocks[res.Address]}
+		c := plan.Change{Key: res.Address, Language: plan.LanguageHCL, Diff: blocks[res.Address]}
 		switch res.Action {
-		case TerraformCreate, TerraformImport:
-			c.Action = ActionAdd
-			if res.Action == TerraformImport {
+		case ActionCreate, ActionImport:
+			c.Action = plan.ActionAdd
+			if res.Action == ActionImport {
 				c.Note = "imported into the state"
 			}
-		case TerraformDelete:
-			c.Action = ActionDelete
+		case ActionDelete:
+			c.Action = plan.ActionDelete
 			c.Note = "DESTROYED"
-		case TerraformReplace:
-			c.Action = ActionChange
+		case ActionReplace:
+			c.Action = plan.ActionChange
 			c.Note = "REPLACED: destroyed and created again"
-		case TerraformForget:
-			c.Action = ActionDelete
+		case ActionForget:
+			c.Action = plan.ActionDelete
 			c.Note = "removed from the state only: the real object is kept"
 		default:
-			c.Action = ActionChange
+			c.Action = plan.ActionChange
 		}
 		if res.Reason != "" {
 			c.Note = strings.TrimPrefix(c.Note+" ("+strings.ReplaceAll(res.Reason, "_", " ")+")", " ")
@@ -243,14 +234,14 @@ func TerraformChanges(r *TerraformResult) []Change {
 		out = append(out, c)
 	}
 	for _, o := range r.Outputs {
-		c := Change{Key: "output." + o.Name, Language: LanguageHCL, Diff: blocks["output."+o.Name]}
+		c := plan.Change{Key: "output." + o.Name, Language: plan.LanguageHCL, Diff: blocks["output."+o.Name]}
 		switch o.Action {
-		case TerraformCreate:
-			c.Action = ActionAdd
-		case TerraformDelete:
-			c.Action = ActionDelete
+		case ActionCreate:
+			c.Action = plan.ActionAdd
+		case ActionDelete:
+			c.Action = plan.ActionDelete
 		default:
-			c.Action = ActionChange
+			c.Action = plan.ActionChange
 		}
 		if o.Sensitive {
 			c.Note = "sensitive value"
@@ -260,12 +251,12 @@ func TerraformChanges(r *TerraformResult) []Change {
 	return out
 }
 
-// splitTerraformBlocks cuts terraform's rendering into the block of each
+// splitBlocks cuts terraform's rendering into the block of each
 // resource (key: its address): a block starts at a "# ADDRESS ..." line
 // (indented by at most two spaces) and runs until the next one or the
 // outputs / summary section. The lines of the "Changes to Outputs:"
 // section are keyed "output.NAME".
-func splitTerraformBlocks(human string, addrs []string) map[string]string {
+func splitBlocks(human string, addrs []string) map[string]string {
 	out := map[string]string{}
 	var key string
 	var cur []string
@@ -315,7 +306,7 @@ func splitTerraformBlocks(human string, addrs []string) map[string]string {
 	return out
 }
 
-// SortTerraformResources orders resources by address.
-func SortTerraformResources(rs []TerraformResource) {
+// sortResources orders resources by address.
+func sortResources(rs []ResultResource) {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Address < rs[j].Address })
 }

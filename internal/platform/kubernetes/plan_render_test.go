@@ -1,4 +1,4 @@
-package plan
+package kubernetes
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/manifest"
+	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/render"
 )
 
-// TestFromRender plans from what the renderer produces for a plain
+// TestPlanObjectsOfRender plans from what the renderer produces for a plain
 // manifest directory.
-func TestFromRender(t *testing.T) {
+func TestPlanObjectsOfRender(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "apps", "web")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -27,7 +28,7 @@ func TestFromRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs := FromRender(m)
+	objs := planObjectsOfRender(m)
 	if len(objs) != 2 || objs[0].Key != "apps:Deployment:default:web" || objs[1].Key != ":Service:default:web" {
 		t.Fatalf("objects %+v", objs)
 	}
@@ -39,14 +40,14 @@ func TestFromRender(t *testing.T) {
 	if k := manifest.KeyOf(objs[1].Object).String(); k != ":Service::web" {
 		t.Errorf("KeyOf of a rendered object without namespace: %s", k)
 	}
-	p, err := PlanKubernetes(KubernetesInput{App: AppOf(&config.App{Name: "web", Kind: config.KindKubernetesApp, Dir: "apps/web"}), Spec: spec, Desired: objs, Now: testTime})
+	p, err := planKubernetes(kubernetesInput{App: plan.AppOf(&config.App{Name: "web", Kind: config.KindKubernetesApp, Dir: "apps/web"}), Spec: spec, Desired: objs, Now: testTime})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Summary != (Summary{Added: 2}) {
+	if p.Summary != (plan.Summary{Added: 2}) {
 		t.Errorf("summary %+v", p.Summary)
 	}
-	if FromRender(nil) != nil {
-		t.Error("FromRender(nil) is not empty")
+	if planObjectsOfRender(nil) != nil {
+		t.Error("planObjectsOfRender(nil) is not empty")
 	}
 }

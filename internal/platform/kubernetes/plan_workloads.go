@@ -1,4 +1,4 @@
-package plan
+package kubernetes
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/manifest"
+	"github.com/gitops-pipe/pipe/internal/plan"
 )
 
 // decideByDiff is PipeCD's decideStrategy: it compares the desired state
@@ -24,17 +25,17 @@ import (
 // The workloads are those of spec.workloads (kind Deployment when not
 // given, every object of the kind when the name is not given), or every
 // Deployment when the list is empty, as in PipeCD.
-func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decision {
-	if sameObjects(olds, news) {
-		return Decision{StrategyQuickSync, RuleNoChange, "Quick sync by applying all manifests (nothing changed since the last successful deployment)"}
+func decideByDiff(olds, news []planObject, refs []config.K8sResourceReference) plan.Decision {
+	if sameState(olds, news) {
+		return plan.Decision{Strategy: plan.StrategyQuickSync, Rule: plan.RuleNoChange, Reason: "Quick sync by applying all manifests (nothing changed since the last successful deployment)"}
 	}
 	oldWorkloads := findWorkloads(olds, refs)
 	if len(oldWorkloads) == 0 {
-		return Decision{StrategyQuickSync, RuleNoRunningWorkloads, "Quick sync by applying all manifests because it was unable to find the currently running workloads"}
+		return plan.Decision{Strategy: plan.StrategyQuickSync, Rule: plan.RuleNoRunningWorkloads, Reason: "Quick sync by applying all manifests because it was unable to find the currently running workloads"}
 	}
 	newWorkloads := findWorkloads(news, refs)
 	if len(newWorkloads) == 0 {
-		return Decision{StrategyQuickSync, RuleNoNewWorkloads, "Quick sync by applying all manifests because it was unable to find workloads in the new manifests"}
+		return plan.Decision{Strategy: plan.StrategyQuickSync, Rule: plan.RuleNoNewWorkloads, Reason: "Quick sync by applying all manifests because it was unable to find workloads in the new manifests"}
 	}
 
 	pairs := pairWorkloads(oldWorkloads, newWorkloads)
@@ -57,29 +58,29 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decis
 	}
 	switch {
 	case len(images) > 0:
-		return Decision{StrategyPipeline, RuleImageChange, "Sync progressively because of updating " + strings.Join(images, ", ")}
+		return plan.Decision{Strategy: plan.StrategyPipeline, Rule: plan.RuleImageChange, Reason: "Sync progressively because of updating " + strings.Join(images, ", ")}
 	case len(changed) == 1:
-		return Decision{StrategyPipeline, RulePodTemplateChange, fmt.Sprintf("Sync progressively because pod template of workload %s was changed", changed[0])}
+		return plan.Decision{Strategy: plan.StrategyPipeline, Rule: plan.RulePodTemplateChange, Reason: fmt.Sprintf("Sync progressively because pod template of workload %s was changed", changed[0])}
 	case len(changed) > 1:
-		return Decision{StrategyPipeline, RulePodTemplateChange, fmt.Sprintf("Sync progressively because pod templates of workloads %s were changed", strings.Join(changed, ", "))}
+		return plan.Decision{Strategy: plan.StrategyPipeline, Rule: plan.RulePodTemplateChange, Reason: fmt.Sprintf("Sync progressively because pod templates of workloads %s were changed", strings.Join(changed, ", "))}
 	}
 
 	oldConfigs, newConfigs := findConfigs(olds), findConfigs(news)
 	newByKey := byKey(newConfigs)
 	switch {
 	case len(oldConfigs) > len(newConfigs):
-		return Decision{StrategyPipeline, RuleConfigDeleted, fmt.Sprintf("Sync progressively because %d configmap/secret deleted", len(oldConfigs)-len(newConfigs))}
+		return plan.Decision{Strategy: plan.StrategyPipeline, Rule: plan.RuleConfigDeleted, Reason: fmt.Sprintf("Sync progressively because %d configmap/secret deleted", len(oldConfigs)-len(newConfigs))}
 	case len(oldConfigs) < len(newConfigs):
-		return Decision{StrategyPipeline, RuleConfigAdded, fmt.Sprintf("Sync progressively because new %d configmap/secret added", len(newConfigs)-len(oldConfigs))}
+		return plan.Decision{Strategy: plan.StrategyPipeline, Rule: plan.RuleConfigAdded, Reason: fmt.Sprintf("Sync progressively because new %d configmap/secret added", len(newConfigs)-len(oldConfigs))}
 	}
 	for _, oc := range oldConfigs {
-		k := keyOf(oc.Key)
+		k := parseKey(oc.Key)
 		nc, ok := newByKey[oc.Key]
 		if !ok {
-			return Decision{StrategyPipeline, RuleConfigDeleted, fmt.Sprintf("Sync progressively because %s %s was deleted", k.Kind, k.Name)}
+			return plan.Decision{Strategy: plan.StrategyPipeline, Rule: plan.RuleConfigDeleted, Reason: fmt.Sprintf("Sync progressively because %s %s was deleted", k.Kind, k.Name)}
 		}
 		if !manifest.EqualInOrder(manifest.Normalize(oc.Object), manifest.Normalize(nc.Object)) {
-			return Decision{StrategyPipeline, RuleConfigChange, fmt.Sprintf("Sync progressively because %s %s was updated", k.Kind, k.Name)}
+			return plan.Decision{Strategy: plan.StrategyPipeline, Rule: plan.RuleConfigChange, Reason: fmt.Sprintf("Sync progressively because %s %s was updated", k.Kind, k.Name)}
 		}
 	}
 
@@ -94,17 +95,17 @@ func decideByDiff(olds, news []Object, refs []config.K8sResourceReference) Decis
 	}
 	if len(scales) > 0 {
 		sort.Strings(scales)
-		return Decision{StrategyQuickSync, RuleScale, "Quick sync to scale " + strings.Join(scales, ", ")}
+		return plan.Decision{Strategy: plan.StrategyQuickSync, Rule: plan.RuleScale, Reason: "Quick sync to scale " + strings.Join(scales, ", ")}
 	}
-	return Decision{StrategyQuickSync, RuleOtherChange, "Quick sync by applying all manifests"}
+	return plan.Decision{Strategy: plan.StrategyQuickSync, Rule: plan.RuleOtherChange, Reason: "Quick sync by applying all manifests"}
 }
 
 // findWorkloads returns the workloads among objects, each once.
-func findWorkloads(objs []Object, refs []config.K8sResourceReference) []Object {
+func findWorkloads(objs []planObject, refs []config.K8sResourceReference) []planObject {
 	if len(refs) == 0 {
 		refs = []config.K8sResourceReference{{Kind: "Deployment"}}
 	}
-	var out []Object
+	var out []planObject
 	seen := map[string]bool{}
 	for _, ref := range refs {
 		kind := ref.Kind
@@ -112,7 +113,7 @@ func findWorkloads(objs []Object, refs []config.K8sResourceReference) []Object {
 			kind = "Deployment"
 		}
 		for _, o := range objs {
-			k := keyOf(o.Key)
+			k := parseKey(o.Key)
 			if o.Object == nil || k.Kind != kind || (ref.Name != "" && k.Name != ref.Name) || seen[o.Key] {
 				continue
 			}
@@ -124,11 +125,11 @@ func findWorkloads(objs []Object, refs []config.K8sResourceReference) []Object {
 }
 
 // findConfigs returns the ConfigMaps and Secrets (core group) in order.
-func findConfigs(objs []Object) []Object {
-	var out []Object
+func findConfigs(objs []planObject) []planObject {
+	var out []planObject
 	seen := map[string]bool{}
 	for _, o := range objs {
-		k := keyOf(o.Key)
+		k := parseKey(o.Key)
 		if o.Object == nil || k.Group != "" || (k.Kind != "ConfigMap" && k.Kind != "Secret") || seen[o.Key] {
 			continue
 		}
@@ -147,12 +148,12 @@ type workloadPair struct {
 // pairWorkloads matches workloads by kind, namespace and name, ignoring the
 // API group (a Deployment moved from extensions to apps is the same
 // workload), in the order of the new state.
-func pairWorkloads(olds, news []Object) []workloadPair {
+func pairWorkloads(olds, news []planObject) []workloadPair {
 	id := func(s string) string {
-		k := keyOf(s)
+		k := parseKey(s)
 		return k.Kind + ":" + k.Namespace + ":" + k.Name
 	}
-	old := make(map[string]Object, len(olds))
+	old := make(map[string]planObject, len(olds))
 	for _, o := range olds {
 		old[id(o.Key)] = o
 	}
@@ -162,7 +163,7 @@ func pairWorkloads(olds, news []Object) []workloadPair {
 		if !ok {
 			continue
 		}
-		k := keyOf(n.Key)
+		k := parseKey(n.Key)
 		out = append(out, workloadPair{kind: k.Kind, name: k.Name, old: manifest.Normalize(o.Object), new: manifest.Normalize(n.Object)})
 	}
 	return out
@@ -216,8 +217,8 @@ func matchContainer(olds []any, n map[string]any, i int) map[string]any {
 	return nil
 }
 
-// containerImage is an image reference as the planner names it.
-type containerImage struct{ name, tag string }
+// imageRef is an image reference as the planner names it.
+type imageRef struct{ name, tag string }
 
 // parseImage splits an image reference into the last element of its
 // repository path and its tag: "gcr.io/pipecd/helloworld:v1.0.0" is
@@ -225,7 +226,7 @@ type containerImage struct{ name, tag string }
 // ("localhost:5000/web" is web, latest); a digest is shown shortened
 // ("sha256:0123456789ab"). PipeCD splits on every ":" instead, which
 // loses the tag when the registry has a port.
-func parseImage(ref string) containerImage {
+func parseImage(ref string) imageRef {
 	var digest string
 	if i := strings.Index(ref, "@"); i >= 0 {
 		ref, digest = ref[:i], ref[i+1:]
@@ -248,13 +249,13 @@ func parseImage(ref string) containerImage {
 	case tag == "":
 		tag = "latest"
 	}
-	return containerImage{name: name, tag: tag}
+	return imageRef{name: name, tag: tag}
 }
 
 // imageVersion describes the images of the workloads as PipeCD's version
 // does: the tag when there is one image, else "tag (name), ...".
-func imageVersion(objs []Object, refs []config.K8sResourceReference) string {
-	var images []containerImage
+func imageVersion(objs []planObject, refs []config.K8sResourceReference) string {
+	var images []imageRef
 	seen := map[string]bool{}
 	for _, w := range findWorkloads(objs, refs) {
 		cs, _ := nested(w.Object.Object, "spec", "template", "spec", "containers")
