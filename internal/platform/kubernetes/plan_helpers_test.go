@@ -144,7 +144,20 @@ var testTime = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 // golden compares got with testdata/name, rewriting it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
+	goldenAt(t, filepath.Join("testdata", name), got)
+}
+
+// planGolden compares got with one of internal/plan's golden files: the
+// plan package builds the same plans by hand, and one copy of each file
+// keeps the two in step.
+func planGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	goldenAt(t, filepath.Join("..", "..", "plan", "testdata", name), got)
+}
+
+func goldenAt(t *testing.T, path string, got []byte) {
+	t.Helper()
+	name := filepath.Base(path)
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)

@@ -633,7 +633,7 @@ func TestDigestsHideSecrets(t *testing.T) {
 }
 
 // TestPlanJSONGolden checks the planner's plan of pipelinePlan, JSON form,
-// against testdata/plan_pipeline.json (internal/plan's TestJSONRoundTrip
+// against internal/plan's testdata/plan_pipeline.json (its TestJSONRoundTrip
 // checks the same file, built by hand: what the planner makes is what
 // reports and saved plans are tested with). The desired digest in it must
 // not change: saved plans are verified against it.
@@ -643,7 +643,7 @@ func TestPlanJSONGolden(t *testing.T) {
 	if err := p.Encode(&buf); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "plan_pipeline.json", buf.Bytes())
+	planGolden(t, "plan_pipeline.json", buf.Bytes())
 	data, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
@@ -664,7 +664,7 @@ func TestPlanJSONGolden(t *testing.T) {
 }
 
 // TestPlanTextGolden checks the planner's plans printed, against
-// testdata/plan_pipeline.txt and plan_first.txt (internal/plan's
+// internal/plan's testdata/plan_pipeline.txt and plan_first.txt (its
 // TestWriteText checks the same files with hand-made plans).
 func TestPlanTextGolden(t *testing.T) {
 	p := pipelinePlan(t)
@@ -672,7 +672,7 @@ func TestPlanTextGolden(t *testing.T) {
 	if err := p.WriteText(&b, plan.TextOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "plan_pipeline.txt", b.Bytes())
+	planGolden(t, "plan_pipeline.txt", b.Bytes())
 
 	first, err := planKubernetes(kubernetesInput{
 		App: plan.App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web"}, Spec: k8sSpec(t, ""),
@@ -683,5 +683,5 @@ func TestPlanTextGolden(t *testing.T) {
 	}
 	var f bytes.Buffer
 	_ = first.WriteText(&f, plan.TextOptions{})
-	golden(t, "plan_first.txt", f.Bytes())
+	planGolden(t, "plan_first.txt", f.Bytes())
 }
