@@ -104,7 +104,7 @@ func terraformPlan() *plan.Plan {
 		Reason:        "Quick sync by automatically applying any detected changes because no pipeline was configured",
 		Stages:        []plan.Stage{{ID: "TerraformSync", Name: "TERRAFORM_SYNC", Predefined: true}},
 		Changes: []plan.Change{{Key: "aws_s3_bucket.logs", Action: plan.ActionAdd, Language: plan.LanguageHCL,
-			Diff: "Refreshing state...\nnull_resource.x: Refreshing state... [id=1]\n\nTerraform will perform the following actions:\n\n  # aws_s3_bucket.logs will be created\n  + resource \"aws_s3_bucket\" \"logs\" {\n      + bucket = \"acme-logs\"\n    }\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n\nNote: You didn't use the -out option.\n"}},
+			Diff: "  # aws_s3_bucket.logs will be created\n  + resource \"aws_s3_bucket\" \"logs\" {\n      + bucket = \"acme-logs\"\n    }\n"}},
 		Summary: plan.Summary{Added: 1},
 	}
 }

@@ -375,9 +375,6 @@ func actionSign(a plan.Action) string {
 func changeBlock(c plan.Change) block {
 	lang := c.Language
 	text := c.Diff
-	if lang == plan.LanguageHCL {
-		text = TrimTerraformPlan(text)
-	}
 	if lang == "" || !langRE.MatchString(lang) {
 		// A saved plan may come from an untrusted job: its language must
 		// not be able to break the fence.
@@ -395,25 +392,9 @@ func changeBlock(c plan.Change) block {
 }
 
 var (
-	langRE         = regexp.MustCompile(`^[a-z0-9+-]{1,20}$`)
-	tfActionsStart = regexp.MustCompile(`(?m)^(Terraform|OpenTofu) will perform the following actions:`)
-	tfPlanLine     = regexp.MustCompile(`(?m)^Plan: \d+ to add, \d+ to change, \d+ to destroy\.$`)
+	langRE = regexp.MustCompile(`^[a-z0-9+-]{1,20}$`)
 )
 
-// TrimTerraformPlan keeps the actions section of a Terraform (or OpenTofu)
-// plan rendering, from "will perform the following actions" to the "Plan:"
-// line; other text is returned as it is.
-func TrimTerraformPlan(s string) string {
-	start := tfActionsStart.FindStringIndex(s)
-	if start == nil {
-		return s
-	}
-	rest := s[start[0]:]
-	if end := tfPlanLine.FindStringIndex(rest); end != nil {
-		rest = rest[:end[1]]
-	}
-	return strings.TrimRight(rest, "\n") + "\n"
-}
 
 // human renders a duration without zero units: 10m rather than 10m0s.
 func human(d config.Duration) string {

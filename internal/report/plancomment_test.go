@@ -108,17 +108,6 @@ func TestFenceLongerThanBackticksInCode(t *testing.T) {
 	checkBalanced(t, "fence", out)
 }
 
-func TestTrimTerraformPlan(t *testing.T) {
-	got := TrimTerraformPlan(terraformPlan().Changes[0].Diff)
-	want := "Terraform will perform the following actions:\n\n  # aws_s3_bucket.logs will be created\n  + resource \"aws_s3_bucket\" \"logs\" {\n      + bucket = \"acme-logs\"\n    }\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n"
-	if got != want {
-		t.Errorf("got:\n%s\nwant:\n%s", got, want)
-	}
-	if TrimTerraformPlan("no plan here\n") != "no plan here\n" {
-		t.Error("text without an actions section changed")
-	}
-}
-
 func TestPlanMarkerTitles(t *testing.T) {
 	for title, want := range map[string]string{
 		"":               `<!-- pipe:plan title="default" -->`,
