@@ -395,7 +395,6 @@ var (
 	langRE = regexp.MustCompile(`^[a-z0-9+-]{1,20}$`)
 )
 
-
 // human renders a duration without zero units: 10m rather than 10m0s.
 func human(d config.Duration) string {
 	s := d.String()
