@@ -35,24 +35,13 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 		return nil, nil, fmt.Errorf("render %s at %s: %w", app.Name, req.Head.Commit.Short(), err)
 	}
 	prep.desired = head
-	in := kubernetesInput{
-		App:          req.Input.App,
-		Spec:         spec,
-		Head:         req.Input.Head,
-		HeadMessage:  req.Input.HeadMessage,
-		Desired:      planObjectsOfRender(head),
-		Strategy:     req.Input.Strategy,
-		Commander:    req.Input.Commander,
-		ChangedFiles: req.Input.ChangedFiles,
-		ConfigDigest: req.Input.ConfigDigest,
-		Now:          req.Input.Now,
-	}
+	in := kubernetesInput{Input: req.Input, Spec: spec, Desired: planObjectsOfRender(head)}
 	if req.Running != nil {
 		m, err := p.renderRevision(ctx, req.Running, ns)
 		if err != nil {
 			return nil, nil, fmt.Errorf("render the last successful deployment of %s (%s): %w", app.Name, req.Running.Commit.Short(), err)
 		}
-		in.Running = &planRevision{Commit: req.Running.Commit, Objects: planObjectsOfRender(m)}
+		in.RunningState = &planRevision{Commit: req.Running.Commit, Objects: planObjectsOfRender(m)}
 		prep.running[req.Running.Commit.Hash] = objectsOfRender(m)
 	} else if req.Base != nil {
 		m, err := p.renderRevision(ctx, req.Base, ns)

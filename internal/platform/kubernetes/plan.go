@@ -2,7 +2,6 @@ package kubernetes
 
 import (
 	"errors"
-	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/manifest"
@@ -17,38 +16,22 @@ type planRevision struct {
 
 // kubernetesInput is everything the Kubernetes planner decides from.
 type kubernetesInput struct {
-	App  plan.App
+	// Input is what the rules every kind shares read; its Running is
+	// taken from RunningState.
+	plan.Input
 	Spec *config.KubernetesApplicationSpec
-	// Head is the commit being deployed; HeadMessage its full message
-	// (commitMatcher and skipOn.commitMessagePrefixes match it; the
-	// subject is used when it is empty).
-	Head        plan.Commit
-	HeadMessage string
 	// Desired is the head's rendered objects, in render order.
 	Desired []planObject
-	// Running is the last successful deployment, from the deployment
-	// records; nil when none is recorded (the first deployment).
-	Running *planRevision
-	// Base is compared with the head when Running is nil (`pipe plan
-	// --base REV`); it does not change the strategy.
+	// RunningState is the last successful deployment's desired state,
+	// rendered with its own app config; nil when none is recorded (the
+	// first deployment).
+	RunningState *planRevision
+	// Base is compared with the head when there is no running deployment
+	// (`pipe plan --base REV`); it does not change the strategy.
 	Base *planRevision
 	// Live, when set, makes a live plan: the changes compare the live
 	// objects with the dry-run results instead of two commits.
 	Live *liveState
-	// Strategy forces the strategy (`--strategy quick|pipeline`); empty
-	// lets the planner decide.
-	Strategy plan.Strategy
-	// Commander is who triggered the deployment by hand (a command rather
-	// than a commit); commitMatcher is ignored then, as PipeCD ignores it
-	// for deployments triggered from the console or pipectl.
-	Commander string
-	// ChangedFiles are the files changed between the running and the head
-	// commit, for skipOn.paths; nil when unknown (paths are not evaluated).
-	ChangedFiles []string
-	// ConfigDigest fingerprints the application config (plan.ConfigDigest).
-	ConfigDigest string
-	// Now is when the plan is made.
-	Now time.Time
 }
 
 // planKubernetes plans a deployment of a KubernetesApp. The strategy is
@@ -75,24 +58,22 @@ func planKubernetes(in kubernetesInput) (*plan.Plan, error) {
 	if kind == "" {
 		kind = string(config.KindKubernetesApp)
 	}
-	var running *plan.Commit
-	if in.Running != nil {
-		c := in.Running.Commit
-		running = &c
+	input := in.Input
+	input.Spec, input.Running = spec.Generic(), nil
+	if in.RunningState != nil {
+		c := in.RunningState.Commit
+		input.Running = &c
 	}
-	p, err := plan.New(plan.Input{
-		App: in.App, Spec: spec.Generic(), Head: in.Head, HeadMessage: in.HeadMessage, Running: running,
-		Strategy: in.Strategy, Commander: in.Commander, ChangedFiles: in.ChangedFiles, ConfigDigest: in.ConfigDigest, Now: in.Now,
-	}, plan.Kind{
+	p, err := plan.New(input, plan.Kind{
 		QuickSync:         plan.Stage{ID: "K8sSync", Name: config.StageK8sSync, Desc: "Sync by applying all manifests", Summary: spec.QuickSync.Describe()},
 		AutoRollback:      spec.AutoRollbackEnabled(config.KindKubernetesApp),
 		NoPipelineReason:  "Quick sync by applying all manifests (no pipeline was configured)",
 		CommitMatchReason: "Quick sync by applying all manifests",
 		Decide: func() (plan.Decision, error) {
-			if in.Running == nil || in.Running.Commit.Hash == "" {
+			if in.RunningState == nil || in.RunningState.Commit.Hash == "" {
 				return plan.Decision{Strategy: plan.StrategyQuickSync, Rule: plan.RuleFirstDeployment, Reason: "Quick sync by applying all manifests because it seems this is the first deployment"}, nil
 			}
-			return decideByDiff(in.Running.Objects, in.Desired, spec.Workloads), nil
+			return decideByDiff(in.RunningState.Objects, in.Desired, spec.Workloads), nil
 		},
 	})
 	if err != nil {
@@ -159,7 +140,7 @@ func kubernetesChanges(in kubernetesInput, p *plan.Plan) []plan.Change {
 		}
 		return diffObjects(in.Live.Objects, to, diffOptions{From: "live", To: head + ", server dry run"})
 	}
-	base := in.Running
+	base := in.RunningState
 	from := "last deployed"
 	if base == nil {
 		base, from = in.Base, "base"

@@ -40,7 +40,7 @@ func TestPlanObjectsOfRender(t *testing.T) {
 	if k := manifest.KeyOf(objs[1].Object).String(); k != ":Service::web" {
 		t.Errorf("KeyOf of a rendered object without namespace: %s", k)
 	}
-	p, err := planKubernetes(kubernetesInput{App: plan.AppOf(&config.App{Name: "web", Kind: config.KindKubernetesApp, Dir: "apps/web"}), Spec: spec, Desired: objs, Now: testTime})
+	p, err := planKubernetes(kubernetesInput{Input: plan.Input{App: plan.AppOf(&config.App{Name: "web", Kind: config.KindKubernetesApp, Dir: "apps/web"}), Now: testTime}, Spec: spec, Desired: objs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,20 +271,15 @@ func TestPlanKubernetesRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			in := kubernetesInput{
-				App:         plan.App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web"},
-				Spec:        k8sSpec(t, tc.spec),
-				Head:        plan.Commit{Hash: "2222222222222222222222222222222222222222"},
-				HeadMessage: tc.message,
-				Desired:     objects(t, tc.head),
-				Strategy:    tc.forced,
-				Commander:   tc.commander,
-				Now:         testTime,
+				Input:   plan.Input{App: plan.App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web"}, Head: plan.Commit{Hash: "2222222222222222222222222222222222222222"}, HeadMessage: tc.message, Strategy: tc.forced, Commander: tc.commander, Now: testTime},
+				Spec:    k8sSpec(t, tc.spec),
+				Desired: objects(t, tc.head),
 			}
 			if in.HeadMessage == "" {
 				in.HeadMessage = "update"
 			}
 			if tc.running != "-" {
-				in.Running = &planRevision{Commit: plan.Commit{Hash: "1111111111111111111111111111111111111111"}, Objects: objects(t, tc.running)}
+				in.RunningState = &planRevision{Commit: plan.Commit{Hash: "1111111111111111111111111111111111111111"}, Objects: objects(t, tc.running)}
 			}
 			p, err := planKubernetes(in)
 			if err != nil {
@@ -315,7 +310,7 @@ func TestPlanKubernetesErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := planKubernetes(kubernetesInput{Spec: k8sSpec(t, tc.spec), Strategy: tc.forced, Now: testTime})
+			_, err := planKubernetes(kubernetesInput{Input: plan.Input{Strategy: tc.forced, Now: testTime}, Spec: k8sSpec(t, tc.spec)})
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
@@ -412,14 +407,10 @@ func pipelinePlan(t *testing.T) *plan.Plan {
 	head[0].Source = "apps/web/deployment.yaml:1"
 	head[2].Source = "apps/web/secret.yaml:1"
 	p, err := planKubernetes(kubernetesInput{
-		App:          plan.App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web", File: "apps/web/app.pipecd.yaml", Labels: map[string]string{"env": "prod"}},
+		Input:        plan.Input{App: plan.App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web", File: "apps/web/app.pipecd.yaml", Labels: map[string]string{"env": "prod"}}, Head: plan.Commit{Hash: "2222222222222222222222222222222222222222", Subject: "chore: bump helloworld"}, HeadMessage: "chore: bump helloworld\n\nto v0.2.0", ConfigDigest: "sha256:c0nf16", Now: testTime},
 		Spec:         k8sSpec(t, fullPipeline),
-		Head:         plan.Commit{Hash: "2222222222222222222222222222222222222222", Subject: "chore: bump helloworld"},
-		HeadMessage:  "chore: bump helloworld\n\nto v0.2.0",
-		Running:      &planRevision{Commit: plan.Commit{Hash: "1111111111111111111111111111111111111111", Subject: "deploy v0.1.0"}, Objects: running},
+		RunningState: &planRevision{Commit: plan.Commit{Hash: "1111111111111111111111111111111111111111", Subject: "deploy v0.1.0"}, Objects: running},
 		Desired:      head,
-		ConfigDigest: "sha256:c0nf16",
-		Now:          testTime,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -436,7 +427,7 @@ func TestQuickSyncStages(t *testing.T) {
 		{"no auto rollback", "  planner: {autoRollback: false}\n", []string{"K8sSync K8S_SYNC"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := planKubernetes(kubernetesInput{Spec: k8sSpec(t, tc.spec), Now: testTime})
+			p, err := planKubernetes(kubernetesInput{Input: plan.Input{Now: testTime}, Spec: k8sSpec(t, tc.spec)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -473,8 +464,9 @@ func TestPlanChanges(t *testing.T) {
 	}
 
 	quick, err := planKubernetes(kubernetesInput{
-		Spec: k8sSpec(t, ""), Head: plan.Commit{Hash: "2"}, Now: testTime,
-		Running: &planRevision{Commit: plan.Commit{Hash: "1"}, Objects: objects(t, serviceV1)},
+		Input:        plan.Input{Head: plan.Commit{Hash: "2"}, Now: testTime},
+		Spec:         k8sSpec(t, ""),
+		RunningState: &planRevision{Commit: plan.Commit{Hash: "1"}, Objects: objects(t, serviceV1)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -486,7 +478,8 @@ func TestPlanChanges(t *testing.T) {
 
 func TestPlanBaseRevision(t *testing.T) {
 	p, err := planKubernetes(kubernetesInput{
-		Spec: k8sSpec(t, pipelineBody), Head: plan.Commit{Hash: "2"}, Now: testTime,
+		Input:   plan.Input{Head: plan.Commit{Hash: "2"}, Now: testTime},
+		Spec:    k8sSpec(t, pipelineBody),
 		Desired: objects(t, deployment("web", "a:2", 1, "")),
 		Base:    &planRevision{Commit: plan.Commit{Hash: "0"}, Objects: objects(t, deployment("web", "a:1", 1, ""))},
 	})
@@ -553,8 +546,10 @@ status: {readyReplicas: 2}
 		"apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n",
 	))
 	in := kubernetesInput{
-		Spec: k8sSpec(t, "  quickSync: {prune: true}\n"), Head: plan.Commit{Hash: "2222222"}, Desired: desired, Now: testTime,
-		Live: &liveState{Objects: live, DryRun: dry[:1]}, ConfigDigest: "sha256:c",
+		Input:   plan.Input{Head: plan.Commit{Hash: "2222222"}, Now: testTime, ConfigDigest: "sha256:c"},
+		Spec:    k8sSpec(t, "  quickSync: {prune: true}\n"),
+		Desired: desired,
+		Live:    &liveState{Objects: live, DryRun: dry[:1]},
 	}
 	p, err := planKubernetes(in)
 	if err != nil {
@@ -675,8 +670,9 @@ func TestPlanTextGolden(t *testing.T) {
 	planGolden(t, "plan_pipeline.txt", b.Bytes())
 
 	first, err := planKubernetes(kubernetesInput{
-		App: plan.App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web"}, Spec: k8sSpec(t, ""),
-		Head: plan.Commit{Hash: "2222222222", Subject: "first"}, Desired: objects(t, serviceV1), Now: testTime,
+		Input:   plan.Input{App: plan.App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web"}, Head: plan.Commit{Hash: "2222222222", Subject: "first"}, Now: testTime},
+		Spec:    k8sSpec(t, ""),
+		Desired: objects(t, serviceV1),
 	})
 	if err != nil {
 		t.Fatal(err)

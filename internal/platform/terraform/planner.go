@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/plan"
@@ -125,27 +124,12 @@ func (r *Result) Destroys() []string {
 
 // planInput is everything the Terraform planner decides from.
 type planInput struct {
-	App  plan.App
+	// Input is what the rules every kind shares read.
+	plan.Input
 	Spec *config.TerraformApplicationSpec
-	// Head is the commit being deployed; HeadMessage its full message.
-	Head        plan.Commit
-	HeadMessage string
-	// Running is the commit of the last successful deployment; nil when
-	// none is recorded.
-	Running *plan.Commit
-	// Strategy forces the strategy; empty lets the planner decide.
-	Strategy plan.Strategy
-	// Commander is who triggered the deployment by hand.
-	Commander string
-	// ChangedFiles are the files changed since the running commit, for
-	// skipOn.paths; nil when unknown.
-	ChangedFiles []string
-	// ConfigDigest fingerprints the application config.
-	ConfigDigest string
 	// Result is the terraform plan of the head against the workspace's
 	// state.
 	Result *Result
-	Now    time.Time
 }
 
 // planTerraform plans a deployment of a TerraformApp. The strategy is
@@ -170,10 +154,9 @@ func planTerraform(in planInput) (*plan.Plan, error) {
 	if in.Result == nil {
 		return nil, errors.New("no terraform plan result")
 	}
-	p, err := plan.New(plan.Input{
-		App: in.App, Spec: spec.Generic(), Head: in.Head, HeadMessage: in.HeadMessage, Running: in.Running,
-		Strategy: in.Strategy, Commander: in.Commander, ChangedFiles: in.ChangedFiles, ConfigDigest: in.ConfigDigest, Now: in.Now,
-	}, plan.Kind{
+	input := in.Input
+	input.Spec = spec.Generic()
+	p, err := plan.New(input, plan.Kind{
 		QuickSync:         plan.Stage{ID: "TerraformSync", Name: config.StageTerraformSync, Desc: "Sync by automatically applying any detected changes"},
 		AutoRollback:      spec.AutoRollbackEnabled(config.KindTerraformApp),
 		NoPipelineReason:  "Quick sync by automatically applying any detected changes because no pipeline was configured",

@@ -47,8 +47,11 @@ func TestPlannerRules(t *testing.T) {
 		{"forced quick", terraformSpec(true), plan.StrategyQuickSync, "change", plan.StrategyQuickSync, plan.RuleForced, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := planTerraform(planInput{App: plan.App{Name: "net", Kind: "TerraformApp"}, Spec: tc.spec, Strategy: tc.strategy,
-				Head: plan.Commit{Hash: "abc", Subject: tc.message}, Result: result, Now: time.Unix(0, 0), ConfigDigest: "sha256:c"})
+			p, err := planTerraform(planInput{
+				Input:  plan.Input{App: plan.App{Name: "net", Kind: "TerraformApp"}, Strategy: tc.strategy, Head: plan.Commit{Hash: "abc", Subject: tc.message}, Now: time.Unix(0, 0), ConfigDigest: "sha256:c"},
+				Spec:   tc.spec,
+				Result: result,
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +75,7 @@ func TestPlannerRules(t *testing.T) {
 			}
 		})
 	}
-	if _, err := planTerraform(planInput{Spec: terraformSpec(false), Strategy: plan.StrategyPipeline, Result: result}); err == nil {
+	if _, err := planTerraform(planInput{Input: plan.Input{Strategy: plan.StrategyPipeline}, Spec: terraformSpec(false), Result: result}); err == nil {
 		t.Error("forcing a pipeline without one must fail")
 	}
 }
@@ -150,8 +153,11 @@ func TestPlannerDestroys(t *testing.T) {
 			"Plan: 1 to add, 1 to change, 2 to destroy.\n",
 	}
 	result.Counts = countResources(result.Resources)
-	p, err := planTerraform(planInput{App: plan.App{Name: "infra", Kind: "TerraformApp"}, Spec: terraformSpec(false),
-		Head: plan.Commit{Hash: "abc", Subject: "change"}, Result: result, Now: time.Unix(0, 0), ConfigDigest: "sha256:c"})
+	p, err := planTerraform(planInput{
+		Input:  plan.Input{App: plan.App{Name: "infra", Kind: "TerraformApp"}, Head: plan.Commit{Hash: "abc", Subject: "change"}, Now: time.Unix(0, 0), ConfigDigest: "sha256:c"},
+		Spec:   terraformSpec(false),
+		Result: result,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

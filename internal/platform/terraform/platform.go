@@ -161,11 +161,7 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 	if !ok {
 		return nil, nil, fmt.Errorf("%s is a %s, not a TerraformApp", app.Name, app.Kind)
 	}
-	in := planInput{
-		App: req.Input.App, Spec: spec, Head: req.Input.Head, HeadMessage: req.Input.HeadMessage, Running: req.Input.Running,
-		Strategy: req.Input.Strategy, Commander: req.Input.Commander, ChangedFiles: req.Input.ChangedFiles,
-		ConfigDigest: req.Input.ConfigDigest, Now: req.Input.Now, Result: &Result{},
-	}
+	in := planInput{Input: req.Input, Spec: spec, Result: &Result{}}
 	prep := &prepared{p: p, app: app, spec: spec, revision: req.Revision}
 	if !req.Cancel {
 		tree, err := req.Head.Open(ctx)
