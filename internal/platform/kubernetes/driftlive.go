@@ -184,48 +184,19 @@ func (c *Client) DriftPlan(ctx context.Context, objs, live []*unstructured.Unstr
 	if err != nil {
 		return nil, err
 	}
-	liveByKey := make(map[Key]*unstructured.Unstructured, len(live))
-	for _, u := range Owned(live, opts.App) {
-		liveByKey[manifest.KeyOf(u)] = u
-	}
-	pairs := make([]DriftPair, len(prepared))
-	var ask []*object
-	var askIdx []int
-	for i, o := range prepared {
-		p := &pairs[i]
-		p.Key, p.Desired = o.key, o.u
-		if l := liveByKey[o.key]; l != nil {
-			p.Live, p.Owned = l, true
-			if !o.pending && appliedUnchanged(sameCommit(o.u, l), withStringData(l, o.u)) {
-				p.WouldBe = l
-				continue
-			}
-		}
-		ask = append(ask, o)
-		askIdx = append(askIdx, i)
-	}
+	liveByKey := liveIndex(Owned(live, opts.App))
 	opts.ForceConflicts = true
-	answers, err := c.dryRun(ctx, s, ask, opts)
+	obs, err := c.observe(ctx, s, prepared, liveByKey, opts)
 	if err != nil {
 		return nil, err
 	}
-	for j, a := range answers {
-		p := &pairs[askIdx[j]]
-		p.WouldBe, p.Note, p.DryRun = a.Object, a.Note, a.Note == ""
-		if p.Live == nil && a.Exists {
-			o := ask[j]
-			err := c.do(ctx, s, p.Key, "get "+p.Key.Readable(), func(ctx context.Context) error {
-				got, err := c.dynamic.Resource(o.gvr).Namespace(o.u.GetNamespace()).Get(ctx, o.u.GetName(), metav1.GetOptions{})
-				if apierrors.IsNotFound(err) {
-					return nil
-				}
-				p.Live = got
-				return err
-			})
-			if err != nil {
-				return nil, explainError(request{op: "get", verb: "get", key: p.Key, gvr: o.gvr, host: c.host}, err)
-			}
-		}
+	if err := c.fetchOthers(ctx, s, obs); err != nil {
+		return nil, err
+	}
+	pairs := make([]DriftPair, len(obs))
+	for i, r := range obs {
+		pairs[i] = DriftPair{Key: r.o.key, Desired: r.o.u, Live: r.live, Owned: liveByKey[r.o.key] != nil,
+			WouldBe: r.wouldBe, Note: r.note, DryRun: r.dryRun}
 	}
 	desired := make(map[Key]bool, len(prepared))
 	for _, o := range prepared {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"sort"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitops-pipe/pipe/internal/manifest"
@@ -46,14 +44,12 @@ type LivePlan struct {
 	Pairs []Pair
 }
 
-// LivePlan lists the application's live objects (Live), then asks the
-// apiserver what a sync would leave for each desired object (a server-side
-// dry-run apply) except for the objects whose live state shows that the
-// apply would change nothing (pipe's managed fields are exactly the fields
-// the manifest sets, with the manifest's values; the commit hash aside):
-// those are paired with themselves. DryRunAll dry-runs every object.
-// Objects that exist but are not the application's (so not listed by Live)
-// are fetched one by one.
+// LivePlan lists the application's live objects (Live), then observes what
+// a sync would leave of each desired object (observe: a server-side
+// dry-run apply, except for the objects whose live state shows that the
+// apply would change nothing: those are paired with themselves).
+// DryRunAll dry-runs every object. Objects that exist but are not the
+// application's (so not listed by Live) are fetched one by one.
 func (c *Client) LivePlan(ctx context.Context, objs []*unstructured.Unstructured, opts DryRunOptions) (*LivePlan, error) {
 	s := newSink(opts.Events)
 	ctx = withSink(ctx, s)
@@ -69,76 +65,29 @@ func (c *Client) LivePlan(ctx context.Context, objs []*unstructured.Unstructured
 	if err != nil {
 		return nil, err
 	}
-	liveByKey := make(map[Key]*unstructured.Unstructured, len(live))
-	for _, u := range live {
-		liveByKey[manifest.KeyOf(u)] = u
-	}
-
-	dry := make([]DryRunResult, len(prepared))
-	var ask []*object
-	var askIdx []int
-	for i, o := range prepared {
-		if l := liveByKey[o.key]; l != nil && !opts.DryRunAll && !o.pending && appliedUnchanged(sameCommit(o.u, l), l) {
-			dry[i] = DryRunResult{Key: o.key, Object: l, Exists: true}
-			continue
-		}
-		ask = append(ask, o)
-		askIdx = append(askIdx, i)
-	}
-	answers, err := c.dryRun(ctx, s, ask, opts)
+	liveByKey := liveIndex(live)
+	obs, err := c.observe(ctx, s, prepared, liveByKey, opts)
 	if err != nil {
 		return nil, err
 	}
-	for j, a := range answers {
-		dry[askIdx[j]] = a
+	if err := c.fetchOthers(ctx, s, obs); err != nil {
+		return nil, err
 	}
-
-	byKey := make(map[Key]*object, len(prepared))
-	for _, o := range prepared {
-		byKey[o.key] = o
-	}
-	us := make([]*unstructured.Unstructured, len(dry))
-	dryByU := make(map[*unstructured.Unstructured]DryRunResult, len(dry))
-	for i, d := range dry {
-		us[i] = byKey[d.Key].u
-		dryByU[us[i]] = d
+	byU := make(map[*unstructured.Unstructured]*observed, len(obs))
+	us := make([]*unstructured.Unstructured, len(obs))
+	for i := range obs {
+		us[i] = obs[i].o.u
+		byU[us[i]] = &obs[i]
 	}
 	plan := &LivePlan{}
-	var missing []int // existing objects that are not the application's
 	for _, u := range Flatten(Order(us)) {
-		d := dryByU[u]
-		p := Pair{Key: d.Key, Desired: d.Object, Note: d.Note,
-			IgnoreDrift: u.GetAnnotations()[LabelIgnoreDriftDetection] == IgnoreDriftDetection}
-		if l := liveByKey[d.Key]; l != nil {
-			p.Live, p.Owned, p.LiveResourceVersion = l, true, l.GetResourceVersion()
-			p.IgnoreDrift = p.IgnoreDrift || l.GetAnnotations()[LabelIgnoreDriftDetection] == IgnoreDriftDetection
-		} else if d.Exists {
-			missing = append(missing, len(plan.Pairs))
+		r := byU[u]
+		p := Pair{Key: r.o.key, Desired: r.wouldBe, Note: r.note, Owned: liveByKey[r.o.key] != nil,
+			IgnoreDrift: ignoresDrift(u) || ignoresDrift(r.live)}
+		if r.live != nil {
+			p.Live, p.LiveResourceVersion = r.live, r.live.GetResourceVersion()
 		}
 		plan.Pairs = append(plan.Pairs, p)
-	}
-	errs := forAll(ctx, len(missing), c.opts.Concurrency, func(ctx context.Context, i int) error {
-		p := &plan.Pairs[missing[i]]
-		o := byKey[p.Key]
-		var got *unstructured.Unstructured
-		err := c.do(ctx, s, p.Key, "get "+p.Key.Readable(), func(ctx context.Context) error {
-			var err error
-			got, err = c.dynamic.Resource(o.gvr).Namespace(o.u.GetNamespace()).Get(ctx, o.u.GetName(), metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				got, err = nil, nil
-			}
-			return err
-		})
-		if err != nil {
-			return explainError(request{op: "get", verb: "get", key: p.Key, gvr: o.gvr, host: c.host}, err)
-		}
-		if got != nil {
-			p.Live, p.LiveResourceVersion = got, got.GetResourceVersion()
-		}
-		return nil
-	})
-	if err := firstError(errs); err != nil {
-		return nil, err
 	}
 
 	desired := make(map[Key]bool, len(prepared))
@@ -151,8 +100,7 @@ func (c *Client) LivePlan(ctx context.Context, objs []*unstructured.Unstructured
 		if desired[k] {
 			continue
 		}
-		gone = append(gone, Pair{Key: k, Live: u, Owned: true, LiveResourceVersion: u.GetResourceVersion(),
-			IgnoreDrift: u.GetAnnotations()[LabelIgnoreDriftDetection] == IgnoreDriftDetection})
+		gone = append(gone, Pair{Key: k, Live: u, Owned: true, LiveResourceVersion: u.GetResourceVersion(), IgnoreDrift: ignoresDrift(u)})
 	}
 	sort.Slice(gone, func(i, j int) bool { return gone[i].Key.String() < gone[j].Key.String() })
 	plan.Pairs = append(plan.Pairs, gone...)
@@ -176,6 +124,12 @@ func (p *LivePlan) Prunable(app App) []Key {
 		out = append(out, manifest.KeyOf(u))
 	}
 	return out
+}
+
+// ignoresDrift reports whether an object carries
+// pipecd.dev/ignore-drift-detection: "true".
+func ignoresDrift(u *unstructured.Unstructured) bool {
+	return u != nil && u.GetAnnotations()[LabelIgnoreDriftDetection] == IgnoreDriftDetection
 }
 
 // sameCommit returns desired with the commit-hash label and annotation of
