@@ -35,7 +35,6 @@ func (a *app) platforms(v *viper.Viper, root string, repo *config.Repo, flags *r
 		Say:       func(format string, args ...any) { fmt.Fprintf(a.err, format+"\n", args...) },
 		Warn:      func(msg string) { fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), msg) },
 		UserAgent: "pipe/" + buildVersion().Version,
-		Now:       a.env.Now,
 	}
 	if a.env.Environ != nil {
 		env.Environ = a.env.Environ()

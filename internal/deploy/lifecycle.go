@@ -208,7 +208,7 @@ func sameStages(p *plan.Plan, rec *state.Record) error {
 func (e *Env) run(ctx context.Context, app *config.App, p *plan.Plan, prep Prepared, store Store, rec *state.Record, opts SyncOptions) (*state.Record, error) {
 	emit := func(format string, args ...any) { e.emit(opts, app, "", format, args...) }
 	cancelling := rec != nil && opts.Pipeline.Cancel != ""
-	runner, err := prep.Runner(ctx, p, RunOptions{ForceConflicts: opts.ForceConflicts, Cancel: cancelling})
+	runner, err := prep.Runner(ctx, p, RunOptions{ForceConflicts: opts.ForceConflicts})
 	if err != nil {
 		return nil, err
 	}

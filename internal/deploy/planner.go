@@ -123,7 +123,6 @@ func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions, cance
 		if req.Running, err = ts.revision(running.Target.Hash); err != nil {
 			return nil, nil, fmt.Errorf("the last successful deployment of %s (%s): %w", app.Name, short(running.Target.Hash), err)
 		}
-		req.Running.Commit.Subject = running.Target.Subject
 		c := req.Running.Commit
 		req.Input.Running = &c
 		if files, err := e.Git.ChangedFiles(source.Revision{Name: running.Target.Hash, Hash: running.Target.Hash}, head); err == nil {

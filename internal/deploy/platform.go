@@ -47,9 +47,6 @@ type RunOptions struct {
 	// ForceConflicts takes over what other managers own (Kubernetes:
 	// fields of other field managers, server-side apply's force).
 	ForceConflicts bool
-	// Cancel says the deployment is being ended (pipe cancel): only the
-	// rollback runs.
-	Cancel bool
 }
 
 // Facts are what the generic stages need to know of a platform's desired

@@ -10,7 +10,6 @@ package platform
 import (
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -77,12 +76,4 @@ type Env struct {
 	UserAgent string
 	// TempDir is where temporary files go ("" is the system's).
 	TempDir string
-	Now     func() time.Time
-}
-
-// Narrate calls Say when set.
-func (e Env) Narrate(format string, args ...any) {
-	if e.Say != nil {
-		e.Say(format, args...)
-	}
 }

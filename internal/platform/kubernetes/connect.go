@@ -29,17 +29,11 @@ type Connector struct {
 // ErrConnect is wrapped by the errors of Connect.
 var ErrConnect = errors.New("cannot connect to the cluster")
 
-// Provider returns the application's KUBERNETES platform provider, nil
-// when none is configured or matches.
-func (c *Connector) provider(app *config.App) (*config.PlatformProvider, error) {
-	return c.Config.PlatformProviderFor(app, config.PlatformKubernetes, c.Provider)
-}
-
 // flags returns the connection settings of an application: the command
 // line's, with the provider's settings as defaults; where says where they
 // come from, in words.
 func (c *Connector) flags(app *config.App) (flags *genericclioptions.ConfigFlags, provider string, where string, err error) {
-	p, err := c.provider(app)
+	p, err := c.Config.PlatformProviderFor(app, config.PlatformKubernetes, c.Provider)
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -34,7 +34,7 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 	if err != nil {
 		return nil, nil, fmt.Errorf("render %s at %s: %w", app.Name, req.Head.Commit.Short(), err)
 	}
-	prep.desired = head
+	prep.desired, prep.objs = head, objectsOfRender(head)
 	in := kubernetesInput{Input: req.Input, Spec: spec, Desired: planObjectsOfRender(head)}
 	if req.Running != nil {
 		m, err := p.renderRevision(ctx, req.Running, ns)
@@ -51,7 +51,7 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 		in.Base = &planRevision{Commit: req.Base.Commit, Objects: planObjectsOfRender(m)}
 	}
 	if req.Live {
-		live, dry, err := prep.observe(ctx, req.ForceConflicts)
+		live, dry, err := prep.observeLive(ctx, req.ForceConflicts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -90,8 +90,11 @@ type prepared struct {
 	spec      *config.KubernetesApplicationSpec
 	namespace string
 	// force dry-runs as a sync with --force-conflicts applies.
-	force    bool
+	force bool
+	// desired is the head as rendered (its objects' sources locate
+	// errors); objs are its objects.
 	desired  *render.Manifests
+	objs     []*unstructured.Unstructured
 	revision func(hash string) (*deploy.Revision, error)
 
 	mu      sync.Mutex
@@ -104,17 +107,16 @@ func (d *prepared) client() (*Client, error) {
 	return c, err
 }
 
-// observe returns the application's live objects and what a sync of the
+// observeLive returns the application's live objects and what a sync of the
 // head would leave of each (a server-side dry run where the live object
 // does not already show it): the two sides of a live plan.
-func (d *prepared) observe(ctx context.Context, force bool) (live, dryRun []*unstructured.Unstructured, err error) {
+func (d *prepared) observeLive(ctx context.Context, force bool) (live, dryRun []*unstructured.Unstructured, err error) {
 	c, err := d.client()
 	if err != nil {
 		return nil, nil, err
 	}
-	objs := objectsOfRender(d.desired)
-	app := App{ID: d.app.Name, Namespaces: ScopeOf(objs, c.Namespace())}
-	lp, err := c.LivePlan(ctx, objs, DryRunOptions{App: app, ForceConflicts: force, CreateNamespace: d.createNamespace()})
+	app := App{ID: d.app.Name, Namespaces: ScopeOf(d.objs, c.Namespace())}
+	lp, err := c.LivePlan(ctx, d.objs, DryRunOptions{App: app, ForceConflicts: force, CreateNamespace: d.createNamespace()})
 	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrConflict) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrNoKind) {
 		return nil, nil, fmt.Errorf("a sync of %s would fail: %w", d.app.Name, d.locate(err))
 	}
@@ -232,7 +234,7 @@ func (d *prepared) Runner(ctx context.Context, p *plan.Plan, opts deploy.RunOpti
 
 func (d *prepared) runner(c *Client, p *plan.Plan, opts deploy.RunOptions) *Runner {
 	r := &Runner{
-		Cluster: c, AppID: d.app.Name, Spec: d.spec, Desired: objectsOfRender(d.desired),
+		Cluster: c, AppID: d.app.Name, Spec: d.spec, Desired: d.objs,
 		ForceConflicts: opts.ForceConflicts,
 	}
 	r.Namespaces = ScopeOf(r.Desired, c.Namespace())
@@ -275,7 +277,7 @@ func (d *prepared) renderRunning(ctx context.Context, hash string) ([]*unstructu
 // Facts implements deploy.Prepared: the values of the head's Secrets, and
 // the namespace of the application.
 func (d *prepared) Facts() deploy.Facts {
-	f := deploy.Facts{Namespace: d.spec.Input.Namespace, Secrets: SecretValues(objectsOfRender(d.desired))}
+	f := deploy.Facts{Namespace: d.spec.Input.Namespace, Secrets: secretValues(d.objs)}
 	if f.Namespace == "" {
 		f.Namespace = d.namespace
 	}
@@ -285,9 +287,9 @@ func (d *prepared) Facts() deploy.Facts {
 // Close implements deploy.Prepared.
 func (d *prepared) Close() {}
 
-// SecretValues returns the values of the Secrets among objs (data decoded,
+// secretValues returns the values of the Secrets among objs (data decoded,
 // stringData as written): what must never be printed.
-func SecretValues(objs []*unstructured.Unstructured) []string {
+func secretValues(objs []*unstructured.Unstructured) []string {
 	var out []string
 	for _, u := range objs {
 		if u.GetKind() != "Secret" || u.GroupVersionKind().Group != "" {

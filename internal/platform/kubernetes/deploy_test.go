@@ -39,7 +39,7 @@ func TestSecretValues(t *testing.T) {
 		{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c"}, "data": map[string]any{"k": "visible"}}},
 		{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Secret", "metadata": map[string]any{"name": "x"}, "data": map[string]any{"k": "bm90IG1l"}}},
 	}
-	got := strings.Join(SecretValues(objs), ",")
+	got := strings.Join(secretValues(objs), ",")
 	if !strings.Contains(got, "hunter2") || !strings.Contains(got, "tok-123456") || strings.Contains(got, "visible") || strings.Contains(got, "not me") {
 		t.Errorf("secret values %q", got)
 	}

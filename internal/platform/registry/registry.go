@@ -4,6 +4,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -78,7 +79,7 @@ func New(env platform.Env, flags *Flags) *Platforms {
 
 // ErrUnsupported is wrapped by For's error for a kind no platform
 // deploys.
-var ErrUnsupported = fmt.Errorf("not supported by this version of pipe")
+var ErrUnsupported = errors.New("not supported by this version of pipe")
 
 // For returns the platform of a kind.
 func (p *Platforms) For(kind config.Kind) (platform.Platform, error) {
