@@ -122,25 +122,44 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 }
 
 // bind layers the sources of a command's options, highest first: flags
-// set on the command line, PIPE_* environment variables (PIPE_OUTPUT for
-// --output, PIPE_REPO for --repo...), then the flag defaults. Commands
-// read their options from the returned viper.
+// set on the command line, PIPE_* environment variables, then the flag
+// defaults. Commands read their options from the returned viper.
+//
+// Only the flags whose help says so ("env PIPE_OUTPUT") read the
+// environment: where to find the repository and report, never what to do
+// to live systems. A job-level variable must not turn on --fix, --force,
+// --allow-dirty or --force-conflicts unseen.
 func (a *app) bind(cmd *cobra.Command) *viper.Viper {
 	v := viper.New()
-	v.SetEnvPrefix("PIPE")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	flags := pflag.NewFlagSet("all", pflag.ContinueOnError)
 	flags.AddFlagSet(cmd.Flags())
 	flags.AddFlagSet(cmd.InheritedFlags())
 	flags.VisitAll(func(f *pflag.Flag) {
 		_ = v.BindPFlag(f.Name, f)
-		_ = v.BindEnv(f.Name, "PIPE_"+strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
+		if name := flagEnv(f); name != "" {
+			_ = v.BindEnv(f.Name, name)
+		}
 	})
 	a.repoDir = v.GetString("repo")
 	if v.IsSet("no-color") {
 		a.noColor = v.GetBool("no-color")
 	}
 	return v
+}
+
+// flagEnv is the environment variable a flag reads, or "" when it reads
+// none: a flag reads PIPE_<NAME> exactly when its help says "env PIPE_<NAME>",
+// so --help is the list.
+func flagEnv(f *pflag.Flag) string {
+	name := "PIPE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+	i := strings.Index(f.Usage, "env "+name)
+	if i < 0 {
+		return ""
+	}
+	if rest := f.Usage[i+len("env "+name):]; rest != "" && (rest[0] == '_' || rest[0] >= 'A' && rest[0] <= 'Z') {
+		return ""
+	}
+	return name
 }
 
 // outputFormat validates -o against the formats a command supports.
