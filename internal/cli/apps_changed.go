@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/source"
@@ -30,9 +31,15 @@ func (a *app) changedAppsIn(src *source.Repo, repo *config.Repo, entries []appEn
 		return nil, err
 	}
 	if base == nil {
-		// A repository's first commit: every application is new.
+		// A repository's first commit, or a branch's first push: every
+		// application is new.
+		why := "first commit of the repository"
+		if zeroRevision(opts.base) {
+			why = "first push of the branch (the base is the all-zero SHA)"
+			fmt.Fprintf(a.err, "note: --base %s is the all-zero SHA GitHub and GitLab give a branch's first push: no base, every application is selected\n", opts.base)
+		}
 		for i := range entries {
-			entries[i].Reason = "first commit of the repository"
+			entries[i].Reason = why
 		}
 		return entries, nil
 	}
@@ -67,6 +74,9 @@ func (a *app) changedAppsIn(src *source.Repo, repo *config.Repo, entries []appEn
 // request, the merge base with the target branch; otherwise head's first
 // parent. It returns nil for a root commit with no --base.
 func (a *app) changeBase(src *source.Repo, head source.Revision, flag string) (*source.Revision, string, error) {
+	if zeroRevision(flag) {
+		return nil, "", nil
+	}
 	if flag != "" {
 		rev, err := src.ResolveRevision(flag)
 		if err != nil {
@@ -100,6 +110,16 @@ func (a *app) changeBase(src *source.Repo, head source.Revision, flag string) (*
 		return nil, "", sourceError(err)
 	}
 	return &parent, "parent of " + head.Short(), nil
+}
+
+// zeroRevision reports whether rev is the all-zero SHA (SHA-1 or SHA-256)
+// that GitHub's push event (before) and GitLab's CI_COMMIT_BEFORE_SHA give
+// for a branch's first push: "no base", not a commit to look up.
+func zeroRevision(rev string) bool {
+	if len(rev) != 40 && len(rev) != 64 {
+		return false
+	}
+	return strings.Trim(rev, "0") == ""
 }
 
 // sourceError turns a source error into the user-facing shape, keeping its hint.

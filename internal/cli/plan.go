@@ -177,7 +177,7 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pfl
 	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}}
 	for _, ap := range apps {
 		fmt.Fprintf(a.err, "planning %s (%s)\n", ap.Name, ap.Dir)
-		p, err := env.Plan(ctx, ap, deploy.PlanOptions{Base: opts.base, Strategy: opts.strategy, Live: opts.live, ForceConflicts: opts.forceConflicts})
+		p, err := env.Plan(ctx, ap, deploy.PlanOptions{Base: planBase(opts.base), Strategy: opts.strategy, Live: opts.live, ForceConflicts: opts.forceConflicts})
 		if err != nil {
 			e := toError(sourceError(err))
 			out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary, Hint: e.Hint})
@@ -267,6 +267,15 @@ func (a *app) writePlans(opts *planOptions, out planFile) error {
 		renderTo(a.err, render, a.style)
 	}
 	return nil
+}
+
+// planBase is the revision an app with no successful deployment is
+// compared with: none for the all-zero SHA of a branch's first push.
+func planBase(base string) string {
+	if zeroRevision(base) {
+		return ""
+	}
+	return base
 }
 
 // selectApps resolves the applications a command works on: the named ones,
