@@ -33,6 +33,14 @@ type Decoder struct {
 	Kind Kind
 	// Positions maps a field path (as in Diagnostic.Path) to where it was written.
 	Positions map[string]Pos
+	// reported holds the problems reported, by position: a value an alias
+	// repeats is decoded once per alias, but its problems are told once.
+	reported map[reportedKey]bool
+}
+
+type reportedKey struct {
+	line, column int
+	msg          string
 }
 
 // NewDecoder returns a decoder for one file.
@@ -52,8 +60,16 @@ func (d *Decoder) Warnf(n *yaml.Node, path, hint, format string, args ...any) {
 
 func (d *Decoder) add(sev Severity, n *yaml.Node, path, hint, msg string) {
 	diag := Diagnostic{File: d.File, Path: path, Severity: sev, Message: msg, Hint: hint}
-	if n != nil {
+	if n != nil && n.Line > 0 {
 		diag.Line, diag.Column = n.Line, n.Column
+		key := reportedKey{n.Line, n.Column, string(sev) + msg}
+		if d.reported[key] {
+			return
+		}
+		if d.reported == nil {
+			d.reported = map[reportedKey]bool{}
+		}
+		d.reported[key] = true
 	}
 	d.Diags = append(d.Diags, diag)
 }
@@ -256,33 +272,71 @@ func mapKeyPath(path, key string) string {
 }
 
 // mappingPairs returns the key/value pairs of a mapping, expanding YAML merge
-// keys (<<) so that anchors can be reused as users expect.
+// keys (<<) so that anchors can be reused as users expect: a key written in
+// the mapping wins over a merged one, and of `<<: [*a, *b]` the mapping
+// listed first wins (keys written twice in one mapping are kept, for the
+// caller to report). Merged pairs take the place of their merge key. The
+// document went through checkAliases, so the expansion ends and is bounded.
 func (d *Decoder) mappingPairs(n *yaml.Node, path string) [][2]*yaml.Node {
-	var pairs [][2]*yaml.Node
+	written := map[string]bool{}
+	merges := false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; isMergeKey(k) {
+			merges = true
+		} else if k.Kind == yaml.ScalarNode {
+			written[k.Value] = true
+		}
+	}
+	pairs := make([][2]*yaml.Node, 0, len(n.Content)/2)
+	if !merges {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			pairs = append(pairs, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
+		}
+		return pairs
+	}
+	merged := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge" {
-			src := resolveAlias(v)
-			var srcs []*yaml.Node
-			if src.Kind == yaml.SequenceNode {
-				for _, s := range src.Content {
-					srcs = append(srcs, resolveAlias(s))
-				}
-			} else {
-				srcs = []*yaml.Node{src}
-			}
-			for _, s := range srcs {
-				if s.Kind != yaml.MappingNode {
-					d.Errorf(v, path, "", "a merge key (<<) needs a mapping, got %s", kindName(s))
-					continue
-				}
-				pairs = append(pairs, d.mappingPairs(s, path)...)
-			}
+		if !isMergeKey(k) {
+			pairs = append(pairs, [2]*yaml.Node{k, v})
 			continue
 		}
-		pairs = append(pairs, [2]*yaml.Node{k, v})
+		for _, s := range d.mergeSources(v, path) {
+			for _, kv := range d.mappingPairs(s, path) {
+				if mk := kv[0]; mk.Kind == yaml.ScalarNode {
+					if written[mk.Value] || merged[mk.Value] {
+						continue
+					}
+					merged[mk.Value] = true
+				}
+				pairs = append(pairs, kv)
+			}
+		}
 	}
 	return pairs
+}
+
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
+}
+
+// mergeSources lists the mappings a merge key's value v merges: one
+// mapping, or a list of them. Anything else is reported.
+func (d *Decoder) mergeSources(v *yaml.Node, path string) []*yaml.Node {
+	items := []*yaml.Node{v}
+	if src := resolveAlias(v); src.Kind == yaml.SequenceNode {
+		items = src.Content
+	}
+	out := make([]*yaml.Node, 0, len(items))
+	for _, it := range items {
+		s := resolveAlias(it)
+		if s.Kind != yaml.MappingNode {
+			d.Errorf(it, path, "write `<<: *anchor` or `<<: [*a, *b]`, where the anchors are mappings", "a merge key (<<) needs a mapping, got %s", kindName(s))
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {

@@ -101,6 +101,9 @@ func ParseFile(path string, data []byte) *File {
 		}
 		return yamlSyntaxError(path, err)
 	}
+	if d := checkAliases(path, &doc); d != nil {
+		return &File{Path: path, Diags: Diagnostics{*d}}
+	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		f := parseDocument(path, &doc)
