@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -97,7 +98,7 @@ func (f *GoGitFetcher) fetch(ctx context.Context, tmp, remote, ref, sub string) 
 		}
 	}
 	out := filepath.Join(tmp, "tree")
-	if err := writeTree(ctx, t, filepath.Join(out, filepath.FromSlash(sub))); err != nil {
+	if err := writeTree(ctx, t, out, sub); err != nil {
 		return "", err
 	}
 	return out, nil
@@ -189,41 +190,89 @@ func resolveRef(repo *git.Repository, ref string) (plumbing.Hash, error) {
 	return plumbing.ZeroHash, errors.New("no such branch, tag or commit")
 }
 
-// writeTree writes the files of t below dir.
-func writeTree(ctx context.Context, t *object.Tree, dir string) error {
-	return t.Files().ForEach(func(f *object.File) error {
+// writeTree writes the tree t, found at sub ("" for the root), below
+// dir/sub: directories, regular and executable files, and symlinks that
+// stay inside dir; submodules are left out. The tree may be crafted (two
+// entries with one name, a symlink and then files below it, a symlink out
+// of the tree): nothing is ever written through a symlink or outside dir,
+// and such an entry is an error naming it.
+func writeTree(ctx context.Context, t *object.Tree, dir, sub string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	w, err := fsafe.NewTreeWriter(dir)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	base := ""
+	if sub != "" {
+		for _, part := range strings.Split(sub, "/") {
+			base = path.Join(base, part)
+			if err := w.Mkdir(base); err != nil {
+				return err
+			}
+		}
+	}
+	walker := object.NewTreeWalker(t, true, nil)
+	defer walker.Close()
+	for {
+		name, e, err := walker.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		p := path.Join(base, name)
+		switch e.Mode {
+		case filemode.Dir:
+			err = w.Mkdir(p)
+		case filemode.Symlink:
+			var target string
+			if target, err = blobText(t, e, p); err == nil {
+				err = w.Symlink(target, p)
+			}
+		case filemode.Regular, filemode.Executable, filemode.Deprecated:
+			err = writeBlob(w, t, e, p)
+		default:
+			// Submodules: not part of the chart.
+		}
+		if err != nil {
 			return err
 		}
-		switch f.Mode {
-		case filemode.Symlink:
-			target, err := f.Contents()
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, p)
-		case filemode.Regular, filemode.Executable, filemode.Deprecated:
-			r, err := f.Reader()
-			if err != nil {
-				return err
-			}
-			defer r.Close()
-			w, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(w, r); err != nil {
-				w.Close()
-				return err
-			}
-			return w.Close()
-		}
-		return nil // submodules
-	})
+	}
+	return w.Finish()
+}
+
+// maxSymlinkTarget bounds what a symlink's blob may hold.
+const maxSymlinkTarget = 4096
+
+func blobText(t *object.Tree, e object.TreeEntry, name string) (string, error) {
+	f, err := t.TreeEntryFile(&e)
+	if err != nil {
+		return "", fmt.Errorf("tree entry %s: %w", name, err)
+	}
+	if f.Size > maxSymlinkTarget {
+		return "", fmt.Errorf("symlink %s: its target is %d bytes long", name, f.Size)
+	}
+	return f.Contents()
+}
+
+func writeBlob(w *fsafe.TreeWriter, t *object.Tree, e object.TreeEntry, name string) error {
+	f, err := t.TreeEntryFile(&e)
+	if err != nil {
+		return fmt.Errorf("tree entry %s: %w", name, err)
+	}
+	r, err := f.Reader()
+	if err != nil {
+		return fmt.Errorf("tree entry %s: %w", name, err)
+	}
+	defer r.Close()
+	return w.WriteFile(name, r, e.Mode == filemode.Executable)
 }
 
 // gitChart loads a chart from another Git repository through r.Git.
