@@ -277,7 +277,7 @@ func countRecordLines(t *testing.T, bare string) map[string]int {
 		}
 		for _, blobs := range nt.notes {
 			for _, b := range blobs {
-				data, _ := readBlob(repo.Storer, b)
+				data, _ := readBlob(repo.Storer, b, MaxNoteSize)
 				for _, line := range strings.Split(string(data), "\n") {
 					var rec struct{ ID string }
 					if json.Unmarshal([]byte(line), &rec) == nil && rec.ID != "" {

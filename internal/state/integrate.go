@@ -79,18 +79,18 @@ func (s *GitStore) mergeTrees(app string, a, b *notesTree) (plumbing.Hash, error
 			continue
 		}
 		noop := func(string) {}
-		na, err := s.readNote(ab, noop)
+		na, err := s.readNote(app, key, ab, noop)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		nb, err := s.readNote(bb, noop)
+		nb, err := s.readNote(app, key, bb, noop)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
 		m, _ := mergeNotes(na, nb)
 		data, err := m.encode()
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return plumbing.ZeroHash, s.sizeError("merge records", app, fmt.Errorf("%s: %w", s.noteName(app, key), err))
 		}
 		if out[key], err = storeBlob(s.st, data); err != nil {
 			return plumbing.ZeroHash, err

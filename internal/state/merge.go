@@ -62,6 +62,48 @@ func mergeRecord(a, b *Record) *Record {
 	return out
 }
 
+// mergeVersions merges any number of versions of one record (the same id
+// read several times): the Winner of them all, with the union of their
+// events. It costs what the versions hold, where merging them pairwise
+// would re-copy the growing event list at every step.
+func mergeVersions(vs []*Record) *Record {
+	w := vs[0]
+	for _, v := range vs[1:] {
+		if v != w && Winner(v, w) == v {
+			w = v
+		}
+	}
+	type key struct {
+		t                    time.Time
+		kind, actor, message string
+	}
+	seen := make(map[key]bool, len(w.Events))
+	for _, e := range w.Events {
+		seen[key{e.Time.UTC(), e.Kind, e.Actor, e.Message}] = true
+	}
+	var extra []Event
+	for _, v := range vs {
+		if v == w || (v.raw != nil && bytes.Equal(v.raw, w.raw) && !v.edited && !w.edited) {
+			continue
+		}
+		for _, e := range v.Events {
+			k := key{e.Time.UTC(), e.Kind, e.Actor, e.Message}
+			if !seen[k] {
+				seen[k] = true
+				extra = append(extra, e)
+			}
+		}
+	}
+	if len(extra) == 0 {
+		return w
+	}
+	out := w.Clone()
+	out.Events = append(out.Events, extra...)
+	slices.SortStableFunc(out.Events, func(x, y Event) int { return x.Time.Compare(y.Time) })
+	out.edited = true
+	return out
+}
+
 // unionEvents returns a's events plus those of b not in a, in time order.
 func unionEvents(a, b []Event) []Event {
 	type key struct {
@@ -94,9 +136,18 @@ func unionEvents(a, b []Event) []Event {
 // everything b has (nothing to write).
 func mergeNotes(a, b *note) (merged *note, changed bool) {
 	out := &note{records: slices.Clone(a.records), junk: slices.Clone(a.junk)}
+	index := make(map[string]int, len(out.records))
+	for i, r := range out.records {
+		index[r.ID] = i
+	}
+	junk := make(map[string]bool, len(out.junk))
+	for _, j := range out.junk {
+		junk[strings.TrimSpace(j)] = true
+	}
 	for _, rb := range b.records {
-		i := slices.IndexFunc(out.records, func(r *Record) bool { return r.ID == rb.ID })
-		if i < 0 {
+		i, ok := index[rb.ID]
+		if !ok {
+			index[rb.ID] = len(out.records)
 			out.records = append(out.records, rb)
 			changed = true
 			continue
@@ -108,7 +159,8 @@ func mergeNotes(a, b *note) (merged *note, changed bool) {
 		}
 	}
 	for _, j := range b.junk {
-		if !slices.ContainsFunc(out.junk, func(x string) bool { return strings.TrimSpace(x) == strings.TrimSpace(j) }) {
+		if t := strings.TrimSpace(j); !junk[t] {
+			junk[t] = true
 			out.junk = append(out.junk, j)
 			changed = true
 		}

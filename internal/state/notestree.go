@@ -25,6 +25,9 @@ type notesTree struct {
 	// fan-out depths, which git reads as their concatenation.
 	notes    map[string][]plumbing.Hash
 	nonNotes []nonNote
+	// summary is the content of summaryFile (nil if absent or unreadable);
+	// the file itself is among nonNotes, so every write keeps it.
+	summary *Summary
 }
 
 // nonNote is a tree entry of a notes tree that is not a note, with its full
@@ -63,13 +66,21 @@ func (nt *notesTree) walk(s storer.EncodedObjectStorer, t *object.Tree, hexPrefi
 		case isHex(name) && len(name) == 2 && len(full) < 40 && e.Mode == filemode.Dir && depth < maxFanout:
 			sub, err := object.GetTree(s, e.Hash)
 			if err != nil {
-				warn(fmt.Sprintf("fan-out directory %s cannot be read (%v); its notes are skipped in this read", p, err))
+				warn(fmt.Sprintf("fan-out directory %s cannot be read (%v); its notes are skipped in this read", SafeText(p), err))
 				nt.nonNotes = append(nt.nonNotes, nonNote{path: p, mode: e.Mode, hash: e.Hash})
 				continue
 			}
 			nt.walk(s, sub, full, p, depth+1, warn)
+		case p == summaryFile && e.Mode == filemode.Regular:
+			nt.nonNotes = append(nt.nonNotes, nonNote{path: p, mode: e.Mode, hash: e.Hash})
+			sum, err := readSummary(s, e.Hash)
+			if err != nil {
+				warn(fmt.Sprintf("%s cannot be read (%v); kept as it is", summaryFile, err))
+				continue
+			}
+			nt.summary = sum
 		default:
-			warn(fmt.Sprintf("tree entry %s (mode %s) is not a note; kept as it is", p, e.Mode))
+			warn(fmt.Sprintf("tree entry %s (mode %s) is not a note; kept as it is", SafeText(p), e.Mode))
 			nt.nonNotes = append(nt.nonNotes, nonNote{path: p, mode: e.Mode, hash: e.Hash})
 		}
 	}
@@ -88,18 +99,46 @@ func isHex(s string) bool {
 	return true
 }
 
-// readBlob returns the content of a blob.
-func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
+// readBlob returns the content of a blob of at most limit bytes; a larger
+// one is not read (ErrNoteTooLarge).
+func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash, limit int64) ([]byte, error) {
+	if n, err := blobSize(s, h); err == nil && n > limit {
+		return nil, &sizeError{what: "blob " + h.String(), size: n, limit: limit}
+	}
 	o, err := s.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
 		return nil, err
+	}
+	if o.Size() > limit {
+		return nil, &sizeError{what: "blob " + h.String(), size: o.Size(), limit: limit}
 	}
 	r, err := o.Reader()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	return io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		return nil, &sizeError{what: "blob " + h.String(), size: int64(len(data)), limit: limit}
+	}
+	return data, err
+}
+
+// blobSize returns the size of an object from its header (loose object or
+// pack entry), without inflating its content.
+func blobSize(s storer.EncodedObjectStorer, h plumbing.Hash) (int64, error) {
+	if sz, ok := s.(interface {
+		EncodedObjectSize(plumbing.Hash) (int64, error)
+	}); ok {
+		if n, err := sz.EncodedObjectSize(h); err == nil {
+			return n, nil
+		}
+	}
+	o, err := s.EncodedObject(plumbing.BlobObject, h) // an alternate's object, memory storage
+	if err != nil {
+		return 0, err
+	}
+	return o.Size(), nil
 }
 
 // writeNotesTree stores the tree for notes (annotated object -> note blob)

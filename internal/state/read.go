@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -14,6 +15,8 @@ import (
 // appRecords is everything read from one app's notes ref.
 type appRecords struct {
 	records []*Record // newest first
+	// summary is what compactions folded away (nil if never compacted).
+	summary *Summary
 }
 
 // refresh fetches the app's notes and lock refs, unless this Store already
@@ -39,8 +42,20 @@ func (s *GitStore) refresh(ctx context.Context, app string) error {
 }
 
 // readApp reads all records of app from its local notes ref. Problems are
-// reported as warnings; only a storage failure is an error.
+// reported as warnings; a storage failure, or notes over MaxNoteSize or
+// MaxAppNotesSize (ErrNoteTooLarge), is an error.
 func (s *GitStore) readApp(app string) (*appRecords, error) {
+	return s.readAppWithin(app, readLimits{note: MaxNoteSize, app: MaxAppNotesSize})
+}
+
+// readLimits are the sizes a read takes: of one note, of all the app's notes.
+type readLimits struct{ note, app int64 }
+
+// gcLimits are what compaction reads: notes up to 8 times the limits, so an
+// app whose notes grew past them can still be compacted.
+var gcLimits = readLimits{note: 8 * MaxNoteSize, app: 4 * MaxAppNotesSize}
+
+func (s *GitStore) readAppWithin(app string, lim readLimits) (*appRecords, error) {
 	ref, err := s.NotesRef(app)
 	if err != nil {
 		return nil, err
@@ -55,29 +70,61 @@ func (s *GitStore) readApp(app string) (*appRecords, error) {
 	if !ok {
 		return out, nil
 	}
+	out.summary = nt.summary
+	// Sizes come from the objects' headers: nothing is read when the
+	// app's notes are over the limit.
+	var total int64
+	for _, blobs := range nt.notes {
+		for _, b := range blobs {
+			if n, err := blobSize(s.st, b); err == nil {
+				total += n
+			}
+		}
+	}
+	if total > lim.app {
+		return nil, s.sizeError("read records", app, &sizeError{
+			what: fmt.Sprintf("the notes in %s (%d notes)", ref, len(nt.notes)), size: total, limit: lim.app})
+	}
+	keys := make([]string, 0, len(nt.notes))
+	for key := range nt.notes {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys) // the same warnings in the same order on every read
 	byID := map[string]*Record{}
 	where := map[string]string{}
-	for key, blobs := range nt.notes {
-		n, err := s.readNote(blobs, func(msg string) { warn("note on " + key + ": " + msg) })
+	var dups map[string][]*Record // versions of an id in several notes, after the first
+	for _, key := range keys {
+		n, err := s.readNoteWithin(app, key, nt.notes[key], lim.note, func(msg string) { warn("note on " + key + ": " + msg) })
+		if errors.Is(err, ErrNoteTooLarge) {
+			return nil, err
+		}
 		if err != nil {
 			warn(fmt.Sprintf("note on %s cannot be read: %v", key, err))
 			continue
 		}
 		for _, r := range n.records {
 			if r.App != app {
-				warn(fmt.Sprintf("note on %s: record %s names app %q; listed under %q", key, r.ID, r.App, app))
+				warn(fmt.Sprintf("note on %s: record %s names app %q; listed under %q", key, SafeText(r.ID), r.App, app))
 			}
 			if r.Target.Hash != "" && !strings.EqualFold(r.Target.Hash, key) {
-				warn(fmt.Sprintf("note on %s: record %s targets commit %s", key, r.ID, r.Target.Hash))
+				warn(fmt.Sprintf("note on %s: record %s targets commit %s", key, SafeText(r.ID), SafeText(r.Target.Hash)))
 			}
-			if old, dup := byID[r.ID]; dup {
-				warn(fmt.Sprintf("record %s is in the notes of both %s and %s; reading the newer version", r.ID, where[r.ID], key))
-				byID[r.ID] = mergeRecord(old, r)
+			if _, dup := byID[r.ID]; dup {
+				if dups == nil {
+					dups = map[string][]*Record{}
+				}
+				if len(dups[r.ID]) == 0 {
+					warn(fmt.Sprintf("record %s is in the notes of both %s and %s; reading the newer version", SafeText(r.ID), where[r.ID], key))
+				}
+				dups[r.ID] = append(dups[r.ID], r)
 				continue
 			}
 			byID[r.ID] = r
 			where[r.ID] = key
 		}
+	}
+	for id, vs := range dups {
+		byID[id] = mergeVersions(append([]*Record{byID[id]}, vs...))
 	}
 	out.records = make([]*Record, 0, len(byID))
 	for _, r := range byID {
@@ -110,12 +157,29 @@ func (s *GitStore) notesTreeAt(tip plumbing.Hash, ref plumbing.ReferenceName, wa
 	return nt, true
 }
 
-// readNote reads and parses a note; several blobs (the same object noted at
-// two fan-out depths) are read as their concatenation, as git does.
-func (s *GitStore) readNote(blobs []plumbing.Hash, warn func(string)) (*note, error) {
+// readNote reads and parses app's note on the commit key; several blobs
+// (the same object noted at two fan-out depths) are read as their
+// concatenation, as git does. A note over MaxNoteSize is not read: the
+// error (ErrNoteTooLarge) says how to compact the app.
+func (s *GitStore) readNote(app, key string, blobs []plumbing.Hash, warn func(string)) (*note, error) {
+	return s.readNoteWithin(app, key, blobs, MaxNoteSize, warn)
+}
+
+func (s *GitStore) readNoteWithin(app, key string, blobs []plumbing.Hash, limit int64, warn func(string)) (*note, error) {
+	var size int64
+	for _, b := range blobs {
+		n, err := blobSize(s.st, b)
+		if err != nil {
+			return nil, err
+		}
+		size += n
+	}
+	if size > limit {
+		return nil, s.sizeError("read records", app, &sizeError{what: s.noteName(app, key), size: size, limit: limit})
+	}
 	var data []byte
 	for i, b := range blobs {
-		content, err := readBlob(s.st, b)
+		content, err := readBlob(s.st, b, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -125,6 +189,55 @@ func (s *GitStore) readNote(blobs []plumbing.Hash, warn func(string)) (*note, er
 		data = append(data, bytes.TrimRight(content, "\n")...)
 	}
 	return decodeNote(data, warn), nil
+}
+
+// noteName names app's note on commit key for a message.
+func (s *GitStore) noteName(app, key string) string {
+	ref, _ := s.NotesRef(app)
+	return fmt.Sprintf("the note on commit %s in %s", key, ref)
+}
+
+// sizeError is a note, or all of an app's notes, over a size limit.
+type sizeError struct {
+	what        string
+	size, limit int64
+}
+
+func (e *sizeError) Error() string {
+	return fmt.Sprintf("%s is %s, over the limit of %s", e.what, byteSize(e.size), byteSize(e.limit))
+}
+
+func (e *sizeError) Unwrap() error { return ErrNoteTooLarge }
+
+// sizeError explains err (ErrNoteTooLarge) for op on app, with how to
+// compact the app; other errors are returned as they are.
+func (s *GitStore) sizeError(op, app string, err error) error {
+	if !errors.Is(err, ErrNoteTooLarge) {
+		return err
+	}
+	var se *Error
+	if errors.As(err, &se) {
+		return err // already explained
+	}
+	ref, _ := s.NotesRef(app)
+	return &Error{Op: fmt.Sprintf("%s of app %q", op, app), Err: err,
+		Hint: fmt.Sprintf("fold the app's old records into a summary with `pipe gc %s` (it keeps the latest %d deployments, "+
+			"the unfinished ones and the last successful one; see docs/state.md, Compacting records); "+
+			"if that is refused too, inspect the notes with `git notes --ref=%s list` and remove the oversized one by hand",
+			SafeText(app), DefaultKeep, strings.TrimPrefix(ref.String(), "refs/notes/"))}
+}
+
+// byteSize renders n bytes for a message (8 MiB, 36.2 MiB, 512 bytes).
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // sortNewestFirst orders records by creation time, then id, newest first.

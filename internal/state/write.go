@@ -15,12 +15,21 @@ import (
 type editFunc func(cur *note) (*note, error)
 
 // writeNote applies edit to the note on commit key in app's notes ref and
-// publishes the result: a compare-and-swap push of the remote ref from the
-// value last seen to the new commit. When the remote moved, the local ref
-// is put back, the remote's records are fetched and merged in, the edit is
-// applied again on top, and the push retried with jittered exponential
-// backoff, at most MaxAttempts times.
+// publishes the result (see publish).
 func (s *GitStore) writeNote(ctx context.Context, app, key, msg string, edit editFunc) error {
+	return s.publish(ctx, app, func(base plumbing.Hash) (plumbing.Hash, error) {
+		return s.applyEdit(app, base, key, msg, edit)
+	})
+}
+
+// publish moves app's notes ref to the commit build makes on top of its
+// current value (build returns base for no change) and publishes it: a
+// compare-and-swap push of the remote ref from the value last seen to the
+// new commit. When the remote moved, the local ref is put back, the
+// remote's records are fetched and merged in, build is called again on top,
+// and the push retried with jittered exponential backoff, at most
+// MaxAttempts times.
+func (s *GitStore) publish(ctx context.Context, app string, build func(base plumbing.Hash) (plumbing.Hash, error)) error {
 	ref, err := s.NotesRef(app)
 	if err != nil {
 		return err
@@ -33,7 +42,7 @@ func (s *GitStore) writeNote(ctx context.Context, app, key, msg string, edit edi
 	tracking := trackingRef(s.opts.Remote, ref)
 	for attempt := 1; ; attempt++ {
 		before := s.ref(ref)
-		tip, err := s.applyEdit(app, before, key, msg, edit)
+		tip, err := build(before)
 		if err != nil {
 			return err
 		}
@@ -117,7 +126,7 @@ func (s *GitStore) applyEdit(app string, base plumbing.Hash, key, msg string, ed
 	}
 	cur := &note{}
 	if blobs := nt.notes[key]; len(blobs) > 0 {
-		n, err := s.readNote(blobs, func(m string) { s.notice(LevelWarn, app, ref.String()+": note on "+key+": "+m) })
+		n, err := s.readNote(app, key, blobs, func(m string) { s.notice(LevelWarn, app, ref.String()+": note on "+key+": "+m) })
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -133,7 +142,7 @@ func (s *GitStore) applyEdit(app string, base plumbing.Hash, key, msg string, ed
 	}
 	data, err := next.encode()
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return plumbing.ZeroHash, s.sizeError("write records", app, fmt.Errorf("%s: %w", s.noteName(app, key), err))
 	}
 	blob, err := storeBlob(s.st, data)
 	if err != nil {
@@ -160,13 +169,13 @@ func (s *GitStore) flatten(app string, nt *notesTree) (map[string]plumbing.Hash,
 			out[k] = bs[0]
 			continue
 		}
-		n, err := s.readNote(bs, func(string) {})
+		n, err := s.readNote(app, k, bs, func(string) {})
 		if err != nil {
 			return nil, err
 		}
 		data, err := n.encode()
 		if err != nil {
-			return nil, err
+			return nil, s.sizeError("write records", app, fmt.Errorf("%s: %w", s.noteName(app, k), err))
 		}
 		if out[k], err = storeBlob(s.st, data); err != nil {
 			return nil, err
