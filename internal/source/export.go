@@ -1,12 +1,13 @@
 package source
 
 import (
+	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
+	"path"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 )
 
 // ExportTree writes the files of the commit rev into dir (which must exist
@@ -14,58 +15,81 @@ import (
 // the index: regular and executable files, and symlinks. Submodules are left
 // as empty directories. It is how pipe renders a past revision (the last
 // successfully deployed commit) next to the working tree.
+//
+// The tree may have been crafted (a pushed branch is anyone's): nothing is
+// ever written through a symlink or outside dir. An entry repeated in a
+// tree, an unsafe name ("..", ".git") and a symlink that is absolute or
+// leads out of the tree are errors naming the entry.
 func (r *Repo) ExportTree(rev Revision, dir string) error {
 	c, err := r.readCommitHeader(rev.hash())
 	if err != nil {
 		return r.walkError(rev.Name, rev.Name, rev.hash(), err)
 	}
-	if err := r.exportTree(c.tree, dir); err != nil {
+	w, err := fsafe.NewTreeWriter(dir)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", rev, err)
+	}
+	defer w.Close()
+	if err := r.exportTree(w, c.tree, "", 0); err != nil {
+		return fmt.Errorf("export %s: %w", rev, err)
+	}
+	if err := w.Finish(); err != nil {
 		return fmt.Errorf("export %s: %w", rev, err)
 	}
 	return nil
 }
 
-func (r *Repo) exportTree(h plumbing.Hash, dir string) error {
+// maxExportDepth bounds the nesting of exported directories (as go-git's
+// tree walker does).
+const maxExportDepth = 1024
+
+// maxSymlinkTarget bounds what a symlink's blob may hold.
+const maxSymlinkTarget = 4096
+
+// exportTree writes the tree h at dir, a slash path below the writer's
+// destination ("" for it).
+func (r *Repo) exportTree(w *fsafe.TreeWriter, h plumbing.Hash, dir string, depth int) error {
+	if depth > maxExportDepth {
+		return fmt.Errorf("%s: directories nested more than %d deep", dir, maxExportDepth)
+	}
 	entries, err := r.readTree(h)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		name := string(e.name)
-		if name == "" || name == "." || name == ".." || strings.EqualFold(name, ".git") || filepath.Base(name) != name {
-			return fmt.Errorf("tree %s has an unsafe entry name %q", h, name)
+		if bytes.IndexByte(e.name, '/') >= 0 {
+			return fmt.Errorf("tree entry %q in %s has an unsafe name (a slash)", e.name, path.Join("/", dir))
 		}
-		p := filepath.Join(dir, name)
+		p := path.Join(dir, string(e.name))
 		switch canonicalMode(e.mode) {
 		case modeTree:
-			if err := os.Mkdir(p, 0o755); err != nil {
+			if err := w.Mkdir(p); err != nil {
 				return err
 			}
-			if err := r.exportTree(e.hash, p); err != nil {
+			if err := r.exportTree(w, e.hash, p, depth+1); err != nil {
 				return err
 			}
 		case modeGitlink:
-			if err := os.Mkdir(p, 0o755); err != nil {
+			if err := w.Mkdir(p); err != nil {
 				return err
 			}
 		case modeSymlink:
 			target, _, err := r.readObject(plumbing.BlobObject, e.hash)
 			if err != nil {
-				return err
+				return fmt.Errorf("symlink %s: %w", p, err)
 			}
-			if err := os.Symlink(string(target), p); err != nil {
+			if len(target) > maxSymlinkTarget {
+				return fmt.Errorf("symlink %s: its target is %d bytes long", p, len(target))
+			}
+			if err := w.Symlink(string(target), p); err != nil {
 				return err
 			}
 		default:
 			data, _, err := r.readObject(plumbing.BlobObject, e.hash)
 			if err != nil {
-				return err
+				return fmt.Errorf("file %s: %w", p, err)
 			}
-			perm := os.FileMode(0o644)
-			if canonicalMode(e.mode) == modeExec {
-				perm = 0o755
-			}
-			if err := os.WriteFile(p, data, perm); err != nil {
+			if err := w.WriteFile(p, bytes.NewReader(data), canonicalMode(e.mode) == modeExec); err != nil {
 				return err
 			}
 		}
