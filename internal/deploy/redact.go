@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/execute"
+	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
 // dirOf is the application's directory in the working tree.
@@ -18,22 +18,19 @@ func dirOf(root string, app *config.App) string {
 
 // redactor masks, in scripts' output, the secret values of the desired
 // state (the platform's Facts) and of the environment variables whose
-// names say they are secret, then applies extra.
-func redactor(secrets, environ []string, extra func(string) string) func(string) string {
-	secrets = append([]string(nil), secrets...)
+// names say they are secret (whole, line by line and base64-encoded), then
+// applies extra.
+func redactor(secrets, environ []string, extra func(string) string) *redact.Masker {
+	m := redact.NewMasker(secrets...)
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
 		uk := strings.ToUpper(k)
 		for _, w := range []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE_KEY", "API_KEY"} {
 			if strings.Contains(uk, w) {
-				secrets = append(secrets, v)
+				m.Add(v)
 				break
 			}
 		}
 	}
-	r := execute.Redactor(secrets)
-	if extra == nil {
-		return r
-	}
-	return func(s string) string { return extra(r(s)) }
+	return m.Then(extra)
 }

@@ -1,20 +1,18 @@
 package execute
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
 // ScriptEnv is what SCRIPT_RUN scripts run with.
@@ -26,8 +24,9 @@ type ScriptEnv struct {
 	Environ []string
 	// RepoURL is the repository's URL (SR_REPOSITORY_URL).
 	RepoURL string
-	// Redact masks secrets in the scripts' output before it is emitted.
-	Redact func(string) string
+	// Redact masks secrets in the scripts' output before it is emitted
+	// (nil: nothing is masked).
+	Redact *redact.Masker
 	// Shell runs the script (default "/bin/sh"), as `Shell -c script`.
 	Shell string
 }
@@ -69,6 +68,10 @@ func (e *Engine) scriptRollback(ctx context.Context, st *Stage) error {
 	return fmt.Errorf("no SCRIPT_RUN stage %s", st.Plan.RollbackOf)
 }
 
+// outputPiece is the most of one line of a script's output one event
+// carries: a longer line is emitted in pieces (masked across the cuts).
+const outputPiece = 64 << 10
+
 // runScript runs script with `sh -c` in the application directory, with
 // the SR_* variables PipeCD defines, emitting its output line by line
 // (redacted). Cancellation terminates the script's process group.
@@ -92,32 +95,18 @@ func (e *Engine) runScript(ctx context.Context, st *Stage, script string, env ma
 	}
 	setProcessGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	var wg sync.WaitGroup
-	wg.Add(1)
-	lines := 0
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			line := sc.Text()
-			if se.Redact != nil {
-				line = se.Redact(line)
-			}
-			lines++
-			st.emit(Event{Stage: string(st.Plan.Name), StageID: st.Plan.ID, Message: line, Output: true})
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
+	// One writer for both streams: os/exec then writes to it from one
+	// goroutine at a time, and Wait returns once it wrote everything.
+	out := se.Redact.Lines(outputPiece, func(line string) {
+		st.emit(Event{Stage: string(st.Plan.Name), StageID: st.Plan.ID, Message: line, Output: true})
+	})
+	cmd.Stdout, cmd.Stderr = out, out
 	start := e.Now()
 	err := cmd.Start()
 	if err == nil {
 		err = cmd.Wait()
 	}
-	_ = pw.Close()
-	wg.Wait()
+	_ = out.Close()
 	st.SetMeta("duration", e.Now().Sub(start).Round(time.Millisecond).String())
 	if cmd.ProcessState != nil {
 		st.SetMeta("exitCode", strconv.Itoa(cmd.ProcessState.ExitCode()))
@@ -177,19 +166,4 @@ func srEnv(d *Deployment, repoURL string, rollback bool) []string {
 		out = append(out, "SR_LABELS_"+strings.ToUpper(strings.NewReplacer("-", "_", ".", "_", "/", "_").Replace(k))+"="+labels[k])
 	}
 	return out
-}
-
-// Redactor masks the given secret values in text.
-func Redactor(secrets []string) func(string) string {
-	var pairs []string
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			pairs = append(pairs, s, "***")
-		}
-	}
-	if len(pairs) == 0 {
-		return func(s string) string { return s }
-	}
-	r := strings.NewReplacer(pairs...)
-	return r.Replace
 }

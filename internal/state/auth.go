@@ -11,6 +11,8 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
 // Credentials authenticate fetches and pushes. The zero value means none
@@ -63,7 +65,9 @@ func (c Credentials) String() string {
 //
 // On an unknown HTTPS host, GITHUB_TOKEN and GITLAB_TOKEN are used only if
 // they are the only token set: a token is never sent to a host it was not
-// meant for when the intent is ambiguous.
+// meant for when the intent is ambiguous. Nor is it sent over plain http
+// to another host than this machine: fetches and pushes fail then, saying
+// to use https.
 func CredentialsFromEnv(getenv func(string) string, remoteURL string) Credentials {
 	if isSSHURL(remoteURL) {
 		c := Credentials{SSHUser: sshUser(remoteURL), SSHKeyFile: getenv("PIPE_SSH_KEY_FILE"),
@@ -111,9 +115,27 @@ func CredentialsFromEnv(getenv func(string) string, remoteURL string) Credential
 }
 
 // authMethod turns the credentials into go-git's transport auth for url.
+// Over plain http it refuses to send a token or the credentials of the
+// URL's user info (which go-git sends when there is no token) to any host
+// but this machine: anyone on the network path would read them.
 func (c Credentials) authMethod(url string) (transport.AuthMethod, error) {
 	if isSSHURL(url) {
 		return c.sshAuth(url)
+	}
+	if redact.Cleartext(url) {
+		what := ""
+		switch ep, err := transport.NewEndpoint(url); {
+		case c.Token != "":
+			what = "the token from " + orDefault(c.TokenSource, "the caller")
+		case err == nil && (ep.User != "" || ep.Password != ""):
+			what = "the credentials in the remote's URL"
+		}
+		if what != "" {
+			host := orDefault(urlHost(url), "its host")
+			return nil, &Error{Op: "http auth", Msg: fmt.Sprintf("refusing to send %s over plain http to %s, where anyone on the network path can read it", what, host),
+				Hint: fmt.Sprintf("use the remote's https:// URL (git remote set-url <remote> https://%s/...); "+
+					"plain http carries credentials only to this machine (localhost, 127.0.0.1, ::1)", host)}
+		}
 	}
 	if c.Token != "" {
 		return &githttp.BasicAuth{Username: orDefault(c.Username, "x-access-token"), Password: c.Token}, nil

@@ -12,6 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
 // casPush sets the remote ref from expected to next (zero expected: the ref
@@ -98,7 +100,7 @@ func (s *GitStore) pushRejected(ctx context.Context, ref plumbing.ReferenceName,
 	if err == nil && now != expected || isLostRace(cause) {
 		return &conflictError{ref: ref, current: now}
 	}
-	return &Error{Op: "push " + ref.String(), Msg: "the remote refused the update", Err: cause,
+	return &Error{Op: "push " + ref.String(), Msg: "the remote refused the update", Err: redact.Error(cause),
 		Hint: fmt.Sprintf("a server-side hook or ref protection may reject pushes to %s/* or %s*", s.opts.NotesRef, locksPrefix)}
 }
 
@@ -132,7 +134,8 @@ func isPermission(err error) bool {
 
 // remoteError wraps a transport error with what to do about it.
 func (s *GitStore) remoteError(op string, err error) error {
-	e := &Error{Op: fmt.Sprintf("%s %s (%s)", op, s.opts.Remote, redactURL(s.remoteURL)), Err: err}
+	err = redact.Error(err) // go-git and net/http print the URL, credentials and all
+	e := &Error{Op: fmt.Sprintf("%s %s (%s)", op, s.opts.Remote, redact.URL(s.remoteURL)), Err: err}
 	switch {
 	case isPermission(err) && op == "push":
 		e.Err = fmt.Errorf("%w: %w", ErrPermission, err)

@@ -14,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
+
+	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
 // The remote is spoken to at the transport level (one upload-pack or
@@ -38,7 +40,12 @@ import (
 func (s *GitStore) endpoint() (transport.Transport, *transport.Endpoint, transport.AuthMethod, error) {
 	ep, err := transport.NewEndpoint(s.remoteURL)
 	if err != nil {
-		return nil, nil, nil, &Error{Op: "remote " + s.opts.Remote, Msg: "invalid URL " + s.remoteURL, Err: err}
+		// url.Parse's message quotes the URL and the part it stumbled on,
+		// which is a token's when the token holds a '/' or a '%': neither
+		// is shown.
+		return nil, nil, nil, &Error{Op: "remote " + s.opts.Remote, Msg: "invalid URL " + redact.URL(s.remoteURL),
+			Hint: "check the remote's URL (git remote -v); credentials in a URL must be percent-encoded, " +
+				"better: remove them from the URL and set PIPE_GIT_TOKEN"}
 	}
 	c, err := client.NewClient(ep)
 	if err != nil {
@@ -232,17 +239,6 @@ func (s *GitStore) lsRemote(ctx context.Context, ref plumbing.ReferenceName) (pl
 		return plumbing.ZeroHash, err
 	}
 	return ar.References[ref.String()], nil
-}
-
-// redactURL drops user info from a URL for messages.
-func redactURL(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		if at := strings.Index(rest, "@"); at >= 0 && (strings.Index(rest, "/") < 0 || at < strings.Index(rest, "/")) {
-			return u[:i+3] + rest[at+1:]
-		}
-	}
-	return u
 }
 
 func dedupHashes(hs []plumbing.Hash) []plumbing.Hash {
