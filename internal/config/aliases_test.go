@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gitops-pipe/pipe/internal/yamlalias"
 )
 
 const appHead = "apiVersion: pipecd.dev/v1beta1\nkind: KubernetesApp\n"
@@ -136,7 +138,7 @@ func TestParseFileAliasesWithinLimits(t *testing.T) {
 		}
 	})
 	t.Run("32 levels", func(t *testing.T) {
-		f := ParseFile("app.pipecd.yaml", []byte(laughs(MaxAliasDepth, 1)))
+		f := ParseFile("app.pipecd.yaml", []byte(laughs(yamlalias.MaxDepth, 1)))
 		if findDiag(f.Diags, "nest") != nil {
 			t.Fatalf("got:\n%s", f.Diags.Error())
 		}
