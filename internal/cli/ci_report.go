@@ -77,7 +77,7 @@ func (a *app) gitlabCommenter(iid int) (*report.GitLabCommenter, error) {
 // reportPlan writes the plan's job summary, step outputs and dotenv report
 // when running in CI, and posts the plan comment with --comment.
 func (a *app) reportPlan(ctx context.Context, o ciReportOptions, out planFile) error {
-	r := &report.PlanReport{Title: o.title, CI: a.ci, Plans: out.Plans}
+	r := &report.PlanReport{Title: o.title, CI: a.ci, Plans: out.Plans, Notices: out.Notices}
 	for _, e := range out.Errors {
 		r.Errors = append(r.Errors, report.AppError{App: e.App, Error: e.Error, Hint: e.Hint})
 	}

@@ -148,7 +148,7 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 	}
 	apps = opts.shard.Select(uniqueApps(apps))
 
-	pfs := a.platforms(v, root, repo, pflags)
+	pfs := a.platforms(v, root, repo, pflags, false)
 	fmt.Fprintf(a.err, "checking %d applications for drift against %s\n", len(apps), shortHash(head.Hash))
 	checker := &drift.Checker{
 		Platforms: driftPlatforms(pfs), Parallelism: opts.parallel, Now: a.env.Now,

@@ -9,10 +9,12 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/gitops-pipe/pipe/internal/ci"
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/platform/registry"
+	"github.com/gitops-pipe/pipe/internal/report"
 	"github.com/gitops-pipe/pipe/internal/source"
 )
 
@@ -20,6 +22,7 @@ type planOptions struct {
 	apps             []string
 	all              bool
 	base             string
+	trustedFrom      string
 	strategy         plan.Strategy
 	output           string
 	out              string
@@ -72,6 +75,7 @@ tokens are masked.`,
 			opts.apps = args
 			opts.all = v.GetBool("all")
 			opts.base = v.GetString("base")
+			opts.trustedFrom = v.GetString("trusted-config-from")
 			opts.out = v.GetString("out")
 			opts.detailedExitcode = v.GetBool("detailed-exitcode")
 			opts.noDiff = v.GetBool("no-diff")
@@ -120,6 +124,7 @@ tokens are masked.`,
 	cmd.Flags().Bool("skip-no-changes", false, "with --comment: post no new comment when nothing changes (an existing one is still updated)")
 	cmd.Flags().Bool("labels", false, "keep the labels pipe:no-changes, pipe:progressive, pipe:destroy in step with the plan")
 	cmd.Flags().Bool("status", false, "set the commit status pipe/plan (pipe/plan/TITLE) on the head commit (GitHub)")
+	cmd.Flags().String("trusted-config-from", "", "read .pipe/config.yaml (providers, credentials, endpoints) from this revision, not the working tree, and run nothing the working tree names (default in a pull/merge request: its target branch); env PIPE_TRUSTED_CONFIG_FROM")
 	cmd.Flags().String("from", "", "report the plans saved by `pipe plan --out` (e.g. by an untrusted fork job) instead of planning")
 	cmd.Flags().String("dotenv", "", "write has_changes, apps, strategies and errors as a GitLab dotenv report to this file; env PIPE_DOTENV")
 	pflags = addPlatformFlags(cmd)
@@ -131,6 +136,9 @@ type planFile struct {
 	SchemaVersion int          `json:"schemaVersion"`
 	Plans         []*plan.Plan `json:"plans"`
 	Errors        []appError   `json:"errors,omitempty"`
+	// Notices are what the reader of the plans must know about all of
+	// them (the trust boundary set the change's platform settings aside).
+	Notices []string `json:"notices,omitempty"`
 }
 
 type appError struct {
@@ -156,13 +164,28 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pfl
 		return sourceError(err)
 	}
 	defer git.Close()
+	tr, err := a.applyTrust(git, repo, opts.trustedFrom)
+	if err != nil {
+		return err
+	}
+	var notices []string
+	if tr.Untrusted {
+		fmt.Fprintf(a.err, "planning an unreviewed change: %s from %s (%s), nothing run from the checkout\n", config.RepoConfigFile, tr.From.Name, tr.From.Short())
+	}
+	if n := tr.notice(); n != "" {
+		fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), n)
+		notices = append(notices, n)
+		if a.ci.Provider == ci.GitHub {
+			report.GitHubAnnotation(a.err, "warning", config.RepoConfigFile, "pipe plan: platform settings", n)
+		}
+	}
 	apps, err := a.selectApps(repo, git, opts.apps, opts.all, opts.base)
 	if err != nil {
 		return err
 	}
 	if len(apps) == 0 {
 		fmt.Fprintln(a.err, "no application to plan: the change touches none (name apps or use --all)")
-		out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}}
+		out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}, Notices: notices}
 		if err := a.writePlans(opts, out); err != nil {
 			return err
 		}
@@ -173,8 +196,8 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pfl
 		return err
 	}
 	defer st.Close()
-	env := a.deployEnv(root, repo, git, st, a.platforms(v, root, repo, pflags))
-	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}}
+	env := a.deployEnv(root, repo, git, st, a.platforms(v, root, repo, pflags, tr.Untrusted))
+	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}, Notices: notices}
 	for _, ap := range apps {
 		fmt.Fprintf(a.err, "planning %s (%s)\n", ap.Name, ap.Dir)
 		p, err := env.Plan(ctx, ap, deploy.PlanOptions{Base: planBase(opts.base), Strategy: opts.strategy, Live: opts.live, ForceConflicts: opts.forceConflicts})
@@ -220,11 +243,12 @@ func (a *app) reportSavedPlan(cmd *cobra.Command, opts *planOptions, path string
 		SchemaVersion int               `json:"schemaVersion"`
 		Plans         []json.RawMessage `json:"plans"`
 		Errors        []appError        `json:"errors"`
+		Notices       []string          `json:"notices"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil || raw.SchemaVersion != 1 {
 		return &Error{Code: ExitUsage, Summary: path + " is not a plan file of `pipe plan --out`", Detail: fmt.Sprint(err)}
 	}
-	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}, Errors: raw.Errors}
+	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}, Errors: raw.Errors, Notices: raw.Notices}
 	for i, r := range raw.Plans {
 		p, err := plan.Decode(r)
 		if err != nil {

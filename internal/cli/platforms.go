@@ -23,8 +23,9 @@ func addPlatformFlags(cmd *cobra.Command) *registry.Flags {
 }
 
 // platforms builds the platforms of one run: the one factory every
-// command that plans, syncs or checks drift goes through.
-func (a *app) platforms(v *viper.Viper, root string, repo *config.Repo, flags *registry.Flags) *registry.Platforms {
+// command that plans, syncs or checks drift goes through. untrusted is set
+// when planning an unreviewed change (see trust).
+func (a *app) platforms(v *viper.Viper, root string, repo *config.Repo, flags *registry.Flags, untrusted bool) *registry.Platforms {
 	env := platform.Env{
 		Root:      root,
 		Config:    repo.Config,
@@ -35,6 +36,7 @@ func (a *app) platforms(v *viper.Viper, root string, repo *config.Repo, flags *r
 		Say:       func(format string, args ...any) { fmt.Fprintf(a.err, format+"\n", args...) },
 		Warn:      func(msg string) { fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), msg) },
 		UserAgent: "pipe/" + buildVersion().Version,
+		Untrusted: untrusted,
 	}
 	if a.env.Environ != nil {
 		env.Environ = a.env.Environ()

@@ -140,7 +140,7 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 	if ds := a.fileErrors(repo, ap); len(ds) > 0 {
 		return &Error{Code: ExitUsage, Summary: ap.File + " is invalid; nothing was deployed", Detail: ds.Error(), Hint: "run `pipe validate`"}
 	}
-	pfs := a.platforms(v, root, repo, pflags)
+	pfs := a.platforms(v, root, repo, pflags, false)
 	pf, err := pfs.For(ap.Kind)
 	if err != nil {
 		return &Error{Code: ExitUsage, Summary: fmt.Sprintf("cannot deploy %s: %v", ap.Name, err), Err: err}

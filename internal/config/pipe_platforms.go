@@ -173,6 +173,12 @@ type KubernetesProviderConfig struct {
 	Context string `json:"context,omitempty"`
 	// The namespace of resources that set none; empty means the context's.
 	Namespace string `json:"namespace,omitempty"`
+	// Let plans of pull/merge requests (`pipe plan --live` in a PR) run the
+	// kubeconfig's exec credential plugin (aws eks get-token,
+	// gke-gcloud-auth-plugin...). Other commands always may; a PR plan
+	// refuses it unless this is set in the base branch's config. (pipe
+	// addition)
+	AllowExecPluginInPlans bool `json:"allowExecPluginInPlans,omitempty"`
 }
 
 // unknownFieldHint explains PipeCD's piped-only Kubernetes settings.

@@ -10,6 +10,8 @@ package platform
 import (
 	"io"
 	"net/http"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -76,4 +78,42 @@ type Env struct {
 	UserAgent string
 	// TempDir is where temporary files go ("" is the system's).
 	TempDir string
+	// Untrusted is set when the run plans a change nobody has reviewed
+	// yet (a pull or merge request). Config is then the trusted
+	// revision's, and nothing the change can edit may choose what runs
+	// or where credentials go: a kind refuses a binary, kubeconfig or
+	// credentials file the config names inside the working tree
+	// (InWorkTree), and runs no credential plugin the trusted config
+	// does not allow.
+	Untrusted bool
+}
+
+// InWorkTree reports whether path (as the config writes it: absolute, or
+// relative to the current directory as tools resolve it) names a file in
+// the working tree root, after symlinks: a file a pull request can edit.
+func InWorkTree(root, path string) bool {
+	if path == "" {
+		return false
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return true
+	}
+	inside := func(p, dir string) bool {
+		rel, err := filepath.Rel(dir, p)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	if inside(abs, root) {
+		return true
+	}
+	// A path outside through a symlink may still land inside, and one
+	// inside through a symlink in the tree may point anywhere.
+	rootReal, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		rootReal = root
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return inside(real, rootReal) || inside(real, root)
+	}
+	return inside(abs, rootReal)
 }

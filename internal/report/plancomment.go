@@ -39,6 +39,9 @@ type PlanReport struct {
 	CI     ci.Context
 	Plans  []*plan.Plan
 	Errors []AppError
+	// Notices are shown above the plans: what a reviewer must know about
+	// all of them (the change's platform settings were set aside).
+	Notices []string
 }
 
 // Changed is the plans that change something.
@@ -56,7 +59,9 @@ func (r *PlanReport) Changed() []*plan.Plan {
 func (r *PlanReport) HasChanges() bool { return len(r.Changed()) > 0 }
 
 // Quiet reports whether there is nothing to say: no change and no error.
-func (r *PlanReport) Quiet() bool { return !r.HasChanges() && len(r.Errors) == 0 }
+func (r *PlanReport) Quiet() bool {
+	return !r.HasChanges() && len(r.Errors) == 0 && len(r.Notices) == 0
+}
 
 // PlanMarker is the hidden marker of part i (1-based) of the plan comment
 // of title; the sticky comment is found by it. Part 1 has no part number,
@@ -149,6 +154,7 @@ func planBlocks(r *PlanReport) []block {
 	head.WriteString(heading(r) + "\n\n")
 	var facts []string
 	changed := r.Changed()
+	noChange := len(changed) == 0 && len(r.Errors) == 0
 	var unchanged []*plan.Plan
 	for _, p := range r.Plans {
 		if !p.HasChanges() {
@@ -156,9 +162,9 @@ func planBlocks(r *PlanReport) []block {
 		}
 	}
 	switch {
-	case r.Quiet() && len(r.Plans) == 0:
+	case noChange && len(r.Plans) == 0:
 		facts = append(facts, "**No changes.** No application is affected.")
-	case r.Quiet():
+	case noChange:
 		facts = append(facts, fmt.Sprintf("**No changes.** %s planned, nothing to change.", count(len(r.Plans), "application")))
 	default:
 		if len(changed) > 0 {
@@ -179,7 +185,10 @@ func planBlocks(r *PlanReport) []block {
 		line += " · [CI run](" + r.CI.RunURL + ")"
 	}
 	head.WriteString(line + "\n")
-	if r.Quiet() {
+	for _, n := range r.Notices {
+		head.WriteString("\n> [!WARNING]\n> " + escapeCell(n) + "\n")
+	}
+	if noChange {
 		return []block{textBlock(head.String())}
 	}
 	if len(changed)+len(r.Errors) > 1 || len(unchanged) > 0 && len(changed) > 0 {

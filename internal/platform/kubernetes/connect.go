@@ -7,6 +7,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/platform"
 )
 
 // Connector opens the cluster of an application: the connection flags
@@ -24,6 +25,12 @@ type Connector struct {
 	Provider string
 	// Options tune the clients.
 	Options Options
+	// Untrusted is set when planning a change nobody has reviewed (a pull
+	// request): a kubeconfig in the working tree Root is refused, and so
+	// is an exec credential plugin the provider does not allow
+	// (allowExecPluginInPlans). See platform.Env.Untrusted.
+	Untrusted bool
+	Root      string
 }
 
 // ErrConnect is wrapped by the errors of Connect.
@@ -59,12 +66,60 @@ func (c *Connector) Connect(app *config.App) (*Client, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if c.Untrusted {
+		if err := c.checkUntrusted(app, flags, where); err != nil {
+			return nil, where, err
+		}
+	}
 	cl, err := New(flags, c.Options)
 	if err != nil {
 		return nil, where, fmt.Errorf("%w (%s): %v; set KUBECONFIG or --kubeconfig/--context, or a KUBERNETES platform provider in %s",
 			ErrConnect, where, err, config.RepoConfigFile)
 	}
 	return cl, where, nil
+}
+
+// checkUntrusted refuses, in a plan of an unreviewed change, connection
+// settings the change could have chosen: a kubeconfig file inside the
+// working tree (the change can edit it: an exec plugin, a server of its
+// choosing for the runner's credentials), and an exec credential plugin
+// the trusted provider does not allow.
+func (c *Connector) checkUntrusted(app *config.App, flags *genericclioptions.ConfigFlags, where string) error {
+	loader := flags.ToRawKubeConfigLoader()
+	for _, f := range loader.ConfigAccess().GetLoadingPrecedence() {
+		if platform.InWorkTree(c.Root, f) {
+			return fmt.Errorf("%w (%s): the kubeconfig %s is inside the repository, so this pull request can change it; "+
+				"a plan of a pull request reads no credentials from the checkout: keep the kubeconfig outside it (e.g. written from a CI secret to $RUNNER_TEMP)",
+				ErrConnect, where, f)
+		}
+	}
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return nil // New reports it
+	}
+	ctxName := raw.CurrentContext
+	if flags.Context != nil && *flags.Context != "" {
+		ctxName = *flags.Context
+	}
+	user := ""
+	if kc := raw.Contexts[ctxName]; kc != nil {
+		user = kc.AuthInfo
+	}
+	if flags.AuthInfoName != nil && *flags.AuthInfoName != "" {
+		user = *flags.AuthInfoName
+	}
+	ai := raw.AuthInfos[user]
+	if ai == nil || ai.Exec == nil {
+		return nil
+	}
+	if p, _ := c.Config.PlatformProviderFor(app, config.PlatformKubernetes, c.Provider); p != nil {
+		if pc := p.Kubernetes(); pc != nil && pc.AllowExecPluginInPlans {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w (%s): the kubeconfig user %q gets its credentials from the exec plugin %q, which a plan of a pull request does not run; "+
+		"if the plugin is trusted (aws, gke-gcloud-auth-plugin...), set allowExecPluginInPlans: true on the KUBERNETES platform provider in the base branch's %s, "+
+		"or plan without --live", ErrConnect, where, user, ai.Exec.Command, config.RepoConfigFile)
 }
 
 // key names the connection of an application: apps with the same key

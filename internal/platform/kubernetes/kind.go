@@ -22,7 +22,8 @@ func Kind() platform.Kind {
 		},
 		New: func(env platform.Env, flags any) (platform.Platform, error) {
 			cf, _ := flags.(*genericclioptions.ConfigFlags)
-			conn := &Connector{Flags: cf, Config: env.Config, Provider: env.Provider, Options: Options{UserAgent: env.UserAgent}}
+			conn := &Connector{Flags: cf, Config: env.Config, Provider: env.Provider, Options: Options{UserAgent: env.UserAgent},
+				Untrusted: env.Untrusted, Root: env.Root}
 			opts := PlatformOptions{
 				Root: env.Root, Connect: conn.Connect, Key: conn.key, Namespace: conn.Namespace,
 				Getenv: env.Getenv, ReadFile: env.ReadFile, HTTP: env.HTTP, Git: &render.GoGitFetcher{},

@@ -18,7 +18,7 @@ func Kind() platform.Kind {
 		},
 		New: func(env platform.Env, _ any) (platform.Platform, error) {
 			opts := PlatformOptions{Root: env.Root, Config: env.Config, Provider: env.Provider, Env: env.Environ,
-				Output: env.Output, TempDir: env.TempDir, Say: env.Say}
+				Output: env.Output, TempDir: env.TempDir, Say: env.Say, Untrusted: env.Untrusted}
 			if env.Flag != nil {
 				opts.Binary = env.Flag("terraform-binary")
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/drift"
 	"github.com/gitops-pipe/pipe/internal/execute"
 	"github.com/gitops-pipe/pipe/internal/plan"
+	"github.com/gitops-pipe/pipe/internal/platform"
 )
 
 // Platform is the Terraform platform: it plans, syncs, rolls back and
@@ -55,6 +56,10 @@ type PlatformOptions struct {
 	TempDir string
 	// Say narrates; nil says nothing.
 	Say func(format string, args ...any)
+	// Untrusted is set when planning a change nobody has reviewed (a
+	// pull request): a provider binary inside the working tree (which the
+	// change can edit) is refused. See platform.Env.Untrusted.
+	Untrusted bool
 }
 
 // NewPlatform returns the Terraform platform of one run.
@@ -110,6 +115,11 @@ func (p *Platform) setup(app *config.App, output io.Writer) (find FindOptions, o
 			if tc.Binary != "" {
 				find.Binary = tc.Binary
 				find.BinarySource = fmt.Sprintf("%s platformProviders %s config.binary", config.RepoConfigFile, provider.Name)
+				if p.opts.Untrusted && p.opts.Binary == "" && strings.ContainsRune(tc.Binary, '/') && platform.InWorkTree(p.opts.Root, tc.Binary) {
+					return find, opts, nil, "", fmt.Errorf("%s: %s is inside the repository, so this pull request can change what runs; "+
+						"a plan of a pull request runs no program from the checkout: install terraform or tofu outside it (PATH, or --terraform-binary)",
+						find.BinarySource, tc.Binary)
+				}
 			}
 		}
 	}
