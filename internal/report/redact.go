@@ -1,15 +1,19 @@
 package report
 
 import (
-	"slices"
 	"strings"
+
+	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
 // Redactor replaces secret values (API tokens, the values of configured
 // secrets) in text that leaves pipe: comment bodies, job summaries,
-// outputs. Plans already mask Secret data; this pass catches the rest.
+// outputs. Plans already mask Secret data; this pass catches the rest: each
+// value whole, line by line when it has several, and base64-encoded (see
+// redact.Masker), and the credentials of every URL in the text
+// (redact.URL).
 type Redactor struct {
-	secrets []string
+	m *redact.Masker
 }
 
 // minSecret is the shortest value redacted: shorter ones would mangle
@@ -19,7 +23,7 @@ const minSecret = 6
 // NewRedactor returns a Redactor of the given values; empty and very short
 // values are ignored.
 func NewRedactor(secrets ...string) *Redactor {
-	r := &Redactor{}
+	r := &Redactor{m: redact.NewMasker()}
 	for _, s := range secrets {
 		r.Add(s)
 	}
@@ -28,13 +32,13 @@ func NewRedactor(secrets ...string) *Redactor {
 
 // Add adds a secret value.
 func (r *Redactor) Add(s string) {
-	s = strings.TrimSpace(s)
-	if len(s) < minSecret || slices.Contains(r.secrets, s) {
+	if len(strings.TrimSpace(s)) < minSecret {
 		return
 	}
-	r.secrets = append(r.secrets, s)
-	// Longer first, so that a secret containing another is replaced whole.
-	slices.SortFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
+	if r.m == nil {
+		r.m = redact.NewMasker()
+	}
+	r.m.Add(s)
 }
 
 // Redact returns s with every secret replaced by "***".
@@ -42,10 +46,7 @@ func (r *Redactor) Redact(s string) string {
 	if r == nil {
 		return s
 	}
-	for _, sec := range r.secrets {
-		s = strings.ReplaceAll(s, sec, "***")
-	}
-	return s
+	return r.m.Mask(redact.URLsIn(s))
 }
 
 // RedactAll redacts each string.
