@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -19,6 +18,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
 	"github.com/gitops-pipe/pipe/internal/plan"
+	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/gitops-pipe/pipe/internal/platform/registry"
 	"github.com/gitops-pipe/pipe/internal/source"
 	"github.com/gitops-pipe/pipe/internal/state"
@@ -356,7 +356,7 @@ func (a *app) pipelineOptions(root string, opts *syncOptions) deploy.PipelineOpt
 	if a.ci.ServerURL != "" && a.ci.Repository != "" {
 		po.RepoURL = a.ci.ServerURL + "/" + a.ci.Repository
 	} else if u, err := state.RemoteURL(root, ""); err == nil {
-		po.RepoURL = redactURL(u)
+		po.RepoURL = redact.URL(u)
 	}
 	if a.env.Environ != nil {
 		po.Environ = a.env.Environ()
@@ -371,16 +371,6 @@ func (a *app) owner() string {
 	}
 	host, _ := os.Hostname()
 	return a.actor() + "@" + host
-}
-
-// redactURL drops the credentials of a URL (scp-like addresses are kept).
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	u.User = nil
-	return u.String()
 }
 
 // refuseDirty stops a sync whose application files (its directory, and the
