@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/redact"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
@@ -141,7 +142,9 @@ func (r *Renderer) repoChart(ctx context.Context, repoName, name, version string
 	}
 	user, pass := "", ""
 	if sameHost(u, cr.URL) {
-		user, pass = cr.Username, cr.Password
+		if user, pass, err = cr.credentials(); err != nil {
+			return nil, err
+		}
 	}
 	data, err := r.getWith(ctx, r.client(cr), u, user, pass)
 	if err != nil {
@@ -172,6 +175,24 @@ func versionsOf(idx *repo.IndexFile, name string) string {
 	return "has " + strings.Join(vs, ", ")
 }
 
+// credentials returns the repository's user and password, unless they
+// would cross the network in clear: plain http to another host than this
+// machine.
+func (cr *ChartRepo) credentials() (user, pass string, err error) {
+	if cr.Username == "" && cr.Password == "" {
+		return "", "", nil
+	}
+	if redact.Cleartext(cr.URL) {
+		host := "its host"
+		if u, err := url.Parse(cr.URL); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		return "", "", fmt.Errorf("chart repository %s: refusing to send its credentials over plain http to %s, where anyone on the network path can read them: "+
+			"give it an https:// address (chartRepositories in .pipe/config.yaml); plain http carries credentials only to this machine (localhost, 127.0.0.1, ::1)", cr.Name, host)
+	}
+	return cr.Username, cr.Password, nil
+}
+
 func sameHost(a, b string) bool {
 	ua, err1 := url.Parse(a)
 	ub, err2 := url.Parse(b)
@@ -185,8 +206,12 @@ func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*repo.IndexFile, e
 	if idx, ok := r.indexes.m[cr.URL]; ok {
 		return idx, nil
 	}
+	user, pass, err := cr.credentials()
+	if err != nil {
+		return nil, err
+	}
 	u := strings.TrimSuffix(cr.URL, "/") + "/index.yaml"
-	data, err := r.getWith(ctx, r.client(cr), u, cr.Username, cr.Password)
+	data, err := r.getWith(ctx, r.client(cr), u, user, pass)
 	if err != nil {
 		return nil, fmt.Errorf("chart repository %s: %w", cr.Name, err)
 	}
