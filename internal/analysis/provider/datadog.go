@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	urlredact "github.com/gitops-pipe/pipe/internal/redact"
 )
 
 // maxDatadogBody caps the answers read from Datadog.
@@ -55,6 +56,10 @@ func newDatadog(where string, c *config.DatadogConfig, opts Options) (*Datadog, 
 	base, err := url.Parse(raw)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("%s: invalid Datadog API URL (from `config.address`); write a site such as datadoghq.com or an https:// URL", where)
+	}
+	if urlredact.Cleartext(base.String()) {
+		return nil, fmt.Errorf("%s: refusing to send the API and application keys over plain http to %s, where anyone on the network path can read them: "+
+			"write a site such as datadoghq.com or an https:// URL in `config.address` (plain http carries credentials only to this machine: localhost, 127.0.0.1, ::1)", where, base.Host)
 	}
 	return &Datadog{where: where, base: base, client: opts.httpClient(), apiKey: apiKey, appKey: appKey}, nil
 }

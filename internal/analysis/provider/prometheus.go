@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	urlredact "github.com/gitops-pipe/pipe/internal/redact"
 )
 
 const (
@@ -63,6 +64,10 @@ func newPrometheus(where string, c *config.PrometheusConfig, opts Options) (*Pro
 	}
 	if (user == "") != (pass == "") {
 		return nil, fmt.Errorf("%s: basic authentication needs both a username and a password; set both, or neither", where)
+	}
+	if (user != "" || token != "") && urlredact.Cleartext(u.String()) {
+		return nil, fmt.Errorf("%s: refusing to send the credentials over plain http to %s, where anyone on the network path can read them: "+
+			"write an https:// `config.address` (plain http carries credentials only to this machine: localhost, 127.0.0.1, ::1)", where, u.Host)
 	}
 	base := opts.httpClient()
 	client := *base
