@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -138,9 +139,16 @@ func (a *appTree) localChart(ref string) (*helmChart, error) {
 	return &helmChart{chart: c, desc: rel, repoDir: rel}, nil
 }
 
+// exists reports whether p exists, as itself (a symlink counts, wherever it
+// points).
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
 // loadChartDir loads a chart directory like Helm's loader.LoadDir
-// (.helmignore honoured, symlinks followed), refusing files that resolve
-// outside t.
+// (.helmignore honoured, symlinks followed, Helm's size limits), refusing
+// files that resolve outside t and files that are not regular files.
 func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -153,13 +161,27 @@ func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 		return nil, fmt.Errorf("%s is not a directory", t.rel(dir))
 	}
 	rules := ignore.Empty()
-	if b, err := os.ReadFile(filepath.Join(dir, ignore.HelmIgnore)); err == nil {
-		if rules, err = ignore.Parse(bytes.NewReader(b)); err != nil {
-			return nil, fmt.Errorf("%s: %w", ignore.HelmIgnore, err)
+	if p := filepath.Join(dir, ignore.HelmIgnore); exists(p) {
+		if p, err = t.confine(p, t.rel(p)); err != nil {
+			return nil, err
+		}
+		b, err := t.read(p, loader.MaxDecompressedFileSize)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			// A dangling symlink: no rules, as for no file.
+		case err != nil:
+			return nil, err
+		default:
+			if rules, err = ignore.Parse(bytes.NewReader(b)); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.rel(p), err)
+			}
 		}
 	}
 	rules.AddDefaults()
-	var files []*loader.BufferedFile
+	var (
+		files []*loader.BufferedFile
+		total int64
+	)
 	var walk func(real, name string, depth int) error
 	walk = func(real, name string, depth int) error {
 		if depth > 32 {
@@ -193,15 +215,14 @@ func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 			if rules.Ignore(n, fi) {
 				continue
 			}
-			if !fi.Mode().IsRegular() {
-				return fmt.Errorf("cannot load irregular file %s", n)
-			}
-			if fi.Size() > loader.MaxDecompressedFileSize {
-				return fmt.Errorf("chart file %s is larger than %d bytes", n, loader.MaxDecompressedFileSize)
-			}
-			data, err := os.ReadFile(p)
+			// Only regular files (a named pipe or a device is refused,
+			// naming it), and Helm's caps: a file, and the chart.
+			data, err := t.read(p, loader.MaxDecompressedFileSize)
 			if err != nil {
 				return err
+			}
+			if total += int64(len(data)); total > loader.MaxDecompressedChartSize {
+				return fmt.Errorf("the chart's files are more than %s (Helm's limit for a chart, reached at %s)", fsafe.Bytes(loader.MaxDecompressedChartSize), t.rel(p))
 			}
 			files = append(files, &loader.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))})
 		}

@@ -46,7 +46,7 @@ func (r *Renderer) helmValues(ctx context.Context, a *appTree, opts *config.Inpu
 				return nil, fmt.Errorf("helmOptions.valueFiles[%d]: %w", i, err)
 			}
 			file = a.rel(p)
-			if data, err = os.ReadFile(p); err != nil {
+			if data, err = a.read(p, maxFileSize); err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					err = fmt.Errorf("%s does not exist", a.rel(filepath.Join(a.dir, filepath.FromSlash(f))))
 				}

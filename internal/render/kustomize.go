@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -146,20 +147,35 @@ type treeFS struct {
 
 var errReadOnly = errors.New("rendering does not write files")
 
-func (f *treeFS) check(p string) error {
+// check confines p (absolute, or relative to the working directory as
+// kustomize's on-disk file system takes it) to the tree and returns it with
+// symlinks evaluated.
+func (f *treeFS) check(p string) (string, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := f.tree.confine(abs, f.tree.rel(abs)); err != nil {
-		f.mu.Lock()
-		if f.bad == nil {
-			f.bad = err
-		}
-		f.mu.Unlock()
-		return err
+	real, err := f.tree.confine(abs, f.tree.rel(abs))
+	if err != nil {
+		f.record(err)
+		return "", err
 	}
-	return nil
+	return real, nil
+}
+
+// record keeps the first refusal, to report it instead of what kustomize
+// makes of it.
+func (f *treeFS) record(err error) {
+	f.mu.Lock()
+	if f.bad == nil {
+		f.bad = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *treeFS) ok(p string) bool {
+	_, err := f.check(p)
+	return err == nil
 }
 
 func (f *treeFS) violation() error {
@@ -174,40 +190,58 @@ func (f *treeFS) MkdirAll(string) error               { return errReadOnly }
 func (f *treeFS) RemoveAll(string) error              { return errReadOnly }
 func (f *treeFS) WriteFile(string, []byte) error      { return errReadOnly }
 
+// Open and ReadFile read regular files only, within the tree's caps (see
+// tree.read): a named pipe or a device where kustomize expects a file is
+// refused, and so is a file too large.
 func (f *treeFS) Open(p string) (filesys.File, error) {
-	if err := f.check(p); err != nil {
+	real, err := f.check(p)
+	if err != nil {
 		return nil, err
 	}
-	return f.FileSystem.Open(p)
+	file, err := f.tree.open(real)
+	if err != nil {
+		f.record(err)
+		return nil, err
+	}
+	return file, nil
 }
 
-func (f *treeFS) IsDir(p string) bool { return f.check(p) == nil && f.FileSystem.IsDir(p) }
+func (f *treeFS) IsDir(p string) bool { return f.ok(p) && f.FileSystem.IsDir(p) }
 
-func (f *treeFS) Exists(p string) bool { return f.check(p) == nil && f.FileSystem.Exists(p) }
+func (f *treeFS) Exists(p string) bool { return f.ok(p) && f.FileSystem.Exists(p) }
 
 func (f *treeFS) ReadDir(p string) ([]string, error) {
-	if err := f.check(p); err != nil {
+	if _, err := f.check(p); err != nil {
 		return nil, err
 	}
 	return f.FileSystem.ReadDir(p)
 }
 
 func (f *treeFS) ReadFile(p string) ([]byte, error) {
-	if err := f.check(p); err != nil {
+	real, err := f.check(p)
+	if err != nil {
 		return nil, err
 	}
-	return f.FileSystem.ReadFile(p)
+	if f.FileSystem.IsDir(real) {
+		// kustomize tries a resource as a file, then as a directory.
+		return f.FileSystem.ReadFile(real)
+	}
+	b, err := f.tree.read(real, maxFileSize)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		f.record(err)
+	}
+	return b, err
 }
 
 func (f *treeFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
-	if err := f.check(p); err != nil {
+	if _, err := f.check(p); err != nil {
 		return "", "", err
 	}
 	return f.FileSystem.CleanedAbs(p)
 }
 
 func (f *treeFS) Glob(pattern string) ([]string, error) {
-	if err := f.check(filepath.Dir(pattern)); err != nil {
+	if _, err := f.check(filepath.Dir(pattern)); err != nil {
 		return nil, err
 	}
 	matches, err := f.FileSystem.Glob(pattern)
@@ -216,7 +250,7 @@ func (f *treeFS) Glob(pattern string) ([]string, error) {
 	}
 	kept := matches[:0]
 	for _, m := range matches {
-		if f.check(m) == nil {
+		if f.ok(m) {
 			kept = append(kept, m)
 		}
 	}
@@ -224,7 +258,7 @@ func (f *treeFS) Glob(pattern string) ([]string, error) {
 }
 
 func (f *treeFS) Walk(p string, fn filepath.WalkFunc) error {
-	if err := f.check(p); err != nil {
+	if _, err := f.check(p); err != nil {
 		return err
 	}
 	return f.FileSystem.Walk(p, fn)

@@ -28,10 +28,22 @@ func checkKustomizations(t *tree, dir string) error {
 		)
 		for _, n := range kustomizationFiles {
 			p := filepath.Join(dir, n)
-			if b, err := os.ReadFile(p); err == nil {
-				file, data = p, b
-				break
+			if st, err := os.Stat(p); err != nil || st.IsDir() {
+				if err == nil || !exists(p) {
+					continue
+				}
+				// A dangling symlink: read below, for its error.
 			}
+			real, err := t.confine(p, t.rel(p))
+			if err != nil {
+				return &Error{File: t.rel(p), Err: err}
+			}
+			b, err := t.read(real, maxFileSize)
+			if err != nil {
+				return &Error{File: t.rel(p), Err: err}
+			}
+			file, data = p, b
+			break
 		}
 		if file == "" {
 			return nil

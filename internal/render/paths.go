@@ -7,6 +7,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+
+	"github.com/gitops-pipe/pipe/internal/fsafe"
+)
+
+// What rendering reads from a tree is bounded: a repository (a pull
+// request's included) may hold a file of any size, a named pipe or a
+// symlink to a device where a manifest is expected.
+const (
+	// maxFileSize caps one file of the tree (a manifest, a values file, a
+	// kustomization, a file kustomize reads): 16 MiB. Chart files have
+	// Helm's own caps (5 MiB a file, 100 MiB a chart).
+	maxFileSize = fsafe.MaxFileSize
+	// maxTreeRead caps everything one rendering reads from its tree:
+	// 256 MiB.
+	maxTreeRead = 256 << 20
 )
 
 // tree is the directory being rendered: the repository root of a checked-out
@@ -14,6 +30,10 @@ import (
 type tree struct {
 	// root is absolute, with symlinks evaluated.
 	root string
+	// readBytes counts the bytes read from the tree, against budget
+	// (maxTreeRead).
+	readBytes atomic.Int64
+	budget    int64
 }
 
 func newTree(root string) (*tree, error) {
@@ -28,7 +48,7 @@ func newTree(root string) (*tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("repository root: %w", err)
 	}
-	return &tree{root: real}, nil
+	return &tree{root: real, budget: maxTreeRead}, nil
 }
 
 // within reports whether p (absolute, clean) is dir or below it.
@@ -95,13 +115,13 @@ func (t *tree) confine(p, shown string) (string, error) {
 	return real, nil
 }
 
-// readFile reads ref relative to base, confined to the tree.
+// readFile reads ref relative to base, confined to the tree (see read).
 func (t *tree) readFile(base, ref string) ([]byte, string, error) {
 	p, err := t.resolve(base, ref)
 	if err != nil {
 		return nil, "", err
 	}
-	b, err := os.ReadFile(p)
+	b, err := t.read(p, maxFileSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, p, fmt.Errorf("%s does not exist", t.rel(filepath.Join(base, filepath.FromSlash(ref))))
@@ -109,4 +129,79 @@ func (t *tree) readFile(base, ref string) ([]byte, string, error) {
 		return nil, p, err
 	}
 	return b, p, nil
+}
+
+// read reads p, a path of the tree as resolve returns it: through an
+// os.Root of the tree, so that no symlink leads out of it even if the tree
+// changes meanwhile; only a regular file (opening a named pipe does not
+// block, a device is refused), of at most max bytes, within the tree's
+// budget (maxTreeRead). Errors name the file relative to the root and say
+// what to do.
+func (t *tree) read(p string, max int64) ([]byte, error) {
+	if !within(t.root, p) {
+		return nil, fmt.Errorf("%q points %w", p, errOutside)
+	}
+	name := t.rel(p)
+	rel, err := filepath.Rel(t.root, p)
+	if err != nil {
+		return nil, err
+	}
+	b, err := fsafe.ReadFileIn(t.root, filepath.Clean(rel), max)
+	if err != nil {
+		return nil, t.readError(name, err)
+	}
+	if n := t.readBytes.Add(int64(len(b))); n > t.budget {
+		return nil, fmt.Errorf("%s: rendering has read more than %s from the repository for this application: make its files smaller (or fewer)", name, fsafe.Bytes(t.budget))
+	}
+	return b, nil
+}
+
+// open opens p (see read) for reading, checking that it is a regular file
+// of at most maxFileSize bytes.
+func (t *tree) open(p string) (*os.File, error) {
+	if !within(t.root, p) {
+		return nil, fmt.Errorf("%q points %w", p, errOutside)
+	}
+	name := t.rel(p)
+	rel, err := filepath.Rel(t.root, p)
+	if err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(t.root)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := fsafe.Open(root, filepath.Clean(rel))
+	if err != nil {
+		return nil, t.readError(name, err)
+	}
+	if st, err := f.Stat(); err != nil || st.Size() > maxFileSize {
+		f.Close()
+		if err == nil {
+			err = t.readError(name, &fsafe.TooLargeError{Name: name, Size: st.Size(), Max: maxFileSize})
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// readError words a refusal of fsafe for the file name (relative to the
+// root), with what to do.
+func (t *tree) readError(name string, err error) error {
+	var (
+		tl *fsafe.TooLargeError
+		nr *fsafe.NotRegularError
+	)
+	switch {
+	case errors.As(err, &tl):
+		tl.Name = name
+		return fmt.Errorf("%w: make it smaller (split it into several files)", tl)
+	case errors.As(err, &nr):
+		nr.Name = name
+		return fmt.Errorf("%w; replace it with a regular file", nr)
+	case errors.Is(err, fsafe.ErrOutside):
+		return fmt.Errorf("%q resolves (through a symlink) %w", name, errOutside)
+	}
+	return err
 }
