@@ -102,12 +102,13 @@ func (s *GitStore) readAppWithin(app string, lim readLimits) (*appRecords, error
 			warn(fmt.Sprintf("note on %s cannot be read: %v", key, err))
 			continue
 		}
+		odd := 0 // records of this note that name another app or commit
 		for _, r := range n.records {
-			if r.App != app {
-				warn(fmt.Sprintf("note on %s: record %s names app %q; listed under %q", key, SafeText(r.ID), r.App, app))
-			}
-			if r.Target.Hash != "" && !strings.EqualFold(r.Target.Hash, key) {
-				warn(fmt.Sprintf("note on %s: record %s targets commit %s", key, SafeText(r.ID), SafeText(r.Target.Hash)))
+			if r.App != app || (r.Target.Hash != "" && !strings.EqualFold(r.Target.Hash, key)) {
+				if odd++; odd <= maxNoteWarnings {
+					warn(fmt.Sprintf("note on %s: record %s names app %q and commit %s; listed under app %q and commit %s",
+						key, SafeText(r.ID), r.App, SafeText(r.Target.Hash), app, key))
+				}
 			}
 			if _, dup := byID[r.ID]; dup {
 				if dups == nil {
@@ -121,6 +122,9 @@ func (s *GitStore) readAppWithin(app string, lim readLimits) (*appRecords, error
 			}
 			byID[r.ID] = r
 			where[r.ID] = key
+		}
+		if odd > maxNoteWarnings {
+			warn(fmt.Sprintf("note on %s: %d more record(s) name another app or commit", key, odd-maxNoteWarnings))
 		}
 	}
 	for id, vs := range dups {
