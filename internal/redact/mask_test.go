@@ -169,3 +169,25 @@ func TestLinesTwoMiBLine(t *testing.T) {
 		t.Errorf("last %q, %d bytes in %d pieces", last, n, pieces)
 	}
 }
+
+// BenchmarkLines: SCRIPT_RUN output through a Masker of 20 secrets (one a
+// PEM key), 1 MiB of 100-byte lines per iteration.
+func BenchmarkLines(b *testing.B) {
+	secrets := []string{testPEM}
+	for i := range 19 {
+		secrets = append(secrets, strings.Repeat(string(rune('a'+i)), 3)+"-secret-value-0123456789")
+	}
+	m := NewMasker(secrets...)
+	line := strings.Repeat("log line with some text, numbers 0123456789 and -----dashes----- ", 2)[:99] + "\n"
+	data := []byte(strings.Repeat(line, (1<<20)/len(line)))
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		w := m.Lines(64<<10, func(string) {})
+		for p := data; len(p) > 0; {
+			n := min(32<<10, len(p))
+			_, _ = w.Write(p[:n])
+			p = p[n:]
+		}
+		_ = w.Close()
+	}
+}
