@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/redact"
 	"helm.sh/helm/v3/pkg/strvals"
 	"sigs.k8s.io/yaml"
 )
@@ -144,13 +145,5 @@ func (r *Renderer) getWith(ctx context.Context, c *http.Client, rawURL, user, pa
 	return b, nil
 }
 
-// redactURL drops credentials and the query from a URL for messages.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return s
-	}
-	u.User = nil
-	u.RawQuery = ""
-	return u.String()
-}
+// redactURL drops the credentials of a URL for messages (see redact.URL).
+func redactURL(s string) string { return redact.URL(s) }
