@@ -2,11 +2,13 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseFileBadInput(t *testing.T) {
@@ -121,8 +123,11 @@ func TestReadFileMissing(t *testing.T) {
 	}
 }
 
-// FuzzParseFile: no input makes the decoder panic, and every diagnostic has
-// a file and a message. The corpus in testdata/fuzz/FuzzParseFile is kept.
+// FuzzParseFile: no input makes the decoder panic or run away (anchors,
+// aliases and merge keys included), and every diagnostic has a file, a
+// message and a position in the file when it has one. The corpus in
+// testdata/fuzz/FuzzParseFile is kept. Run it for a while with
+// `go test -run x -fuzz FuzzParseFile -fuzztime 30s ./internal/config`.
 func FuzzParseFile(f *testing.F) {
 	seeds := []string{
 		"",
@@ -134,16 +139,46 @@ func FuzzParseFile(f *testing.F) {
 		"- - - -\n",
 		"{",
 		"apiVersion: pipecd.dev/v1beta1\nkind: ECSApp\nspec: {name: n, pipeline: {stages: [{name: ECS_TRAFFIC_ROUTING, with: {primary: 150%}}]}}\n",
+		// Anchors, aliases and merge keys: reuse, overrides, cycles, bombs.
+		appHead + "spec: &s {<<: *s}\n",
+		appHead + "spec: &s\n  name: a\n  labels:\n    <<: *s\n",
+		appHead + "spec:\n  name: web\n  labels:\n    <<: [&e {env: prod, team: core}, {team: x, tier: web}]\n    team: pay\n",
+		appHead + "spec:\n  name: web\n  pipeline:\n    stages:\n      - &w {name: WAIT, with: &d {duration: 1m}}\n      - {<<: *w, with: {<<: *d, duration: 2m}}\n      - *w\n",
+		appHead + "spec:\n  name: web\n  x: &k name\n  labels: {*k : v, '<<': {a: b}, <<: [*k]}\n",
+		appHead + "spec:\n  name: a\n  x: &l [1]\n  labels: {<<: *l}\n",
+		appHead + "spec: &a\n  name: x\n  pipeline: {stages: [*a]}\n",
+		chainedMerges(5, 9),
+		laughs(5, 9),
+		laughs(34, 1),
+		appHead + "spec:\n  name: a\n  labels: " + strings.Repeat("[", 300) + strings.Repeat("]", 300) + "\n",
+		appHead + "spec:\n  name: a\n  input: " + strings.Repeat("{a: ", 300) + "b" + strings.Repeat("}", 300) + "\n",
+		"kind: Pipe\napiVersion: pipecd.dev/v1beta1\nspec:\n  platformProviders:\n    - &p {name: k, type: KUBERNETES, config: *p}\n",
+		"kind: Pipe\napiVersion: pipecd.dev/v1beta1\nspec:\n  platformProviders:\n    - {name: k, type: KUBERNETES, config: &c {kubectlVersion: 1.30}}\n    - {name: l, type: KUBERNETES, config: {<<: *c}}\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The fuzzer reports no hang: a run that takes this long crashes
+		// the worker, which saves the input.
+		hang := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("ParseFile ran for 10s on %q", data)) })
+		defer hang.Stop()
 		file := ParseFile("fuzz.yaml", data)
+		// YAML breaks lines at \n, \r, NEL, LS and PS (an upper bound: \r\n counts twice).
+		lines := 1
+		for _, br := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
+			lines += bytes.Count(data, []byte(br))
+		}
 		for _, d := range file.Diags {
 			if d.File == "" || d.Message == "" {
 				t.Fatalf("incomplete diagnostic %+v", d)
 			}
+			if d.Line < 0 || d.Line > lines || d.Column < 0 {
+				t.Fatalf("diagnostic outside the file (%d lines): %s", lines, d)
+			}
+		}
+		if n := len(file.Diags); n > 10+len(data) {
+			t.Fatalf("%d diagnostics for %d bytes: a problem repeated by aliases?", n, len(data))
 		}
 		if file.Spec != nil {
 			c := &Checker{File: file.Path, Kind: file.Kind, Positions: file.Positions}
