@@ -34,6 +34,7 @@ the same).`,
 			opts.app = args[0]
 			opts.forceConflicts = v.GetBool("force-conflicts")
 			opts.lease = v.GetDuration("lease")
+			opts.grace = a.grace(v)
 			opts.cancel = "cancelled by " + a.actor()
 			if r := v.GetString("reason"); r != "" {
 				opts.cancel += ": " + r
@@ -56,6 +57,7 @@ the same).`,
 	cmd.Flags().String("reason", "", "why, for the record")
 	cmd.Flags().Bool("force-conflicts", false, "take over fields that other field managers own while rolling back")
 	cmd.Flags().Duration("lease", state.DefaultLease, "lease of the app's lock while cancelling")
+	addGraceFlag(cmd)
 	return cmd
 }
 

@@ -31,6 +31,7 @@ type driftOptions struct {
 	record   bool
 	verbose  bool
 	lease    time.Duration
+	grace    time.Duration
 	issue    bool
 }
 
@@ -85,6 +86,7 @@ check (or a fix) failed.`,
 			opts.record = !v.GetBool("no-record")
 			opts.verbose = v.GetBool("verbose")
 			opts.lease = v.GetDuration("lease")
+			opts.grace = a.grace(v)
 			opts.issue = v.GetBool("issue")
 			var err error
 			if opts.output, err = outputFormat(v, "text", "json"); err != nil {
@@ -110,6 +112,7 @@ check (or a fix) failed.`,
 	cmd.Flags().Bool("no-record", false, "do not record drift state changes in the deployment records")
 	cmd.Flags().BoolP("verbose", "v", false, "list the applications in sync too")
 	cmd.Flags().Duration("lease", state.DefaultLease, "with --fix: lease of each app's lock")
+	addGraceFlag(cmd)
 	cmd.Flags().Bool("issue", false, "open (or update) an issue per drifted app, close it when back in sync: a GitHub issue (needs GITHUB_TOKEN and GITHUB_REPOSITORY) or, in GitLab CI, a GitLab issue (needs GITLAB_TOKEN)")
 	return cmd
 }
@@ -297,6 +300,7 @@ func (a *app) fixDrift(ctx context.Context, env *deploy.Env, st *state.GitStore,
 			Trigger:     state.Trigger{Kind: state.TriggerDrift, Actor: a.actor(), CIRunURL: a.ci.RunURL},
 			Owner:       a.owner(),
 			Lease:       opts.lease,
+			Grace:       opts.grace,
 			Events:      a.printEvent,
 		})
 		if rec != nil {

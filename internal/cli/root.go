@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"slices"
 	"strings"
@@ -33,9 +34,28 @@ type app struct {
 }
 
 // Main runs pipe with the given environment and returns the exit code.
+//
+// The first SIGINT or SIGTERM cancels the run's context: a sync rolls
+// back, records and unlocks within its grace. A second one exits at once
+// (130), saying what may be left behind: CI systems send it when the first
+// was not enough, and a user pressing Ctrl-C twice means it.
 func Main(env Env) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		cancel(fmt.Errorf("%w: %v", context.Canceled, sig))
+		sig = <-sigs
+		fmt.Fprintf(env.Stderr, "\npipe: second %v: exiting now; a deployment in progress may be left RUNNING with its lock held: "+
+			"`pipe status` shows it, `pipe sync APP --resume` or `pipe cancel APP` finishes it\n", sig)
+		os.Exit(ExitInterrupted)
+	}()
 	return run(ctx, env)
 }
 
@@ -113,6 +133,7 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.historyCommand(),
 		a.statusCommand(),
 		a.unlockCommand(),
+		a.gcCommand(),
 		a.approveCommand(),
 		a.cancelCommand(),
 		a.driftCommand(),

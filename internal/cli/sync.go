@@ -31,6 +31,7 @@ type syncOptions struct {
 	forceConflicts bool
 	output         string
 	lease          time.Duration
+	grace          time.Duration
 	resume         bool
 	allowDirty     bool
 	waitApproval   bool
@@ -90,6 +91,7 @@ platform provider's binary, else terraform (then tofu) in PATH.`,
 			opts.planFile = v.GetString("plan")
 			opts.forceConflicts = v.GetBool("force-conflicts")
 			opts.lease = v.GetDuration("lease")
+			opts.grace = a.grace(v)
 			opts.resume = v.GetBool("resume")
 			opts.allowDirty = v.GetBool("allow-dirty")
 			opts.waitApproval = v.GetBool("wait-approval")
@@ -123,6 +125,7 @@ platform provider's binary, else terraform (then tofu) in PATH.`,
 	cmd.Flags().Bool("resume", false, "continue the app's unfinished pipeline deployment from its record")
 	cmd.Flags().Bool("wait-approval", false, "keep waiting at WAIT_APPROVAL stages (up to their timeout) instead of pausing with exit 4")
 	cmd.Flags().Duration("lease", state.DefaultLease, "lease of the app's lock; renewed while the sync runs, taken over by others once expired")
+	addGraceFlag(cmd)
 	return cmd
 }
 
@@ -173,6 +176,7 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 		Trigger:     trigger,
 		Owner:       a.owner(),
 		Lease:       opts.lease,
+		Grace:       opts.grace,
 		Pipeline:    a.pipelineOptions(root, opts),
 	}
 	syncOpts.Pipeline.Analysis = a.analysisEnv(repo)

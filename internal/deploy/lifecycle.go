@@ -37,7 +37,9 @@ type SyncOptions struct {
 	Owner string
 	// Lease of the lock; it is renewed while the sync runs.
 	Lease time.Duration
-	// Grace bounds the recording and unlocking after an interruption.
+	// Grace is the cleanup budget after an interruption (SIGINT/SIGTERM,
+	// or the lock's lease running out): the rollback, the final record and
+	// the unlock share it (execute.Cleanup); 0 is execute.DefaultGrace.
 	Grace  time.Duration
 	Events func(Event)
 	// Pipeline is how the stages run.
@@ -242,12 +244,11 @@ func (e *Env) run(ctx context.Context, app *config.App, p *plan.Plan, prep Prepa
 	if !resume {
 		rec.LockTakeover = lock.TakeoverOf
 	}
-	after := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(ctx), orDefault(opts.Grace, 30*time.Second))
-	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stopRenew := e.renew(runCtx, store, lock, orDefault(opts.Lease, state.DefaultLease), cancel)
+	cleanup := execute.NewCleanup(runCtx, opts.Grace)
+	after := func() (context.Context, context.CancelFunc) { return cleanup.Context(0) }
+	stopRenew := e.renew(runCtx, store, lock, orDefault(opts.Lease, state.DefaultLease), cancel, func(msg string) { emit("%s", msg) })
 	defer func() {
 		stopRenew()
 		actx, done := after()
@@ -287,7 +288,7 @@ func (e *Env) run(ctx context.Context, app *config.App, p *plan.Plan, prep Prepa
 	}
 	engine := &execute.Engine{
 		Store: store, Platform: runner, Now: e.Now,
-		RollbackTimeout: opts.Pipeline.RollbackTimeout, PollInterval: opts.Pipeline.PollInterval, CancelGrace: opts.Grace,
+		RollbackTimeout: opts.Pipeline.RollbackTimeout, PollInterval: opts.Pipeline.PollInterval, CancelGrace: opts.Grace, Cleanup: cleanup,
 		Events: func(ev execute.Event) {
 			if opts.Events == nil {
 				return
@@ -450,24 +451,41 @@ func (e *Env) previousAnalysis(app string) func(ctx context.Context, stageID str
 	}
 }
 
-// renew keeps the lock's lease alive until stopped; losing the lock
-// cancels the run.
-func (e *Env) renew(ctx context.Context, store Store, lock *state.Lock, lease time.Duration, cancel context.CancelCauseFunc) (stop func()) {
+// renew keeps the lock's lease alive until stopped. Losing the lock
+// cancels the run; so does failing to renew it until the next attempt
+// would come after the lease ran out: from then on another run may take
+// the lock over, and this one must not go on deploying (it stops with a
+// third of the lease left for its cleanup).
+func (e *Env) renew(ctx context.Context, store Store, lock *state.Lock, lease time.Duration, cancel context.CancelCauseFunc, warn func(string)) (stop func()) {
 	ctx, stopCtx := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(max(lease/3, time.Second))
+		interval := max(lease/3, time.Second)
+		t := time.NewTicker(interval)
 		defer t.Stop()
+		renewed := time.Now()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := store.Renew(ctx, lock); errors.Is(err, state.ErrLockLost) {
+				err := store.Renew(ctx, lock)
+				switch {
+				case err == nil:
+					renewed = time.Now()
+				case errors.Is(err, state.ErrLockLost):
 					cancel(err)
 					return
+				case ctx.Err() != nil:
+					return
+				case !time.Now().Add(interval).Before(renewed.Add(lease)):
+					cancel(fmt.Errorf("%w: the lock could not be renewed since %s and its lease (%s) ends before the next attempt: %v",
+						execute.ErrLeaseExpired, renewed.UTC().Format(time.RFC3339), lease, err))
+					return
+				default:
+					warn(fmt.Sprintf("could not renew the lock (will retry; the lease ends at %s): %v", renewed.Add(lease).UTC().Format(time.RFC3339), err))
 				}
 			}
 		}

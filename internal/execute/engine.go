@@ -107,9 +107,13 @@ type Engine struct {
 	// RollbackTimeout bounds an automated rollback (default 10m); it runs
 	// after the deployment's own context was cancelled or timed out.
 	RollbackTimeout time.Duration
-	// CancelGrace bounds the rollback after an interruption (SIGINT/SIGTERM
-	// of a CI job, which is killed soon after; default 30s).
+	// CancelGrace bounds the cleanup after an interruption (SIGINT/SIGTERM
+	// of a CI job, which is killed soon after; default DefaultGrace): the
+	// rollback and the final record together.
 	CancelGrace time.Duration
+	// Cleanup, when set, is the budget the engine's cleanup shares with
+	// the caller's (the unlock after it); nil starts one of CancelGrace.
+	Cleanup *Cleanup
 	// PollInterval is how often a waiting WAIT_APPROVAL stage reads the
 	// record for approvals (default 5s).
 	PollInterval time.Duration
@@ -207,7 +211,7 @@ func (e *Engine) Run(ctx context.Context, d *Deployment) error {
 		}
 		if errors.Is(err, ErrWaitingApproval) {
 			rec.Status = state.StatusWaitingApproval
-			if uerr := e.Store.Update(e.after(ctx), rec); uerr != nil {
+			if uerr := e.record(e.cleanup(ctx), rec); uerr != nil {
 				return errors.Join(err, fmt.Errorf("record the deployment: %w", uerr))
 			}
 			return err
@@ -225,7 +229,7 @@ func (e *Engine) Run(ctx context.Context, d *Deployment) error {
 		return e.finish(ctx, d, status, fmt.Sprintf("stage %s (%s) %s: %s", ps.ID, ps.Name, strings.ToLower(string(stageStatus)), reason), err)
 	}
 	rec.Status, rec.Reason, rec.EndedAt = state.StatusSucceeded, "", e.Now()
-	if err := e.Store.Update(e.after(ctx), rec); err != nil {
+	if err := e.record(e.cleanup(ctx), rec); err != nil {
 		return fmt.Errorf("record the outcome: %w", err)
 	}
 	return nil
@@ -352,10 +356,21 @@ func (e *Engine) stage(d *Deployment, ps plan.Stage, rs *state.Stage) *Stage {
 	return st
 }
 
-// after is a context for recording an outcome after ctx may have been
-// cancelled (the store bounds its own retries).
-func (e *Engine) after(ctx context.Context) context.Context {
-	return context.WithoutCancel(ctx)
+// cleanup is the budget of what follows ctx's end: the caller's, or one
+// of CancelGrace.
+func (e *Engine) cleanup(ctx context.Context) *Cleanup {
+	if e.Cleanup != nil {
+		return e.Cleanup
+	}
+	return NewCleanup(ctx, e.CancelGrace)
+}
+
+// record writes rec once the run may have been cancelled: within the
+// cleanup budget after an interruption, else within recordTimeout.
+func (e *Engine) record(c *Cleanup, rec *state.Record) error {
+	ctx, cancel := c.Context(0)
+	defer cancel()
+	return e.Store.Update(ctx, rec)
 }
 
 func (e *Engine) emit(ev Event) {

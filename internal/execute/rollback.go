@@ -51,20 +51,28 @@ func (e *Engine) finish(ctx context.Context, d *Deployment, status state.Deploym
 	f := &Failure{Status: status, Reason: reason, Err: cause}
 	lost := errors.Is(context.Cause(ctx), state.ErrLockLost)
 	if d.Plan.AutoRollback && lost {
-		// Another deployment holds the app now: rolling back would undo it.
-		f.Reason += "; not rolled back: another deployment took the lock over"
+		// Another deployment holds the app now, or may at any moment (the
+		// lease ran out): rolling back would undo its work.
+		why := "another deployment took the lock over"
+		if errors.Is(context.Cause(ctx), ErrLeaseExpired) {
+			why = "the lock's lease ran out while it could not be renewed, and another deployment may hold it"
+		}
+		f.Reason += "; not rolled back: " + why
 	}
+	cl := e.cleanup(ctx)
 	if d.Plan.AutoRollback && !lost {
 		rec.Status, rec.Reason = state.StatusRollingBack, reason
 		e.emit(Event{Message: "rolling back: " + reason, Warning: true})
-		if err := e.Store.Update(e.after(ctx), rec); err != nil {
+		if err := e.record(cl, rec); err != nil {
 			e.emit(Event{Message: "could not record the rollback: " + err.Error(), Warning: true})
 		}
-		limit := cmp(e.RollbackTimeout, 10*time.Minute)
-		if ctx.Err() != nil {
-			limit = min(limit, cmp(e.CancelGrace, 30*time.Second))
+		// After an interruption the rollback has what is left of the
+		// cleanup budget but the final record's and the unlock's share.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp(e.RollbackTimeout, 10*time.Minute))
+		if cl.Interrupted() {
+			cancel()
+			rctx, cancel = cl.Context(cl.Reserve())
 		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 		err := e.rollback(rctx, d)
 		cancel()
 		if err != nil {
@@ -76,7 +84,7 @@ func (e *Engine) finish(ctx context.Context, d *Deployment, status state.Deploym
 		}
 	}
 	rec.Status, rec.Reason, rec.EndedAt = f.Status, f.Reason, e.Now()
-	if err := e.Store.Update(e.after(ctx), rec); err != nil {
+	if err := e.record(cl, rec); err != nil {
 		return errors.Join(f, fmt.Errorf("record the outcome: %w", err))
 	}
 	return f
