@@ -23,7 +23,10 @@ func (a *app) historyCommand() *cobra.Command {
 		Short: "Show the deployments of an application, newest first",
 		Long: `Show the deployments of an application recorded in the repository's Git
 notes, newest first: id, commit, status, strategy, duration and trigger.
-Records are fetched from the remote first (CI checkouts do not fetch notes).`,
+Records are fetched from the remote first (CI checkouts do not fetch notes).
+Text from the notes is shown with control characters escaped (\x1b). When
+every record was shown, a last line on stderr counts those folded by
+` + "`pipe gc`" + `.`,
 		Example: `  pipe history web
   pipe history web --limit 5 -o json`,
 		Args: cobra.ExactArgs(1),
@@ -53,18 +56,22 @@ Records are fetched from the remote first (CI checkouts do not fetch notes).`,
 				}
 				return writeJSON(a.out, recs)
 			}
+			// The whole history was shown: say what compactions folded.
+			var sum *state.Summary
+			if len(recs) < opts.limit {
+				if sum, err = st.Summary(cmd.Context(), opts.app); err != nil {
+					return stateError(err)
+				}
+			}
 			if len(recs) == 0 {
-				fmt.Fprintf(a.err, "no deployments of %s recorded\n", opts.app)
-				return nil
+				fmt.Fprintf(a.err, "no deployments of %s recorded\n", state.SafeText(opts.app))
+			} else if err := a.printHistory(recs); err != nil {
+				return err
 			}
-			now := a.env.Now()
-			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tCOMMIT\tSTATUS\tSTRATEGY\tSTARTED\tDURATION\tTRIGGER")
-			for _, r := range recs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, shortHash(r.Target.Hash), r.Status, orDash(string(r.Strategy)),
-					r.CreatedAt.UTC().Format(time.RFC3339), r.Duration(now).Round(time.Second), describeTrigger(r.Trigger))
+			if sum != nil {
+				fmt.Fprintln(a.err, sum.Describe())
 			}
-			return tw.Flush()
+			return nil
 		},
 	}
 	addOutputFlag(cmd, "text", "json")
@@ -73,11 +80,26 @@ Records are fetched from the remote first (CI checkouts do not fetch notes).`,
 	return cmd
 }
 
+// printHistory writes the records as a table. Every field comes from notes
+// anyone with push access may write: each is escaped (state.SafeText).
+func (a *app) printHistory(recs []*state.Record) error {
+	now := a.env.Now()
+	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCOMMIT\tSTATUS\tSTRATEGY\tSTARTED\tDURATION\tTRIGGER")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", state.SafeText(r.ID), shortHash(r.Target.Hash),
+			state.SafeText(string(r.Status)), orDash(state.SafeText(string(r.Strategy))),
+			r.CreatedAt.UTC().Format(time.RFC3339), r.Duration(now).Round(time.Second), describeTrigger(r.Trigger))
+	}
+	return tw.Flush()
+}
+
+// shortHash is the first 8 characters of a commit hash, escaped.
 func shortHash(h string) string {
 	if len(h) > 8 {
-		return h[:8]
+		h = h[:8]
 	}
-	return orDash(h)
+	return orDash(state.SafeText(h))
 }
 
 func orDash(s string) string {
@@ -87,10 +109,11 @@ func orDash(s string) string {
 	return s
 }
 
+// describeTrigger says who or what started a deployment, escaped.
 func describeTrigger(t state.Trigger) string {
 	s := string(t.Kind)
 	if t.Actor != "" {
 		s += " by " + t.Actor
 	}
-	return orDash(s)
+	return orDash(state.SafeText(s))
 }

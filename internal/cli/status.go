@@ -66,6 +66,9 @@ running or waiting for approval, and who holds the lock.`,
 	return cmd
 }
 
+// printStatus writes the statuses as a table. Record and lock fields come
+// from refs anyone with push access may write, and app names from ref
+// names (%XX-decoded): each is escaped (state.SafeText).
 func (a *app) printStatus(statuses []*state.AppStatus) error {
 	now := a.env.Now()
 	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
@@ -73,25 +76,26 @@ func (a *app) printStatus(statuses []*state.AppStatus) error {
 	for _, s := range statuses {
 		last, status, ok, active, lock := "-", "-", "-", "-", "-"
 		if s.Last != nil {
-			last = s.Last.ID
-			status = string(s.Last.Status)
+			last = state.SafeText(s.Last.ID)
+			status = state.SafeText(string(s.Last.Status))
 		}
 		if s.LastSuccessful != nil {
 			ok = shortHash(s.LastSuccessful.Target.Hash)
 		}
 		if s.Active != nil {
-			active = fmt.Sprintf("%s (%s)", s.Active.Status, s.Active.ID)
+			active = state.SafeText(fmt.Sprintf("%s (%s)", s.Active.Status, s.Active.ID))
 		}
 		if s.Lock != nil {
 			lock = s.Lock.Owner
 			if s.Lock.CIRunURL != "" {
 				lock += " " + s.Lock.CIRunURL
 			}
+			lock = state.SafeText(lock)
 			if s.LockExpired {
 				lock += " (lease expired " + now.Sub(s.Lock.LeaseExpiresAt).Round(time.Second).String() + " ago)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.App, last, status, ok, active, lock)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", state.SafeText(s.App), last, status, ok, active, lock)
 	}
 	return tw.Flush()
 }

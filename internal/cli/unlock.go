@@ -57,13 +57,15 @@ record. --force is required, since the holder may still be running.`,
 					Released *state.LockInfo `json:"released"`
 				}{opts.app, prev})
 			}
+			// The holder is what the lock ref says: escaped, like the app name.
+			app := state.SafeText(opts.app)
 			if prev == nil {
-				fmt.Fprintf(a.out, "%s was not locked\n", opts.app)
+				fmt.Fprintf(a.out, "%s was not locked\n", app)
 				return nil
 			}
-			fmt.Fprintf(a.out, "released the lock of %s held by %s", opts.app, prev.Owner)
+			fmt.Fprintf(a.out, "released the lock of %s held by %s", app, state.SafeText(prev.Owner))
 			if prev.CIRunURL != "" {
-				fmt.Fprintf(a.out, " (%s)", prev.CIRunURL)
+				fmt.Fprintf(a.out, " (%s)", state.SafeText(prev.CIRunURL))
 			}
 			fmt.Fprintln(a.out)
 			return nil
