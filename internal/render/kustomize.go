@@ -227,6 +227,12 @@ func (f *treeFS) ReadFile(p string) ([]byte, error) {
 		return f.FileSystem.ReadFile(real)
 	}
 	b, err := f.tree.read(real, maxFileSize)
+	if err == nil {
+		// kyaml follows aliases without bounds: see checkAliases.
+		if aerr := checkAliases(f.tree.rel(real), b); aerr != nil {
+			b, err = nil, aerr
+		}
+	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		f.record(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gitops-pipe/pipe/internal/yamlalias"
 )
 
 // document is one YAML document of a multi-document stream.
@@ -106,6 +108,9 @@ func decodeDocument(d document, src Source, strict bool) ([]rendered, error) {
 		j, err = yaml.YAMLToJSON(d.data)
 	}
 	if err != nil {
+		if e := locateAliasError(src.File, src.Line, d.data, err); e != nil {
+			return nil, e
+		}
 		return nil, yamlError(src.File, src.Line, err)
 	}
 	var v any
@@ -206,6 +211,49 @@ func yamlError(file string, docLine int, err error) *Error {
 		}
 	}
 	return &Error{File: file, Line: docLine, Err: errors.New("invalid YAML: " + msg)}
+}
+
+// Anchors and aliases. sigs.k8s.io/yaml (manifests, Helm values, Helm's
+// chart files and its fromYaml) refuses an alias inside its own anchor's
+// value and "excessive aliasing" on its own, without saying where;
+// kustomize's kyaml does not: it replaces every alias by a copy of its value
+// (RNode.DeAnchor) with no cycle check and no bound, so a resource holding
+// `&s {a: *s}` overflowed the stack and nine levels of nine aliases ran out
+// of memory. checkAliases guards what kustomize reads.
+
+// checkAliases refuses YAML whose anchors and aliases expand past the bounds
+// of package yamlalias, with the file and line of the alias responsible.
+// Data that is not YAML passes: it is the caller's parser's to report.
+func checkAliases(file string, data []byte) *Error {
+	var e *yamlalias.Error
+	if errors.As(yamlalias.CheckStream(data), &e) {
+		return aliasError(file, 1, e)
+	}
+	return nil
+}
+
+// aliasError locates e like yamlError does a parser error.
+func aliasError(file string, docLine int, e *yamlalias.Error) *Error {
+	if docLine == 0 {
+		return &Error{File: file, Err: fmt.Errorf("in the rendered output, line %d, column %d: %s (%s)", e.Line, e.Column, e.Message, e.Hint)}
+	}
+	return &Error{File: file, Line: docLine + e.Line - 1, Err: fmt.Errorf("column %d: %s (%s)", e.Column, e.Message, e.Hint)}
+}
+
+// locateAliasError turns sigs.k8s.io/yaml's refusal of a document's
+// aliases, which gives no line, into yamlalias's account of it; nil when
+// err is another error or yamlalias accepts the document (its bounds are
+// not the same).
+func locateAliasError(file string, docLine int, data []byte, err error) *Error {
+	msg := err.Error()
+	if !strings.Contains(msg, "excessive aliasing") && !strings.Contains(msg, "value contains itself") {
+		return nil
+	}
+	var e *yamlalias.Error
+	if errors.As(yamlalias.CheckStream(data), &e) {
+		return aliasError(file, docLine, e)
+	}
+	return nil
 }
 
 func jsonKind(v any) string {

@@ -35,7 +35,8 @@ func TestCheckStream(t *testing.T) {
 		{"billion laughs", laughs(9, 9), 7, 10, "anchors and aliases expand this document past 250000 nodes (here, alias *l5)"},
 		{"deep", laughs(33, 1), 34, 12, "aliases nest more than 32 deep here (alias *l32)"},
 		{"32 deep", laughs(32, 1), 0, 0, ""},
-		{"not YAML", "a: [\n", 0, 0, ""},
+		{"not YAML", "a: [*\n", 0, 0, ""},
+		{"no alias", "a: &a {<<: {b: 1}}\n", 0, 0, ""},
 		{"after a syntax error", "a: 1\n--- [\n" + laughs(9, 9), 0, 0, ""},
 	}
 	for _, tt := range tests {
