@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -199,6 +200,9 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pfl
 	env := a.deployEnv(root, repo, git, st, a.platforms(v, root, repo, pflags, tr.Untrusted))
 	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}, Notices: notices}
 	for _, ap := range apps {
+		if ctx.Err() != nil {
+			return &Error{Code: ExitInterrupted, Summary: fmt.Sprintf("interrupted: %d of %d applications planned, nothing reported", len(out.Plans)+len(out.Errors), len(apps)), Err: context.Cause(ctx)}
+		}
 		fmt.Fprintf(a.err, "planning %s (%s)\n", ap.Name, ap.Dir)
 		p, err := env.Plan(ctx, ap, deploy.PlanOptions{Base: planBase(opts.base), Strategy: opts.strategy, Live: opts.live, ForceConflicts: opts.forceConflicts})
 		if err != nil {
