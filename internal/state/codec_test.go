@@ -31,6 +31,14 @@ func TestSafeText(t *testing.T) {
 	}
 }
 
+// TestLockedErrorEscapesTheHolder: the holder comes from the lock ref.
+func TestLockedErrorEscapesTheHolder(t *testing.T) {
+	err := &LockedError{App: "web", Holder: LockInfo{Owner: "evil\x1b[2J", CIRunURL: "https://ci/\x1b]8;;x\x07"}}
+	if got := err.Error(); strings.ContainsAny(got, "\x1b\x07") || !strings.Contains(got, `evil\x1b[2J, run https://ci/\x1b]8;;x\a`) {
+		t.Errorf("LockedError = %q", got)
+	}
+}
+
 // TestDecodeNoteManyVersionsOfOneID: versions of one id read back as one
 // record, the winner with every version's events, in linear time.
 func TestDecodeNoteManyVersionsOfOneID(t *testing.T) {

@@ -32,6 +32,8 @@ type LockInfo struct {
 	TakeoverOf *LockInfo `json:"takeoverOf,omitempty"`
 }
 
+// describe names the holder for messages; what the lock ref says is
+// escaped (SafeText): anyone with push access writes it.
 func (l LockInfo) describe() string {
 	s := l.Owner
 	if s == "" {
@@ -43,7 +45,7 @@ func (l LockInfo) describe() string {
 	if l.CIRunURL != "" {
 		s += ", run " + l.CIRunURL
 	}
-	return s
+	return SafeText(s)
 }
 
 // LockRequest says who takes a lock and for how long.
