@@ -52,6 +52,10 @@ func (s *GitStore) endpoint() (transport.Transport, *transport.Endpoint, transpo
 		return nil, nil, nil, &Error{Op: "remote " + s.opts.Remote, Err: err}
 	}
 	auth, err := s.opts.Credentials.authMethod(s.remoteURL)
+	if e := (*Error)(nil); errors.As(err, &e) {
+		e.Op = "remote " + s.opts.Remote + ": " + e.Op
+		e.Hint = strings.ReplaceAll(e.Hint, "<remote>", s.opts.Remote)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
