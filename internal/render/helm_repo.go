@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/redact"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/repo"
@@ -36,9 +37,14 @@ type ChartRepo struct {
 
 // ChartReposFromConfig resolves the HTTP chart repositories of
 // .pipe/config.yaml: passwords come from the named environment variable
-// (through getenv) or file (through readFile). GIT repositories are left
-// out: they only give credentials to charts fetched by gitRemote.
-func ChartReposFromConfig(repos []config.ChartRepository, getenv func(string) string, readFile func(string) ([]byte, error)) ([]ChartRepo, error) {
+// (through getenv) or file. GIT repositories are left out: they only give
+// credentials to charts fetched by gitRemote.
+//
+// A passwordFile is a path of the machine pipe runs on, which the trusted
+// config names: it may be anywhere, but it must be a regular file of at
+// most fsafe.MaxSecretSize bytes (a named pipe or a device is refused,
+// without blocking), and no error holds its content.
+func ChartReposFromConfig(repos []config.ChartRepository, getenv func(string) string) ([]ChartRepo, error) {
 	var out []ChartRepo
 	for _, c := range repos {
 		if c.Type == "GIT" {
@@ -51,9 +57,9 @@ func ChartReposFromConfig(repos []config.ChartRepository, getenv func(string) st
 				return nil, fmt.Errorf("chart repository %s: environment variable %s (passwordEnv) is not set", c.Name, c.PasswordEnv)
 			}
 		case c.PasswordFile != "":
-			b, err := readFile(string(c.PasswordFile))
+			b, err := fsafe.ReadHostFile(string(c.PasswordFile), fsafe.MaxSecretSize)
 			if err != nil {
-				return nil, fmt.Errorf("chart repository %s: passwordFile: %w", c.Name, err)
+				return nil, fmt.Errorf("chart repository %s: passwordFile: %w (it must be a file holding the password only)", c.Name, err)
 			}
 			r.Password = strings.TrimRight(string(b), "\r\n")
 		}

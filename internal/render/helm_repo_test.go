@@ -12,8 +12,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
@@ -193,20 +195,15 @@ func TestHelmChartRepositoryInsecure(t *testing.T) {
 
 func TestChartReposFromConfig(t *testing.T) {
 	env := map[string]string{"CHARTS_PASSWORD": "from-env"}
-	files := map[string]string{"/run/secrets/charts": "from-file\n"}
-	readFile := func(p string) ([]byte, error) {
-		if s, ok := files[p]; ok {
-			return []byte(s), nil
-		}
-		return nil, os.ErrNotExist
-	}
+	dir := t.TempDir()
+	secret := writeFiles(t, dir, map[string]string{"charts": "from-file\n", "big": strings.Repeat("p", fsafe.MaxSecretSize+1)})
 	getenv := func(k string) string { return env[k] }
 	repos, err := ChartReposFromConfig([]config.ChartRepository{
 		{Type: "HTTP", Name: "a", Address: "https://a.example.com", Username: "u", PasswordEnv: "CHARTS_PASSWORD"},
-		{Type: "HTTP", Name: "b", Address: "https://b.example.com", Username: "u", PasswordFile: "/run/secrets/charts", Insecure: true},
+		{Type: "HTTP", Name: "b", Address: "https://b.example.com", Username: "u", PasswordFile: config.HostPath(filepath.Join(secret, "charts")), Insecure: true},
 		{Type: "GIT", GitRemote: "git@github.com:org/charts.git"},
 		{Type: "HTTP", Name: "c", Address: "https://c.example.com"},
-	}, getenv, readFile)
+	}, getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,12 +220,44 @@ func TestChartReposFromConfig(t *testing.T) {
 			t.Errorf("repo %d = %+v, want %+v", i, repos[i], want[i])
 		}
 	}
-	_, err = ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "a", PasswordEnv: "MISSING"}}, getenv, readFile)
+	_, err = ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "a", PasswordEnv: "MISSING"}}, getenv)
 	if err == nil || !strings.Contains(err.Error(), "MISSING (passwordEnv) is not set") {
 		t.Errorf("err = %v", err)
 	}
-	_, err = ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "a", PasswordFile: "/nope"}}, getenv, readFile)
-	if err == nil || !strings.Contains(err.Error(), "passwordFile") {
-		t.Errorf("err = %v", err)
+
+	// A passwordFile is a regular file of bounded size; a named pipe does
+	// not block; no error shows the content.
+	pipe := filepath.Join(dir, "pipe")
+	if err := mkfifo(pipe); err != nil {
+		t.Logf("mkfifo: %v", err)
+		pipe = ""
+	}
+	for _, c := range []struct {
+		file string
+		want []string
+	}{
+		{filepath.Join(dir, "nope"), []string{"chart repository a: passwordFile:", "nope", "no such file"}},
+		{filepath.Join(dir, "big"), []string{"chart repository a: passwordFile:", "big is 65537 bytes, more than the 64 KiB pipe reads from one file"}},
+		{"/dev/zero", []string{"chart repository a: passwordFile: /dev/zero is a character device, not a regular file"}},
+		{dir, []string{"is a directory, not a regular file"}},
+		{pipe, []string{"chart repository a: passwordFile:", "pipe is a named pipe, not a regular file"}},
+	} {
+		if c.file == "" {
+			continue
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "a", PasswordFile: config.HostPath(c.file)}}, getenv)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			wantErr(t, err, c.want...)
+			if strings.Contains(err.Error(), "ppppp") {
+				t.Errorf("the error holds the file's content")
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: reading the passwordFile blocked", c.file)
+		}
 	}
 }

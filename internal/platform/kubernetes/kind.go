@@ -26,7 +26,7 @@ func Kind() platform.Kind {
 				Untrusted: env.Untrusted, Root: env.Root}
 			opts := PlatformOptions{
 				Root: env.Root, Connect: conn.Connect, Key: conn.key, Namespace: conn.Namespace,
-				Getenv: env.Getenv, ReadFile: env.ReadFile, HTTP: env.HTTP, Git: &render.GoGitFetcher{},
+				Getenv: env.Getenv, HTTP: env.HTTP, Git: &render.GoGitFetcher{},
 				Say: env.Say, Warn: env.Warn,
 			}
 			if env.Config != nil {

@@ -39,12 +39,12 @@ type PlatformOptions struct {
 	// none, known without a request (Connector.Namespace); nil or "" means
 	// the client's once connected, "default" before.
 	Namespace func(app *config.App) string
-	// ChartRepositories are .pipe/config.yaml's, with the environment and
-	// files their credentials are read from; resolved when a chart from a
+	// ChartRepositories are .pipe/config.yaml's, with the environment
+	// their credentials are read from (passwordFile: see
+	// render.ChartReposFromConfig); resolved when a chart from a
 	// repository is first rendered.
 	ChartRepositories []config.ChartRepository
 	Getenv            func(string) string
-	ReadFile          func(string) ([]byte, error)
 	// HTTP downloads charts and remote values files; nil refuses them.
 	HTTP *http.Client
 	// Git fetches charts from other Git repositories; nil refuses them.
@@ -120,7 +120,7 @@ func (p *Platform) namespace(app *config.App) string {
 func (p *Platform) renderer(ns string) (*render.Renderer, error) {
 	p.reposOnce.Do(func() {
 		if len(p.opts.ChartRepositories) > 0 {
-			p.repos, p.reposErr = render.ChartReposFromConfig(p.opts.ChartRepositories, p.opts.Getenv, p.opts.ReadFile)
+			p.repos, p.reposErr = render.ChartReposFromConfig(p.opts.ChartRepositories, p.opts.Getenv)
 		}
 	})
 	if p.reposErr != nil {
