@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/klog/v2"
 )
 
 // Options tune a Client. The zero value is ready to use.
@@ -107,11 +109,18 @@ type Client struct {
 	lastReset time.Time
 }
 
+// quietKlog stops client-go's own logging (klog) from writing lines like
+// "E1206 memcache.go:381] Couldn't get current server API group list" to
+// stderr: every error it logs is also returned, and pipe reports it once,
+// in its own words.
+var quietKlog = sync.OnceFunc(func() { klog.SetLogger(logr.Discard()) })
+
 // New connects with the CLI's connection settings: typically a
 // *genericclioptions.ConfigFlags bound to the standard kubectl flags
 // (--kubeconfig, --context, --namespace, --server, --token, ...). Nothing is
 // sent to the cluster until the first operation.
 func New(getter genericclioptions.RESTClientGetter, opts Options) (*Client, error) {
+	quietKlog()
 	cfg, err := getter.ToRESTConfig()
 	if err != nil {
 		return nil, connectError(err)
