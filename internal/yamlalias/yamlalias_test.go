@@ -1,10 +1,13 @@
 package yamlalias
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // laughs is the "billion laughs": each level a list of fan aliases of the
@@ -74,4 +77,46 @@ func TestCheckStreamSharedBudget(t *testing.T) {
 	if got := e.Error(); !strings.HasPrefix(got, "line 7, column ") || !strings.Contains(got, "billion laughs") {
 		t.Errorf("Error() = %q", got)
 	}
+}
+
+// FuzzCheckStream: no input makes Check panic, and what it accepts has no
+// cycle by yaml.v3's own account either (it decodes every document,
+// following every alias, without "value contains itself").
+func FuzzCheckStream(f *testing.F) {
+	for _, s := range []string{
+		"a: 1\n",
+		"base: &b {image: nginx}\nweb: {<<: *b, name: web}\n",
+		"data: &s {<<: *s}\n",
+		"a: &a [*a]\n",
+		"a: &a {b: &b [*a]}\nc: *b\n",
+		"a: &a [1]\n---\nb: &a [*a]\n",
+		"x: &x 1\ny: &x [*x, *x]\nz: [*x, *x]\n",
+		"*a : b\n",
+		laughs(4, 9),
+		laughs(33, 1),
+		"{<<: [&a {x: 1}, {<<: *a}]}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := CheckStream(data); err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Line < 1 || e.Column < 1 || e.Message == "" || e.Hint == "" {
+				t.Fatalf("incomplete error %#v", err)
+			}
+			return
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var v any
+			err := dec.Decode(&v)
+			if err == nil {
+				continue
+			}
+			if strings.Contains(err.Error(), "contains itself") {
+				t.Fatalf("accepted a cycle yaml.v3 refuses: %v", err)
+			}
+			return
+		}
+	})
 }
