@@ -25,9 +25,16 @@ FUZZTIME     ?= 30s
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pipe ./cmd/pipe
 
+# The fuzz targets of what reads untrusted input (configs, YAML aliases,
+# notes) also run in `make test`, briefly (FUZZTIME_TEST each); `make fuzz`
+# runs them longer.
+FUZZTIME_TEST ?= 10s
+FUZZ_TARGETS  := FuzzParseFile:./internal/config FuzzCheckStream:./internal/yamlalias FuzzDecodeNote:./internal/state
+
 test:
 	$(GO) vet ./...
 	$(GO) test -p 2 -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST)
 
 lint:
 	@files="$$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -not -path './vendor/*')"; \
@@ -46,7 +53,10 @@ schema:
 	$(GO) run ./cmd/pipe schema --write schema/
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME) ./internal/config
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($${t#*:}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) "$${t#*:}"; \
+	done
 
 install: build
 	install -d '$(DESTDIR)$(BINDIR)'
