@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
 
@@ -253,7 +254,7 @@ func (r *Runner) buildHTTP(i int, h config.TemplatableAnalysisHTTP, duration tim
 		return nil, renderError(where, "url", err)
 	}
 	if u, perr := url.Parse(cfg.URL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: the url %q is not an absolute http:// or https:// URL once rendered", where, redactURL(cfg.URL))
+		return nil, fmt.Errorf("%s: the url %q is not an absolute http:// or https:// URL once rendered", where, redact.Endpoint(cfg.URL))
 	}
 	headers := make([]config.AnalysisHTTPHeader, len(cfg.Headers))
 	for j, hd := range cfg.Headers {
@@ -264,7 +265,7 @@ func (r *Runner) buildHTTP(i int, h config.TemplatableAnalysisHTTP, duration tim
 	}
 	cfg.Headers = headers
 	z.check = &cfg
-	z.rec = state.AnalysisAnalyzer{Name: name, Label: label, Kind: KindHTTP, Query: cfg.Method + " " + redactURL(cfg.URL),
+	z.rec = state.AnalysisAnalyzer{Name: name, Label: label, Kind: KindHTTP, Query: cfg.Method + " " + redact.Endpoint(cfg.URL),
 		Interval: state.Millis(z.interval), FailureLimit: z.failureLimit}
 	if cfg.ExpectedCode != 0 {
 		z.rec.Expected = fmt.Sprintf("code %d", cfg.ExpectedCode)
@@ -317,21 +318,6 @@ func checkInterval(where string, interval, duration time.Duration) error {
 		return fmt.Errorf("%s: its interval %s is not shorter than the analysis duration %s, so it would never run (the first check is one interval after the start): shorten the interval or lengthen with.duration", where, interval, duration)
 	}
 	return nil
-}
-
-// redactURL hides the password of a URL's user info (records and events
-// are public).
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = "…"
-	}
-	u.Fragment = ""
-	return u.String()
 }
 
 func keys[V any](m map[string]V) []string {

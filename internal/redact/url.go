@@ -54,6 +54,20 @@ func URL(rawURL string) string {
 	return head + maskParams(rest)
 }
 
+// Endpoint is URL without the query and the fragment at all (a query
+// shows as "?…"): for endpoints a config writes (analysis queries, HTTP
+// checks), whose parameters may carry credentials under any name.
+func Endpoint(rawURL string) string {
+	u := URL(rawURL)
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i] + "?…"
+	}
+	return u
+}
+
 // isScheme reports whether s is a URL scheme (RFC 3986: a letter, then
 // letters, digits, '+', '-' or '.').
 func isScheme(s string) bool {

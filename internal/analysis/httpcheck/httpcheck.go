@@ -35,6 +35,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
 const (
@@ -102,10 +103,10 @@ func Check(ctx context.Context, client *http.Client, c config.AnalysisHTTP) (Res
 	}
 	u, err := url.Parse(strings.TrimSpace(c.URL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Result{}, fmt.Errorf("http check: url %q is not an absolute http:// or https:// URL", safeURL(c.URL))
+		return Result{}, fmt.Errorf("http check: url %q is not an absolute http:// or https:// URL", redact.Endpoint(c.URL))
 	}
 	if c.ExpectedCode != 0 && (c.ExpectedCode < 100 || c.ExpectedCode > 599) {
-		return Result{}, fmt.Errorf("http check %s %s: expectedCode %d is not an HTTP status code (100-599)", method, safeURL(c.URL), c.ExpectedCode)
+		return Result{}, fmt.Errorf("http check %s %s: expectedCode %d is not an HTTP status code (100-599)", method, redact.Endpoint(c.URL), c.ExpectedCode)
 	}
 	timeout := c.Timeout.Std()
 	if timeout <= 0 {
@@ -115,7 +116,7 @@ func Check(ctx context.Context, client *http.Client, c config.AnalysisHTTP) (Res
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
-		return Result{}, fmt.Errorf("http check %s %s: cannot build the request: %v", method, safeURL(c.URL), unwrapURLError(err))
+		return Result{}, fmt.Errorf("http check %s %s: cannot build the request: %v", method, redact.Endpoint(c.URL), unwrapURLError(err))
 	}
 	for _, h := range c.Headers {
 		if strings.EqualFold(h.Key, "Host") {
@@ -220,21 +221,6 @@ func quote(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// safeURL drops the user info and the query of a URL for messages: they
-// may hold credentials.
-func safeURL(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = "…"
-	}
-	u.Fragment = ""
-	return u.String()
-}
-
 func unwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -245,10 +231,10 @@ func unwrapURLError(err error) error {
 
 func transportError(ctx context.Context, method, rawURL string, timeout time.Duration, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("http check %s %s: no response within %s; raise `timeout` or check the service: %w", method, safeURL(rawURL), timeout, context.DeadlineExceeded)
+		return fmt.Errorf("http check %s %s: no response within %s; raise `timeout` or check the service: %w", method, redact.Endpoint(rawURL), timeout, context.DeadlineExceeded)
 	}
 	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("http check %s %s: interrupted: %w", method, safeURL(rawURL), context.Canceled)
+		return fmt.Errorf("http check %s %s: interrupted: %w", method, redact.Endpoint(rawURL), context.Canceled)
 	}
-	return fmt.Errorf("http check %s %s: request failed: %v; check the URL and that the service is reachable", method, safeURL(rawURL), unwrapURLError(err))
+	return fmt.Errorf("http check %s %s: request failed: %v; check the URL and that the service is reachable", method, redact.Endpoint(rawURL), unwrapURLError(err))
 }
