@@ -105,6 +105,11 @@ func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash, limit int64) ([]byt
 	if n, err := blobSize(s, h); err == nil && n > limit {
 		return nil, &sizeError{what: "blob " + h.String(), size: n, limit: limit}
 	}
+	return readSizedBlob(s, h, limit)
+}
+
+// readSizedBlob is readBlob for a blob whose size the caller checked.
+func readSizedBlob(s storer.EncodedObjectStorer, h plumbing.Hash, limit int64) ([]byte, error) {
 	o, err := s.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
 		return nil, err

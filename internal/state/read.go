@@ -74,9 +74,11 @@ func (s *GitStore) readAppWithin(app string, lim readLimits) (*appRecords, error
 	// Sizes come from the objects' headers: nothing is read when the
 	// app's notes are over the limit.
 	var total int64
+	sizes := make(map[plumbing.Hash]int64, len(nt.notes))
 	for _, blobs := range nt.notes {
 		for _, b := range blobs {
 			if n, err := blobSize(s.st, b); err == nil {
+				sizes[b] = n
 				total += n
 			}
 		}
@@ -94,7 +96,7 @@ func (s *GitStore) readAppWithin(app string, lim readLimits) (*appRecords, error
 	where := map[string]string{}
 	var dups map[string][]*Record // versions of an id in several notes, after the first
 	for _, key := range keys {
-		n, err := s.readNoteWithin(app, key, nt.notes[key], lim.note, func(msg string) { warn("note on " + key + ": " + msg) })
+		n, err := s.readNoteSized(app, key, nt.notes[key], sizes, lim.note, func(msg string) { warn("note on " + key + ": " + msg) })
 		if errors.Is(err, ErrNoteTooLarge) {
 			return nil, err
 		}
@@ -170,11 +172,19 @@ func (s *GitStore) readNote(app, key string, blobs []plumbing.Hash, warn func(st
 }
 
 func (s *GitStore) readNoteWithin(app, key string, blobs []plumbing.Hash, limit int64, warn func(string)) (*note, error) {
+	return s.readNoteSized(app, key, blobs, nil, limit, warn)
+}
+
+// readNoteSized is readNoteWithin with the blobs' sizes, where known.
+func (s *GitStore) readNoteSized(app, key string, blobs []plumbing.Hash, sizes map[plumbing.Hash]int64, limit int64, warn func(string)) (*note, error) {
 	var size int64
 	for _, b := range blobs {
-		n, err := blobSize(s.st, b)
-		if err != nil {
-			return nil, err
+		n, known := sizes[b]
+		if !known {
+			var err error
+			if n, err = blobSize(s.st, b); err != nil {
+				return nil, err
+			}
 		}
 		size += n
 	}
@@ -183,7 +193,7 @@ func (s *GitStore) readNoteWithin(app, key string, blobs []plumbing.Hash, limit 
 	}
 	var data []byte
 	for i, b := range blobs {
-		content, err := readBlob(s.st, b, limit)
+		content, err := readSizedBlob(s.st, b, limit)
 		if err != nil {
 			return nil, err
 		}
