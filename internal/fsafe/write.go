@@ -80,6 +80,12 @@ func (w *TreeWriter) WriteFile(name string, r io.Reader, executable bool) error 
 	return nil
 }
 
+// ErrSymlinkOut is wrapped by Symlink's refusal of a target that is
+// absolute or climbs out of the destination. The name is taken all the
+// same (no entry may be written below it or under it again), so a caller
+// may leave such a link out and go on.
+var ErrSymlinkOut = errors.New("symlink target outside the tree")
+
 // Symlink creates the symlink name pointing at target, which must be a
 // relative path that stays inside the destination.
 func (w *TreeWriter) Symlink(target, name string) error {
@@ -87,6 +93,7 @@ func (w *TreeWriter) Symlink(target, name string) error {
 		return err
 	}
 	if err := checkTarget(target, name); err != nil {
+		w.made[name] = false
 		return err
 	}
 	if err := w.root.Symlink(target, filepath.FromSlash(name)); err != nil {
@@ -156,10 +163,10 @@ func checkTarget(target, name string) error {
 	case target == "":
 		return fmt.Errorf("symlink %s has an empty target", name)
 	case path.IsAbs(t) || filepath.IsAbs(target) || filepath.VolumeName(target) != "":
-		return fmt.Errorf("symlink %s -> %q is absolute: pipe exports only symlinks to paths inside the tree", name, target)
+		return fmt.Errorf("symlink %s -> %q is absolute: pipe exports only symlinks to paths inside the tree: %w", name, target, ErrSymlinkOut)
 	}
 	if c := path.Join(path.Dir(name), t); c == ".." || strings.HasPrefix(c, "../") {
-		return fmt.Errorf("symlink %s -> %q leads outside the tree: pipe exports only symlinks to paths inside it", name, target)
+		return fmt.Errorf("symlink %s -> %q leads outside the tree: pipe exports only symlinks to paths inside it: %w", name, target, ErrSymlinkOut)
 	}
 	return nil
 }

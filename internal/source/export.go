@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path"
 
@@ -18,8 +19,11 @@ import (
 //
 // The tree may have been crafted (a pushed branch is anyone's): nothing is
 // ever written through a symlink or outside dir. An entry repeated in a
-// tree, an unsafe name ("..", ".git") and a symlink that is absolute or
-// leads out of the tree are errors naming the entry.
+// tree, an unsafe name ("..", ".git"), an entry below a symlink and a chain
+// of symlinks leading out are errors naming the entry. A symlink that is
+// absolute or leads out of the tree by its own target is left out of the
+// export (the renderer would refuse to follow it in the working tree too):
+// reading through it says the file does not exist.
 func (r *Repo) ExportTree(rev Revision, dir string) error {
 	c, err := r.readCommitHeader(rev.hash())
 	if err != nil {
@@ -81,7 +85,7 @@ func (r *Repo) exportTree(w *fsafe.TreeWriter, h plumbing.Hash, dir string, dept
 			if len(target) > maxSymlinkTarget {
 				return fmt.Errorf("symlink %s: its target is %d bytes long", p, len(target))
 			}
-			if err := w.Symlink(string(target), p); err != nil {
+			if err := w.Symlink(string(target), p); err != nil && !errors.Is(err, fsafe.ErrSymlinkOut) {
 				return err
 			}
 		default:
