@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 )
 
 // MaxFileSize bounds how much of a configuration file is read. Real configs
@@ -34,25 +37,32 @@ type File struct {
 // Valid reports whether the file has no error diagnostics.
 func (f *File) Valid() bool { return !f.Diags.HasErrors() }
 
-// ReadFile reads and parses one file, reading at most MaxFileSize bytes.
-// displayPath is used in diagnostics.
+// ReadFile reads and parses one file of the machine (a path pipe was
+// given): it must be a regular file (a named pipe is not waited on) of at
+// most MaxFileSize bytes. displayPath is used in diagnostics.
 func ReadFile(osPath, displayPath string) *File {
-	f, err := os.Open(osPath)
-	if err != nil {
-		return fileError(displayPath, fmt.Sprintf("cannot read file: %v", unwrapPathError(err)), "")
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return fileError(displayPath, fmt.Sprintf("cannot read file: %v", unwrapPathError(err)), "")
-	}
-	if len(data) > MaxFileSize {
-		size := int64(len(data))
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-		}
-		return fileError(displayPath, fmt.Sprintf("file is %s, over the %s limit for a configuration file", humanBytes(size), humanBytes(MaxFileSize)),
+	data, err := fsafe.ReadHostFile(osPath, MaxFileSize)
+	return parseRead(displayPath, data, err)
+}
+
+// ReadFileIn reads and parses the file rel (slash-separated) of the
+// repository opened as root: confined to it (a symlink leading out is
+// refused), a regular file, at most MaxFileSize bytes.
+func ReadFileIn(root *os.Root, rel string) *File {
+	data, err := fsafe.ReadFile(root, filepath.FromSlash(rel), MaxFileSize)
+	return parseRead(rel, data, err)
+}
+
+func parseRead(displayPath string, data []byte, err error) *File {
+	var big *fsafe.TooLargeError
+	switch {
+	case errors.As(err, &big):
+		return fileError(displayPath, fmt.Sprintf("file is %s, over the %s limit for a configuration file", humanBytes(big.Size), humanBytes(MaxFileSize)),
 			"a configuration file is a few kilobytes; is this the right file?")
+	case errors.Is(err, fsafe.ErrOutside):
+		return fileError(displayPath, "cannot read file: it leads (through a symlink) outside the repository", "pipe reads configuration only from the repository")
+	case err != nil:
+		return fileError(displayPath, fmt.Sprintf("cannot read file: %v", unwrapPathError(err)), "")
 	}
 	return ParseFile(displayPath, data)
 }

@@ -228,9 +228,14 @@ func LoadRepo(root string, paths ...string) (*Repo, error) {
 	}
 	sort.Strings(names)
 
+	rootDir, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer rootDir.Close()
 	r := &Repo{Root: root, Files: make([]*File, len(names))}
 	parallel(len(names), func(i int) {
-		r.Files[i] = ReadFile(filepath.Join(root, filepath.FromSlash(names[i])), names[i])
+		r.Files[i] = ReadFileIn(rootDir, names[i])
 	})
 	ctx := r.sharedContext()
 	parallel(len(r.Files), func(i int) { r.check(r.Files[i], ctx) })
