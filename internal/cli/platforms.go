@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -31,7 +30,6 @@ func (a *app) platforms(v *viper.Viper, root string, repo *config.Repo, flags *r
 		Config:    repo.Config,
 		Flag:      v.GetString,
 		Getenv:    a.env.Getenv,
-		ReadFile:  os.ReadFile,
 		Output:    a.err,
 		Say:       func(format string, args ...any) { fmt.Fprintf(a.err, format+"\n", args...) },
 		Warn:      func(msg string) { fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), msg) },

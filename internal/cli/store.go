@@ -75,9 +75,9 @@ func (a *app) openStore(v *viper.Viper, writes bool) (*state.GitStore, string, e
 		Notify: func(n state.Notice) {
 			switch {
 			case n.Level >= state.LevelWarn:
-				fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), n.Msg)
+				fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), state.SafeText(n.Msg))
 			case n.Level == state.LevelInfo:
-				fmt.Fprintf(a.err, "%s\n", n.Msg)
+				fmt.Fprintf(a.err, "%s\n", state.SafeText(n.Msg))
 			}
 		},
 	}

@@ -63,8 +63,6 @@ type Env struct {
 	// by the config are read from it, and tools run with it.
 	Getenv  func(string) string
 	Environ []string
-	// ReadFile reads files the config names (credentials, CA bundles).
-	ReadFile func(string) ([]byte, error)
 	// Output receives the platform tools' own output while deploying
 	// (pipe's stderr); nil discards it.
 	Output io.Writer

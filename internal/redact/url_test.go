@@ -124,9 +124,9 @@ func TestCleartext(t *testing.T) {
 func TestEndpoint(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://user:pw@api.example.com/v1/check?key=abc&x=1#frag": "https://api.example.com/v1/check?…",
-		"http://127.0.0.1:8080/healthz":                              "http://127.0.0.1:8080/healthz",
-		"https://tok/en@host/path?q=1":                               "https://***@host/path?…",
-		"https://host/path#sig=abc":                                  "https://host/path",
+		"http://127.0.0.1:8080/healthz":                             "http://127.0.0.1:8080/healthz",
+		"https://tok/en@host/path?q=1":                              "https://***@host/path?…",
+		"https://host/path#sig=abc":                                 "https://host/path",
 	} {
 		if got := Endpoint(in); got != want {
 			t.Errorf("Endpoint(%q) = %q, want %q", in, got, want)

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/fsafe"
+	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -69,7 +70,7 @@ func (f *GoGitFetcher) fetch(ctx context.Context, tmp, remote, ref, sub string) 
 	if local, ok := localRemote(remote); ok {
 		repo, err = git.PlainOpenWithOptions(local, &git.PlainOpenOptions{})
 		if err != nil {
-			return "", fmt.Errorf("open %s: %w", remote, err)
+			return "", fmt.Errorf("open %s: %w", redactURL(remote), err)
 		}
 	} else {
 		repo, err = f.clone(ctx, filepath.Join(tmp, "repo.git"), remote, ref)
@@ -156,12 +157,12 @@ func (f *GoGitFetcher) clone(ctx context.Context, dir, remote, ref string) (*git
 		}
 		_ = os.RemoveAll(dir)
 		if !isRefNotFound(err) {
-			return nil, fmt.Errorf("clone %s: %w", redactURL(remote), err)
+			return nil, fmt.Errorf("clone %s: %w", redactURL(remote), redact.Error(err))
 		}
 	}
 	repo, err := git.PlainCloneContext(ctx, dir, true, &git.CloneOptions{URL: remote, Auth: auth, Tags: git.AllTags})
 	if err != nil {
-		return nil, fmt.Errorf("clone %s: %w", redactURL(remote), err)
+		return nil, fmt.Errorf("clone %s: %w", redactURL(remote), redact.Error(err))
 	}
 	return repo, nil
 }

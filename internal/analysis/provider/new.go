@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 )
 
 // Options are what New needs besides the provider config.
@@ -81,7 +82,7 @@ func New(p *config.AnalysisProvider, opts Options) (Provider, error) {
 func secret(where, field string, file config.HostPath, env config.EnvVar, opts Options) (string, error) {
 	switch {
 	case file != "":
-		b, err := os.ReadFile(string(file))
+		b, err := fsafe.ReadHostFile(string(file), fsafe.MaxSecretSize)
 		if err != nil {
 			return "", fmt.Errorf("%s: cannot read `%sFile` %s: %v; check that the file exists on this machine and is readable",
 				where, field, file, unwrapPathError(err))
