@@ -1,86 +1,15 @@
 package render
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/gitops-pipe/pipe/internal/gitcraft"
 )
-
-// craftedRepo is a local repository whose objects are written by hand, so
-// that its trees may hold what Git itself never writes (two entries with
-// one name, symlinks out of the tree).
-type craftedRepo struct {
-	t    *testing.T
-	dir  string
-	repo *git.Repository
-}
-
-func newCraftedRepo(t *testing.T) *craftedRepo {
-	t.Helper()
-	dir := t.TempDir()
-	repo, err := git.PlainInit(dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &craftedRepo{t: t, dir: dir, repo: repo}
-}
-
-func (c *craftedRepo) put(typ plumbing.ObjectType, data []byte) plumbing.Hash {
-	c.t.Helper()
-	o := c.repo.Storer.NewEncodedObject()
-	o.SetType(typ)
-	o.SetSize(int64(len(data)))
-	w, err := o.Writer()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		c.t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		c.t.Fatal(err)
-	}
-	h, err := c.repo.Storer.SetEncodedObject(o)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return h
-}
-
-func (c *craftedRepo) blob(s string) plumbing.Hash { return c.put(plumbing.BlobObject, []byte(s)) }
-
-// entry is one raw tree entry: mode as Git writes it ("100644", "120000",
-// "40000"), its name and its object.
-type entry struct {
-	mode, name string
-	hash       plumbing.Hash
-}
-
-// tree encodes the entries in the order given (no sorting, no checks).
-func (c *craftedRepo) tree(entries ...entry) plumbing.Hash {
-	var b bytes.Buffer
-	for _, e := range entries {
-		b.WriteString(e.mode + " " + e.name + "\x00")
-		b.Write(e.hash[:])
-	}
-	return c.put(plumbing.TreeObject, b.Bytes())
-}
-
-// commit makes a commit of tree and returns its hash as hex.
-func (c *craftedRepo) commit(tree plumbing.Hash) string {
-	raw := "tree " + hex.EncodeToString(tree[:]) + "\n" +
-		"author a <a@example.com> 1700000000 +0000\ncommitter a <a@example.com> 1700000000 +0000\n\ncrafted\n"
-	h := c.put(plumbing.CommitObject, []byte(raw))
-	return h.String()
-}
 
 const craftedChart = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
 
@@ -100,18 +29,18 @@ func TestGitFetchRefusesWritingThroughASymlink(t *testing.T) {
 	outside := t.TempDir()
 	up := strings.Repeat("../", strings.Count(outside, string(filepath.Separator))+2)
 	for _, target := range []string{outside, filepath.ToSlash(up + outside), "."} {
-		c := newCraftedRepo(t)
+		c := gitcraft.New(t, true)
 		// A symlink chart/evil, then a directory chart/evil holding
 		// owned.sh: written naively, owned.sh lands where evil points.
-		chart := c.tree(
-			entry{"100644", "Chart.yaml", c.blob(craftedChart)},
-			entry{"120000", "evil", c.blob(target)},
-			entry{"40000", "evil", c.tree(entry{"100755", "owned.sh", c.blob("#!/bin/sh\necho owned\n")})},
+		chart := c.Tree(
+			gitcraft.E("100644", "Chart.yaml", c.Blob(craftedChart)),
+			gitcraft.E("120000", "evil", c.Blob(target)),
+			gitcraft.E("40000", "evil", c.Tree(gitcraft.E("100755", "owned.sh", c.Blob("#!/bin/sh\necho owned\n")))),
 		)
-		commit := c.commit(c.tree(entry{"40000", "chart", chart}))
+		commit := c.Commit(c.Tree(gitcraft.E("40000", "chart", chart)))
 		tmp := t.TempDir()
 		f := &GoGitFetcher{TempDir: tmp}
-		_, _, err := f.Fetch(context.Background(), c.dir, commit, "chart")
+		_, _, err := f.Fetch(context.Background(), c.Dir, commit, "chart")
 		if err == nil {
 			t.Fatalf("evil -> %s: fetch succeeded", target)
 		}
@@ -124,7 +53,7 @@ func TestGitFetchRefusesWritingThroughASymlink(t *testing.T) {
 		// Through the renderer: the chart is refused, nothing is written.
 		r := &Renderer{Git: f}
 		root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
-		in := gitInput(c.dir, commit)
+		in := gitInput(c.Dir, commit)
 		in.HelmChart.Path = "chart"
 		wantErr(t, renderErr(t, r, app(root, "app", in)), "chart/evil")
 		nothingWritten(t, outside)
@@ -136,8 +65,8 @@ func TestGitFetchRefusesWritingThroughASymlink(t *testing.T) {
 
 func TestGitFetchSymlinks(t *testing.T) {
 	outside := t.TempDir()
-	c := newCraftedRepo(t)
-	tpl := c.blob("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n")
+	c := gitcraft.New(t, true)
+	tpl := c.Blob("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n")
 	for _, tc := range []struct {
 		name, target string
 		ok           bool
@@ -149,19 +78,19 @@ func TestGitFetchSymlinks(t *testing.T) {
 		{"back-in", "../../chart/templates/cm.yaml", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			chart := c.tree(
-				entry{"100644", "Chart.yaml", c.blob(craftedChart)},
-				entry{"40000", "templates", c.tree(
-					entry{"100644", "cm.yaml", tpl},
-					entry{"120000", "link.yaml", c.blob(tc.target)},
-				)},
+			chart := c.Tree(
+				gitcraft.E("100644", "Chart.yaml", c.Blob(craftedChart)),
+				gitcraft.E("40000", "templates", c.Tree(
+					gitcraft.E("100644", "cm.yaml", tpl),
+					gitcraft.E("120000", "link.yaml", c.Blob(tc.target)),
+				)),
 			)
-			commit := c.commit(c.tree(
-				entry{"40000", "chart", chart},
-				entry{"40000", "shared", c.tree(entry{"100644", "cm.yaml", tpl})},
+			commit := c.Commit(c.Tree(
+				gitcraft.E("40000", "chart", chart),
+				gitcraft.E("40000", "shared", c.Tree(gitcraft.E("100644", "cm.yaml", tpl))),
 			))
 			f := &GoGitFetcher{TempDir: t.TempDir()}
-			dir, cleanup, err := f.Fetch(context.Background(), c.dir, commit, "chart")
+			dir, cleanup, err := f.Fetch(context.Background(), c.Dir, commit, "chart")
 			if !tc.ok {
 				if err == nil {
 					cleanup()
@@ -184,15 +113,15 @@ func TestGitFetchSymlinks(t *testing.T) {
 }
 
 func TestGitFetchRefusesDuplicateEntries(t *testing.T) {
-	c := newCraftedRepo(t)
-	commit := c.commit(c.tree(
-		entry{"100644", "a.yaml", c.blob("one\n")},
-		entry{"100644", "a.yaml", c.blob("two\n")},
+	c := gitcraft.New(t, true)
+	commit := c.Commit(c.Tree(
+		gitcraft.E("100644", "a.yaml", c.Blob("one\n")),
+		gitcraft.E("100644", "a.yaml", c.Blob("two\n")),
 	))
 	f := &GoGitFetcher{TempDir: t.TempDir()}
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := f.Fetch(context.Background(), c.dir, commit, "")
+		_, _, err := f.Fetch(context.Background(), c.Dir, commit, "")
 		done <- err
 	}()
 	select {
