@@ -1,0 +1,255 @@
+package insights
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/gitops-pipe/pipe/internal/source"
+	"github.com/gitops-pipe/pipe/internal/state"
+)
+
+// History is the repository's commits, as lead time needs them.
+type History interface {
+	// Head is the tip of the deployed branch (the commit checked out).
+	Head() string
+	// CommitNode is a commit's parents and committer time.
+	CommitNode(hash string) (parents []string, committed time.Time, err error)
+	// ChangedFiles lists the paths a commit changed against its parent.
+	ChangedFiles(parent, commit string) ([]string, error)
+}
+
+// RepoHistory is the History of a repository opened with source.
+type RepoHistory struct {
+	Repo *source.Repo
+	// HeadHash is the tip of the deployed branch.
+	HeadHash string
+}
+
+// Head implements History.
+func (h RepoHistory) Head() string { return h.HeadHash }
+
+// CommitNode implements History.
+func (h RepoHistory) CommitNode(hash string) ([]string, time.Time, error) {
+	return h.Repo.CommitNode(hash)
+}
+
+// ChangedFiles implements History.
+func (h RepoHistory) ChangedFiles(parent, commit string) ([]string, error) {
+	return h.Repo.ChangedFiles(source.Revision{Name: parent, Hash: parent}, source.Revision{Name: commit, Hash: commit})
+}
+
+// leadTime is the lead time of one commit of a deployment.
+type leadTime struct {
+	seconds float64
+	// clamped: the commit time was after the deployment (clock skew).
+	clamped bool
+}
+
+// commitAt is a commit that changed an application, at its position in
+// the main history.
+type commitAt struct {
+	pos  int
+	when time.Time
+}
+
+// leadTimes finds the commits each deployment brought to its application.
+//
+// The main history is the first-parent chain from the head; a commit
+// merged from a side branch takes the position of the merge that brought
+// it. A deployment of the commit at position t, after one at position p,
+// brought the commits at positions (p, t] that changed a file below the
+// application's directory. Each commit of the main history is read and
+// compared with its first parent once, whatever the number of
+// applications and deployments.
+type leadTimes struct {
+	h     History
+	built bool
+	err   error
+	pos   map[string]int
+	when  map[string]time.Time
+	// byDir lists, per application directory, the commits that changed it,
+	// by position.
+	byDir map[string][]commitAt
+	dirs  map[string]bool
+	// Counts for the notes.
+	offMain, firsts, unattributed, truncated int
+}
+
+func newLeadTimes(h History, apps []App) *leadTimes {
+	lt := &leadTimes{h: h, dirs: map[string]bool{}}
+	for _, a := range apps {
+		if a.Dir != "" {
+			lt.dirs[path.Clean(a.Dir)] = true
+		}
+	}
+	return lt
+}
+
+// build reads the main history once.
+func (lt *leadTimes) build() {
+	lt.built = true
+	lt.pos, lt.when, lt.byDir = map[string]int{}, map[string]time.Time{}, map[string][]commitAt{}
+	type node struct {
+		hash    string
+		parents []string
+	}
+	var chain []node
+	for h := lt.h.Head(); h != ""; {
+		parents, when, err := lt.h.CommitNode(h)
+		if err != nil {
+			if errors.Is(err, source.ErrMissingObject) {
+				lt.truncated++
+				break
+			}
+			lt.err = err
+			return
+		}
+		lt.when[h] = when
+		chain = append(chain, node{h, parents})
+		if len(parents) == 0 {
+			break
+		}
+		h = parents[0]
+	}
+	// Oldest first: positions grow with the history.
+	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+		chain[i], chain[j] = chain[j], chain[i]
+	}
+	for i, n := range chain {
+		lt.pos[n.hash] = i
+	}
+	for i, n := range chain {
+		lt.attribute(n.hash, n.parents, i)
+		// The commits a merge brought from its other parents.
+		stack := append([]string(nil), n.parents[min(1, len(n.parents)):]...)
+		for len(stack) > 0 {
+			h := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if _, done := lt.pos[h]; done {
+				continue
+			}
+			parents, when, err := lt.h.CommitNode(h)
+			if err != nil {
+				if errors.Is(err, source.ErrMissingObject) {
+					lt.truncated++
+					continue
+				}
+				lt.err = err
+				return
+			}
+			lt.pos[h], lt.when[h] = i, when
+			lt.attribute(h, parents, i)
+			stack = append(stack, parents...)
+		}
+	}
+	for d := range lt.byDir {
+		cs := lt.byDir[d]
+		sort.SliceStable(cs, func(a, b int) bool { return cs[a].pos < cs[b].pos })
+	}
+}
+
+// attribute records which application directories commit h changed.
+func (lt *leadTimes) attribute(h string, parents []string, pos int) {
+	if len(parents) == 0 || len(lt.dirs) == 0 {
+		return
+	}
+	files, err := lt.h.ChangedFiles(parents[0], h)
+	if err != nil {
+		return // a parent not in the clone: the commit is left out
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		for d := path.Dir(f); ; d = path.Dir(d) {
+			if lt.dirs[d] && !seen[d] {
+				seen[d] = true
+				lt.byDir[d] = append(lt.byDir[d], commitAt{pos: pos, when: lt.when[h]})
+			}
+			if d == "." || d == "/" {
+				break
+			}
+		}
+	}
+}
+
+// of is the lead time of each commit the deployment rec brought to app,
+// after prev (the app's previous successful deployment; nil for its
+// first).
+func (lt *leadTimes) of(app App, rec, prev *state.Record) []leadTime {
+	if !lt.built {
+		lt.build()
+	}
+	target := rec.Target.Hash
+	t, onMain := lt.pos[target]
+	only := func() []leadTime {
+		when, ok := lt.when[target]
+		if !ok {
+			_, w, err := lt.h.CommitNode(target)
+			if err != nil {
+				return nil
+			}
+			when = w
+		}
+		return []leadTime{since(rec.EndedAt, when)}
+	}
+	switch {
+	case lt.err != nil:
+		return nil
+	case !onMain:
+		lt.offMain++
+		return only()
+	case prev == nil:
+		lt.firsts++
+		return only()
+	case app.Dir == "":
+		lt.unattributed++
+		return only()
+	}
+	p, ok := lt.pos[prev.Target.Hash]
+	if !ok {
+		lt.offMain++
+		return only()
+	}
+	if p >= t {
+		return nil // the same commit again, or an older one (a revert by redeploy)
+	}
+	cs := lt.byDir[path.Clean(app.Dir)]
+	lo := sort.Search(len(cs), func(i int) bool { return cs[i].pos > p })
+	hi := sort.Search(len(cs), func(i int) bool { return cs[i].pos > t })
+	out := make([]leadTime, 0, hi-lo)
+	for _, c := range cs[lo:hi] {
+		out = append(out, since(rec.EndedAt, c.when))
+	}
+	return out
+}
+
+func since(end, commit time.Time) leadTime {
+	d := end.Sub(commit).Seconds()
+	if d < 0 {
+		return leadTime{seconds: 0, clamped: true}
+	}
+	return leadTime{seconds: d}
+}
+
+// notes say what lead time left out.
+func (lt *leadTimes) notes() []string {
+	var out []string
+	if lt.err != nil {
+		out = append(out, "lead time for changes could not be computed: "+lt.err.Error())
+	}
+	if lt.truncated > 0 {
+		out = append(out, "the history of this clone is truncated (a shallow clone): commits before it are not counted; fetch the full history (fetch-depth: 0)")
+	}
+	if lt.firsts > 0 {
+		out = append(out, fmt.Sprintf("%d first deployment(s) of an application: only the deployed commit counts for lead time", lt.firsts))
+	}
+	if lt.offMain > 0 {
+		out = append(out, fmt.Sprintf("%d deployment(s) of a commit outside the history of the head: only the deployed commit counts for lead time", lt.offMain))
+	}
+	if lt.unattributed > 0 {
+		out = append(out, fmt.Sprintf("%d deployment(s) of applications no longer configured: only the deployed commit counts for lead time", lt.unattributed))
+	}
+	return out
+}
