@@ -60,27 +60,37 @@ func (a *app) trustedRevision(git *source.Repo, flag string) (rev source.Revisio
 	if !untrustedEvent(a.ci) {
 		return rev, false, nil
 	}
+	// Full ref names only: a short name would also match a tag (a tag
+	// "origin/main" wins over the remote branch in Git's rules), and
+	// anyone who can push a tag could then choose the "trusted" config.
+	branch := func(b string) []string {
+		return []string{"refs/remotes/origin/" + b, "refs/heads/" + b}
+	}
 	var names []string
 	if b := a.ci.BaseBranch; b != "" {
-		names = append(names, "origin/"+b, b)
+		names = branch(b)
 	} else if a.ci.Provider == ci.GitHub {
 		// issue_comment: GITHUB_REF_NAME and GITHUB_SHA are the default
 		// branch's, whatever the job checked out.
 		if b := a.ci.Branch; b != "" {
-			names = append(names, "origin/"+b, b)
+			names = branch(b)
 		}
 		if a.ci.SHA != "" {
 			names = append(names, a.ci.SHA)
 		}
 	}
+	short := func(n string) string {
+		return strings.TrimPrefix(strings.TrimPrefix(n, "refs/remotes/"), "refs/heads/")
+	}
 	for _, n := range names {
 		if rev, err := git.ResolveRevision(n); err == nil {
+			rev.Name = short(n)
 			return rev, true, nil
 		}
 	}
 	what := "the pull request's target branch"
 	if len(names) > 0 {
-		what = fmt.Sprintf("%s (%s)", what, names[0])
+		what = fmt.Sprintf("%s (%s)", what, short(names[0]))
 	}
 	return rev, false, &Error{Code: ExitUsage,
 		Summary: "a plan of a pull request reads .pipe/config.yaml from " + what + ", which is not in this clone",
