@@ -36,6 +36,11 @@ type Env struct {
 	Now       func() time.Time
 	// TempDir is where past revisions are exported.
 	TempDir string
+	// HeadFromGit plans the head from its commit, exported like past
+	// revisions, rather than from the working tree: the checkout of an
+	// unreviewed change may hold what no commit has (files earlier CI
+	// steps left, such as credentials) and Git's own files.
+	HeadFromGit bool
 }
 
 // PlanOptions are the choices of one plan.
@@ -97,14 +102,20 @@ func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions, cance
 		return nil, nil, err
 	}
 	ts := &trees{e: e, app: app}
+	headRev := NewRevision(plan.Commit{Hash: head.Hash, Subject: headInfo.Subject}, func(context.Context) (*Tree, error) {
+		return &Tree{Root: e.Root, App: app}, nil
+	})
+	if e.HeadFromGit {
+		if headRev, err = ts.revision(head.Hash); err != nil {
+			return nil, nil, err
+		}
+	}
 	req := PlanRequest{
 		App:            app,
 		Live:           opts.Live,
 		ForceConflicts: opts.ForceConflicts,
 		Cancel:         cancel,
-		Head: NewRevision(plan.Commit{Hash: head.Hash, Subject: headInfo.Subject}, func(context.Context) (*Tree, error) {
-			return &Tree{Root: e.Root, App: app}, nil
-		}),
+		Head:           headRev,
 		Revision: ts.revision,
 		Input: plan.Input{
 			App:         plan.AppOf(app),

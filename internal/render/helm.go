@@ -192,6 +192,9 @@ func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 			return err
 		}
 		for _, e := range entries {
+			if strings.EqualFold(e.Name(), ".git") {
+				continue // Git's own files are never part of a chart
+			}
 			n := path.Join(name, e.Name())
 			p := filepath.Join(real, e.Name())
 			if e.Type()&os.ModeSymlink != 0 {

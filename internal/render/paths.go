@@ -93,10 +93,15 @@ func (t *tree) resolve(base, ref string) (string, error) {
 	return t.confine(p, ref)
 }
 
-// confine checks an absolute path: it and its symlink target must be in the tree.
+// confine checks an absolute path: it and its symlink target must be in
+// the tree, and not in Git's own files (.git holds the CI job's credentials:
+// actions/checkout keeps its token in .git/config).
 func (t *tree) confine(p, shown string) (string, error) {
 	if !within(t.root, p) {
 		return "", fmt.Errorf("%q points %w", shown, errOutside)
+	}
+	if inGitDir(t.root, p) {
+		return "", fmt.Errorf("%q is in .git: pipe renders the repository's files, never Git's own", shown)
 	}
 	real, err := filepath.EvalSymlinks(p)
 	if err != nil {
@@ -112,7 +117,24 @@ func (t *tree) confine(p, shown string) (string, error) {
 	if !within(t.root, real) {
 		return "", fmt.Errorf("%q resolves (through a symlink) %w", shown, errOutside)
 	}
+	if inGitDir(t.root, real) {
+		return "", fmt.Errorf("%q resolves (through a symlink) into .git: pipe renders the repository's files, never Git's own", shown)
+	}
 	return real, nil
+}
+
+// inGitDir reports whether p (in the tree root) has a path element .git.
+func inGitDir(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	if err != nil {
+		return false
+	}
+	for _, e := range strings.Split(filepath.ToSlash(rel), "/") {
+		if strings.EqualFold(e, ".git") {
+			return true
+		}
+	}
+	return false
 }
 
 // readFile reads ref relative to base, confined to the tree (see read).
