@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -269,30 +270,42 @@ func (a *app) reportSavedPlan(cmd *cobra.Command, opts *planOptions, path string
 }
 
 func (a *app) writePlans(opts *planOptions, out planFile) error {
+	// The CI tokens are masked in the plans as everywhere else: a chart
+	// can print what it was given, and stdout is the job's log.
+	red := a.redactor()
 	if opts.out != "" {
 		var buf bytes.Buffer
 		if err := writeJSON(&buf, out); err != nil {
 			return err
 		}
-		if err := os.WriteFile(opts.out, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(opts.out, []byte(red.Redact(buf.String())), 0o644); err != nil {
 			return &Error{Code: ExitFailed, Summary: "cannot save the plan", Detail: err.Error()}
 		}
 	}
 	if opts.output == "json" {
-		return writeJSON(a.out, out)
+		var buf bytes.Buffer
+		if err := writeJSON(&buf, out); err != nil {
+			return err
+		}
+		_, err := io.WriteString(a.out, red.Redact(buf.String()))
+		return err
 	}
 	for i, p := range out.Plans {
 		if i > 0 {
 			fmt.Fprintln(a.out)
 		}
-		end := a.foldStart(fmt.Sprintf("plan-%d", i), fmt.Sprintf("%s: %s, %s", p.App.Name, p.Strategy, p.Summary))
-		if err := p.WriteText(a.out, plan.TextOptions{Color: a.ostyl.color, NoDiff: opts.noDiff}); err != nil {
+		end := a.foldStart(fmt.Sprintf("plan-%d", i), red.Redact(fmt.Sprintf("%s: %s, %s", p.App.Name, p.Strategy, p.Summary)))
+		var buf bytes.Buffer
+		if err := p.WriteText(&buf, plan.TextOptions{Color: a.ostyl.color, NoDiff: opts.noDiff}); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(a.out, red.Redact(buf.String())); err != nil {
 			return err
 		}
 		end()
 	}
 	for _, e := range out.Errors {
-		render := &Error{Summary: e.App + ": " + e.Error, Hint: e.Hint}
+		render := &Error{Summary: red.Redact(e.App + ": " + e.Error), Hint: e.Hint}
 		renderTo(a.err, render, a.style)
 	}
 	return nil
