@@ -54,6 +54,29 @@ func checkKustomizations(t *tree, dir string) error {
 			return nil
 		}
 		rel := t.rel(file)
+		// Inline YAML (patches, generators...) is parsed by kyaml, which
+		// expands aliases without bound: check each string as a file.
+		var inline []string
+		for _, p := range k.Patches {
+			inline = append(inline, p.Patch)
+		}
+		for _, p := range k.PatchesJson6902 {
+			inline = append(inline, p.Patch)
+		}
+		for _, p := range k.PatchesStrategicMerge {
+			inline = append(inline, string(p))
+		}
+		inline = append(inline, k.Generators...)
+		inline = append(inline, k.Transformers...)
+		inline = append(inline, k.Validators...)
+		inline = append(inline, k.Resources...)
+		for _, y := range inline {
+			if strings.Contains(y, "\n") {
+				if err := checkAliases(rel+" (inline YAML)", []byte(y)); err != nil {
+					return err
+				}
+			}
+		}
 		if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 {
 			return errorf(rel, 0, "helmCharts: kustomize's Helm support runs the helm program, and pipe renders without external programs; render the chart with input.helmChart instead")
 		}

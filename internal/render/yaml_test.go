@@ -130,3 +130,27 @@ func TestCheckAliases(t *testing.T) {
 		}
 	}
 }
+
+// TestAliasBombsInlineKustomize: YAML written inline in a kustomization
+// (a patch, a generator's config) is parsed by kyaml as well: it is
+// checked like a file, and refused naming the kustomization.
+func TestAliasBombsInlineKustomize(t *testing.T) {
+	indent := func(s string) string {
+		return "      " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n      ") + "\n"
+	}
+	for name, bomb := range map[string]string{"billion laughs": laughs(), "alias cycle": aliasCycle} {
+		for field, k := range map[string]string{
+			"patches":               "resources: [cm.yaml]\npatches:\n  - patch: |\n" + indent(bomb),
+			"patchesStrategicMerge": "resources: [cm.yaml]\npatchesStrategicMerge:\n  - |\n" + indent(bomb),
+		} {
+			t.Run(name+"/"+field, func(t *testing.T) {
+				root := writeFiles(t, filepath.Join(t.TempDir(), "repo"), map[string]string{
+					"app/kustomization.yaml": k,
+					"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\n",
+				})
+				err := renderErr(t, &Renderer{}, app(root, "app", config.KubernetesDeploymentInput{}))
+				wantErr(t, err, "app/kustomization.yaml (inline YAML)", "expand")
+			})
+		}
+	}
+}
