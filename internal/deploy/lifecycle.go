@@ -471,10 +471,18 @@ func (e *Env) renew(ctx context.Context, store Store, lock *state.Lock, lease ti
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				err := store.Renew(ctx, lock)
+				// A push that hangs must not keep the run going: an attempt
+				// ends while a third of the lease is left for the cleanup.
+				start := time.Now()
+				actx, done := context.WithDeadline(ctx, renewed.Add(lease-interval))
+				err := store.Renew(actx, lock)
+				done()
+				if err != nil && ctx.Err() == nil && actx.Err() != nil {
+					err = fmt.Errorf("no answer before the lease ends: %w", err)
+				}
 				switch {
 				case err == nil:
-					renewed = time.Now()
+					renewed = start // the lease counts from the attempt
 				case errors.Is(err, state.ErrLockLost):
 					cancel(err)
 					return

@@ -78,3 +78,34 @@ func TestRenewLostLockStops(t *testing.T) {
 		t.Errorf("%d tries", store.tries)
 	}
 }
+
+// hangingStore's renewals never answer (a push to an unreachable remote
+// without a timeout of its own).
+type hangingStore struct{ recordStore }
+
+func (s *hangingStore) Renew(ctx context.Context, _ *state.Lock) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A renewal that hangs stops the run before the lease ends, as a failing
+// one does.
+func TestRenewHangingStopsBeforeTheLeaseEnds(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	lease := 3 * time.Second
+	start := time.Now()
+	stop := (&Env{}).renew(ctx, &hangingStore{}, &state.Lock{}, lease, cancel, func(string) {})
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case <-time.After(2 * lease):
+		t.Fatal("the run went on past its lease")
+	}
+	if took := time.Since(start); took >= lease {
+		t.Errorf("stopped after %s, not before the %s lease ended", took, lease)
+	}
+	if c := context.Cause(ctx); !errors.Is(c, execute.ErrLeaseExpired) || !strings.Contains(c.Error(), "no answer before the lease ends") {
+		t.Errorf("cause = %v", c)
+	}
+}

@@ -59,17 +59,38 @@ func (c *Cleanup) Interrupted() bool { return c.ctx.Err() != nil }
 // run's, ending at the budget's deadline once the run was interrupted,
 // else after recordTimeout. reserve is kept back for the steps after this
 // one (the rollback leaves time for the final record and the unlock).
+//
+// A step begun before the interruption ends at the budget's deadline too.
 func (c *Cleanup) Context(reserve time.Duration) (context.Context, context.CancelFunc) {
 	base := context.WithoutCancel(c.ctx)
-	if c.ctx.Err() == nil {
-		return context.WithTimeout(base, recordTimeout)
+	if c.ctx.Err() != nil {
+		return context.WithDeadline(base, c.start().Add(-reserve))
 	}
-	return context.WithDeadline(base, c.start().Add(-reserve))
+	ctx, cancel := context.WithTimeout(base, recordTimeout)
+	var timer *time.Timer
+	var mu sync.Mutex
+	stop := context.AfterFunc(c.ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(time.Until(c.start().Add(-reserve)), cancel)
+	})
+	return ctx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
 }
 
 // Reserve is the part of the budget the rollback leaves to recording and
 // unlocking.
 func (c *Cleanup) Reserve() time.Duration { return min(c.grace/3, 5*time.Second) }
+
+// UnlockReserve is the part the final record leaves to the unlock.
+func (c *Cleanup) UnlockReserve() time.Duration { return c.Reserve() / 2 }
 
 // ErrLeaseExpired is the cause of a run stopped because its lock could not
 // be renewed before the lease ran out: it wraps state.ErrLockLost, since

@@ -48,3 +48,22 @@ func TestCleanupSharesOneBudget(t *testing.T) {
 		t.Errorf("reserve = %s, want 2s (a third of 6s)", got)
 	}
 }
+
+// A step begun before the interruption ends at the budget's deadline
+// (less its reserve), not after recordTimeout.
+func TestCleanupStepBegunBeforeTheInterruption(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := NewCleanup(ctx, 600*time.Millisecond)
+	step, done := c.Context(c.UnlockReserve())
+	defer done()
+	start := time.Now()
+	cancel()
+	select {
+	case <-step.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the step outlived the cleanup budget")
+	}
+	if took := time.Since(start); took > 600*time.Millisecond {
+		t.Errorf("ended after %s, past the 600ms budget", took)
+	}
+}

@@ -366,9 +366,10 @@ func (e *Engine) cleanup(ctx context.Context) *Cleanup {
 }
 
 // record writes rec once the run may have been cancelled: within the
-// cleanup budget after an interruption, else within recordTimeout.
+// cleanup budget after an interruption (leaving the unlock its share),
+// else within recordTimeout.
 func (e *Engine) record(c *Cleanup, rec *state.Record) error {
-	ctx, cancel := c.Context(0)
+	ctx, cancel := c.Context(c.UnlockReserve())
 	defer cancel()
 	return e.Store.Update(ctx, rec)
 }

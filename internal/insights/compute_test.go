@@ -65,12 +65,12 @@ const h = time.Hour
 func TestComputeHandWorked(t *testing.T) {
 	hist := linear("apps/web/d.yaml", "apps/api/d.yaml", "apps/web/d.yaml", "apps/web/values.yaml", "apps/api/d.yaml", "apps/web/d.yaml")
 	web := App{Name: "web", Kind: "KubernetesApp", Dir: "apps/web", Records: []*state.Record{
-		rec(state.StatusSucceeded, "c1", 50*time.Minute, 1*h, false),             // first: its own commit, 1h
+		rec(state.StatusSucceeded, "c1", 50*time.Minute, 1*h, false),                // first: its own commit, 1h
 		rec(state.StatusFailed, "c3", 2*h+30*time.Minute, 2*h+50*time.Minute, true), // incident 20m, rolled back
-		rec(state.StatusSucceeded, "c4", 3*h+50*time.Minute, 4*h, false),           // c3 (2h), c4 (1h)
+		rec(state.StatusSucceeded, "c4", 3*h+50*time.Minute, 4*h, false),            // c3 (2h), c4 (1h)
 		rec(state.StatusCancelled, "c4", 4*h+50*time.Minute, 5*h, false),
 		rec(state.StatusSucceeded, "c6", 5*h+50*time.Minute, 6*h, false), // c6 (1h); c5 is api's
-		rec(state.StatusFailed, "c6", 7*h, 7*h+10*time.Minute, false),   // incident from 7h...
+		rec(state.StatusFailed, "c6", 7*h, 7*h+10*time.Minute, false),    // incident from 7h...
 		rec(state.StatusSucceeded, "c6", 8*h+50*time.Minute, 9*h, false), // ...to 9h: 2h; no new commit
 		{Status: state.StatusRunning, Target: state.Commit{Hash: "c6"}, StartedAt: at(10 * h)},
 	}}
