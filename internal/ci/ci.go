@@ -188,6 +188,10 @@ func detectGitLab(getenv func(string) string) Context {
 	if n, err := strconv.Atoi(getenv("CI_MERGE_REQUEST_IID")); err == nil {
 		c.PullRequest = n
 	}
+	// A GitHub pull request run by GitLab CI/CD for external repositories.
+	if c.BaseBranch == "" {
+		c.BaseBranch = getenv("CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_NAME")
+	}
 	if c.Branch != "" {
 		c.Ref = "refs/heads/" + c.Branch
 	}
