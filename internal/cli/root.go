@@ -137,6 +137,7 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.approveCommand(),
 		a.cancelCommand(),
 		a.driftCommand(),
+		a.insightsCommand(),
 		a.completionCommand(),
 	)
 	return root
