@@ -116,7 +116,7 @@ func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions, cance
 		ForceConflicts: opts.ForceConflicts,
 		Cancel:         cancel,
 		Head:           headRev,
-		Revision: ts.revision,
+		Revision:       ts.revision,
 		Input: plan.Input{
 			App:         plan.AppOf(app),
 			Spec:        app.Spec.Generic(),
