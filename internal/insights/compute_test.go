@@ -3,6 +3,7 @@ package insights
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,14 +20,16 @@ type fakeHistory struct {
 }
 
 func (h *fakeHistory) Head() string { return h.head }
-func (h *fakeHistory) CommitNode(c string) ([]string, time.Time, error) {
+// CommitNode names each commit's tree after the commit ("t"+c), so that
+// DiffTrees can answer with what the commit changed.
+func (h *fakeHistory) CommitNode(c string) ([]string, time.Time, string, error) {
 	w, ok := h.when[c]
 	if !ok {
-		return nil, time.Time{}, fmt.Errorf("commit %s: %w", c, source.ErrMissingObject)
+		return nil, time.Time{}, "", fmt.Errorf("commit %s: %w", c, source.ErrMissingObject)
 	}
-	return h.parents[c], w, nil
+	return h.parents[c], w, "t" + c, nil
 }
-func (h *fakeHistory) ChangedFiles(_, c string) ([]string, error) { return h.files[c], nil }
+func (h *fakeHistory) DiffTrees(_, b string) ([]string, error) { return h.files[strings.TrimPrefix(b, "t")], nil }
 
 var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
 

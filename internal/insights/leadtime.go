@@ -15,10 +15,10 @@ import (
 type History interface {
 	// Head is the tip of the deployed branch (the commit checked out).
 	Head() string
-	// CommitNode is a commit's parents and committer time.
-	CommitNode(hash string) (parents []string, committed time.Time, err error)
-	// ChangedFiles lists the paths a commit changed against its parent.
-	ChangedFiles(parent, commit string) ([]string, error)
+	// CommitNode is a commit's parents, committer time and root tree.
+	CommitNode(hash string) (parents []string, committed time.Time, tree string, err error)
+	// DiffTrees lists the paths that differ between two root trees.
+	DiffTrees(a, b string) ([]string, error)
 }
 
 // RepoHistory is the History of a repository opened with source.
@@ -32,14 +32,12 @@ type RepoHistory struct {
 func (h RepoHistory) Head() string { return h.HeadHash }
 
 // CommitNode implements History.
-func (h RepoHistory) CommitNode(hash string) ([]string, time.Time, error) {
+func (h RepoHistory) CommitNode(hash string) ([]string, time.Time, string, error) {
 	return h.Repo.CommitNode(hash)
 }
 
-// ChangedFiles implements History.
-func (h RepoHistory) ChangedFiles(parent, commit string) ([]string, error) {
-	return h.Repo.ChangedFiles(source.Revision{Name: parent, Hash: parent}, source.Revision{Name: commit, Hash: commit})
-}
+// DiffTrees implements History.
+func (h RepoHistory) DiffTrees(a, b string) ([]string, error) { return h.Repo.DiffTrees(a, b) }
 
 // leadTime is the lead time of one commit of a deployment.
 type leadTime struct {
@@ -70,6 +68,7 @@ type leadTimes struct {
 	err   error
 	pos   map[string]int
 	when  map[string]time.Time
+	tree  map[string]string
 	// byDir lists, per application directory, the commits that changed it,
 	// by position.
 	byDir map[string][]commitAt
@@ -91,14 +90,14 @@ func newLeadTimes(h History, apps []App) *leadTimes {
 // build reads the main history once.
 func (lt *leadTimes) build() {
 	lt.built = true
-	lt.pos, lt.when, lt.byDir = map[string]int{}, map[string]time.Time{}, map[string][]commitAt{}
+	lt.pos, lt.when, lt.tree, lt.byDir = map[string]int{}, map[string]time.Time{}, map[string]string{}, map[string][]commitAt{}
 	type node struct {
 		hash    string
 		parents []string
 	}
 	var chain []node
 	for h := lt.h.Head(); h != ""; {
-		parents, when, err := lt.h.CommitNode(h)
+		parents, when, tree, err := lt.h.CommitNode(h)
 		if err != nil {
 			if errors.Is(err, source.ErrMissingObject) {
 				lt.truncated++
@@ -107,7 +106,7 @@ func (lt *leadTimes) build() {
 			lt.err = err
 			return
 		}
-		lt.when[h] = when
+		lt.when[h], lt.tree[h] = when, tree
 		chain = append(chain, node{h, parents})
 		if len(parents) == 0 {
 			break
@@ -131,7 +130,7 @@ func (lt *leadTimes) build() {
 			if _, done := lt.pos[h]; done {
 				continue
 			}
-			parents, when, err := lt.h.CommitNode(h)
+			parents, when, tree, err := lt.h.CommitNode(h)
 			if err != nil {
 				if errors.Is(err, source.ErrMissingObject) {
 					lt.truncated++
@@ -140,7 +139,7 @@ func (lt *leadTimes) build() {
 				lt.err = err
 				return
 			}
-			lt.pos[h], lt.when[h] = i, when
+			lt.pos[h], lt.when[h], lt.tree[h] = i, when, tree
 			lt.attribute(h, parents, i)
 			stack = append(stack, parents...)
 		}
@@ -156,9 +155,17 @@ func (lt *leadTimes) attribute(h string, parents []string, pos int) {
 	if len(parents) == 0 || len(lt.dirs) == 0 {
 		return
 	}
-	files, err := lt.h.ChangedFiles(parents[0], h)
+	pt, ok := lt.tree[parents[0]]
+	if !ok {
+		_, _, t, err := lt.h.CommitNode(parents[0])
+		if err != nil {
+			return // a parent not in the clone: the commit is left out
+		}
+		pt = t
+	}
+	files, err := lt.h.DiffTrees(pt, lt.tree[h])
 	if err != nil {
-		return // a parent not in the clone: the commit is left out
+		return
 	}
 	seen := map[string]bool{}
 	for _, f := range files {
@@ -186,7 +193,7 @@ func (lt *leadTimes) of(app App, rec, prev *state.Record) []leadTime {
 	only := func() []leadTime {
 		when, ok := lt.when[target]
 		if !ok {
-			_, w, err := lt.h.CommitNode(target)
+			_, w, _, err := lt.h.CommitNode(target)
 			if err != nil {
 				return nil
 			}

@@ -3,7 +3,7 @@ package source
 import (
 	"bytes"
 	"fmt"
-	"strconv"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -163,8 +163,49 @@ func nextChar(e *entry, n int) int {
 	return 0
 }
 
-// readTree reads and parses a tree object.
+// treeCache keeps the last trees parsed: walking a history compares each
+// commit's trees with its parent's, which the commit before read already.
+type treeCache struct {
+	mu   sync.Mutex
+	next int
+	slot [32]struct {
+		h  plumbing.Hash
+		es []entry
+	}
+}
+
+func (c *treeCache) get(h plumbing.Hash) ([]entry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.slot {
+		if c.slot[i].es != nil && c.slot[i].h == h {
+			return c.slot[i].es, true
+		}
+	}
+	return nil, false
+}
+
+func (c *treeCache) put(h plumbing.Hash, es []entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.slot[c.next].h, c.slot[c.next].es = h, es
+	c.next = (c.next + 1) % len(c.slot)
+}
+
+// readTree reads and parses a tree object. The entries are shared: callers
+// must not modify them.
 func (r *Repo) readTree(h plumbing.Hash) ([]entry, error) {
+	if es, ok := r.trees.get(h); ok {
+		return es, nil
+	}
+	es, err := r.readTreeUncached(h)
+	if err == nil {
+		r.trees.put(h, es)
+	}
+	return es, err
+}
+
+func (r *Repo) readTreeUncached(h plumbing.Hash) ([]entry, error) {
 	data, _, err := r.readObject(plumbing.TreeObject, h)
 	if err != nil {
 		if isNotFound(err) {
@@ -185,12 +226,12 @@ func parseTree(h plumbing.Hash, data []byte) ([]entry, error) {
 		if sp <= 0 || nul < sp+2 || len(data) < nul+1+len(plumbing.ZeroHash) {
 			return nil, fmt.Errorf("tree %s: malformed entry", h)
 		}
-		mode, err := strconv.ParseUint(string(data[:sp]), 8, 32)
-		if err != nil {
+		mode, ok := parseMode(data[:sp])
+		if !ok {
 			return nil, fmt.Errorf("tree %s: malformed mode %q", h, data[:sp])
 		}
 		var e entry
-		e.mode = canonicalMode(uint32(mode))
+		e.mode = canonicalMode(mode)
 		e.name = data[sp+1 : nul]
 		copy(e.hash[:], data[nul+1:])
 		data = data[nul+1+len(plumbing.ZeroHash):]
@@ -201,6 +242,22 @@ func parseTree(h plumbing.Hash, data []byte) ([]entry, error) {
 
 // canonicalMode maps a mode to one of the five git compares with, as git's
 // canon_mode does (old trees may hold e.g. 100664).
+// parseMode reads an octal mode as Git writes it (at most 7 digits),
+// without the allocation of strconv on a hot path.
+func parseMode(b []byte) (uint32, bool) {
+	if len(b) == 0 || len(b) > 7 {
+		return 0, false
+	}
+	var m uint32
+	for _, c := range b {
+		if c < '0' || c > '7' {
+			return 0, false
+		}
+		m = m<<3 | uint32(c-'0')
+	}
+	return m, true
+}
+
 func canonicalMode(m uint32) uint32 {
 	switch m & 0o170000 {
 	case 0o100000:

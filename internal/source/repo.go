@@ -24,6 +24,7 @@ type Repo struct {
 	root  string
 	st    *filesystem.Storage
 	packs *packSet // nil: go-git reads every object
+	trees treeCache
 }
 
 // Open opens the repository containing dir (dir or any parent holding .git,
