@@ -20,6 +20,7 @@ type fakeHistory struct {
 }
 
 func (h *fakeHistory) Head() string { return h.head }
+
 // CommitNode names each commit's tree after the commit ("t"+c), so that
 // DiffTrees can answer with what the commit changed.
 func (h *fakeHistory) CommitNode(c string) ([]string, time.Time, string, error) {
@@ -29,7 +30,9 @@ func (h *fakeHistory) CommitNode(c string) ([]string, time.Time, string, error) 
 	}
 	return h.parents[c], w, "t" + c, nil
 }
-func (h *fakeHistory) DiffTrees(_, b string) ([]string, error) { return h.files[strings.TrimPrefix(b, "t")], nil }
+func (h *fakeHistory) DiffTrees(_, b string) ([]string, error) {
+	return h.files[strings.TrimPrefix(b, "t")], nil
+}
 
 var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
 
