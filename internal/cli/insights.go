@@ -55,7 +55,7 @@ definitions and the JSON schema.`,
 			if a.env.Now != nil {
 				now = a.env.Now()
 			}
-			until := now
+			until := now.UTC() // days are UTC days, whatever TZ says
 			if s := v.GetString("until"); s != "" {
 				if until, err = parseUntil(s); err != nil {
 					return usageError("--until: %v", err)
@@ -64,6 +64,9 @@ definitions and the JSON schema.`,
 			since, err := parseSince(v.GetString("since"), until)
 			if err != nil {
 				return usageError("--since: %v", err)
+			}
+			if !until.After(since) {
+				return usageError("--since %s is not before --until %s: the window is empty", v.GetString("since"), orNow(v.GetString("until")))
 			}
 			by, err := insights.ParsePeriod(v.GetString("by"))
 			if err != nil {
@@ -147,22 +150,22 @@ func (a *app) runInsights(cmd *cobra.Command, v *viper.Viper, htmlFile, output s
 		if ap := configured[n]; ap != nil {
 			ia.Kind, ia.Labels, ia.Dir = string(ap.Kind), ap.Labels, ap.Dir
 		}
-		if kind != "" && !strings.EqualFold(ia.Kind, kind) {
-			continue
-		}
 		if !hasLabels(ia.Labels, labels) {
 			continue
 		}
 		if ia.Records, err = st.History(ctx, n, math.MaxInt); err != nil {
 			return stateError(err)
 		}
-		if ia.Kind == "" {
+		if ia.Kind == "" { // an app no longer configured: its records say
 			for _, r := range ia.Records {
 				if r.Kind != "" {
 					ia.Kind = r.Kind
 					break
 				}
 			}
+		}
+		if kind != "" && !strings.EqualFold(ia.Kind, kind) {
+			continue
 		}
 		if sum, err := st.Summary(ctx, n); err == nil && sum != nil {
 			folded += sum.Folded
@@ -231,7 +234,7 @@ func parseSince(s string, until time.Time) (time.Time, error) {
 		return t, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+		return t.UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is neither a duration (90d, 12w, 72h) nor a date (2026-01-01)", s)
 }
@@ -244,9 +247,16 @@ func parseUntil(s string) (time.Time, error) {
 		return t.AddDate(0, 0, 1), nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+		return t.UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is neither a date (2026-03-31) nor a time (2026-03-31T18:00:00Z)", s)
+}
+
+func orNow(s string) string {
+	if s == "" {
+		return "(now)"
+	}
+	return s
 }
 
 // parseLabelFilter reads --label k=v values.

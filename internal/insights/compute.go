@@ -63,14 +63,13 @@ func Compute(apps []App, opts Options) (*Report, error) {
 			all.deployment(rec)
 			acc.deployment(rec)
 			if rec.Status == state.StatusSucceeded && lt != nil {
-				var prev *state.Record
-				for j := i - 1; j >= 0; j-- {
-					if recs[j].Status == state.StatusSucceeded {
-						prev = recs[j]
-						break
+				var prevs []*state.Record
+				for _, p := range recs[:i] {
+					if p.Status == state.StatusSucceeded {
+						prevs = append(prevs, p)
 					}
 				}
-				ds := lt.of(a, rec, prev)
+				ds := lt.of(a, rec, prevs)
 				all.leadTimes(rec, ds)
 				acc.leadTimes(rec, ds)
 			}
@@ -111,14 +110,27 @@ func completed(recs []*state.Record) []*state.Record {
 	return out
 }
 
-// rollback is the ROLLBACK stage of a record, nil when none ran.
-func rollback(rec *state.Record) *state.Stage {
-	for i := range rec.Stages {
-		if s := &rec.Stages[i]; s.Name == "ROLLBACK" && !s.StartedAt.IsZero() {
-			return s
+// rolledBack reports whether a failed deployment was rolled back: every
+// rollback stage that ran (ROLLBACK, and SCRIPT_RUN_ROLLBACK after it)
+// succeeded; end is when the last of them ended.
+func rolledBack(rec *state.Record) (ok bool, end time.Time) {
+	ran := false
+	for _, s := range rec.Stages {
+		if !strings.Contains(s.Name, "ROLLBACK") || s.StartedAt.IsZero() {
+			continue
+		}
+		ran = true
+		if s.Status != state.StageSucceeded {
+			return false, time.Time{}
+		}
+		if s.EndedAt.After(end) {
+			end = s.EndedAt
 		}
 	}
-	return nil
+	if ran && end.IsZero() {
+		end = rec.EndedAt
+	}
+	return ran, end
 }
 
 // incident is a failure of an app's service: from the start of a failed
@@ -144,11 +156,7 @@ func incidents(recs []*state.Record, opts Options) []incident {
 				out = append(out, incident{Start: start})
 				open = &out[len(out)-1]
 			}
-			if rb := rollback(rec); rb != nil && rb.Status == state.StageSucceeded {
-				end := rb.EndedAt
-				if end.IsZero() {
-					end = rec.EndedAt
-				}
+			if ok, end := rolledBack(rec); ok {
 				open.End, open = end, nil
 			}
 		case state.StatusSucceeded:
@@ -206,7 +214,7 @@ func (a *accumulator) deployment(rec *state.Record) {
 	case state.StatusFailed:
 		a.failed++
 		a.fails[b]++
-		if rb := rollback(rec); rb != nil && rb.Status == state.StageSucceeded {
+		if ok, _ := rolledBack(rec); ok {
 			a.rolled++
 		}
 	case state.StatusCancelled:

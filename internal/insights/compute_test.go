@@ -148,16 +148,60 @@ func TestLeadTimeMergesAndSkew(t *testing.T) {
 	}}
 	web := App{Name: "web", Dir: "web", Records: []*state.Record{
 		rec(state.StatusSucceeded, "a", 0, h, false),
-		rec(state.StatusSucceeded, "m", 4*h, 5*h, false), // s1 (3h), s2 (skewed: 0), m (1h)
+		rec(state.StatusSucceeded, "m", 4*h, 5*h, false), // s1 (3h), s2 (skewed: 0); not the merge itself
 	}}
 	r, err := Compute([]App{web}, Options{Since: t0, Until: t0.AddDate(0, 0, 1), By: Day, History: hist})
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := r.Overall.LeadTime
-	checkInt(t, "count", l.Count, 4) // a (first: 1h), s1, s2, m
+	checkInt(t, "count", l.Count, 3) // a (first: 1h), s1, s2
 	checkInt(t, "clamped", l.Clamped, 1)
-	checkFloat(t, "median", l.MedianSeconds, 3600) // 0, 1h, 1h, 3h
+	checkFloat(t, "median", l.MedianSeconds, 3600) // 0, 1h, 3h
+}
+
+// A redeployment of an older commit does not make the next deployment
+// bring the commits in between again; a deployment of a commit not in the
+// clone has no lead time, and says so, without losing the next one's.
+func TestLeadTimeRedeployAndMissing(t *testing.T) {
+	hist := linear("w/a", "w/b", "w/c", "w/d")
+	web := App{Name: "web", Dir: "w", Records: []*state.Record{
+		rec(state.StatusSucceeded, "c1", 0, h, false),         // first: 1h
+		rec(state.StatusSucceeded, "c3", 2*h, 3*h, false),     // c2 (2h), c3 (1h)
+		rec(state.StatusSucceeded, "c1", 3*h, 3*h+1, false),   // back to c1: nothing
+		rec(state.StatusSucceeded, "gone", 3*h, 3*h+2, false), // not in the clone
+		rec(state.StatusSucceeded, "c4", 3*h+h/2, 4*h, false), // c4 (1h) only
+	}}
+	r, err := Compute([]App{web}, Options{Since: t0, Until: t0.AddDate(0, 0, 1), By: Day, History: hist})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Overall.LeadTime
+	checkInt(t, "count", l.Count, 4)
+	checkFloat(t, "median", l.MedianSeconds, 3600)
+	checkFloat(t, "p90", l.P90Seconds, 6120) // 1h,1h,1h,2h: 1h + 0.7h
+	found := false
+	for _, n := range r.Notes {
+		found = found || strings.HasPrefix(n, "1 deployment(s) of a commit not in this clone")
+	}
+	if !found {
+		t.Errorf("notes = %q", r.Notes)
+	}
+}
+
+// A rollback whose SCRIPT_RUN_ROLLBACK failed did not restore the
+// service: the failure is not counted as rolled back, and the incident
+// lasts to the next success.
+func TestRollbackWithAFailedScript(t *testing.T) {
+	failed := rec(state.StatusFailed, "c1", h, 2*h, true)
+	failed.Stages = append(failed.Stages, state.Stage{Name: "SCRIPT_RUN_ROLLBACK", Status: state.StageFailed, StartedAt: at(2 * h), EndedAt: at(2 * h)})
+	web := App{Name: "web", Records: []*state.Record{failed, rec(state.StatusSucceeded, "c1", 4*h, 5*h, false)}}
+	r, err := Compute([]App{web}, Options{Since: t0, Until: t0.AddDate(0, 0, 1), By: Day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInt(t, "rolled back", r.Overall.ChangeFailureRate.RolledBack, 0)
+	checkFloat(t, "restore", r.Overall.TimeToRestore.MedianSeconds, 4*3600) // 1h to 5h
 }
 
 // A deployment still running, and an app with no deployment in the

@@ -74,7 +74,7 @@ type leadTimes struct {
 	byDir map[string][]commitAt
 	dirs  map[string]bool
 	// Counts for the notes.
-	offMain, firsts, unattributed, truncated int
+	offMain, firsts, unattributed, truncated, missing int
 }
 
 func newLeadTimes(h History, apps []App) *leadTimes {
@@ -150,9 +150,11 @@ func (lt *leadTimes) build() {
 	}
 }
 
-// attribute records which application directories commit h changed.
+// attribute records which application directories commit h changed. A
+// merge commit changes nothing of its own: the commits it brought are
+// attributed one by one.
 func (lt *leadTimes) attribute(h string, parents []string, pos int) {
-	if len(parents) == 0 || len(lt.dirs) == 0 {
+	if len(parents) != 1 || len(lt.dirs) == 0 {
 		return
 	}
 	pt, ok := lt.tree[parents[0]]
@@ -182,45 +184,60 @@ func (lt *leadTimes) attribute(h string, parents []string, pos int) {
 }
 
 // of is the lead time of each commit the deployment rec brought to app,
-// after prev (the app's previous successful deployment; nil for its
-// first).
-func (lt *leadTimes) of(app App, rec, prev *state.Record) []leadTime {
+// after prevs (the app's earlier successful deployments; none for its
+// first). They brought the commits up to the furthest of them in the main
+// history: a redeployment of an older commit does not bring the commits
+// after it again.
+func (lt *leadTimes) of(app App, rec *state.Record, prevs []*state.Record) []leadTime {
 	if !lt.built {
 		lt.build()
 	}
+	if lt.err != nil {
+		return nil
+	}
 	target := rec.Target.Hash
-	t, onMain := lt.pos[target]
 	only := func() []leadTime {
 		when, ok := lt.when[target]
 		if !ok {
 			_, w, _, err := lt.h.CommitNode(target)
 			if err != nil {
+				lt.missing++
 				return nil
 			}
 			when = w
 		}
 		return []leadTime{since(rec.EndedAt, when)}
 	}
-	switch {
-	case lt.err != nil:
-		return nil
-	case !onMain:
+	t, onMain := lt.pos[target]
+	if !onMain {
+		if _, _, _, err := lt.h.CommitNode(target); err != nil {
+			lt.missing++
+			return nil
+		}
 		lt.offMain++
 		return only()
-	case prev == nil:
+	}
+	if len(prevs) == 0 {
 		lt.firsts++
 		return only()
-	case app.Dir == "":
+	}
+	if app.Dir == "" {
 		lt.unattributed++
 		return only()
 	}
-	p, ok := lt.pos[prev.Target.Hash]
-	if !ok {
+	p := -1
+	for _, pr := range prevs {
+		if q, ok := lt.pos[pr.Target.Hash]; ok && q > p {
+			p = q
+		}
+	}
+	if p < 0 {
+		// No earlier deployment is in the main history: from its start.
 		lt.offMain++
 		return only()
 	}
 	if p >= t {
-		return nil // the same commit again, or an older one (a revert by redeploy)
+		return nil // a commit already brought, or an older one (a revert by redeploy)
 	}
 	cs := lt.byDir[path.Clean(app.Dir)]
 	lo := sort.Search(len(cs), func(i int) bool { return cs[i].pos > p })
@@ -254,6 +271,9 @@ func (lt *leadTimes) notes() []string {
 	}
 	if lt.offMain > 0 {
 		out = append(out, fmt.Sprintf("%d deployment(s) of a commit outside the history of the head: only the deployed commit counts for lead time", lt.offMain))
+	}
+	if lt.missing > 0 {
+		out = append(out, fmt.Sprintf("%d deployment(s) of a commit not in this clone: no lead time for them (fetch the full history)", lt.missing))
 	}
 	if lt.unattributed > 0 {
 		out = append(out, fmt.Sprintf("%d deployment(s) of applications no longer configured: only the deployed commit counts for lead time", lt.unattributed))

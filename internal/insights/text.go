@@ -68,7 +68,7 @@ func window(r *Report) string {
 func days(r *Report) string {
 	d := r.Until.Sub(r.Since).Hours() / 24
 	if d == math.Trunc(d) {
-		return fmt.Sprintf("%d days", int(d))
+		return plural(int(d), "day")
 	}
 	return fmt.Sprintf("%.1f days", d)
 }
