@@ -366,7 +366,7 @@ func knownField(k string) bool {
 	switch k {
 	case "schemaVersion", "id", "revision", "app", "kind", "target", "running", "trigger", "strategy",
 		"strategyReason", "stages", "status", "reason", "lockTakeover", "events", "createdAt", "startedAt",
-		"endedAt", "updatedAt":
+		"endedAt", "updatedAt", "notifications":
 		return true
 	}
 	return false

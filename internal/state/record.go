@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"maps"
 	"time"
 )
 
@@ -164,6 +165,10 @@ type Record struct {
 	// LockTakeover is the expired lock this deployment took over, if any.
 	LockTakeover *LockInfo `json:"lockTakeover,omitempty"`
 	Events       []Event   `json:"events,omitempty"`
+	// Notifications is what the notifications of this deployment need to
+	// find again (the Slack message a later event updates in place: its
+	// channel and ts), by receiver.
+	Notifications map[string]string `json:"notifications,omitempty"`
 
 	CreatedAt time.Time `json:"createdAt"`
 	StartedAt time.Time `json:"startedAt,omitzero"`
@@ -235,6 +240,7 @@ func (r *Record) Clone() *Record {
 		c.Stages = nil
 	}
 	c.Events = append([]Event(nil), r.Events...)
+	c.Notifications = maps.Clone(r.Notifications)
 	c.raw = append(json.RawMessage(nil), r.raw...)
 	return &c
 }
