@@ -69,6 +69,8 @@ type SlackReceiver struct {
 	ChannelID string `json:"channelID,omitempty"`
 	// Slack accounts mentioned in every message.
 	MentionedAccounts []string `json:"mentionedAccounts,omitempty"`
+	// Slack user groups mentioned in every deployment message.
+	MentionedGroups []string `json:"mentionedGroups,omitempty"`
 }
 
 func slackInlineSecrets() inlineSecrets {

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"reflect"
 	"slices"
 	"strings"
 
@@ -77,7 +76,7 @@ func NewRouter(n *config.Notifications) *Router {
 		rcv := Receiver{Name: rc.Name}
 		if rc.Slack != nil {
 			rcv.MentionedAccounts = slices.Clone(rc.Slack.MentionedAccounts)
-			rcv.MentionedGroups = mentionedGroups(rc.Slack)
+			rcv.MentionedGroups = rc.Slack.MentionedGroups
 		}
 		r.receivers[rc.Name] = rcv
 	}
@@ -92,21 +91,6 @@ func NewRouter(n *config.Notifications) *Router {
 		})
 	}
 	return r
-}
-
-// mentionedGroups reads SlackReceiver.MentionedGroups (PipeCD's
-// mentionedGroups) when the config package has the field; it is read by
-// name so that this package builds before and after the field is added.
-func mentionedGroups(s *config.SlackReceiver) []string {
-	f := reflect.ValueOf(s).Elem().FieldByName("MentionedGroups")
-	if !f.IsValid() || f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.String {
-		return nil
-	}
-	out := make([]string, f.Len())
-	for i := range out {
-		out[i] = f.Index(i).String()
-	}
-	return out
 }
 
 // Route returns the receivers ev goes to, each once, in the order their
