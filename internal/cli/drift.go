@@ -15,6 +15,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
 	"github.com/gitops-pipe/pipe/internal/drift"
+	"github.com/gitops-pipe/pipe/internal/notify"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/platform/registry"
 	"github.com/gitops-pipe/pipe/internal/report"
@@ -227,7 +228,12 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 		}
 	}
 	if st != nil && opts.record {
-		a.recordDrift(ctx, st, rep)
+		nd, err := a.notifier(repo, nil)
+		if err != nil {
+			return err
+		}
+		a.recordDrift(ctx, st, rep, nd, apps)
+		a.closeNotifier(ctx, nd)
 	}
 	if needFix && rep.Drifted() && st != nil {
 		if !a.fixDrift(ctx, a.deployEnv(root, repo, git, st, pfs), st, rep, apps, opts) {
@@ -245,7 +251,12 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 
 // recordDrift writes the drift state changes; failures are warnings (the
 // report is the result).
-func (a *app) recordDrift(ctx context.Context, st *state.GitStore, rep *drift.Report) {
+func (a *app) recordDrift(ctx context.Context, st *state.GitStore, rep *drift.Report, nd *notify.Dispatcher, apps []*config.App) {
+	byName := map[string]*config.App{}
+	for _, ap := range apps {
+		byName[ap.Name] = ap
+	}
+	nctx := notifyContext(a.ci)
 	for _, r := range rep.Apps {
 		if r.Status != drift.InSync && r.Status != drift.OutOfSync {
 			continue
@@ -265,6 +276,17 @@ func (a *app) recordDrift(ctx context.Context, st *state.GitStore, rep *drift.Re
 			fmt.Fprintf(a.err, "%s: drift began (recorded on deployment %s)\n", r.App, ch.RecordID)
 		case ch.Recorded:
 			fmt.Fprintf(a.err, "%s: drift ended (recorded on deployment %s)\n", r.App, ch.RecordID)
+		}
+		// Only a change of the drift state is sent: the records know the
+		// last one, so an unchanged check sends nothing.
+		if err == nil && ch.Recorded && nd != nil && byName[r.App] != nil {
+			t := notify.ApplicationSynced
+			if r.Status == drift.OutOfSync {
+				t = notify.ApplicationOutOfSync
+			}
+			ev := notify.Event{Type: t, Group: notify.GroupOf(t), Time: a.env.Now(), App: notifyApp(byName[r.App]),
+				Drift: summary, Summary: summary, CIRunURL: nctx.CIRunURL}
+			nd.Notify(ev)
 		}
 	}
 }

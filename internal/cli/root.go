@@ -138,6 +138,7 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.cancelCommand(),
 		a.driftCommand(),
 		a.insightsCommand(),
+		a.notifyCommand(),
 		a.completionCommand(),
 	)
 	return root

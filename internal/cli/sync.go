@@ -186,6 +186,18 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 		events, endFold, store = lv.event, lv.stop, lv.wrap(st)
 		defer lv.stop()
 	}
+	var threads map[string]string
+	if opts.resume || opts.cancel != "" {
+		threads = slackThreads(ctx, st, ap.Name)
+	}
+	nd, err := a.notifier(repo, threads)
+	if err != nil {
+		return err
+	}
+	if nd != nil {
+		store = newNotifyStore(store, nd, notifyApp(ap), notifyContext(a.ci), threadsOf(nd))
+		defer a.closeNotifier(ctx, nd)
+	}
 	syncOpts.Events = events
 	sync := env.Sync
 	if opts.resume {

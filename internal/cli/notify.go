@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gitops-pipe/pipe/internal/ci"
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/deploy"
+	"github.com/gitops-pipe/pipe/internal/notify"
+	"github.com/gitops-pipe/pipe/internal/state"
+)
+
+// eventSink is where a run's notifications go (notify.Dispatcher).
+type eventSink interface {
+	Notify(notify.Event)
+}
+
+// notifyApp describes an application to notifications: its name, kind,
+// labels and notification.mentions.
+func notifyApp(ap *config.App) notify.App {
+	out := notify.App{Name: ap.Name, Kind: string(ap.Kind), Labels: ap.Labels}
+	if n := ap.Spec.Generic().Notification; n != nil {
+		for _, m := range n.Mentions {
+			users := append(append([]string(nil), m.SlackUsers...), m.Slack...)
+			out.Mentions = append(out.Mentions, notify.Mention{Event: m.Event, SlackUsers: users, SlackGroups: m.SlackGroups})
+		}
+	}
+	return out
+}
+
+// notifyContext is what the CI run adds to the events: links to the run,
+// the pull/merge request and the commits.
+func notifyContext(c ci.Context) notify.Context {
+	out := notify.Context{CIRunURL: c.RunURL}
+	if c.ServerURL != "" && c.Repository != "" {
+		base := c.ServerURL + "/" + c.Repository
+		sep, pr := "/commit/", "/pull/"
+		if c.Provider == ci.GitLab {
+			sep, pr = "/-/commit/", "/-/merge_requests/"
+		}
+		out.CommitURL = func(h string) string { return base + sep + h }
+		if c.PullRequest > 0 {
+			out.PRURL = base + pr + strconv.Itoa(c.PullRequest)
+		}
+	}
+	return out
+}
+
+// notifyStore sends the events of a deployment as its record moves: it
+// sees every version the lifecycle writes (Begin, Update), whichever path
+// wrote it (a quick sync, a pipeline, a resume, a cancel, a rollback).
+type notifyStore struct {
+	deploy.Store
+	sink eventSink
+	app  notify.App
+	ctx  notify.Context
+	// threads gives the record what its notifications need to find again
+	// (the Slack message updated in place); nil when none.
+	threads func(id string) map[string]string
+
+	mu   sync.Mutex
+	prev map[string]*state.Record
+}
+
+func newNotifyStore(store deploy.Store, sink eventSink, app notify.App, c notify.Context, threads func(string) map[string]string) *notifyStore {
+	return &notifyStore{Store: store, sink: sink, app: app, ctx: c, threads: threads, prev: map[string]*state.Record{}}
+}
+
+func (s *notifyStore) Begin(ctx context.Context, rec *state.Record) error {
+	err := s.Store.Begin(ctx, rec)
+	if err == nil {
+		s.observe(rec, true)
+	}
+	return err
+}
+
+func (s *notifyStore) Update(ctx context.Context, rec *state.Record) error {
+	if s.threads != nil {
+		for k, v := range s.threads(rec.ID) {
+			if rec.Notifications == nil {
+				rec.Notifications = map[string]string{}
+			}
+			rec.Notifications[k] = v
+		}
+	}
+	err := s.Store.Update(ctx, rec)
+	if err == nil {
+		s.observe(rec, false)
+	}
+	return err
+}
+
+// observe sends the events between the last version seen of rec and rec.
+// A record first seen by Update (a resume) is compared with itself as it
+// was read: only what happens from now on is sent.
+func (s *notifyStore) observe(rec *state.Record, begun bool) {
+	s.mu.Lock()
+	prev, seen := s.prev[rec.ID]
+	s.prev[rec.ID] = rec.Clone()
+	s.mu.Unlock()
+	if !seen && !begun {
+		return // resumed: the record as read is the baseline
+	}
+	for _, ev := range notify.Transitions(prev, rec, s.app, s.ctx) {
+		s.sink.Notify(ev)
+	}
+}
+
+// Running reads the unfinished records a resume or a cancel continues:
+// as read, they are the baseline of their events.
+func (s *notifyStore) Running(ctx context.Context, app string) ([]*state.Record, error) {
+	recs, err := s.Store.Running(ctx, app)
+	s.mu.Lock()
+	for _, r := range recs {
+		if _, ok := s.prev[r.ID]; !ok {
+			s.prev[r.ID] = r.Clone()
+		}
+	}
+	s.mu.Unlock()
+	return recs, err
+}
+
+// notifier builds the run's notification dispatcher from the repository
+// config; nil when it routes nothing. threads are what the records of the
+// deployments this run continues stored (the Slack messages to update).
+func (a *app) notifier(repo *config.Repo, threads map[string]string) (*notify.Dispatcher, error) {
+	if repo.Config == nil || len(repo.Config.Notifications.Routes) == 0 {
+		return nil, nil
+	}
+	d, err := notify.FromConfig(&repo.Config.Notifications, notify.Options{
+		Getenv:       a.env.Getenv,
+		Warn:         func(msg string) { fmt.Fprintf(a.err, "%s notification: %s\n", a.style.Yellow("warning:"), msg) },
+		SlackThreads: threads,
+		UserAgent:    "pipe/" + buildVersion().Version,
+		SlackAPIURL:  a.env.Getenv("PIPE_SLACK_API_URL"),
+	})
+	if err != nil {
+		return nil, &Error{Code: ExitUsage, Summary: "notifications: " + err.Error(),
+			Hint: "fix the receiver in " + config.RepoConfigFile + " or the environment it reads"}
+	}
+	return d, nil
+}
+
+// closeNotifier waits for the run's notifications to go, within a bound
+// that an interruption shortens (the job is about to be killed).
+func (a *app) closeNotifier(ctx context.Context, d *notify.Dispatcher) {
+	if d == nil {
+		return
+	}
+	bound := 20 * time.Second
+	if ctx.Err() != nil {
+		bound = 3 * time.Second
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
+	defer cancel()
+	_ = d.Close(cctx) // what was not sent was warned about
+}
+
+// slackThreads collects what the unfinished records of app stored for
+// their notifications, so that a resume or a cancel updates the same
+// messages.
+func slackThreads(ctx context.Context, st deploy.Store, app string) map[string]string {
+	recs, err := st.Running(ctx, app)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, r := range recs {
+		if v := r.Notifications["slack"]; v != "" {
+			out[r.ID] = v
+		}
+	}
+	return out
+}
+
+// threadsOf is what a record keeps of its notifications.
+func threadsOf(d *notify.Dispatcher) func(id string) map[string]string {
+	return func(id string) map[string]string {
+		if v := d.SlackThread(id); v != "" {
+			return map[string]string{"slack": v}
+		}
+		return nil
+	}
+}
