@@ -228,7 +228,7 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 		}
 	}
 	if st != nil && opts.record {
-		nd, err := a.notifier(repo, nil)
+		nd, err := a.notifier(repo, nil, nil)
 		if err != nil {
 			return err
 		}

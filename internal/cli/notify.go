@@ -127,13 +127,21 @@ func (s *notifyStore) Running(ctx context.Context, app string) ([]*state.Record,
 // notifier builds the run's notification dispatcher from the repository
 // config; nil when it routes nothing. threads are what the records of the
 // deployments this run continues stored (the Slack messages to update).
-func (a *app) notifier(repo *config.Repo, threads map[string]string) (*notify.Dispatcher, error) {
+//
+// A notification that could not be sent is warned about, and given to
+// unsent (nil: only warned) for the record to say so.
+func (a *app) notifier(repo *config.Repo, threads map[string]string, unsent func(string)) (*notify.Dispatcher, error) {
 	if repo.Config == nil || len(repo.Config.Notifications.Routes) == 0 {
 		return nil, nil
 	}
 	d, err := notify.FromConfig(&repo.Config.Notifications, notify.Options{
-		Getenv:       a.env.Getenv,
-		Warn:         func(msg string) { fmt.Fprintf(a.err, "%s notification: %s\n", a.style.Yellow("warning:"), msg) },
+		Getenv: a.env.Getenv,
+		Warn: func(msg string) {
+			fmt.Fprintf(a.err, "%s notification: %s\n", a.style.Yellow("warning:"), msg)
+			if unsent != nil {
+				unsent(msg)
+			}
+		},
 		SlackThreads: threads,
 		UserAgent:    "pipe/" + buildVersion().Version,
 		SlackAPIURL:  a.env.Getenv("PIPE_SLACK_API_URL"),
@@ -184,5 +192,23 @@ func threadsOf(d *notify.Dispatcher) func(id string) map[string]string {
 			return map[string]string{"slack": v}
 		}
 		return nil
+	}
+}
+
+// recordUnsent notes on the deployment's record the notifications that
+// could not be sent, so that `pipe history` shows why nobody was told.
+// It never fails the sync.
+func (a *app) recordUnsent(ctx context.Context, st deploy.Store, rec *state.Record, unsent []string) {
+	if rec == nil || len(unsent) == 0 {
+		return
+	}
+	now := a.env.Now()
+	for _, m := range unsent {
+		rec.Events = append(rec.Events, state.Event{Time: now, Kind: "notification-failed", Message: m})
+	}
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := st.Update(uctx, rec); err != nil {
+		fmt.Fprintf(a.err, "%s could not note the unsent notifications on the record: %v\n", a.style.Yellow("warning:"), err)
 	}
 }

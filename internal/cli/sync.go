@@ -17,6 +17,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/ci"
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
+	"github.com/gitops-pipe/pipe/internal/notify"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/platform/registry"
 	"github.com/gitops-pipe/pipe/internal/redact"
@@ -190,21 +191,32 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 	if opts.resume || opts.cancel != "" {
 		threads = slackThreads(ctx, st, ap.Name)
 	}
-	nd, err := a.notifier(repo, threads)
+	var unsent []string
+	nd, err := a.notifier(repo, threads, func(msg string) { unsent = append(unsent, msg) })
 	if err != nil {
 		return err
 	}
+	var rec *state.Record
 	if nd != nil {
 		store = newNotifyStore(store, nd, notifyApp(ap), notifyContext(a.ci), threadsOf(nd))
-		defer a.closeNotifier(ctx, nd)
+		defer func() {
+			a.closeNotifier(ctx, nd)
+			a.recordUnsent(ctx, st, rec, unsent)
+		}()
 	}
 	syncOpts.Events = events
 	sync := env.Sync
 	if opts.resume {
 		sync = env.Resume
 	}
-	rec, err := sync(ctx, ap, store, syncOpts)
+	rec, err = sync(ctx, ap, store, syncOpts)
 	endFold()
+	if rec == nil && err != nil && nd != nil && opts.cancel == "" {
+		// Nothing was begun (the lock is held, the plan failed...).
+		nc := notifyContext(a.ci)
+		nd.Notify(notify.Event{Type: notify.DeploymentTriggerFailed, Group: notify.GroupDeployment, Time: a.env.Now(),
+			App: notifyApp(ap), Actor: trigger.Actor, Summary: a.redactor().Redact(toError(syncError(err)).Summary), CIRunURL: nc.CIRunURL, PRURL: nc.PRURL})
+	}
 	if rec != nil {
 		if opts.output == "json" {
 			if werr := writeJSON(a.out, rec); werr != nil {
