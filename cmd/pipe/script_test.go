@@ -1,23 +1,17 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/gitops-pipe/pipe/internal/cli"
-	"github.com/gitops-pipe/pipe/internal/notify"
 	"github.com/gitops-pipe/pipe/internal/testenv/fakes"
 )
 
@@ -45,7 +39,7 @@ func TestScripts(t *testing.T) {
 		},
 		RequireExplicitExec: true,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"fakegithub": fakeGitHubCmd(), "webhookrecv": webhookRecvCmd(),
+			"fakegithub": fakeGitHubCmd(), "webhookrecv": fakes.WebhookCmd(),
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "examples" {
@@ -142,73 +136,6 @@ func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
 			}
 		default:
 			ts.Fatalf("unknown fakegithub command %q", args[0])
-		}
-	}
-}
-
-// webhookSecret is the signature value `webhookrecv start` sets
-// (WEBHOOK_SECRET): it must appear in no request body.
-const webhookSecret = "whsec_0123456789abcdef"
-
-// webhookRecvCmd is the script command that runs a webhook receiver in the
-// test process, checking each request's signature as a receiver would:
-//
-//	webhookrecv start      start it; set WEBHOOK_URL and WEBHOOK_SECRET
-//	webhookrecv requests   print, per request, whether its Pipe-Signature
-//	                       verifies and its PipeCD-Signature matches, then
-//	                       the event's type and app
-func webhookRecvCmd() func(*testscript.TestScript, bool, []string) {
-	type request struct {
-		header http.Header
-		body   []byte
-	}
-	var mu sync.Mutex
-	got := map[*testscript.TestScript]*[]request{}
-	return func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) != 1 {
-			ts.Fatalf("usage: webhookrecv start|requests")
-		}
-		switch args[0] {
-		case "start":
-			reqs := &[]request{}
-			mu.Lock()
-			got[ts] = reqs
-			mu.Unlock()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body, _ := io.ReadAll(r.Body)
-				mu.Lock()
-				*reqs = append(*reqs, request{r.Header.Clone(), body})
-				mu.Unlock()
-			}))
-			ts.Defer(srv.Close)
-			ts.Setenv("WEBHOOK_URL", srv.URL+"/hook")
-			ts.Setenv("WEBHOOK_SECRET", webhookSecret)
-		case "requests":
-			mu.Lock()
-			reqs := got[ts]
-			mu.Unlock()
-			if reqs == nil {
-				ts.Fatalf("webhookrecv start first")
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, r := range *reqs {
-				verdict := "verified"
-				if err := notify.Verify([]byte(webhookSecret), r.header.Get(notify.SignatureHeader), r.body, time.Now(), time.Minute); err != nil {
-					verdict = "not verified: " + err.Error()
-				}
-				static := r.header.Get(notify.DefaultSignatureKey) == webhookSecret
-				var ev notify.Event
-				if err := json.Unmarshal(r.body, &ev); err != nil {
-					ts.Fatalf("a request body is not an event: %v", err)
-				}
-				if strings.Contains(string(r.body), webhookSecret) {
-					ts.Fatalf("the signature value is in a request body")
-				}
-				fmt.Fprintf(ts.Stdout(), "%s static=%v %s %s\n", verdict, static, ev.Type, ev.App.Name)
-			}
-		default:
-			ts.Fatalf("usage: webhookrecv start|requests")
 		}
 	}
 }

@@ -278,7 +278,8 @@ func (a *app) recordDrift(ctx context.Context, st *state.GitStore, rep *drift.Re
 			fmt.Fprintf(a.err, "%s: drift ended (recorded on deployment %s)\n", r.App, ch.RecordID)
 		}
 		// Only a change of the drift state is sent: the records know the
-		// last one, so an unchanged check sends nothing.
+		// last one (on an earlier deployment too), so an unchanged check
+		// sends nothing.
 		if err == nil && ch.Recorded && nd != nil && byName[r.App] != nil {
 			t := notify.ApplicationSynced
 			if r.Status == drift.OutOfSync {

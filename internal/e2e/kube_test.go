@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/gitops-pipe/pipe/internal/cli"
+	"github.com/gitops-pipe/pipe/internal/testenv/fakes"
 	"github.com/gitops-pipe/pipe/internal/testenv/kube"
 	"github.com/gitops-pipe/pipe/internal/testenv/prometheus"
 )
@@ -44,6 +45,7 @@ func TestKubeScripts(t *testing.T) {
 	prom := prometheus.Start(context.Background(), t, exp.Addr())
 	testscript.Run(t, testscript.Params{
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"webhookrecv": fakes.WebhookCmd(),
 			"exporter": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 2 {
 					ts.Fatalf("usage: exporter SERIES ERROR_RATE")

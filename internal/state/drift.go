@@ -73,7 +73,13 @@ func (s *GitStore) RecordDrift(ctx context.Context, app string, drifted bool, su
 	if rec == nil {
 		return DriftChange{}, nil
 	}
-	was, _ := DriftState(rec)
+	was, last := DriftState(rec)
+	if last == nil {
+		// Nothing recorded on this deployment yet: the application's state
+		// is the last one recorded on an earlier deployment (drift that a
+		// new deployment ended is recorded as ended, once).
+		was = appDrifted(a, rec)
+	}
 	ch := DriftChange{RecordID: rec.ID, Was: was}
 	if was == drifted {
 		return ch, nil
@@ -87,4 +93,20 @@ func (s *GitStore) RecordDrift(ctx context.Context, app string, drifted bool, su
 	}
 	ch.Recorded = true
 	return ch, nil
+}
+
+// appDrifted is the drift state last recorded on a record of the app other
+// than current (the newest such event): whether the app was known drifted
+// before current took over.
+func appDrifted(a *appRecords, current *Record) bool {
+	var last *Event
+	for _, r := range a.records {
+		if r == current {
+			continue
+		}
+		if _, ev := DriftState(r); ev != nil && (last == nil || ev.Time.After(last.Time)) {
+			last = ev
+		}
+	}
+	return last != nil && last.Kind == EventDriftBegan
 }
