@@ -227,16 +227,18 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 			defer st.Close()
 		}
 	}
-	if st != nil && opts.record {
-		nd, err := a.notifier(repo, nil, nil)
-		if err != nil {
+	var nd *notify.Dispatcher
+	if st != nil {
+		if nd, err = a.notifier(repo, nil, nil); err != nil {
 			return err
 		}
+		defer a.closeNotifier(ctx, nd)
+	}
+	if st != nil && opts.record {
 		a.recordDrift(ctx, st, rep, nd, apps)
-		a.closeNotifier(ctx, nd)
 	}
 	if needFix && rep.Drifted() && st != nil {
-		if !a.fixDrift(ctx, a.deployEnv(root, repo, git, st, pfs), st, rep, apps, opts) {
+		if !a.fixDrift(ctx, a.deployEnv(root, repo, git, st, pfs), st, rep, apps, opts, nd) {
 			failed = true
 		}
 	}
@@ -294,7 +296,7 @@ func (a *app) recordDrift(ctx context.Context, st *state.GitStore, rep *drift.Re
 
 // fixDrift quick-syncs the drifted applications that --fix or their
 // trigger.onOutOfSync selects; it reports whether every sync succeeded.
-func (a *app) fixDrift(ctx context.Context, env *deploy.Env, st *state.GitStore, rep *drift.Report, apps []*config.App, opts *driftOptions) bool {
+func (a *app) fixDrift(ctx context.Context, env *deploy.Env, st *state.GitStore, rep *drift.Report, apps []*config.App, opts *driftOptions, nd *notify.Dispatcher) bool {
 	byName := map[string]*config.App{}
 	for _, ap := range apps {
 		byName[ap.Name] = ap
@@ -317,7 +319,11 @@ func (a *app) fixDrift(ctx context.Context, env *deploy.Env, st *state.GitStore,
 			}
 		}
 		fmt.Fprintf(a.err, "%s: drifted (%s); syncing\n", ap.Name, r.Summary())
-		rec, err := env.Sync(ctx, ap, st, deploy.SyncOptions{
+		store := deploy.Store(st)
+		if nd != nil {
+			store = newNotifyStore(st, nd, notifyApp(ap), notifyContext(a.ci), threadsOf(nd))
+		}
+		rec, err := env.Sync(ctx, ap, store, deploy.SyncOptions{
 			// Drift is often another manager's change: take the fields back.
 			PlanOptions: deploy.PlanOptions{Strategy: plan.StrategyQuickSync, ForceConflicts: true},
 			Trigger:     state.Trigger{Kind: state.TriggerDrift, Actor: a.actor(), CIRunURL: a.ci.RunURL},
