@@ -195,20 +195,34 @@ func threadsOf(d *notify.Dispatcher) func(id string) map[string]string {
 	}
 }
 
-// recordUnsent notes on the deployment's record the notifications that
-// could not be sent, so that `pipe history` shows why nobody was told.
-// It never fails the sync.
-func (a *app) recordUnsent(ctx context.Context, st deploy.Store, rec *state.Record, unsent []string) {
-	if rec == nil || len(unsent) == 0 {
+// finishNotifications writes back to the deployment's record what its
+// notifications learnt after its last write: the Slack message its first
+// event posted (so that a resume or a cancel updates that message, not a
+// new one), and the notifications that could not be sent (so that `pipe
+// history` shows why nobody was told). It never fails the sync.
+func (a *app) finishNotifications(ctx context.Context, st deploy.Store, rec *state.Record, d *notify.Dispatcher, unsent []string) {
+	if rec == nil {
 		return
+	}
+	changed := false
+	if v := d.SlackThread(rec.ID); v != "" && rec.Notifications["slack"] != v {
+		if rec.Notifications == nil {
+			rec.Notifications = map[string]string{}
+		}
+		rec.Notifications["slack"] = v
+		changed = true
 	}
 	now := a.env.Now()
 	for _, m := range unsent {
 		rec.Events = append(rec.Events, state.Event{Time: now, Kind: "notification-failed", Message: m})
+		changed = true
+	}
+	if !changed {
+		return
 	}
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := st.Update(uctx, rec); err != nil {
-		fmt.Fprintf(a.err, "%s could not note the unsent notifications on the record: %v\n", a.style.Yellow("warning:"), err)
+		fmt.Fprintf(a.err, "%s could not note the notifications on the record: %v\n", a.style.Yellow("warning:"), err)
 	}
 }

@@ -74,7 +74,7 @@ func TestNotifyStore(t *testing.T) {
 	r := recs[0].Clone()
 	r.Status, r.Stages[0].Status = state.StatusRunning, state.StageSucceeded
 	_ = s2.Update(ctx, r)
-	if len(got) != 2 || got[0] != notify.StageSucceeded || got[1] != notify.DeploymentApproved {
+	if len(got) != 2 || got[0] != notify.DeploymentApproved || got[1] != notify.StageSucceeded {
 		t.Errorf("after a resume: %v", got)
 	}
 }

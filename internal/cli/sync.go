@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -191,8 +192,15 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 	if opts.resume || opts.cancel != "" {
 		threads = slackThreads(ctx, st, ap.Name)
 	}
-	var unsent []string
-	nd, err := a.notifier(repo, threads, func(msg string) { unsent = append(unsent, msg) })
+	var (
+		unsentMu sync.Mutex
+		unsent   []string
+	)
+	nd, err := a.notifier(repo, threads, func(msg string) {
+		unsentMu.Lock()
+		unsent = append(unsent, msg)
+		unsentMu.Unlock()
+	})
 	if err != nil {
 		return err
 	}
@@ -201,7 +209,10 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 		store = newNotifyStore(store, nd, notifyApp(ap), notifyContext(a.ci), threadsOf(nd))
 		defer func() {
 			a.closeNotifier(ctx, nd)
-			a.recordUnsent(ctx, st, rec, unsent)
+			unsentMu.Lock()
+			failed := slices.Clone(unsent)
+			unsentMu.Unlock()
+			a.finishNotifications(ctx, st, rec, nd, failed)
 		}()
 	}
 	syncOpts.Events = events
@@ -211,7 +222,7 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 	}
 	rec, err = sync(ctx, ap, store, syncOpts)
 	endFold()
-	if rec == nil && err != nil && nd != nil && opts.cancel == "" {
+	if rec == nil && err != nil && nd != nil && opts.cancel == "" && !opts.resume {
 		// Nothing was begun (the lock is held, the plan failed...).
 		nc := notifyContext(a.ci)
 		nd.Notify(notify.Event{Type: notify.DeploymentTriggerFailed, Group: notify.GroupDeployment, Time: a.env.Now(),

@@ -113,8 +113,12 @@ type WebhookReceiver struct {
 	// An environment variable holding the endpoint URL, when the URL itself
 	// is a secret.
 	URLEnv EnvVar `json:"urlEnv,omitempty"`
-	// The HTTP header carrying the signature.
-	SignatureKey string `json:"signatureKey" jsonschema:"default=PipeCD-Signature"`
+	// The HTTP header that also carries the static signature value, as
+	// PipeCD sends it (PipeCD's is PipeCD-Signature), for receivers written
+	// for PipeCD. Unset, only the HMAC signature (Pipe-Signature) is sent:
+	// a static value in every request lets whoever sees one request forge
+	// others.
+	SignatureKey string `json:"signatureKey,omitempty"`
 	// A file holding the signature value.
 	SignatureValueFile HostPath `json:"signatureValueFile,omitempty"`
 	// An environment variable holding the signature value.
@@ -145,8 +149,8 @@ func (w *WebhookReceiver) Validate(c *Checker, path string) {
 	case urlSet:
 		checkHTTPURL(c, path+".url", w.URL)
 	}
-	if strings.TrimSpace(w.SignatureKey) == "" {
-		c.Errorf(path+".signatureKey", "the name of an HTTP header, e.g. PipeCD-Signature", "signatureKey must not be empty")
+	if c.Has(path+".signatureKey") && strings.TrimSpace(w.SignatureKey) == "" {
+		c.Errorf(path+".signatureKey", "the name of an HTTP header, e.g. PipeCD-Signature, or remove the field", "signatureKey is empty")
 	}
 	c.checkSecret(path, "signatureValue", w.SignatureValueFile, w.SignatureValueEnv, false)
 }

@@ -113,8 +113,8 @@ func TestPipeConfigValid(t *testing.T) {
 	if got := s.AnalysisProviderTypes(); len(got) != 3 || got["prometheus-dev"] != "PROMETHEUS" || got["cloudwatch"] != "CLOUDWATCH" {
 		t.Errorf("AnalysisProviderTypes() = %v", got)
 	}
-	if w := s.Notifications.Receivers[2].Webhook; w == nil || w.SignatureKey != "PipeCD-Signature" {
-		t.Errorf("webhook = %+v (signatureKey defaults to PipeCD-Signature)", w)
+	if w := s.Notifications.Receivers[2].Webhook; w == nil || w.SignatureKey != "" {
+		t.Errorf("webhook = %+v (no signatureKey: no static signature header)", w)
 	}
 	if kp := s.SecretManagement.KeyPair(); kp == nil || kp.PrivateKeyEnv != "PIPE_PRIVATE_KEY" {
 		t.Errorf("secret management = %+v", s.SecretManagement)

@@ -263,10 +263,7 @@ func newWebhookSender(name string, c *config.WebhookReceiver, opts Options) (sen
 	if val != "" {
 		secrets = append(secrets, val)
 	}
-	key := strings.TrimSpace(c.SignatureKey)
-	if key == "" {
-		key = DefaultSignatureKey
-	}
+	key := strings.TrimSpace(c.SignatureKey) // "": no static header
 	client := *opts.HTTPClient
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &webhookSender{name: name, url: u, key: key, value: []byte(val), client: &client, now: opts.Now, userAgent: opts.UserAgent}, secrets, nil

@@ -56,6 +56,24 @@ func Transitions(prev, rec *state.Record, app App, c Context) []Event {
 				}
 			}
 		}
+		// Approval is the WAIT_APPROVAL stage's: it starts waiting when it
+		// notes since when, and is approved when it succeeds (a resume
+		// before the approvals came, or --wait-approval polling, moves the
+		// deployment's status without either).
+		if s.Name == "WAIT_APPROVAL" {
+			var wasSince string
+			if prev != nil {
+				if ps := stageOf(prev, s.ID, s.Name); ps != nil {
+					wasSince = ps.Metadata["waitingSince"]
+				}
+			}
+			if s.Metadata["waitingSince"] != "" && wasSince == "" && s.Status == state.StageRunning {
+				add(DeploymentWaitApproval, nil)
+			}
+			if s.Status == state.StageSucceeded && was != state.StageSucceeded {
+				add(DeploymentApproved, func(e *Event) { e.Actor = s.Metadata["approvals"] })
+			}
+		}
 		if s.Status != was {
 			if t, ok := stageEvent(s.Status); ok && !(t == StageStarted && was != "" && was != state.StageNotStarted) {
 				stage := &Stage{ID: s.ID, Name: s.Name, Status: string(s.Status), Reason: s.Reason}
@@ -71,13 +89,9 @@ func Transitions(prev, rec *state.Record, app App, c Context) []Event {
 	if rec.Status != prevStatus {
 		switch rec.Status {
 		case state.StatusRunning:
-			if prevStatus == state.StatusWaitingApproval {
-				add(DeploymentApproved, func(e *Event) { e.Actor = approvers(rec) })
-			} else if prevStatus == "" || prevStatus == state.StatusPlanned {
+			if prevStatus == "" || prevStatus == state.StatusPlanned {
 				add(DeploymentStarted, nil)
 			}
-		case state.StatusWaitingApproval:
-			add(DeploymentWaitApproval, nil)
 		case state.StatusRollingBack:
 			add(DeploymentRollingBack, func(e *Event) { e.Summary = rec.Reason })
 		case state.StatusSucceeded:
@@ -142,17 +156,6 @@ func withStages(rec *state.Record) func(*Event) {
 			e.Deployment.Stages = append(e.Deployment.Stages, ss)
 		}
 	}
-}
-
-// approvers names who approved the deployment's WAIT_APPROVAL stages.
-func approvers(rec *state.Record) string {
-	var who []string
-	for _, s := range rec.Stages {
-		if a := s.Metadata["approvals"]; a != "" {
-			who = append(who, a)
-		}
-	}
-	return strings.Join(who, ",")
 }
 
 // failedAnalyzer names the metric that failed an analysis: the first

@@ -58,20 +58,26 @@ func TestTransitions(t *testing.T) {
 	r2, got, _ := step(r1, func(r *state.Record) {
 		r.Stages[0].Status, r.Stages[0].EndedAt = state.StageSucceeded, t0.Add(90*time.Second)
 		r.Stages[1].Status = state.StageRunning
-		r.Status = state.StatusWaitingApproval
+		r.Stages[1].Metadata = map[string]string{"waitingSince": t0.Format(time.RFC3339)}
 	})
-	check(got, []Type{StageSucceeded, StageStarted, DeploymentWaitApproval})
+	check(got, []Type{StageSucceeded, DeploymentWaitApproval, StageStarted})
+	// Paused (exit 4), then resumed before the approvals came: nothing.
+	r2, got, _ = step(r2, func(r *state.Record) { r.Status = state.StatusWaitingApproval })
+	check(got, nil)
+	r2, got, _ = step(r2, func(r *state.Record) { r.Status = state.StatusRunning })
+	check(got, nil)
 	// Written again unchanged (a renewal, a poll): nothing.
 	_, got, _ = step(r2, func(*state.Record) {})
 	check(got, nil)
 	r3, got, evs := step(r2, func(r *state.Record) {
 		r.Status = state.StatusRunning
-		r.Stages[1].Status, r.Stages[1].Metadata = state.StageSucceeded, map[string]string{"approvals": "bob"}
+		r.Stages[1].Status = state.StageSucceeded
+		r.Stages[1].Metadata["approvals"] = "bob"
 		r.Stages[2].Status = state.StageRunning
 	})
-	check(got, []Type{StageSucceeded, StageStarted, DeploymentApproved})
-	if evs[2].Actor != "bob" {
-		t.Errorf("approved by %q", evs[2].Actor)
+	check(got, []Type{DeploymentApproved, StageSucceeded, StageStarted})
+	if evs[0].Actor != "bob" {
+		t.Errorf("approved by %q", evs[0].Actor)
 	}
 	r4, got, evs := step(r3, func(r *state.Record) {
 		r.Stages[2].Status, r.Stages[2].Reason = state.StageFailed, "metric error_rate failed"

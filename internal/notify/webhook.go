@@ -19,9 +19,10 @@ import (
 
 // Webhook headers. A webhook receiver POSTs the Event as JSON with:
 //
-//   - the configured signatureKey header (PipeCD's "PipeCD-Signature" by
-//     default) holding the static signatureValue, as PipeCD sends it, for
-//     receivers written for PipeCD;
+//   - when signatureKey is configured, that header (PipeCD's is
+//     "PipeCD-Signature") holding the static signatureValue, as PipeCD
+//     sends it, for receivers written for PipeCD; whoever sees one such
+//     request can forge others, so it is sent only when asked for;
 //   - Pipe-Timestamp: the Unix time of the request, in seconds;
 //   - Pipe-Signature: "t=<the timestamp>,v1=<hex HMAC-SHA256>" where the HMAC
 //     is keyed by signatureValue over "<the timestamp>.<the body>".
@@ -75,6 +76,9 @@ func mac(secret []byte, ts string, body []byte) []byte {
 // more than tolerance away from now (a receiver also remembering the
 // signatures it saw within the tolerance rejects every replay).
 func Verify(secret []byte, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	if len(secret) == 0 {
+		return fmt.Errorf("%w: no secret to verify with", ErrBadSignature)
+	}
 	var ts string
 	var sigs [][]byte
 	for part := range strings.SplitSeq(header, ",") {
@@ -137,7 +141,9 @@ func (w *webhookSender) send(ctx context.Context, j *job) error {
 	req.Header.Set("User-Agent", w.userAgent)
 	if len(w.value) > 0 {
 		now := w.now()
-		req.Header.Set(w.key, string(w.value))
+		if w.key != "" {
+			req.Header.Set(w.key, string(w.value))
+		}
 		req.Header.Set(TimestampHeader, strconv.FormatInt(now.Unix(), 10))
 		req.Header.Set(SignatureHeader, Sign(w.value, now, body))
 	}
