@@ -75,9 +75,9 @@ func (a *app) runApprove(cmd *cobra.Command, root string, st *state.GitStore, op
 		return &Error{Code: ExitFailed, Summary: fmt.Sprintf("%s has no deployment waiting for approval", opts.app),
 			Hint: "`pipe status " + opts.app + "` shows its last deployment"}
 	}
-	repo, err := config.LoadRepo(root)
+	repo, err := loadRepo(root)
 	if err != nil {
-		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
+		return err
 	}
 	ap, err := repo.App(opts.app)
 	if err != nil {

@@ -78,13 +78,9 @@ type appEntry struct {
 }
 
 func (a *app) runApps(opts *appsOptions) error {
-	root, _, err := a.resolvePaths(nil)
+	root, repo, err := a.openRepo()
 	if err != nil {
 		return err
-	}
-	repo, err := config.LoadRepo(root)
-	if err != nil {
-		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
 	}
 	if ds := repo.Diagnostics().Errors(); len(ds) > 0 {
 		fmt.Fprintf(a.err, "%s %d configuration errors; the apps of invalid files may be missing (run `pipe validate`)\n", a.style.Yellow("warning:"), len(ds))

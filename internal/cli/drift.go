@@ -126,13 +126,9 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 			return err
 		}
 	}
-	root, _, err := a.resolvePaths(nil)
+	root, repo, err := a.openRepo()
 	if err != nil {
 		return err
-	}
-	repo, err := config.LoadRepo(root)
-	if err != nil {
-		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
 	}
 	git, err := source.Open(root)
 	if err != nil {

@@ -93,13 +93,9 @@ definitions and the JSON schema.`,
 
 func (a *app) runInsights(cmd *cobra.Command, v *viper.Viper, htmlFile, output string, names []string, kind string, labels map[string]string, opts insights.Options) error {
 	ctx := cmd.Context()
-	root, _, err := a.resolvePaths(nil)
+	root, repo, err := a.openRepo()
 	if err != nil {
 		return err
-	}
-	repo, err := config.LoadRepo(root)
-	if err != nil {
-		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
 	}
 	git, err := source.Open(root)
 	if err != nil {

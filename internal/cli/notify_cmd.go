@@ -28,13 +28,9 @@ a token, a channel or a signature before a deployment needs them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := a.bind(cmd)
-			root, _, err := a.resolvePaths(nil)
+			_, repo, err := a.openRepo()
 			if err != nil {
 				return err
-			}
-			repo, err := config.LoadRepo(root)
-			if err != nil {
-				return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
 			}
 			if repo.Config == nil || len(repo.Config.Notifications.Receivers) == 0 {
 				return &Error{Code: ExitUsage, Summary: "no notification receiver in " + config.RepoConfigFile,

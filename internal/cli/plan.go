@@ -153,13 +153,9 @@ type appError struct {
 
 func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pflags *registry.Flags) error {
 	ctx := cmd.Context()
-	root, _, err := a.resolvePaths(nil)
+	root, repo, err := a.openRepo()
 	if err != nil {
 		return err
-	}
-	repo, err := config.LoadRepo(root)
-	if err != nil {
-		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
 	}
 	git, err := source.Open(root)
 	if err != nil {

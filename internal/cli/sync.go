@@ -134,9 +134,9 @@ platform provider's binary, else terraform (then tofu) in PATH.`,
 func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state.GitStore, pflags *registry.Flags, opts *syncOptions) error {
 	ctx := cmd.Context()
 	ctx = a.withApprovals(ctx) // `/pipe approve` PR comments count at WAIT_APPROVAL (approval_source.go)
-	repo, err := config.LoadRepo(root)
+	repo, err := loadRepo(root)
 	if err != nil {
-		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
+		return err
 	}
 	ap, err := repo.App(opts.app)
 	if err != nil {

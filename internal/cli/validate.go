@@ -246,3 +246,24 @@ func (a *app) resolvePaths(paths []string) (string, []string, error) {
 	}
 	return root, rel, nil
 }
+
+// loadRepo reads the configuration of the repository at root, as a
+// command's usage error when it cannot.
+func loadRepo(root string) (*config.Repo, error) {
+	repo, err := config.LoadRepo(root)
+	if err != nil {
+		return nil, &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
+	}
+	return repo, nil
+}
+
+// openRepo finds the repository of the run (--repo) and reads its
+// configuration.
+func (a *app) openRepo() (string, *config.Repo, error) {
+	root, _, err := a.resolvePaths(nil)
+	if err != nil {
+		return "", nil, err
+	}
+	repo, err := loadRepo(root)
+	return root, repo, err
+}
