@@ -26,7 +26,14 @@ type TreeWriter struct {
 	made map[string]bool
 	// links are the symlinks written, in order.
 	links []string
+	// Budget, when positive, caps the bytes of all files written: a Git
+	// blob compresses a lot, and a fetched tree must not fill the disk.
+	Budget  int64
+	written int64
 }
+
+// ErrBudget is wrapped by the error of a write past TreeWriter.Budget.
+var ErrBudget = errors.New("tree larger than allowed")
 
 // NewTreeWriter writes below dir, which must exist (and should be empty).
 func NewTreeWriter(dir string) (*TreeWriter, error) {
@@ -70,9 +77,19 @@ func (w *TreeWriter) WriteFile(name string, r io.Reader, executable bool) error 
 		return entryError(name, err)
 	}
 	w.made[name] = false
-	if _, err := io.Copy(f, r); err != nil {
+	src := r
+	if w.Budget > 0 {
+		src = io.LimitReader(r, w.Budget-w.written+1)
+	}
+	n, err := io.Copy(f, src)
+	w.written += n
+	if err != nil {
 		f.Close()
 		return entryError(name, err)
+	}
+	if w.Budget > 0 && w.written > w.Budget {
+		f.Close()
+		return fmt.Errorf("tree entry %s: the tree is larger than %s: %w", name, Bytes(w.Budget), ErrBudget)
 	}
 	if err := f.Close(); err != nil {
 		return entryError(name, err)

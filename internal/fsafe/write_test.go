@@ -1,6 +1,7 @@
 package fsafe
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,4 +145,33 @@ func TestTreeWriterFoundSymlink(t *testing.T) {
 	wantError(t, w.WriteFile("evil/owned.sh", strings.NewReader("x"), true), "evil/owned.sh: its directory evil was not written first")
 	wantError(t, w.WriteFile("evil", strings.NewReader("x"), true), "tree entry evil appears more than once")
 	empty(t, outside)
+}
+
+// A tree larger than the writer's budget stops at it, naming the entry.
+func TestTreeWriterBudget(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewTreeWriter(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.Budget = 1 << 20
+	if err := w.WriteFile("a", strings.NewReader(strings.Repeat("x", 600<<10)), false); err != nil {
+		t.Fatal(err)
+	}
+	err = w.WriteFile("b", zeroReader{}, false) // endless
+	if !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), "tree entry b") {
+		t.Fatalf("err = %v", err)
+	}
+	st, err := os.Stat(filepath.Join(dir, "b"))
+	if err != nil || st.Size() > 1<<20 {
+		t.Errorf("b: %v, %d bytes written", err, st.Size())
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

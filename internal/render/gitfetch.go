@@ -205,6 +205,7 @@ func writeTree(ctx context.Context, t *object.Tree, dir, sub string) error {
 	if err != nil {
 		return err
 	}
+	w.Budget = maxFetchedTree
 	defer w.Close()
 	base := ""
 	if sub != "" {
@@ -275,6 +276,10 @@ func writeBlob(w *fsafe.TreeWriter, t *object.Tree, e object.TreeEntry, name str
 	defer r.Close()
 	return w.WriteFile(name, r, e.Mode == filemode.Executable)
 }
+
+// maxFetchedTree caps what a chart fetched from Git may write: Helm reads
+// at most 100 MiB of a chart, and a small pack can hold gigabytes.
+const maxFetchedTree = 256 << 20
 
 // gitChart loads a chart from another Git repository through r.Git.
 func (r *Renderer) gitChart(ctx context.Context, remote, ref, sub string) (*helmChart, func(), error) {
