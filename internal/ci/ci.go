@@ -50,6 +50,30 @@ type Context struct {
 // IsCI reports whether pipe runs inside any CI system.
 func (c Context) IsCI() bool { return c.Provider != None }
 
+// CommitURL is the web page of a commit of the run's repository; "" when
+// the CI system does not say where the repository is.
+func (c Context) CommitURL(hash string) string {
+	if c.ServerURL == "" || c.Repository == "" || hash == "" {
+		return ""
+	}
+	if c.Provider == GitLab {
+		return c.ServerURL + "/" + c.Repository + "/-/commit/" + hash
+	}
+	return c.ServerURL + "/" + c.Repository + "/commit/" + hash
+}
+
+// PullRequestURL is the web page of the run's pull/merge request; "" when
+// there is none or the CI system does not say where the repository is.
+func (c Context) PullRequestURL() string {
+	if c.ServerURL == "" || c.Repository == "" || c.PullRequest <= 0 {
+		return ""
+	}
+	if c.Provider == GitLab {
+		return fmt.Sprintf("%s/%s/-/merge_requests/%d", c.ServerURL, c.Repository, c.PullRequest)
+	}
+	return fmt.Sprintf("%s/%s/pull/%d", c.ServerURL, c.Repository, c.PullRequest)
+}
+
 // Detect reads the CI context from the environment. readFile reads the
 // GitHub event payload (GITHUB_EVENT_PATH) for the pull request number; it
 // may be nil. Problems reading the payload are returned as a warning while

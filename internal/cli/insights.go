@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -132,13 +133,7 @@ func (a *app) runInsights(cmd *cobra.Command, v *viper.Viper, htmlFile, output s
 	}
 	var apps []insights.App
 	folded := 0
-	for _, n := range slices.Sorted(func(yield func(string) bool) {
-		for n := range all {
-			if !yield(n) {
-				return
-			}
-		}
-	}) {
+	for _, n := range slices.Sorted(maps.Keys(all)) {
 		if len(names) > 0 && !slices.Contains(names, n) {
 			continue
 		}

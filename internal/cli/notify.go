@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -22,32 +21,14 @@ type eventSink interface {
 // notifyApp describes an application to notifications: its name, kind,
 // labels and notification.mentions.
 func notifyApp(ap *config.App) notify.App {
-	out := notify.App{Name: ap.Name, Kind: string(ap.Kind), Labels: ap.Labels}
-	if n := ap.Spec.Generic().Notification; n != nil {
-		for _, m := range n.Mentions {
-			users := append(append([]string(nil), m.SlackUsers...), m.Slack...)
-			out.Mentions = append(out.Mentions, notify.Mention{Event: m.Event, SlackUsers: users, SlackGroups: m.SlackGroups})
-		}
-	}
-	return out
+	return notify.App{Name: ap.Name, Kind: string(ap.Kind), Labels: ap.Labels,
+		Mentions: notify.MentionsFromConfig(ap.Spec.Generic().Notification)}
 }
 
 // notifyContext is what the CI run adds to the events: links to the run,
 // the pull/merge request and the commits.
 func notifyContext(c ci.Context) notify.Context {
-	out := notify.Context{CIRunURL: c.RunURL}
-	if c.ServerURL != "" && c.Repository != "" {
-		base := c.ServerURL + "/" + c.Repository
-		sep, pr := "/commit/", "/pull/"
-		if c.Provider == ci.GitLab {
-			sep, pr = "/-/commit/", "/-/merge_requests/"
-		}
-		out.CommitURL = func(h string) string { return base + sep + h }
-		if c.PullRequest > 0 {
-			out.PRURL = base + pr + strconv.Itoa(c.PullRequest)
-		}
-	}
-	return out
+	return notify.Context{CIRunURL: c.RunURL, PRURL: c.PullRequestURL(), CommitURL: c.CommitURL}
 }
 
 // notifyStore sends the events of a deployment as its record moves: it

@@ -29,7 +29,6 @@ type Cleanup struct {
 
 	mu       sync.Mutex
 	deadline time.Time
-	now      func() time.Time
 }
 
 // NewCleanup starts the clock of ctx's cleanup budget; grace <= 0 is
@@ -38,7 +37,7 @@ func NewCleanup(ctx context.Context, grace time.Duration) *Cleanup {
 	if grace <= 0 {
 		grace = DefaultGrace
 	}
-	c := &Cleanup{grace: grace, ctx: ctx, now: time.Now}
+	c := &Cleanup{grace: grace, ctx: ctx}
 	context.AfterFunc(ctx, func() { c.start() })
 	return c
 }
@@ -47,7 +46,7 @@ func (c *Cleanup) start() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.deadline.IsZero() {
-		c.deadline = c.now().Add(c.grace)
+		c.deadline = time.Now().Add(c.grace)
 	}
 	return c.deadline
 }

@@ -56,22 +56,19 @@ func Compute(apps []App, opts Options) (*Report, error) {
 	for _, a := range apps {
 		acc := newAccumulator(r)
 		recs := completed(a.Records)
-		for i, rec := range recs {
-			if !inWindow(rec.EndedAt, opts) {
-				continue
-			}
-			all.deployment(rec)
-			acc.deployment(rec)
-			if rec.Status == state.StatusSucceeded && lt != nil {
-				var prevs []*state.Record
-				for _, p := range recs[:i] {
-					if p.Status == state.StatusSucceeded {
-						prevs = append(prevs, p)
-					}
+		var prevs []*state.Record // the app's successful deployments so far
+		for _, rec := range recs {
+			if inWindow(rec.EndedAt, opts) {
+				all.deployment(rec)
+				acc.deployment(rec)
+				if rec.Status == state.StatusSucceeded && lt != nil {
+					ds := lt.of(a, rec, prevs)
+					all.leadTimes(rec, ds)
+					acc.leadTimes(rec, ds)
 				}
-				ds := lt.of(a, rec, prevs)
-				all.leadTimes(rec, ds)
-				acc.leadTimes(rec, ds)
+			}
+			if rec.Status == state.StatusSucceeded {
+				prevs = append(prevs, rec)
 			}
 		}
 		for _, in := range incidents(recs, opts) {

@@ -196,24 +196,18 @@ func (lt *leadTimes) of(app App, rec *state.Record, prevs []*state.Record) []lea
 		return nil
 	}
 	target := rec.Target.Hash
-	only := func() []leadTime {
-		when, ok := lt.when[target]
-		if !ok {
-			_, w, _, err := lt.h.CommitNode(target)
-			if err != nil {
-				lt.missing++
-				return nil
-			}
-			when = w
-		}
-		return []leadTime{since(rec.EndedAt, when)}
-	}
-	t, onMain := lt.pos[target]
-	if !onMain {
-		if _, _, _, err := lt.h.CommitNode(target); err != nil {
+	when, known := lt.when[target]
+	if !known {
+		_, w, _, err := lt.h.CommitNode(target)
+		if err != nil {
 			lt.missing++
 			return nil
 		}
+		when = w
+	}
+	only := func() []leadTime { return []leadTime{since(rec.EndedAt, when)} }
+	t, onMain := lt.pos[target]
+	if !onMain {
 		lt.offMain++
 		return only()
 	}

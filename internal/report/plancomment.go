@@ -129,12 +129,8 @@ func commitLink(c ci.Context, hash string) string {
 	if hash == "" {
 		return ""
 	}
-	if c.ServerURL != "" && c.Repository != "" {
-		sep := "/commit/"
-		if c.Provider == ci.GitLab {
-			sep = "/-/commit/"
-		}
-		return "[`" + short + "`](" + c.ServerURL + "/" + c.Repository + sep + hash + ")"
+	if u := c.CommitURL(hash); u != "" {
+		return "[`" + short + "`](" + u + ")"
 	}
 	return "`" + short + "`"
 }
