@@ -42,7 +42,7 @@ func (f *File) Valid() bool { return !f.Diags.HasErrors() }
 // most MaxFileSize bytes. displayPath is used in diagnostics.
 func ReadFile(osPath, displayPath string) *File {
 	data, err := fsafe.ReadHostFile(osPath, MaxFileSize)
-	return parseRead(displayPath, data, err)
+	return parseRead(displayPath, data, err, parseDocument)
 }
 
 // ReadFileIn reads and parses the file rel (slash-separated) of the
@@ -50,10 +50,15 @@ func ReadFile(osPath, displayPath string) *File {
 // refused), a regular file, at most MaxFileSize bytes.
 func ReadFileIn(root *os.Root, rel string) *File {
 	data, err := fsafe.ReadFile(root, filepath.FromSlash(rel), MaxFileSize)
-	return parseRead(rel, data, err)
+	return parseRead(rel, data, err, parseDocument)
 }
 
-func parseRead(displayPath string, data []byte, err error) *File {
+// docParser reads the envelope of a parsed YAML document (parseDocument
+// for configuration files; other envelopes, like a Lambda function
+// manifest, bring their own).
+type docParser func(path string, doc *yaml.Node) *File
+
+func parseRead(displayPath string, data []byte, err error, parseDoc docParser) *File {
 	var big *fsafe.TooLargeError
 	switch {
 	case errors.As(err, &big):
@@ -64,7 +69,7 @@ func parseRead(displayPath string, data []byte, err error) *File {
 	case err != nil:
 		return fileError(displayPath, fmt.Sprintf("cannot read file: %v", unwrapPathError(err)), "")
 	}
-	return ParseFile(displayPath, data)
+	return parseYAML(displayPath, data, parseDoc)
 }
 
 func unwrapPathError(err error) error {
@@ -91,7 +96,11 @@ func fileError(path, msg, hint string) *File {
 
 // ParseFile parses one configuration document from data. It never panics:
 // every problem becomes a diagnostic.
-func ParseFile(path string, data []byte) *File {
+func ParseFile(path string, data []byte) *File { return parseYAML(path, data, parseDocument) }
+
+// parseYAML checks data (size, text, YAML syntax, aliases, one document)
+// and hands the document to parseDoc.
+func parseYAML(path string, data []byte, parseDoc docParser) *File {
 	if len(data) > MaxFileSize {
 		return fileError(path, fmt.Sprintf("file is %s, over the %s limit for a configuration file", humanBytes(int64(len(data))), humanBytes(MaxFileSize)), "")
 	}
@@ -116,16 +125,16 @@ func ParseFile(path string, data []byte) *File {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		f := parseDocument(path, &doc)
+		f := parseDoc(path, &doc)
 		f.Diags = append(f.Diags, Diagnostic{File: path, Line: extra.Line, Column: extra.Column, Severity: SeverityError,
 			Message: "a configuration file holds one document; found a second one", Hint: "move it to a file of its own"})
 		return f
 	} else if !errors.Is(err, io.EOF) {
-		f := parseDocument(path, &doc)
+		f := parseDoc(path, &doc)
 		f.Diags = append(f.Diags, yamlSyntaxError(path, err).Diags...)
 		return f
 	}
-	return parseDocument(path, &doc)
+	return parseDoc(path, &doc)
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -162,6 +171,12 @@ func invalidUTF8Pos(data []byte) (line, col int) {
 
 // parseDocument reads the envelope (apiVersion, kind, spec) and decodes the spec.
 func parseDocument(path string, doc *yaml.Node) *File {
+	return parseEnvelope(path, doc, newSpec, kindStrings())
+}
+
+// parseEnvelope reads the envelope (apiVersion, kind, spec) and decodes the
+// spec into specFor(kind); kinds are the kinds specFor knows, for hints.
+func parseEnvelope(path string, doc *yaml.Node, specFor func(Kind) any, kinds []string) *File {
 	d := NewDecoder(path)
 	f := &File{Path: path}
 	root := doc
@@ -206,14 +221,14 @@ func parseDocument(path string, doc *yaml.Node) *File {
 		d.Errorf(apiVersion, "apiVersion", hint, "unsupported apiVersion %q", truncate(apiVersion.Value, 60))
 	}
 	if kind == nil {
-		d.Errorf(root, "kind", "one of: "+kindList(), "missing required field `kind`")
+		d.Errorf(root, "kind", "one of: "+strings.Join(kinds, ", "), "missing required field `kind`")
 		f.Diags = d.Diags
 		return f
 	}
 	f.Kind = Kind(kind.Value)
-	specVal := newSpec(f.Kind)
+	specVal := specFor(f.Kind)
 	if kind.Kind != yaml.ScalarNode || specVal == nil {
-		d.Errorf(kind, "kind", enumHint(kind.Value, kindStrings()), "unknown kind %q", truncate(kind.Value, 60))
+		d.Errorf(kind, "kind", enumHint(kind.Value, kinds), "unknown kind %q", truncate(kind.Value, 60))
 		f.Kind = ""
 		f.Diags = d.Diags
 		return f
@@ -239,5 +254,3 @@ func kindStrings() []string {
 	}
 	return s
 }
-
-func kindList() string { return strings.Join(kindStrings(), ", ") }

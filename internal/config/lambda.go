@@ -63,6 +63,7 @@ func (s *LambdaApplicationSpec) Validate(c *Checker, path string) {
 	s.GenericApplicationSpec.Validate(c, path)
 	c.checkAutoRollbackAgreement(path, s.Planner.AutoRollback, s.Input.AutoRollback)
 	c.checkManifestFile(path+".input.functionManifestFile", s.Input.FunctionManifestFile, "function.yaml")
+	c.checkFunctionManifest(path+".input.functionManifestFile", s.Input.FunctionManifestFile)
 	rolledOut := false
 	for _, st := range stagesOf(&s.GenericApplicationSpec, path) {
 		switch st.Stage.Name {
