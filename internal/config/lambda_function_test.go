@@ -139,13 +139,13 @@ func TestLambdaFunctionRules(t *testing.T) {
 	image := "apiVersion: pipecd.dev/v1beta1\nkind: LambdaFunction\nspec:\n  name: fn\n  role: arn:aws:iam::123456789012:role/r\n  image: x.dkr.ecr.us-east-1.amazonaws.com/fn:v1\n  memory: 128\n  timeout: 3\n"
 	source := "apiVersion: pipecd.dev/v1beta1\nkind: LambdaFunction\nspec:\n  name: fn\n  role: arn:aws:iam::123456789012:role/r\n  source:\n    git: https://github.com/o/r.git\n    ref: main\n    path: %s\n  handler: h\n  runtime: go1.x\n  memory: 128\n  timeout: 3\n"
 	tests := []struct {
-		name     string
-		data     string
-		sev      Severity
-		pos      string // line:column
-		path     string
-		msg      string
-		hint     string
+		name string
+		data string
+		sev  Severity
+		pos  string // line:column
+		path string
+		msg  string
+		hint string
 	}{
 		{"missing name", lambdaWith("name", ""), SeverityError, "4:3", "spec.name", "missing required field `name`", "name: my-function"},
 		{"empty name", lambdaWith("name", "  name: \"\""), SeverityError, "4:3", "spec.name", "`name` is empty", ""},

@@ -208,7 +208,7 @@ func assertDiag(t *testing.T, ds Diagnostics, sev Severity, path string, line in
 func TestPlatformFileRefs(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
-		"apps/fn/function.yaml":  "x",
+		"apps/fn/function.yaml":  lambdaDoc, // parsed: a LambdaApp's validation reads its function manifest
 		"apps/run/other.yaml":    "x",
 		"apps/tf/prod.tfvars":    "x",
 		"apps/ecs/taskdef.yaml":  "x",
