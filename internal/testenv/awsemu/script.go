@@ -1,0 +1,185 @@
+package awsemu
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+const scriptUsage = `usage: awsemu start [delay] | fail-next-update FUNCTION REASON... | throttle N | deny ACTION | delay DURATION |
+       alias FUNCTION ALIAS | function FUNCTION | versions FUNCTION | put-object BUCKET KEY FILE | calls OPERATION | set-env FUNCTION K=V`
+
+// ScriptCmd is the testscript command that runs an emulator per script:
+//
+//	awsemu start [delay]              start one (UpdateDelay delay, default 0); set AWS_ENDPOINT_URL,
+//	                                  AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+//	                                  AWS_EC2_METADATA_DISABLED and AWS_CONFIG_FILE /
+//	                                  AWS_SHARED_CREDENTIALS_FILE (to a path under $WORK that does not exist)
+//	awsemu fail-next-update FUNCTION REASON...
+//	awsemu throttle N
+//	awsemu deny ACTION                ("" clears)
+//	awsemu delay DURATION
+//	awsemu alias FUNCTION ALIAS       print version=N[ weights=V:W.WW,...]
+//	awsemu function FUNCTION          print $LATEST as indented JSON (code omitted)
+//	awsemu versions FUNCTION          print "N sha=... memory=... env=k=v,..." per published version
+//	awsemu put-object BUCKET KEY FILE put a file of the script, print its version ID
+//	awsemu calls OPERATION            print how many requests of OPERATION were made
+//	awsemu set-env FUNCTION K=V       change $LATEST's environment out of band (V "" removes K)
+func ScriptCmd() func(ts *testscript.TestScript, neg bool, args []string) {
+	var mu sync.Mutex
+	emus := map[*testscript.TestScript]*Emulator{}
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) == 0 {
+			ts.Fatalf("%s", scriptUsage)
+		}
+		if neg {
+			ts.Fatalf("awsemu does not support !")
+		}
+		mu.Lock()
+		e := emus[ts]
+		mu.Unlock()
+		if args[0] != "start" && e == nil {
+			ts.Fatalf("awsemu start first")
+		}
+		want := func(n int) {
+			if len(args) != n {
+				ts.Fatalf("%s", scriptUsage)
+			}
+		}
+		out := ts.Stdout()
+		switch args[0] {
+		case "start":
+			if e != nil {
+				ts.Fatalf("awsemu already started")
+			}
+			var delay time.Duration
+			if len(args) > 2 {
+				ts.Fatalf("%s", scriptUsage)
+			}
+			if len(args) == 2 {
+				d, err := time.ParseDuration(args[1])
+				ts.Check(err)
+				delay = d
+			}
+			emu, srv := Start(Options{UpdateDelay: delay})
+			ts.Defer(srv.Close)
+			ts.Defer(func() {
+				mu.Lock()
+				delete(emus, ts)
+				mu.Unlock()
+			})
+			mu.Lock()
+			emus[ts] = emu
+			mu.Unlock()
+			for k, v := range ClientEnv(srv.URL, emu.Region()) {
+				ts.Setenv(k, v)
+			}
+			ts.Setenv("AWS_CONFIG_FILE", ts.MkAbs("aws-config-does-not-exist"))
+			ts.Setenv("AWS_SHARED_CREDENTIALS_FILE", ts.MkAbs("aws-credentials-do-not-exist"))
+		case "fail-next-update":
+			if len(args) < 3 {
+				ts.Fatalf("%s", scriptUsage)
+			}
+			e.FailNextUpdate(args[1], strings.Join(args[2:], " "))
+		case "throttle":
+			want(2)
+			n, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			e.Throttle(n)
+		case "deny":
+			want(2)
+			e.Deny(args[1])
+		case "delay":
+			want(2)
+			d, err := time.ParseDuration(args[1])
+			ts.Check(err)
+			e.SetUpdateDelay(d)
+		case "alias":
+			want(3)
+			a, ok := e.Alias(args[1], args[2])
+			if !ok {
+				ts.Fatalf("no alias %s of %s", args[2], args[1])
+			}
+			fmt.Fprintln(out, FormatAlias(a))
+		case "function":
+			want(2)
+			f, ok := e.Function(args[1])
+			if !ok {
+				ts.Fatalf("no function %s", args[1])
+			}
+			f.Code = nil
+			b, err := json.MarshalIndent(f, "", "  ")
+			ts.Check(err)
+			fmt.Fprintf(out, "%s\n", b)
+		case "versions":
+			want(2)
+			for _, v := range e.Versions(args[1]) {
+				if v.Version != "" {
+					fmt.Fprintln(out, FormatVersion(v))
+				}
+			}
+		case "put-object":
+			want(4)
+			data, err := os.ReadFile(ts.MkAbs(args[3]))
+			ts.Check(err)
+			fmt.Fprintln(out, e.PutObject(args[1], args[2], data))
+		case "calls":
+			want(2)
+			fmt.Fprintln(out, e.Calls(args[1]))
+		case "set-env":
+			want(3)
+			k, v, ok := strings.Cut(args[2], "=")
+			if !ok {
+				ts.Fatalf("set-env FUNCTION K=V")
+			}
+			if !e.SetEnvironment(args[1], k, v) {
+				ts.Fatalf("no function %s", args[1])
+			}
+		default:
+			ts.Fatalf("%s", scriptUsage)
+		}
+	}
+}
+
+// ClientEnv is the environment that points the AWS SDKs at an emulator
+// serving at url.
+func ClientEnv(url, region string) map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL":          url,
+		"AWS_REGION":                region,
+		"AWS_ACCESS_KEY_ID":         AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":     SecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED": "true",
+	}
+}
+
+// FormatAlias is "version=3" and, when routed, " weights=2:0.10" (sorted,
+// two decimals).
+func FormatAlias(a Alias) string {
+	s := "version=" + a.FunctionVersion
+	if len(a.AdditionalVersionWeights) > 0 {
+		var ws []string
+		for _, k := range slices.Sorted(maps.Keys(a.AdditionalVersionWeights)) {
+			ws = append(ws, fmt.Sprintf("%s:%.2f", k, a.AdditionalVersionWeights[k]))
+		}
+		s += " weights=" + strings.Join(ws, ",")
+	}
+	return s
+}
+
+// FormatVersion is "N sha=<CodeSha256> memory=<MemorySize> env=<sorted k=v,...>".
+func FormatVersion(v Function) string {
+	var env []string
+	for _, k := range slices.Sorted(maps.Keys(v.Environment)) {
+		env = append(env, k+"="+v.Environment[k])
+	}
+	return fmt.Sprintf("%s sha=%s memory=%d env=%s", v.Version, v.CodeSha256, v.MemorySize, strings.Join(env, ","))
+}
