@@ -20,7 +20,7 @@ TEST_FLAGS   ?=
 FUZZTIME     ?= 30s
 
 .DEFAULT_GOAL := build
-.PHONY: build test lint schema fuzz install clean testenv-build dev-cluster dev-cluster-down
+.PHONY: build test lint schema fuzz install clean testenv-build dev-cluster dev-cluster-down dev-cloud dev-cloud-down
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pipe ./cmd/pipe
@@ -79,6 +79,16 @@ dev-cluster:
 
 dev-cluster-down:
 	@$(GO) run ./internal/testenv/cmd/testenv down
+
+# dev-cloud starts the local AWS emulator (Lambda, S3, STS;
+# internal/testenv/awsemu) in the background and prints the line that points
+# the AWS CLI and SDKs at it: eval "$(make -s dev-cloud)"; dev-cloud-down
+# stops it.
+dev-cloud:
+	@$(GO) run ./internal/testenv/cmd/testenv cloud-up
+
+dev-cloud-down:
+	@$(GO) run ./internal/testenv/cmd/testenv cloud-down
 
 # demo: the README's walkthrough on the local control plane.
 .PHONY: demo

@@ -8,6 +8,9 @@
 //	testenv up      start the dev cluster in the background; prints the
 //	                `export KUBECONFIG=...` line on stdout
 //	testenv down    stop the dev cluster
+//	testenv cloud-up    start the AWS emulator of internal/testenv/awsemu in the
+//	                    background; prints the `export AWS_ENDPOINT_URL=...` line
+//	testenv cloud-down  stop it
 //
 // Progress goes to stderr.
 package main
@@ -17,14 +20,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/gitops-pipe/pipe/internal/testenv/awsemu"
 	"github.com/gitops-pipe/pipe/internal/testenv/kube"
 	"github.com/gitops-pipe/pipe/internal/testenv/tfbin"
 )
 
-const usage = `usage: testenv build|build-kube|build-terraform|up|down
+const usage = `usage: testenv build|build-kube|build-terraform|up|down|cloud-up|cloud-down
 
   build            build-kube, then build-terraform
   build-kube       build kube-apiserver, kube-controller-manager, kube-scheduler,
@@ -36,6 +41,11 @@ const usage = `usage: testenv build|build-kube|build-terraform|up|down
                    <cache>/dev-cluster) and print the line that points kubectl
                    at it: eval "$(testenv up)"
   down             stop it
+  cloud-up         start the AWS emulator (Lambda, S3, STS; internal/testenv/awsemu)
+                   in the background on 127.0.0.1 (state in <cache>/dev-cloud) and print
+                   the line that points the AWS CLI and SDKs at it:
+                   eval "$(testenv cloud-up)"
+  cloud-down       stop it
 `
 
 func main() {
@@ -43,6 +53,10 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) == 2 && args[0] == "cloud-serve" {
+		// Hidden: the detached emulator cloud-up starts.
+		return cloudServe(args[1])
+	}
 	if len(args) != 1 {
 		fmt.Fprint(os.Stderr, usage)
 		return 2
@@ -85,11 +99,48 @@ func run(args []string) int {
 				logf("testenv: dev cluster stopped")
 			}
 		}
+	case "cloud-up":
+		var dir, exe, url string
+		if dir, err = devCloudDir(); err == nil {
+			if exe, err = os.Executable(); err == nil {
+				if url, err = awsemu.StartDetached(ctx, dir, exe, "cloud-serve"); err == nil {
+					logf("testenv: AWS emulator running at %s (log in %s/log; stop it with `make dev-cloud-down`)", url, dir)
+					fmt.Println(awsemu.ExportLine(url, awsemu.DefaultRegion))
+				}
+			}
+		}
+	case "cloud-down":
+		var dir string
+		if dir, err = devCloudDir(); err == nil {
+			if err = awsemu.StopDetached(dir); err == nil {
+				logf("testenv: AWS emulator stopped")
+			}
+		}
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		return 2
 	}
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	return 0
+}
+
+func devCloudDir() (string, error) {
+	cache, err := kube.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cache, "dev-cloud"), nil
+}
+
+// cloudServe serves the emulator on addr until SIGTERM or SIGINT.
+func cloudServe(addr string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(os.Stderr, "%s testenv: AWS emulator serving on %s\n", time.Now().Format("15:04:05"), addr)
+	if err := awsemu.Serve(ctx, addr, awsemu.Options{UpdateDelay: time.Second}); err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		return 1
 	}

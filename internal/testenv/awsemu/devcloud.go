@@ -1,0 +1,160 @@
+package awsemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The dev cloud: an emulator run in the background for people (make
+// dev-cloud), its state in a directory: pid, addr and log.
+
+// Serve runs an emulator on addr until ctx ends.
+func Serve(ctx context.Context, addr string, opts Options) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: New(opts), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ExportLine is the shell line that points the AWS CLI and SDKs at url.
+func ExportLine(url, region string) string {
+	env := ClientEnv(url, region)
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	// The order people expect: endpoint first.
+	sort.Slice(keys, func(i, j int) bool { return order(keys[i]) < order(keys[j]) })
+	var b strings.Builder
+	b.WriteString("export")
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%s", k, env[k])
+	}
+	return b.String()
+}
+
+func order(k string) int {
+	return strings.Index("AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED", k)
+}
+
+// RunningURL returns the URL of the dev cloud running from dir, if one is.
+func RunningURL(dir string) (string, bool) {
+	pid, err := readPID(dir)
+	if err != nil || syscall.Kill(pid, 0) != nil {
+		return "", false
+	}
+	addr, err := os.ReadFile(filepath.Join(dir, "addr"))
+	if err != nil {
+		return "", false
+	}
+	url := "http://" + strings.TrimSpace(string(addr))
+	return url, answers(url)
+}
+
+func answers(url string) bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(url + "/_awsemu/state")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func readPID(dir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "pid"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// StartDetached starts `exe args... ADDR` (which must serve an emulator on
+// ADDR) detached in its own session, with its pid, address and log in
+// dir, and waits until it answers. When one is already running from dir,
+// it returns its URL.
+func StartDetached(ctx context.Context, dir, exe string, args ...string) (string, error) {
+	if url, ok := RunningURL(dir); ok {
+		return url, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logf, err := os.OpenFile(filepath.Join(dir, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer logf.Close()
+	cmd := exec.Command(exe, append(args, addr)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Release()
+	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "addr"), []byte(addr+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	url := "http://" + addr
+	deadline := time.Now().Add(15 * time.Second)
+	for !answers(url) {
+		if time.Now().After(deadline) || syscall.Kill(pid, 0) != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			return "", fmt.Errorf("the emulator did not start (log %s):\n%s", filepath.Join(dir, "log"), log)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return url, nil
+}
+
+// StopDetached stops the dev cloud running from dir and removes dir.
+func StopDetached(dir string) error {
+	if pid, err := readPID(dir); err == nil && syscall.Kill(pid, 0) == nil {
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			return err
+		}
+		for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if syscall.Kill(pid, 0) == nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	return os.RemoveAll(dir)
+}
