@@ -377,7 +377,7 @@ func (s *LambdaFunctionSpec) validateCode(c *Checker, spec string) (zip bool) {
 			c.Errorf(p("image"), "", "invalid image %q: it contains a space", truncate(s.ImageURI, 80))
 		}
 		for _, f := range []string{"handler", "runtime"} {
-			if c.Has(p(f)) {
+			if len(written) == 1 && c.Has(p(f)) { // with another code source, they are that one's
 				c.Warnf(p(f), "remove it: the image's own entry point is used", "`%s` is ignored for a container image function", f)
 			}
 		}
