@@ -14,6 +14,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/platform"
 	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
+	"github.com/gitops-pipe/pipe/internal/platform/lambda"
 	"github.com/gitops-pipe/pipe/internal/platform/terraform"
 )
 
@@ -22,6 +23,7 @@ func kinds() []platform.Kind {
 	return []platform.Kind{
 		kubernetes.Kind(),
 		terraform.Kind(),
+		lambda.Kind(),
 	}
 }
 
@@ -88,7 +90,7 @@ func (p *Platforms) For(kind config.Kind) (platform.Platform, error) {
 	if b := p.built[kind]; b != nil {
 		return b.p, b.err
 	}
-	b := &built{err: fmt.Errorf("a %s is %w: it deploys %s applications", kind, ErrUnsupported, strings.Join(kindNames(), " and "))}
+	b := &built{err: fmt.Errorf("%s %s is %w: it deploys %s applications", article(string(kind)), kind, ErrUnsupported, joinAnd(kindNames()))}
 	for _, k := range kinds() {
 		if k.Kind != kind {
 			continue
@@ -109,4 +111,20 @@ func kindNames() []string {
 		out = append(out, string(k))
 	}
 	return out
+}
+
+// article is "a" or "an" for a word.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("AEIOUaeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// joinAnd joins "A", "A and B", "A, B and C".
+func joinAnd(s []string) string {
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }

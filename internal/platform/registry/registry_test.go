@@ -14,7 +14,7 @@ import (
 func TestForEveryRegisteredKind(t *testing.T) {
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	flags := AddFlags(fs)
-	for _, name := range []string{"kubeconfig", "context", "namespace", "terraform-binary", "platform-provider"} {
+	for _, name := range []string{"kubeconfig", "context", "namespace", "terraform-binary", "mask-all-env", "platform-provider"} {
 		if fs.Lookup(name) == nil {
 			t.Errorf("no --%s flag", name)
 		}
@@ -26,7 +26,7 @@ func TestForEveryRegisteredKind(t *testing.T) {
 	if pfs.env.Provider != "prod" {
 		t.Errorf("provider %q", pfs.env.Provider)
 	}
-	if got := Kinds(); len(got) != 2 || got[0] != config.KindKubernetesApp || got[1] != config.KindTerraformApp {
+	if got := Kinds(); len(got) != 3 || got[0] != config.KindKubernetesApp || got[1] != config.KindTerraformApp || got[2] != config.KindLambdaApp {
 		t.Errorf("kinds %v", got)
 	}
 	for _, k := range Kinds() {
@@ -38,8 +38,8 @@ func TestForEveryRegisteredKind(t *testing.T) {
 			t.Errorf("%s: a second platform was built", k)
 		}
 	}
-	_, err := pfs.For(config.KindLambdaApp)
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "a LambdaApp is not supported by this version of pipe: it deploys KubernetesApp and TerraformApp applications") {
+	_, err := pfs.For(config.KindECSApp)
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "an ECSApp is not supported by this version of pipe: it deploys KubernetesApp, TerraformApp and LambdaApp applications") {
 		t.Errorf("err = %v", err)
 	}
 }

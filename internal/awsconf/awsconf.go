@@ -1,0 +1,125 @@
+// Package awsconf builds the AWS SDK configuration of a platform provider
+// or analysis provider of .pipe/config.yaml (config.AWSConfig): the region,
+// a shared credentials file and profile, a role assumed with a web identity
+// token (a CI job's OIDC token) or with the default credentials, on top of
+// the SDK's default chain (AWS_* environment variables, shared files,
+// instance roles). The endpoint follows AWS_ENDPOINT_URL as the SDK does,
+// so that a local emulator (make dev-cloud) stands in for AWS.
+package awsconf
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/gitops-pipe/pipe/internal/config")
+
+// Options say where an AWS configuration comes from.
+type Options struct {
+	// Where names the configuration in errors ("platform provider
+	// lambda-prod", ".pipe/config.yaml analysisProviders[0]").
+	Where string
+	// Config is the provider's config; nil uses the environment only.
+	Config *config.AWSConfig
+	// Getenv reads the environment (nil: the process's).
+	Getenv func(string) string
+	// HTTP is the client the SDK uses; nil is the SDK's.
+	HTTP *http.Client
+	// Editable, when set (a pull request's plan: platform.InWorkTree of
+	// the checkout), reports a file the change can edit: a credentials or
+	// token file it names is refused, as the change could point it at
+	// credentials of its choosing.
+	Editable func(path string) bool
+	// MaxAttempts bounds the SDK's retries of throttled and transient
+	// errors (0: 5).
+	MaxAttempts int
+}
+
+// Load returns the AWS configuration of o.
+func Load(ctx context.Context, o Options) (aws.Config, error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := o.Config
+	if c == nil {
+		c = &config.AWSConfig{}
+	}
+	where := o.Where
+	if where == "" {
+		where = "AWS"
+	}
+	region := strings.TrimSpace(c.Region)
+	if region == "" {
+		region = firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+	}
+	if c.TokenFile != "" && c.RoleARN == "" {
+		return aws.Config{}, fmt.Errorf("%s: `config.tokenFile` is set without `config.roleARN`; set the ARN of the role the web identity token assumes", where)
+	}
+	if o.Editable != nil {
+		for _, f := range []struct{ name, path string }{{"credentialsFile", string(c.CredentialsFile)}, {"tokenFile", string(c.TokenFile)}} {
+			if f.path != "" && o.Editable(f.path) {
+				return aws.Config{}, fmt.Errorf("%s: config.%s %s is inside the repository, so this pull request can change it; "+
+					"a plan of a pull request reads no credentials from the checkout: keep the file outside it", where, f.name, f.path)
+			}
+		}
+	}
+	attempts := o.MaxAttempts
+	if attempts <= 0 {
+		attempts = 5
+	}
+	lopts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = attempts })
+		}),
+	}
+	if region != "" {
+		lopts = append(lopts, awsconfig.WithRegion(region))
+	}
+	if c.Profile != "" {
+		lopts = append(lopts, awsconfig.WithSharedConfigProfile(c.Profile))
+	}
+	if c.CredentialsFile != "" {
+		lopts = append(lopts, awsconfig.WithSharedCredentialsFiles([]string{string(c.CredentialsFile)}))
+	}
+	if o.HTTP != nil {
+		lopts = append(lopts, awsconfig.WithHTTPClient(o.HTTP))
+	}
+	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
+		lopts = append(lopts, awsconfig.WithBaseEndpoint(ep))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, lopts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("%s: cannot load the AWS configuration (region %q, profile %q, credentials file %q): %v; check `config.profile` and `config.credentialsFile`",
+			where, region, c.Profile, c.CredentialsFile, err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, fmt.Errorf("%s: no AWS region: set `config.region` of the platform provider in %s, or AWS_REGION", where, config.RepoConfigFile)
+	}
+	if c.RoleARN != "" {
+		stsClient := sts.NewFromConfig(cfg)
+		if c.TokenFile != "" {
+			cfg.Credentials = aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(stsClient, c.RoleARN, stscreds.IdentityTokenFile(string(c.TokenFile))))
+		} else {
+			cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, c.RoleARN))
+		}
+	}
+	return cfg, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
