@@ -20,7 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/gitops-pipe/pipe/internal/config")
+	"github.com/gitops-pipe/pipe/internal/config"
+)
 
 // Options say where an AWS configuration comes from.
 type Options struct {

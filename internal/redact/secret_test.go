@@ -21,7 +21,7 @@ func TestSecretValue(t *testing.T) {
 		"postgres://app:s3cret@db.internal:5432/x": true,
 		"-----BEGIN RSA PRIVATE KEY-----\nMIIE":    true,
 		"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY": true,
-		"/opt/extensions/Layer2024Build": false,
+		"/opt/extensions/Layer2024Build":           false,
 		"Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MGFiY2RlZg==": true,
 		"bar": false, "production": false, "https://example.com/path": false,
 		"v0.0.1": false, "arn:aws:iam::123456789012:role/lambda-role": false,

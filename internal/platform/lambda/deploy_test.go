@@ -124,7 +124,9 @@ func (w *world) alias(fn string) string {
 	return s
 }
 
-func formatWeight(w float64) string { return (&routing{Primary: "x", Secondary: "y", Weight: w}).String()[4:] }
+func formatWeight(w float64) string {
+	return (&routing{Primary: "x", Secondary: "y", Weight: w}).String()[4:]
+}
 
 const pipelineApp = `apiVersion: pipecd.dev/v1beta1
 kind: LambdaApp

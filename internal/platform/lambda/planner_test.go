@@ -148,7 +148,7 @@ func TestPlanMasksSecretEnvironment(t *testing.T) {
 
 func TestCodeVersions(t *testing.T) {
 	for c, want := range map[code]string{
-		{Kind: codeImage, Image: "ecr.ap-northeast-1.amazonaws.com/lambda-test:v0.0.1"}:         "v0.0.1",
+		{Kind: codeImage, Image: "ecr.ap-northeast-1.amazonaws.com/lambda-test:v0.0.1"}:          "v0.0.1",
 		{Kind: codeImage, Image: "registry:5000/fn"}:                                             "latest",
 		{Kind: codeImage, Image: "fn@sha256:0123456789abcdef0123456789abcdef"}:                   "sha256:0123456789ab",
 		{Kind: codeS3, S3Bucket: "b", S3Key: "src/fn.zip", S3Version: "1pTK9_v0Kd7I8Sk4n6abzCL"}: "1pTK9_v0Kd7I8Sk4n6abzCL",

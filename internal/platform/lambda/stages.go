@@ -266,4 +266,3 @@ func short(h string) string {
 	}
 	return h
 }
-
