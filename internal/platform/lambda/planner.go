@@ -42,6 +42,9 @@ type planInput struct {
 	// function, a --base revision's, or the live one; nil when there is
 	// nothing (every field is added).
 	Compared *Target
+	// CompareCommit is the commit of Compared (the running commit or
+	// --base); nil for a live plan or when there is nothing to compare.
+	CompareCommit *plan.Commit
 	// Running is the running commit's function (the planner's rules read
 	// its version); nil for a first deployment.
 	Running *Target
@@ -102,6 +105,10 @@ func planLambda(in planInput) (*plan.Plan, error) {
 		p.Changes = []plan.Change{*change}
 	}
 	p.Summary = plan.Summarize(p.Changes)
+	if !in.Live && in.Compared != nil && in.CompareCommit != nil {
+		c := *in.CompareCommit
+		p.Base = &c
+	}
 	if in.Live {
 		p.Mode = plan.ModeLive
 		p.Compared = fmt.Sprintf("the live function %s with the head's function manifest", in.Head.Config.Name)

@@ -144,12 +144,16 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 			return nil, nil, fmt.Errorf("the last successful deployment of %s (%s): %w", app.Name, req.Running.Commit.Short(), err)
 		}
 		in.Running, in.Compared = &running, &running
+		c := req.Running.Commit
+		in.CompareCommit = &c
 	} else if req.Base != nil {
 		base, err := load(ctx, req.Base)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s at --base %s: %w", app.Name, req.Base.Commit.Short(), err)
 		}
 		in.Compared = &base
+		c := req.Base.Commit
+		in.CompareCommit = &c
 	}
 	if req.Live && !req.Cancel {
 		fns, err := p.client(ctx, app)
