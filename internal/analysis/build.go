@@ -17,6 +17,8 @@ import (
 
 // Args are what query, URL and header templates refer to, as in PipeCD:
 // {{ .App.Name }}, {{ .K8s.Namespace }}, {{ .Variant.Name }},
+// {{ .Variant.Version }} (the version a variant runs, as the platform's
+// stages of the deployment recorded it, e.g. a Lambda version number),
 // {{ .VariantCustomArgs.KEY }} and {{ .AppCustomArgs.KEY }}. A key that is
 // not defined is an error.
 type Args struct {
@@ -35,7 +37,12 @@ type K8sArgs struct{ Namespace string }
 
 // VariantArgs name the variant a query is for: "canary", "baseline" or
 // "primary" for the canary strategies, empty otherwise.
-type VariantArgs struct{ Name string }
+type VariantArgs struct {
+	Name string
+	// Version is what the variant runs, as recorded by the deployment's
+	// platform stages (Runner.VariantVersions); empty when unknown.
+	Version string
+}
 
 // Render executes text as a Go template over args; a key missing from a
 // map is an error.
@@ -181,6 +188,7 @@ func (r *Runner) buildMetric(i int, m config.TemplatableAnalysisMetrics, duratio
 		}
 	case config.AnalysisStrategyCanaryBaseline, config.AnalysisStrategyCanaryPrimary:
 		args.Variant.Name, args.VariantCustomArgs = "canary", cfg.CanaryArgs
+		args.Variant.Version = r.VariantVersions["canary"]
 		if z.query, err = Render(name, cfg.Query, args); err != nil {
 			return nil, renderError(where, "canary query (canaryArgs)", err)
 		}
@@ -189,6 +197,7 @@ func (r *Runner) buildMetric(i int, m config.TemplatableAnalysisMetrics, duratio
 			z.ctrlName, args.VariantCustomArgs = "primary", cfg.PrimaryArgs
 		}
 		args.Variant.Name = z.ctrlName
+		args.Variant.Version = r.VariantVersions[z.ctrlName]
 		if z.control, err = Render(name, cfg.Query, args); err != nil {
 			return nil, renderError(where, z.ctrlName+" query ("+z.ctrlName+"Args)", err)
 		}
@@ -303,7 +312,7 @@ func unknownTemplate(name, section, tmpl string, known []string) error {
 }
 
 func renderError(where, what string, err error) error {
-	hint := "the variables are .App.Name, .K8s.Namespace, .Variant.Name, .VariantCustomArgs.KEY (canaryArgs, baselineArgs, primaryArgs) and .AppCustomArgs.KEY (template.appArgs)"
+	hint := "the variables are .App.Name, .K8s.Namespace, .Variant.Name, .Variant.Version, .VariantCustomArgs.KEY (canaryArgs, baselineArgs, primaryArgs) and .AppCustomArgs.KEY (template.appArgs)"
 	if strings.Contains(err.Error(), "map has no entry for key") {
 		hint = "define the key: .AppCustomArgs come from template.appArgs, .VariantCustomArgs from canaryArgs, baselineArgs or primaryArgs (only the canary strategies have variants)"
 	}

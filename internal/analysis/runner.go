@@ -46,6 +46,10 @@ type Runner struct {
 	// {{ .K8s.Namespace }}.
 	App       string
 	Namespace string
+	// VariantVersions are the query templates' {{ .Variant.Version }}, by
+	// variant (canary, primary, baseline): what each runs, as the
+	// deployment's platform stages recorded it.
+	VariantVersions map[string]string
 	// Previous returns the analysis of the same stage in the last
 	// successful deployment (nil, nil when there is none); called once,
 	// when a metric uses the PREVIOUS strategy.

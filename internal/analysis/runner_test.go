@@ -818,3 +818,19 @@ func TestRenderReusesTheParsedTemplate(t *testing.T) {
 		}
 	}
 }
+
+func TestVariantVersionInQueries(t *testing.T) {
+	same := []float64{0.01, 0.02, 0.015, 0.01, 0.012}
+	m := canaryMetric(config.AnalysisStrategyCanaryPrimary, 0)
+	m.Query = `ExecutedVersion={{ .Variant.Version }} variant="{{ .Variant.Name }}"`
+	o := &config.AnalysisStageOptions{Duration: ms(60), Metrics: []config.TemplatableAnalysisMetrics{m}}
+	h := newHarness(t, o, map[string]provider.Provider{"prom": variantProvider(same, same)})
+	h.r.VariantVersions = map[string]string{"canary": "7", "primary": "6"}
+	if err, _ := h.run(t); err != nil {
+		t.Fatal(err)
+	}
+	z := h.r.Progress.Analyzers[0]
+	if z.Query != `ExecutedVersion=7 variant="canary"` || z.ControlQuery != `ExecutedVersion=6 variant="primary"` {
+		t.Errorf("queries %q / %q", z.Query, z.ControlQuery)
+	}
+}

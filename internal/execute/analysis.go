@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/analysis"
 	"github.com/gitops-pipe/pipe/internal/analysis/provider"
@@ -48,10 +49,12 @@ func (e *Engine) analysis(ctx context.Context, st *Stage) error {
 		Providers:  env.Providers,
 		HTTPClient: env.HTTPClient,
 		Namespace:  env.Namespace,
-		Progress:   st.Record.Analysis,
-		Checkpoint: st.Checkpoint,
-		Emitf:      st.Emitf,
-		Warnf:      st.Warnf,
+		// What the platform stages before it recorded.
+		VariantVersions: VariantVersions(st.Deployment.Record),
+		Progress:        st.Record.Analysis,
+		Checkpoint:      st.Checkpoint,
+		Emitf:           st.Emitf,
+		Warnf:           st.Warnf,
 	}
 	if app := st.Deployment.App; app != nil {
 		r.App = app.Name
@@ -61,4 +64,27 @@ func (e *Engine) analysis(ctx context.Context, st *Stage) error {
 		r.Previous = func(ctx context.Context) (*state.Analysis, error) { return env.Previous(ctx, id) }
 	}
 	return r.Run(ctx)
+}
+
+// MetaVariantVersion prefixes the stage metadata keys through which a
+// platform stage tells what a variant runs ("variantVersion.canary": "7",
+// a Lambda version): ANALYSIS query templates read it as
+// {{ .Variant.Version }}.
+const MetaVariantVersion = "variantVersion."
+
+// VariantVersions collects what the stages of a deployment recorded under
+// MetaVariantVersion, a later stage's value winning.
+func VariantVersions(rec *state.Record) map[string]string {
+	out := map[string]string{}
+	if rec == nil {
+		return out
+	}
+	for _, s := range rec.Stages {
+		for k, v := range s.Metadata {
+			if name, ok := strings.CutPrefix(k, MetaVariantVersion); ok && name != "" && v != "" {
+				out[name] = v
+			}
+		}
+	}
+	return out
 }

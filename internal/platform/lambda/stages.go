@@ -70,8 +70,16 @@ func (r *Runner) RunStage(ctx context.Context, st *execute.Stage) error {
 		if err != nil {
 			return err
 		}
+		// ANALYSIS compares the canary's version with the primary's
+		// ({{ .Variant.Version }}: CloudWatch's ExecutedVersion).
+		st.SetMeta(execute.MetaVariantVersion+"canary", version)
+		if text, ok := routingBefore(st.Deployment.Record); ok {
+			if before, err := parseRouting(text); err == nil && before != nil {
+				st.SetMeta(execute.MetaVariantVersion+"primary", before.Primary)
+			}
+		}
 		st.Emitf("version %s of %s is ready and receives no traffic yet", version, r.Head.Config.Name)
-		return nil
+		return st.Checkpoint()
 	case config.StageLambdaPromote:
 		percent := 0
 		if st.Config != nil {
