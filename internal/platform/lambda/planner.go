@@ -111,7 +111,11 @@ func planLambda(in planInput) (*plan.Plan, error) {
 	}
 	if in.Live {
 		p.Mode = plan.ModeLive
-		p.Compared = fmt.Sprintf("the live function %s with the head's function manifest", in.Head.Config.Name)
+		alias := "no alias " + AliasName + " yet"
+		if in.LiveRouting != nil {
+			alias = "alias " + AliasName + ": " + in.LiveRouting.Describe()
+		}
+		p.Compared = fmt.Sprintf("the live function %s (%s) with the head's function manifest", in.Head.Config.Name, alias)
 		d.Alias = in.LiveRouting.Describe()
 		live := "absent"
 		if in.Compared != nil {
