@@ -10,14 +10,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"gopkg.in/yaml.v3"
 
+	"github.com/gitops-pipe/pipe/internal/awsconf"
 	"github.com/gitops-pipe/pipe/internal/config"
 )
 
@@ -56,31 +54,9 @@ func newCloudWatch(where string, c *config.AWSConfig, opts Options) (*CloudWatch
 	if region == "" {
 		return nil, fmt.Errorf("%s: `config.region` is empty; write the region of the metrics, e.g. us-east-1", where)
 	}
-	lopts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region)}
-	if c.Profile != "" {
-		lopts = append(lopts, awsconfig.WithSharedConfigProfile(c.Profile))
-	}
-	if c.CredentialsFile != "" {
-		lopts = append(lopts, awsconfig.WithSharedCredentialsFiles([]string{string(c.CredentialsFile)}))
-	}
-	if opts.HTTPClient != nil {
-		lopts = append(lopts, awsconfig.WithHTTPClient(opts.HTTPClient))
-	}
-	if c.TokenFile != "" && c.RoleARN == "" {
-		return nil, fmt.Errorf("%s: `config.tokenFile` is set without `config.roleARN`; set the ARN of the role the web identity token assumes", where)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background(), lopts...)
+	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Where: where, Config: c, HTTP: opts.HTTPClient})
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot load the AWS configuration (region %s, profile %q, credentials file %q): %v; check `config.profile` and `config.credentialsFile`",
-			where, region, c.Profile, c.CredentialsFile, err)
-	}
-	if c.RoleARN != "" {
-		stsClient := sts.NewFromConfig(cfg)
-		if c.TokenFile != "" {
-			cfg.Credentials = aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(stsClient, c.RoleARN, stscreds.IdentityTokenFile(c.TokenFile)))
-		} else {
-			cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, c.RoleARN))
-		}
+		return nil, err
 	}
 	client := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 		if opts.CloudWatchEndpoint != "" {
