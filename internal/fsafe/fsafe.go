@@ -152,13 +152,14 @@ func checkRegular(f *os.File, name string) error {
 		return err
 	}
 	if !st.Mode().IsRegular() {
-		return &NotRegularError{Name: name, Kind: kind(st.Mode())}
+		return &NotRegularError{Name: name, Kind: FileType(st.Mode())}
 	}
 	return nil
 }
 
-// kind names a file type for messages.
-func kind(m fs.FileMode) string {
+// FileType names a file type for messages, with its article ("a named
+// pipe").
+func FileType(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"

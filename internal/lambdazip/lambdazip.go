@@ -42,6 +42,8 @@ import (
 	"path/filepath"
 	"sort"
 	"unicode/utf8"
+
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 )
 
 // AWS Lambda's limits on a function's code
@@ -289,7 +291,7 @@ func list(dir string, show func(string) string) ([]entry, error) {
 			}
 			entries = append(entries, entry{rel: rel, mode: fs.ModeSymlink | 0o777, target: filepath.ToSlash(target)})
 		default:
-			return fmt.Errorf("%s: a %s cannot be part of a function's code", show(rel), typeName(t))
+			return fmt.Errorf("%s: %s cannot be part of a function's code", show(rel), fsafe.FileType(t))
 		}
 		return nil
 	})
@@ -311,18 +313,6 @@ func checkLink(rel, target string) error {
 		return fmt.Errorf("symlink to %q leads outside the function's directory", target)
 	}
 	return nil
-}
-
-func typeName(t fs.FileMode) string {
-	switch {
-	case t&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case t&fs.ModeSocket != 0:
-		return "socket"
-	case t&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
 }
 
 var errTooBig = errors.New("too big")
