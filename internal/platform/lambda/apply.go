@@ -69,9 +69,12 @@ func (f *functions) ensure(ctx context.Context, want fnConfig, z *zipped) (bool,
 		return true, f.create(ctx, want, z)
 	}
 	// An update in progress (another deployment's, a console's) is waited
-	// for; one that failed before is what this one replaces.
-	if err := f.waitIdle(ctx, want.Name, false); err != nil {
-		return false, err
+	// for; one that failed before is what this one replaces. GetFunction
+	// shows the status: it is read again only when not settled.
+	if !settled(cur.Config) {
+		if err := f.waitIdle(ctx, want.Name, false); err != nil {
+			return false, err
+		}
 	}
 	changed := false
 	have := liveConfig(cur.Config, cur.Code, cur.Tags)
@@ -224,6 +227,13 @@ func (f *functions) syncTags(ctx context.Context, fc *types.FunctionConfiguratio
 		}
 	}
 	return true, nil
+}
+
+// settled reports whether a function is neither being created nor
+// updated and did not fail to be created (waitIdle has nothing to wait
+// for).
+func settled(fc *types.FunctionConfiguration) bool {
+	return fc.State != types.StatePending && fc.State != types.StateFailed && fc.LastUpdateStatus != types.LastUpdateStatusInProgress
 }
 
 // wait waits until the function is neither being created nor updated;
