@@ -5,6 +5,7 @@
 package lambda
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -37,6 +38,28 @@ func TestLambdaScripts(t *testing.T) {
 			return nil
 		},
 		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"awsemu": awsemu.ScriptCmd()},
+		Condition:           condition,
 		RequireExplicitExec: true,
 	})
+}
+
+// awsCLI is Debian's AWS CLI (package awscli), not whatever aws is first
+// in PATH.
+const awsCLI = "/usr/bin/aws"
+
+// condition adds [awscli]: Debian's AWS CLI is installed. When it is not
+// and PIPE_REQUIRE_AWSCLI=1 (CI installs it), the condition is an error,
+// so that the scripts needing it fail instead of being skipped.
+func condition(cond string) (bool, error) {
+	switch cond {
+	case "awscli":
+		if _, err := os.Stat(awsCLI); err != nil {
+			if os.Getenv("PIPE_REQUIRE_AWSCLI") == "1" {
+				return false, fmt.Errorf("PIPE_REQUIRE_AWSCLI=1 but %s is missing (apt-get install awscli)", awsCLI)
+			}
+			return false, nil
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
