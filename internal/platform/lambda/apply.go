@@ -96,7 +96,7 @@ func (f *functions) ensure(ctx context.Context, want fnConfig, z *zipped) (bool,
 			_, err := f.c.UpdateFunctionCode(ctx, in)
 			return err
 		}); err != nil {
-			return changed, err
+			return changed, codeError(err, z)
 		}
 		changed = true
 		if err := f.wait(ctx, want.Name); err != nil {
@@ -190,9 +190,19 @@ func (f *functions) create(ctx context.Context, want fnConfig, z *zipped) error 
 		_, err := f.c.CreateFunction(ctx, in)
 		return err
 	}); err != nil {
-		return err
+		return codeError(err, z)
 	}
 	return f.wait(ctx, want.Name)
+}
+
+// codeError names the S3 object of an error AWS returned reading it:
+// AWS's message ("Error occurred while GetObject. S3 Error Code:
+// NoSuchKey. ...") says neither the bucket nor the key.
+func codeError(err error, z *zipped) error {
+	if err == nil || z.Kind != codeS3 || !strings.Contains(err.Error(), "GetObject") {
+		return err
+	}
+	return fmt.Errorf("the function's code %s (s3Bucket, s3Key and s3ObjectVersion of the function manifest) cannot be read: %w", z.code, err)
 }
 
 // syncTags makes the function's tags want (tags AWS sets, aws:*, kept).
