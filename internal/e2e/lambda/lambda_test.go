@@ -5,8 +5,10 @@
 package lambda
 
 import (
+	"archive/zip"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -37,7 +39,7 @@ func TestLambdaScripts(t *testing.T) {
 			e.Setenv("GIT_COMMITTER_EMAIL", "t@example.com")
 			return nil
 		},
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"awsemu": awsemu.ScriptCmd()},
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"awsemu": awsemu.ScriptCmd(), "mkzip": mkzip},
 		Condition:           condition,
 		RequireExplicitExec: true,
 	})
@@ -62,4 +64,25 @@ func condition(cond string) (bool, error) {
 		return true, nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
+}
+
+// mkzip OUT FILE... writes a zip archive of the script's files (by their
+// base names): function code to put in S3.
+func mkzip(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: mkzip OUT FILE...")
+	}
+	out, err := os.Create(ts.MkAbs(args[0]))
+	ts.Check(err)
+	zw := zip.NewWriter(out)
+	for _, name := range args[1:] {
+		data, err := os.ReadFile(ts.MkAbs(name))
+		ts.Check(err)
+		w, err := zw.Create(filepath.Base(name))
+		ts.Check(err)
+		_, err = w.Write(data)
+		ts.Check(err)
+	}
+	ts.Check(zw.Close())
+	ts.Check(out.Close())
 }
