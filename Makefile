@@ -94,3 +94,8 @@ dev-cloud-down:
 .PHONY: demo
 demo:
 	@examples/demo.sh
+
+# demo-lambda: a LambdaApp's canary and rollback on the local AWS emulator.
+.PHONY: demo-lambda
+demo-lambda:
+	@examples/demo-lambda.sh
