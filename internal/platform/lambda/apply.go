@@ -24,7 +24,7 @@ const AliasName = "Service"
 type functions struct {
 	c *lambda.Client
 	// poll is the first interval between reads of an update's status; it
-	// doubles up to maxPoll.
+	// doubles up to maxPoll (default 2s).
 	poll, maxPoll time.Duration
 	// say narrates a step.
 	say func(format string, args ...any)
@@ -261,7 +261,9 @@ func (f *functions) waitIdle(ctx context.Context, name string, failed bool) erro
 	}
 	maxDelay := f.maxPoll
 	if maxDelay <= 0 {
-		maxDelay = 5 * time.Second
+		// Updates take from under a second (configuration) to tens of
+		// seconds (an image): reads stay within 2s of the end.
+		maxDelay = 2 * time.Second
 	}
 	announced := false
 	for {

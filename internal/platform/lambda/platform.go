@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -44,7 +46,7 @@ type Options struct {
 	// Git fetches function code kept in another Git repository.
 	Git fetcher
 	// Poll is the first interval between reads of an update's status
-	// (default 500ms, doubling up to 5s).
+	// (default 500ms, doubling up to 2s).
 	Poll time.Duration
 }
 
@@ -109,6 +111,11 @@ func loadTree(tree *deploy.Tree) (Target, error) {
 		return Target{}, err
 	}
 	defer root.Close()
+	if _, err := root.Lstat(filepath.FromSlash(rel)); errors.Is(err, fs.ErrNotExist) {
+		// PipeCD plans such an app (version "unknown"): its pipeline may
+		// deploy it another way (CUSTOM_SYNC). The Lambda stages refuse.
+		return Target{Source: rel, Missing: fmt.Errorf("%s does not exist: the function manifest (input.functionManifestFile, default function.yaml) is what the Lambda stages deploy", rel)}, nil
+	}
 	f := config.ReadLambdaFunctionIn(root, rel)
 	if err := f.Err(); err != nil {
 		return Target{}, err
@@ -155,7 +162,7 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 		c := req.Base.Commit
 		in.CompareCommit = &c
 	}
-	if req.Live && !req.Cancel {
+	if req.Live && !req.Cancel && head.Missing == nil {
 		fns, err := p.client(ctx, app)
 		if err != nil {
 			return nil, nil, err
@@ -200,6 +207,9 @@ type prepared struct {
 func (d *prepared) PreFlight(ctx context.Context, p *plan.Plan) error {
 	if !changesFunction(p) {
 		return nil
+	}
+	if d.head.Missing != nil {
+		return d.head.Missing
 	}
 	if err := templated(d.head); err != nil {
 		return err
