@@ -35,6 +35,9 @@ func (p *Platform) drift(ctx context.Context, app *config.App, r *drift.AppResul
 	if err != nil {
 		return err
 	}
+	if want.Missing != nil {
+		return want.Missing
+	}
 	fns, err := p.client(ctx, app)
 	if err != nil {
 		return err

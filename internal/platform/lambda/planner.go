@@ -73,6 +73,9 @@ func planLambda(in planInput) (*plan.Plan, error) {
 	input := in.Input
 	input.Spec = spec.Generic()
 	version := in.Head.Code.Version()
+	if in.Head.Missing != nil {
+		version = versionUnknown
+	}
 	p, err := plan.New(input, plan.Kind{
 		QuickSync:         plan.Stage{ID: "LambdaSync", Name: config.StageLambdaSync, Desc: "Deploy the new version and configure all traffic to it"},
 		AutoRollback:      spec.AutoRollbackEnabled(config.KindLambdaApp),
@@ -83,7 +86,11 @@ func planLambda(in planInput) (*plan.Plan, error) {
 				return plan.Decision{Strategy: plan.StrategyQuickSync, Rule: plan.RuleFirstDeployment,
 					Reason: fmt.Sprintf("Quick sync to deploy version %s and configure all traffic to it (it seems this is the first deployment)", version)}, nil
 			}
-			if old := in.Running.Code.Version(); old != version || in.Running.Code.Kind != in.Head.Code.Kind {
+			old := in.Running.Code.Version()
+			if in.Running.Missing != nil {
+				old = versionUnknown
+			}
+			if old != version || in.Running.Code.Kind != in.Head.Code.Kind {
 				return plan.Decision{Strategy: plan.StrategyPipeline, Rule: RuleVersionChange,
 					Reason: fmt.Sprintf("Sync with pipeline to update version from %s to %s", old, version)}, nil
 			}
@@ -99,8 +106,12 @@ func planLambda(in planInput) (*plan.Plan, error) {
 	if in.Running != nil {
 		d.RunningVersion = in.Running.Code.Version()
 	}
-	change, fields := functionChange(in)
-	d.Fields = fields
+	var change *plan.Change
+	if in.Head.Missing == nil {
+		change, d.Fields = functionChange(in)
+	} else {
+		p.Compared = "nothing: " + in.Head.Missing.Error()
+	}
 	if change != nil {
 		p.Changes = []plan.Change{*change}
 	}
@@ -130,6 +141,10 @@ func planLambda(in planInput) (*plan.Plan, error) {
 	p.Source.DesiredChanged = "the function manifest resolves differently than when the plan was made"
 	return p, nil
 }
+
+// versionUnknown is the version of an app without a function manifest
+// (PipeCD's).
+const versionUnknown = "unknown"
 
 func changeKey(name string) string { return "lambda:Function:" + name }
 

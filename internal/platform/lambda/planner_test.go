@@ -178,3 +178,37 @@ func TestRoutingRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// An app without a function manifest (a CUSTOM_SYNC one, or PipeCD's
+// wait-approval example) plans as PipeCD plans it, version "unknown",
+// with no change; the Lambda stages refuse it before anything changes.
+func TestPlanWithoutManifest(t *testing.T) {
+	missing := Target{Source: "apps/fn/function.yaml", Missing: errNoFunction}
+	custom := `apiVersion: pipecd.dev/v1beta1
+kind: LambdaApp
+spec:
+  name: fn
+  planner:
+    alwaysUsePipeline: true
+  pipeline:
+    stages:
+      - name: CUSTOM_SYNC
+        with:
+          run: sam deploy
+`
+	p := planOf(t, custom, missing, nil, masker{})
+	if p.Strategy != plan.StrategyPipeline || p.Version != versionUnknown || len(p.Changes) != 0 {
+		t.Errorf("CUSTOM_SYNC app: %s %q %d changes", p.Strategy, p.Version, len(p.Changes))
+	}
+	if !strings.Contains(p.Compared, errNoFunction.Error()) {
+		t.Errorf("compared: %q", p.Compared)
+	}
+	p = planOf(t, canaryApp, missing, nil, masker{})
+	if p.Strategy != plan.StrategyQuickSync || !strings.Contains(p.Reason, "version unknown") {
+		t.Errorf("first deployment: %s %q", p.Strategy, p.Reason)
+	}
+	d := &prepared{head: missing}
+	if err := d.PreFlight(t.Context(), p); err != errNoFunction {
+		t.Errorf("PreFlight: %v", err)
+	}
+}

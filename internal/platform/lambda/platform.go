@@ -150,17 +150,22 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 		if err != nil {
 			return nil, nil, fmt.Errorf("the last successful deployment of %s (%s): %w", app.Name, req.Running.Commit.Short(), err)
 		}
-		in.Running, in.Compared = &running, &running
-		c := req.Running.Commit
-		in.CompareCommit = &c
+		in.Running = &running
+		if running.Missing == nil {
+			in.Compared = &running
+			c := req.Running.Commit
+			in.CompareCommit = &c
+		}
 	} else if req.Base != nil {
 		base, err := load(ctx, req.Base)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s at --base %s: %w", app.Name, req.Base.Commit.Short(), err)
 		}
-		in.Compared = &base
-		c := req.Base.Commit
-		in.CompareCommit = &c
+		if base.Missing == nil {
+			in.Compared = &base
+			c := req.Base.Commit
+			in.CompareCommit = &c
+		}
 	}
 	if req.Live && !req.Cancel && head.Missing == nil {
 		fns, err := p.client(ctx, app)
@@ -279,7 +284,11 @@ func (d *prepared) Runner(ctx context.Context, p *plan.Plan, _ deploy.RunOptions
 			if err != nil {
 				return Target{}, err
 			}
-			return load(ctx, rev)
+			t, err := load(ctx, rev)
+			if err == nil && t.Missing != nil {
+				err = t.Missing
+			}
+			return t, err
 		}
 	}
 	return r, nil

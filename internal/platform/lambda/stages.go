@@ -32,6 +32,9 @@ type Target struct {
 	Code   code
 	// Source is the function manifest (file path) it was read from.
 	Source string
+	// Missing says that the function manifest does not exist (Config and
+	// Code are empty then).
+	Missing error
 }
 
 // Runner runs the stages of a LambdaApp (execute.Platform):
@@ -57,6 +60,9 @@ type Runner struct {
 
 // RunStage implements execute.Platform.
 func (r *Runner) RunStage(ctx context.Context, st *execute.Stage) error {
+	if r.Head.Missing != nil {
+		return r.Head.Missing
+	}
 	st.SetMeta(metaFunction, r.Head.Config.Name)
 	switch st.Plan.Name {
 	case config.StageLambdaSync:
