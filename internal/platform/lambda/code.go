@@ -124,7 +124,13 @@ func resolve(ctx context.Context, c code, git fetcher) (*zipped, error) {
 	}
 	dir, cleanup, err := git.Fetch(ctx, c.Git, c.Ref, c.Path)
 	if err != nil {
-		return nil, fmt.Errorf("fetch the function's code %s: %w", c, err)
+		err = fmt.Errorf("fetch the function's code %s: %w", c, err)
+		if strings.Contains(err.Error(), "SSH_AUTH_SOCK") {
+			// go-git's words for "no ssh-agent", which says neither
+			// what pipe needs nor what to do.
+			err = fmt.Errorf("%w (pipe reaches %s over SSH with the keys of an ssh-agent: start one and add a key that can read the repository, so that SSH_AUTH_SOCK is set)", err, c.Git)
+		}
+		return nil, err
 	}
 	defer cleanup()
 	root := dir
