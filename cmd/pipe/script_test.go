@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/gitops-pipe/pipe/internal/cli"
+	"github.com/gitops-pipe/pipe/internal/testenv/awsemu"
 	"github.com/gitops-pipe/pipe/internal/testenv/fakes"
 )
 
@@ -40,6 +41,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"fakegithub": fakeGitHubCmd(), "webhookrecv": fakes.WebhookCmd(),
+			"awsemu": awsemu.ScriptCmd(),
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "examples" {
