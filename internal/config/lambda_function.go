@@ -251,13 +251,15 @@ var (
 	lambdaFuncARNRe = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[^:\s]+:function:[a-zA-Z0-9_-]{1,64}$`)
 	// The account is not checked to be 12 digits: PipeCD's examples write
 	// placeholders (76xxxxxxx).
-	lambdaRoleARNRe  = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::[^:\s/]+:role/[\w+=,.@/-]+$`)
-	lambdaLayerARNRe = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[^:\s]+:layer:[a-zA-Z0-9_-]+:[0-9]+$`)
-	lambdaEnvNameRe  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]+$`)
-	lambdaBucketRe   = regexp.MustCompile(`^[0-9A-Za-z._-]{3,63}$`)
-	lambdaRuntimeRe  = regexp.MustCompile(`^[a-z][a-z0-9.]*$`)
-	lambdaSubnetRe   = regexp.MustCompile(`^subnet-[0-9a-zA-Z]+$`)
-	lambdaSecGroupRe = regexp.MustCompile(`^sg-[0-9a-zA-Z]+$`)
+	lambdaRoleAccountRe = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::([^:]*):role/`)
+	lambdaAccountIDRe   = regexp.MustCompile(`^\d{12}$`)
+	lambdaRoleARNRe     = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::[^:\s/]+:role/[\w+=,.@/-]+$`)
+	lambdaLayerARNRe    = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[^:\s]+:layer:[a-zA-Z0-9_-]+:[0-9]+$`)
+	lambdaEnvNameRe     = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]+$`)
+	lambdaBucketRe      = regexp.MustCompile(`^[0-9A-Za-z._-]{3,63}$`)
+	lambdaRuntimeRe     = regexp.MustCompile(`^[a-z][a-z0-9.]*$`)
+	lambdaSubnetRe      = regexp.MustCompile(`^subnet-[0-9a-zA-Z]+$`)
+	lambdaSecGroupRe    = regexp.MustCompile(`^sg-[0-9a-zA-Z]+$`)
 )
 
 // lambdaReservedEnv are the environment variables Lambda sets itself and
@@ -310,6 +312,8 @@ func (s *LambdaFunctionSpec) Validate(c *Checker, path string) {
 			hint = "write the role's ARN, not its name: arn:aws:iam::<account>:role/" + truncate(s.Role, 40)
 		}
 		c.Errorf(p("role"), hint, "invalid role %q", truncate(s.Role, 80))
+	} else if m := lambdaRoleAccountRe.FindStringSubmatch(s.Role); m != nil && !lambdaAccountIDRe.MatchString(m[1]) {
+		c.Warnf(p("role"), "write the 12-digit ID of the account the role is in", "the role's account %q is not an AWS account ID: AWS refuses it when deploying", truncate(m[1], 40))
 	}
 	zip := s.validateCode(c, path)
 	s.validateSettings(c, path, zip)
