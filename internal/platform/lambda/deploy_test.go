@@ -422,3 +422,23 @@ func TestDrift(t *testing.T) {
 		t.Errorf("fields %s", got)
 	}
 }
+
+func TestDriftSkipsAppWithoutManifest(t *testing.T) {
+	w := newWorld(t)
+	rev, app := w.revision(strings.Repeat("1", 40), quickApp, imageFn("v1", ""))
+	tree, _ := rev.Open(context.Background())
+	if err := os.Remove(filepath.Join(tree.Root, "fn", "function.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	w.p.opts.Root = tree.Root
+	var r drift.AppResult
+	if err := w.p.drift(context.Background(), app, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != drift.Skipped || !strings.Contains(r.Reason, "fn/function.yaml does not exist") {
+		t.Errorf("%+v", r)
+	}
+	if n := len(w.emu.Requests()); n != 0 {
+		t.Errorf("%d AWS calls", n)
+	}
+}

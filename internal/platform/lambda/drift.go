@@ -36,7 +36,10 @@ func (p *Platform) drift(ctx context.Context, app *config.App, r *drift.AppResul
 		return err
 	}
 	if want.Missing != nil {
-		return want.Missing
+		// Deployed by the app's own pipeline (CUSTOM_SYNC, SCRIPT_RUN):
+		// pipe has nothing to compare.
+		r.Status, r.Reason = drift.Skipped, "no function manifest to compare the live function with: "+want.Missing.Error()
+		return nil
 	}
 	fns, err := p.client(ctx, app)
 	if err != nil {

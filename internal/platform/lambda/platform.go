@@ -127,7 +127,16 @@ func loadTree(tree *deploy.Tree) (Target, error) {
 	if pos, ok := f.Positions["spec"]; ok && pos.Line > 0 {
 		src = fmt.Sprintf("%s:%d", rel, pos.Line)
 	}
-	return Target{Config: desiredConfig(f.Spec), Code: codeOf(f.Spec), Source: src}, nil
+	return Target{Config: desiredConfig(f.Spec), Code: codeOf(f.Spec), Source: src, File: rel, Positions: f.Positions}, nil
+}
+
+// at is the file:line of a field of the manifest ("spec.memory"), or
+// the manifest's.
+func (t Target) at(field string) string {
+	if pos, ok := t.Positions[field]; ok && pos.Line > 0 && t.File != "" {
+		return fmt.Sprintf("%s:%d", t.File, pos.Line)
+	}
+	return t.Source
 }
 
 // Plan implements deploy.Platform: the function manifests at the head
@@ -230,10 +239,11 @@ func (d *prepared) PreFlight(ctx context.Context, p *plan.Plan) error {
 // templated refuses a manifest that still holds PipeCD's secret or
 // attachment templates: deploying them would set the template text.
 func templated(t Target) error {
-	for k, v := range t.Config.Environment {
+	for _, k := range sortedKeys(t.Config.Environment) {
+		v := t.Config.Environment[k]
 		if strings.Contains(v, "{{") && (strings.Contains(v, ".encryptedSecrets") || strings.Contains(v, ".attachment")) {
 			return fmt.Errorf("%s: environments.%s is a template of PipeCD's secret management (%s), which this version of pipe does not decrypt; "+
-				"set the value from a CI secret another way, or deploy it with PipeCD", t.Source, k, strings.TrimSpace(v))
+				"set the value from a CI secret another way, or deploy it with PipeCD", t.at("spec.environments."+k), k, strings.TrimSpace(v))
 		}
 	}
 	return nil

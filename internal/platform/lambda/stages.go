@@ -32,6 +32,10 @@ type Target struct {
 	Code   code
 	// Source is the function manifest (file path) it was read from.
 	Source string
+	// File and Positions locate the manifest's fields (config's field
+	// paths, "spec.environments.KEY").
+	File      string
+	Positions map[string]config.Pos
 	// Missing says that the function manifest does not exist (Config and
 	// Code are empty then).
 	Missing error
