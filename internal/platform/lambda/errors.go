@@ -30,6 +30,9 @@ func apiError(action, fn string, err error) error {
 	switch ae.ErrorCode() {
 	case "AccessDeniedException", "AccessDenied":
 		hint = fmt.Sprintf("grant lambda:%s on function %s to the identity pipe runs as (the platform provider's role or the job's credentials)", action, fn)
+		if strings.Contains(msg, "iam:PassRole") {
+			hint = "grant iam:PassRole on the function's execution role (spec.role) to the identity pipe runs as"
+		}
 	case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
 		hint = "the AWS credentials are invalid or expired: check the platform provider's credentials and the job's AWS_* variables"
 	case "ResourceNotFoundException":
@@ -40,6 +43,9 @@ func apiError(action, fn string, err error) error {
 		hint = "AWS throttled the calls even after retries; run the deployment again later"
 	case "InvalidParameterValueException", "ValidationException":
 		hint = "fix the function manifest"
+		if strings.Contains(msg, "role") && strings.Contains(msg, "assume") {
+			hint = "the execution role (spec.role) must exist and trust lambda.amazonaws.com (AWS may also need a few seconds after the role is created)"
+		}
 	case "CodeStorageExceededException":
 		hint = "delete old versions of the function (or other functions' code) to free the account's code storage"
 	case "ServiceException":
