@@ -53,3 +53,19 @@ func SecretValue(v string) bool {
 	}
 	return upper && lower && digit
 }
+
+// SecretVar reports whether the value of a variable (an environment
+// variable of a function or a container) is masked in plans and reports:
+// always with all, else when its name says it is a credential or a value
+// it has (on either side of a change) looks like one.
+func SecretVar(all bool, name string, values ...string) bool {
+	if all || SecretName(name) {
+		return true
+	}
+	for _, v := range values {
+		if SecretValue(v) {
+			return true
+		}
+	}
+	return false
+}

@@ -17,15 +17,7 @@ type masker struct {
 // secret reports whether the value of variable name is masked (a value on
 // either side that looks secret masks both).
 func (m masker) secret(name string, values ...string) bool {
-	if m.All || redact.SecretName(name) {
-		return true
-	}
-	for _, v := range values {
-		if redact.SecretValue(v) {
-			return true
-		}
-	}
-	return false
+	return redact.SecretVar(m.All, name, values...)
 }
 
 // value renders one value for a report that shows one side.

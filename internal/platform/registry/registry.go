@@ -13,6 +13,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/platform"
+	"github.com/gitops-pipe/pipe/internal/platform/ecs"
 	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 	"github.com/gitops-pipe/pipe/internal/platform/lambda"
 	"github.com/gitops-pipe/pipe/internal/platform/terraform"
@@ -24,6 +25,7 @@ func kinds() []platform.Kind {
 		kubernetes.Kind(),
 		terraform.Kind(),
 		lambda.Kind(),
+		ecs.Kind(),
 	}
 }
 

@@ -26,7 +26,7 @@ func TestForEveryRegisteredKind(t *testing.T) {
 	if pfs.env.Provider != "prod" {
 		t.Errorf("provider %q", pfs.env.Provider)
 	}
-	if got := Kinds(); len(got) != 3 || got[0] != config.KindKubernetesApp || got[1] != config.KindTerraformApp || got[2] != config.KindLambdaApp {
+	if got := Kinds(); len(got) != 4 || got[0] != config.KindKubernetesApp || got[1] != config.KindTerraformApp || got[2] != config.KindLambdaApp || got[3] != config.KindECSApp {
 		t.Errorf("kinds %v", got)
 	}
 	for _, k := range Kinds() {
@@ -38,8 +38,8 @@ func TestForEveryRegisteredKind(t *testing.T) {
 			t.Errorf("%s: a second platform was built", k)
 		}
 	}
-	_, err := pfs.For(config.KindECSApp)
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "an ECSApp is not supported by this version of pipe: it deploys KubernetesApp, TerraformApp and LambdaApp applications") {
+	_, err := pfs.For(config.KindCloudRunApp)
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "a CloudRunApp is not supported by this version of pipe: it deploys KubernetesApp, TerraformApp, LambdaApp and ECSApp applications") {
 		t.Errorf("err = %v", err)
 	}
 }
