@@ -58,6 +58,8 @@ type Emulator struct {
 	buckets   map[string]*bucket
 	sessions  map[string]*session // temporary access key ID → session
 	seq       uint64
+	ecs       ecsState
+	elb       elbState
 }
 
 // New returns an emulator with no functions, buckets or sessions.
@@ -227,6 +229,10 @@ func (e *Emulator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		e.serveS3(w, r, c, authErr)
 	case "sts":
 		e.serveSTS(w, r, c, authErr)
+	case "ecs":
+		e.serveECS(w, r, c, authErr, region)
+	case "elasticloadbalancing":
+		e.serveELB(w, r, c, authErr, region)
 	default:
 		writeJSONError(w, http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("the emulator does not serve the service %q", service), nil)
 	}
