@@ -63,6 +63,20 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request, c *call)
 	case "deny":
 		c.operation = "Deny"
 		e.Deny(q.Get("action"))
+	case "fail-tasks":
+		c.operation = "FailTasks"
+		e.FailTasks(q.Get("image"), q.Get("reason"))
+	case "set-desired":
+		c.operation = "SetDesiredCount"
+		n, err := strconv.Atoi(q.Get("n"))
+		if err != nil || n < 0 || n > 1<<20 {
+			bad("n must be a non-negative integer")
+			return
+		}
+		if !e.SetDesiredCount(q.Get("cluster"), q.Get("service"), int32(n)) {
+			http.Error(w, "no such active service", http.StatusNotFound)
+			return
+		}
 	case "delay":
 		c.operation = "Delay"
 		d, err := time.ParseDuration(q.Get("d"))

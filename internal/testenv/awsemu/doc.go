@@ -1,6 +1,7 @@
 // Package awsemu is a stateful local emulator of the parts of AWS a Lambda
-// deployment uses: Lambda (REST-JSON), S3 (REST-XML, path-style or
-// bucket.localhost) and STS (Query). It speaks the real wire protocols of
+// or ECS deployment uses: Lambda (REST-JSON), S3 (REST-XML, path-style or
+// bucket.localhost), STS (Query), Amazon ECS (awsJson1_1) and Elastic Load
+// Balancing v2 (Query). It speaks the real wire protocols of
 // aws-sdk-go-v2 and the AWS CLI on one endpoint, like LocalStack: a
 // request goes to the service named by its SigV4 credential scope
 // (Credential=AKID/20260101/us-east-1/lambda/aws4_request); an unsigned
@@ -27,6 +28,30 @@
 // GetFunction's Code.Location is a URL on the emulator that serves the
 // zip.
 //
+// ECS is stateful too (ecs*.go): clusters, task definitions
+// (family:revision), services and, for the EXTERNAL deployment controller,
+// task sets. A task set's computedDesiredCount is ceil(scale% × the
+// service's desiredCount); its tasks are PROVISIONING/PENDING until
+// Options.UpdateDelay has passed, then RUNNING, and the task set goes from
+// STABILIZING to STEADY_STATE; DescribeServices sums the task sets' counts
+// and keeps events worded as ECS words them ("(service web, taskSet
+// ecs-svc/...) has started 2 tasks: (task ...).", "(service web) has
+// reached a steady state."). A service with the ECS controller gets
+// deployments instead (rolloutState COMPLETED when steady). DeleteTaskSet
+// drains the task set, gone after the delay. RunTask's tasks run and stop
+// with exit code 0 within the delay. FailTasks makes the tasks of an
+// image stop with a reason and exit code 1: their task set never
+// stabilizes and the events say why. No transition happens within the
+// request that scheduled it, so with UpdateDelay 0 a change is visible from
+// the next request on.
+//
+// ELBv2 (elbv2*.go): load balancers, target groups, listeners and rules
+// with forward actions (ForwardConfig.TargetGroups with weights 0..999, or
+// TargetGroupArn), fixed-response and redirect actions, validated and
+// worded as ELB does; DescribeTargetHealth lists the running tasks of the
+// ECS task sets attached to a target group as healthy ip targets. SetupALB
+// and Weights are the Go API for tests of traffic shifting.
+//
 // The control endpoint, for the emulator run out of process (make
 // dev-cloud; see internal/testenv/cmd/testenv):
 //
@@ -34,6 +59,8 @@
 //	POST /_awsemu/throttle?n=N                           Throttle
 //	POST /_awsemu/deny?action=lambda:UpdateFunctionCode  Deny ("" clears)
 //	POST /_awsemu/delay?d=2s                             SetUpdateDelay
+//	POST /_awsemu/fail-tasks?image=I&reason=R            FailTasks ("" clears)
+//	POST /_awsemu/set-desired?cluster=C&service=S&n=N    SetDesiredCount
 //	GET  /_awsemu/state                                  the functions, versions and aliases as JSON
 //	GET  /_awsemu/code/FUNCTION/VERSION                  a version's zip (GetFunction's Code.Location)
 //

@@ -171,6 +171,12 @@ func TestECSTaskSetLifecycle(t *testing.T) {
 	if len(s.TaskSets) != 1 || s.TaskSets[0].RunningCount != 2 || s.TaskSets[0].StabilityStatus != "STEADY_STATE" || s.TaskDefinition != td2 || s.RunningCount != 2 {
 		t.Fatalf("after delete: %+v", s)
 	}
+	if ls, _ := emu.FormatTaskSets("prod", "web"); strings.Join(ls, "\n") != "PRIMARY scale=100% running=2/2 stability=STEADY_STATE taskdef=web:2 tg=green" {
+		t.Fatalf("FormatTaskSets: %q", ls)
+	}
+	if l, _ := emu.FormatService("prod", "web"); l != "ACTIVE desired=2 running=2 pending=0 taskdef=web:2 controller=EXTERNAL" {
+		t.Fatalf("FormatService: %q", l)
+	}
 	lt, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("prod"), ServiceName: aws.String("web")})
 	if err != nil || len(lt.TaskArns) != 2 {
 		t.Fatalf("list-tasks: %v %v", err, lt)

@@ -15,7 +15,9 @@ import (
 )
 
 const scriptUsage = `usage: awsemu start [delay] | fail-next-update FUNCTION REASON... | throttle N | deny ACTION | delay DURATION |
-       alias FUNCTION ALIAS | function FUNCTION | versions FUNCTION | put-object BUCKET KEY FILE | calls OPERATION | set-env FUNCTION K=V`
+       alias FUNCTION ALIAS | function FUNCTION | versions FUNCTION | put-object BUCKET KEY FILE | calls OPERATION | set-env FUNCTION K=V |
+       cluster NAME | alb NAME | weights LISTENER | tasksets CLUSTER SERVICE | service CLUSTER SERVICE | fail-tasks IMAGE REASON... |
+       set-desired CLUSTER SERVICE N`
 
 // ScriptCmd is the testscript command that runs an emulator per script:
 //
@@ -33,6 +35,16 @@ const scriptUsage = `usage: awsemu start [delay] | fail-next-update FUNCTION REA
 //	awsemu put-object BUCKET KEY FILE put a file of the script, print its version ID
 //	awsemu calls OPERATION            print how many requests of OPERATION were made
 //	awsemu set-env FUNCTION K=V       change $LATEST's environment out of band (V "" removes K)
+//	awsemu cluster NAME               create an ECS cluster
+//	awsemu alb NAME                   SetupALB; set ALB_ARN, ALB_LISTENER, BLUE_TG, GREEN_TG, OTHER_TG,
+//	                                  ALB_RULE_10 and ALB_RULE_20
+//	awsemu weights LISTENER           print "PRIORITY tg=W ..." per rule, "default tg=W ..." last
+//	                                  (target groups by name less the load balancer's NAME- prefix, sorted)
+//	awsemu tasksets CLUSTER SERVICE   print "STATUS scale=N% running=R/D stability=S taskdef=F:REV tg=T" per
+//	                                  task set, the PRIMARY first
+//	awsemu service CLUSTER SERVICE    print "STATUS desired=D running=R pending=P taskdef=F:REV controller=C"
+//	awsemu fail-tasks IMAGE REASON... make tasks of IMAGE stop with REASON, exit code 1 ("" "" clears)
+//	awsemu set-desired CLUSTER SERVICE N  change a service's desired count out of band
 func ScriptCmd() func(ts *testscript.TestScript, neg bool, args []string) {
 	var mu sync.Mutex
 	emus := map[*testscript.TestScript]*Emulator{}
@@ -144,9 +156,69 @@ func ScriptCmd() func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Fatalf("no function %s", args[1])
 			}
 		default:
+			if !ecsScriptCmd(ts, e, args) {
+				ts.Fatalf("%s", scriptUsage)
+			}
+		}
+	}
+}
+
+// ecsScriptCmd runs the ECS and ELBv2 subcommands; false when args[0] is
+// not one.
+func ecsScriptCmd(ts *testscript.TestScript, e *Emulator, args []string) bool {
+	out := ts.Stdout()
+	want := func(n int) {
+		if len(args) != n {
 			ts.Fatalf("%s", scriptUsage)
 		}
 	}
+	lines := func(ls []string, ok bool, what string) {
+		if !ok {
+			ts.Fatalf("no %s", what)
+		}
+		for _, l := range ls {
+			fmt.Fprintln(out, l)
+		}
+	}
+	switch args[0] {
+	case "cluster":
+		want(2)
+		fmt.Fprintln(out, e.CreateCluster(args[1]))
+	case "alb":
+		want(2)
+		a := e.SetupALB(args[1])
+		for k, v := range map[string]string{"ALB_ARN": a.LoadBalancerARN, "ALB_LISTENER": a.ListenerARN, "BLUE_TG": a.BlueTG,
+			"GREEN_TG": a.GreenTG, "OTHER_TG": a.OtherTG, "ALB_RULE_10": a.RuleARNs[0], "ALB_RULE_20": a.RuleARNs[1]} {
+			ts.Setenv(k, v)
+		}
+	case "weights":
+		want(2)
+		ls, ok := e.FormatWeights(args[1])
+		lines(ls, ok, "listener "+args[1])
+	case "tasksets":
+		want(3)
+		ls, ok := e.FormatTaskSets(args[1], args[2])
+		lines(ls, ok, "service "+args[2]+" in cluster "+args[1])
+	case "service":
+		want(3)
+		l, ok := e.FormatService(args[1], args[2])
+		lines([]string{l}, ok, "service "+args[2]+" in cluster "+args[1])
+	case "fail-tasks":
+		if len(args) < 2 {
+			ts.Fatalf("%s", scriptUsage)
+		}
+		e.FailTasks(args[1], strings.Join(args[2:], " "))
+	case "set-desired":
+		want(4)
+		n, err := strconv.Atoi(args[3])
+		ts.Check(err)
+		if !e.SetDesiredCount(args[1], args[2], int32(n)) {
+			ts.Fatalf("no active service %s in cluster %s", args[2], args[1])
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // ClientEnv is the environment that points the AWS SDKs at an emulator
