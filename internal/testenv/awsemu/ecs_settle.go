@@ -87,7 +87,7 @@ func (e *Emulator) settleService(s *ecsService) {
 			ts.stability, ts.stabilityAt = stab, now
 		}
 		ts.tasks = trimStopped(ts.tasks, keepStopped, e)
-		drained := ts.status == "DRAINING" || (ts.deployment && ts.status == "ACTIVE" && want == 0)
+		drained := ts.status == "DRAINING" || s.status == "DRAINING" || (ts.deployment && ts.status == "ACTIVE" && want == 0)
 		if drained && steady && ts.stopSeqDone(seq) {
 			continue
 		}
@@ -104,7 +104,7 @@ func (e *Emulator) settleService(s *ecsService) {
 		steady = false
 	}
 	if steady && !s.steady {
-		if p := s.primary(); p != nil && p.deployment && p.createdAt.After(s.createdAt) {
+		if p := s.primary(); p != nil && p.deployment {
 			e.event(s, now, fmt.Sprintf("(service %s) (deployment %s) deployment completed.", s.name, p.id))
 		}
 		e.event(s, now, fmt.Sprintf("(service %s) has reached a steady state.", s.name))

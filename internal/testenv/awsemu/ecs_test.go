@@ -302,3 +302,58 @@ func TestECSRunTaskWaiter(t *testing.T) {
 func errorsAs[T any](err error, target *T) bool {
 	return err != nil && errors.As(err, target)
 }
+
+func TestECSRollingServiceStable(t *testing.T) {
+	emu, srv := awsemu.Start(awsemu.Options{UpdateDelay: 30 * time.Millisecond})
+	defer srv.Close()
+	ctx := context.Background()
+	c := ecsClient(srv.URL)
+	emu.CreateCluster("prod")
+	td1 := registerWeb(t, c, "nginx:1")
+	out, err := c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("api"), DesiredCount: aws.Int32(2),
+		TaskDefinition: aws.String(td1), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: awsvpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Service.Deployments) != 1 || out.Service.Deployments[0].RolloutState != ecstypes.DeploymentRolloutStateInProgress || out.Service.TaskSets != nil {
+		t.Fatalf("create-service: %+v", out.Service)
+	}
+	wait := func() {
+		t.Helper()
+		w := ecs.NewServicesStableWaiter(c, func(o *ecs.ServicesStableWaiterOptions) { o.MinDelay, o.MaxDelay = 10*time.Millisecond, 40*time.Millisecond })
+		if err := w.Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}}, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait()
+	td2 := registerWeb(t, c, "nginx:2")
+	up, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"), TaskDefinition: aws.String(td2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up.Service.Deployments) != 2 || aws.ToString(up.Service.Deployments[0].Status) != "PRIMARY" || aws.ToString(up.Service.Deployments[0].TaskDefinition) != td2 {
+		t.Fatalf("update-service: %+v", up.Service.Deployments)
+	}
+	wait()
+	s, _ := emu.Service("prod", "api")
+	if len(s.TaskSets) != 1 || s.TaskSets[0].TaskDefinition != td2 || s.RunningCount != 2 || !strings.Contains(strings.Join(s.Events, "\n"), "deployment completed.") {
+		t.Fatalf("after the rollout: %+v", s)
+	}
+	_, err = c.CreateTaskSet(ctx, &ecs.CreateTaskSetInput{Cluster: aws.String("prod"), Service: aws.String("api"), TaskDefinition: aws.String(td2)})
+	if apiCode(err) != "InvalidParameterException" {
+		t.Fatalf("a task set of an ECS-controller service: %v", err)
+	}
+	_, err = c.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String("prod"), Service: aws.String("api")})
+	if apiCode(err) != "InvalidParameterException" {
+		t.Fatalf("delete a scaled service: %v", err)
+	}
+	del, err := c.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"), Force: aws.Bool(true)})
+	if err != nil || aws.ToString(del.Service.Status) != "DRAINING" {
+		t.Fatalf("delete-service: %v %+v", err, del)
+	}
+	time.Sleep(80 * time.Millisecond)
+	emu.Service("prod", "api")
+	if s, _ := emu.Service("prod", "api"); s.Status != "INACTIVE" {
+		t.Fatalf("after delete: %+v", s)
+	}
+}
