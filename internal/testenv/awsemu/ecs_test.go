@@ -320,7 +320,9 @@ func TestECSRollingServiceStable(t *testing.T) {
 	}
 	wait := func() {
 		t.Helper()
-		w := ecs.NewServicesStableWaiter(c, func(o *ecs.ServicesStableWaiterOptions) { o.MinDelay, o.MaxDelay = 10*time.Millisecond, 40*time.Millisecond })
+		w := ecs.NewServicesStableWaiter(c, func(o *ecs.ServicesStableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 10*time.Millisecond, 40*time.Millisecond
+		})
 		if err := w.Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}}, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
