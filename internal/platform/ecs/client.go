@@ -159,13 +159,16 @@ func (c *client) applyService(ctx context.Context, def *ServiceDef, commit strin
 		}
 		return out.Service, nil
 	}
+	// For the EXTERNAL controller, ECS updates only these (the rest is
+	// a task set's, or fixed at creation).
 	in := &ecs.UpdateServiceInput{
-		Cluster:              def.ClusterArn,
-		Service:              def.ServiceName,
-		EnableExecuteCommand: aws.Bool(def.EnableExecuteCommand),
-		PropagateTags:        def.PropagateTags,
-		EnableECSManagedTags: aws.Bool(def.EnableECSManagedTags),
-		PlacementStrategy:    def.PlacementStrategy,
+		Cluster:                       def.ClusterArn,
+		Service:                       def.ServiceName,
+		PropagateTags:                 def.PropagateTags,
+		EnableECSManagedTags:          aws.Bool(def.EnableECSManagedTags),
+		PlacementStrategy:             def.PlacementStrategy,
+		PlacementConstraints:          def.PlacementConstraints,
+		HealthCheckGracePeriodSeconds: def.HealthCheckGracePeriodSeconds,
 	}
 	if def.DesiredCount != 0 {
 		in.DesiredCount = aws.Int32(def.DesiredCount)

@@ -3,6 +3,8 @@ package ecs
 import (
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,3 +168,7 @@ func TestDefinitionErrors(t *testing.T) {
 		})
 	}
 }
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -137,7 +137,7 @@ func (r *Runner) sync(ctx context.Context, st *execute.Stage, recreate bool) err
 			return err
 		}
 	}
-	if err := r.replacePrimary(ctx, st, svc, td, r.Head, r.HeadHash, ""); err != nil {
+	if err := r.replacePrimary(ctx, st, svc, td, r.Head, r.HeadHash, "", nil); err != nil {
 		return err
 	}
 	if recreate {
@@ -151,9 +151,10 @@ func (r *Runner) sync(ctx context.Context, st *execute.Stage, recreate bool) err
 }
 
 // replacePrimary creates a task set of td at 100% on the primary target
-// group, waits for it, makes it the primary and deletes every other task
-// set but keep.
-func (r *Runner) replacePrimary(ctx context.Context, st *execute.Stage, svc *types.Service, td string, t Target, hash, keep string) error {
+// group, waits for it, makes it the primary, runs then (when set: traffic
+// back to the primary before the other task sets go) and deletes every
+// other task set but keep.
+func (r *Runner) replacePrimary(ctx context.Context, st *execute.Stage, svc *types.Service, td string, t Target, hash, keep string, then func() error) error {
 	before, err := r.cl.taskSets(ctx, svc)
 	if err != nil {
 		return err
@@ -175,6 +176,11 @@ func (r *Runner) replacePrimary(ctx context.Context, st *execute.Stage, svc *typ
 	}
 	if err := r.cl.setPrimary(ctx, svc, deref(ts.TaskSetArn)); err != nil {
 		return err
+	}
+	if then != nil {
+		if err := then(); err != nil {
+			return err
+		}
 	}
 	for _, old := range before {
 		arn := deref(old.TaskSetArn)
@@ -264,7 +270,7 @@ func (r *Runner) primaryRollout(ctx context.Context, st *execute.Stage) error {
 	if c := recorded(st.Deployment.Record, metaCanaryTaskSet); c != "" {
 		keep = fullTaskSetARN(svc, c)
 	}
-	if err := r.replacePrimary(ctx, st, svc, td, r.Head, r.HeadHash, keep); err != nil {
+	if err := r.replacePrimary(ctx, st, svc, td, r.Head, r.HeadHash, keep, nil); err != nil {
 		return err
 	}
 	r.recordVersions(st, "primary", r.Head)
@@ -384,16 +390,16 @@ func (r *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	if err != nil {
 		return err
 	}
-	if err := r.replacePrimary(ctx, st, svc, td, prev, r.RunningHash, ""); err != nil {
-		return err
-	}
 	in := prev.Input
 	canary := in.TargetGroups.Canary
 	if canary == nil || canary.TargetGroupArn == "" {
 		// The head may have added the canary target group.
 		canary = r.Head.Input.TargetGroups.Canary
 	}
-	if in.IsAccessedViaELB() && in.TargetGroups.Primary != nil && in.TargetGroups.Primary.TargetGroupArn != "" && canary != nil && canary.TargetGroupArn != "" {
+	routeBack := func() error {
+		if !in.IsAccessedViaELB() || in.TargetGroups.Primary == nil || in.TargetGroups.Primary.TargetGroupArn == "" || canary == nil || canary.TargetGroupArn == "" {
+			return nil
+		}
 		listeners, err := r.listeners(ctx, st, in)
 		if err != nil {
 			return err
@@ -407,6 +413,11 @@ func (r *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 			st.SetMeta(metaRouting, w.String())
 			st.Emitf("traffic: primary 100%%, canary 0%% (%s)", strings.Join(changed, ", "))
 		}
+		return nil
+	}
+	// The traffic goes back to the primary before the canary is deleted.
+	if err := r.replacePrimary(ctx, st, svc, td, prev, r.RunningHash, "", routeBack); err != nil {
+		return err
 	}
 	return st.Checkpoint()
 }

@@ -53,10 +53,9 @@ func (e *Emulator) settleService(s *ecsService) {
 			var started []*ecsTask
 			for range want - len(live) {
 				t := e.launch(s.cluster, ts.taskDef, ts, false)
-				t.group, t.startedBy = "service:"+s.name, ts.startedBy
-				if ts.deployment {
-					t.startedBy = ts.id
-				}
+				// ECS starts a service's tasks with the ID of the
+				// deployment or task set (ecs-svc/...) as startedBy.
+				t.group, t.startedBy = "service:"+s.name, ts.id
 				t.launchType, t.platformVr, t.networkConfiguration = ts.launchType, ts.platformVersion, ts.networkConfiguration
 				if s.propagateTags == "SERVICE" {
 					t.tags = slices.Clone(s.tags)

@@ -1,0 +1,292 @@
+package ecs
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/deploy"
+	"github.com/gitops-pipe/pipe/internal/drift"
+	"github.com/gitops-pipe/pipe/internal/execute"
+	"github.com/gitops-pipe/pipe/internal/execute/executetest"
+	"github.com/gitops-pipe/pipe/internal/plan"
+	"github.com/gitops-pipe/pipe/internal/state"
+	"github.com/gitops-pipe/pipe/internal/testenv/awsemu"
+)
+
+// world is an emulated AWS with a cluster and a load balancer, and an
+// ECS platform pointed at it.
+type world struct {
+	t   *testing.T
+	emu *awsemu.Emulator
+	alb awsemu.ALB
+	p   *Platform
+}
+
+const cluster = "arn:aws:ecs:us-east-1:123456789012:cluster/main"
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	emu, srv := awsemu.Start(awsemu.Options{UpdateDelay: 30 * time.Millisecond})
+	t.Cleanup(srv.Close)
+	env := map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_REGION": awsemu.DefaultRegion}
+	t.Setenv("AWS_ACCESS_KEY_ID", awsemu.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", awsemu.SecretAccessKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CA_BUNDLE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	emu.CreateCluster("main")
+	w := &world{t: t, emu: emu, alb: emu.SetupALB("web")}
+	w.p = New(Options{Getenv: func(k string) string { return env[k] }, Poll: 10 * time.Millisecond})
+	return w
+}
+
+// app is the canary app of the planner tests with the emulator's target
+// groups.
+func (w *world) appYAML(pipeline string) string {
+	return `apiVersion: pipecd.dev/v1beta1
+kind: ECSApp
+spec:
+  name: web
+  input:
+    serviceDefinitionFile: servicedef.yaml
+    taskDefinitionFile: taskdef.yaml
+    targetGroups:
+      primary: {targetGroupArn: ` + w.alb.BlueTG + `, containerName: web, containerPort: 80}
+      canary: {targetGroupArn: ` + w.alb.GreenTG + `, containerName: web, containerPort: 80}
+` + pipeline
+}
+
+const canaryPipeline = `  pipeline:
+    stages:
+      - name: ECS_CANARY_ROLLOUT
+        with: {scale: 50}
+      - name: ECS_TRAFFIC_ROUTING
+        with: {canary: 20}
+      - name: ECS_PRIMARY_ROLLOUT
+      - name: ECS_TRAFFIC_ROUTING
+        with: {primary: 100}
+      - name: ECS_CANARY_CLEAN
+`
+
+func (w *world) revision(hash, appYAML, task string) (*deploy.Revision, *config.App) {
+	w.t.Helper()
+	root, app := tree(w.t, map[string]string{"app.pipecd.yaml": appYAML, "servicedef.yaml": serviceDef, "taskdef.yaml": task})
+	return deploy.NewRevision(plan.Commit{Hash: hash}, func(context.Context) (*deploy.Tree, error) {
+		return &deploy.Tree{Root: root, App: app}, nil
+	}), app
+}
+
+func (w *world) deploy(ctx context.Context, head, running *deploy.Revision, app *config.App) (*state.Record, *plan.Plan, error) {
+	w.t.Helper()
+	req := deploy.PlanRequest{App: app, Head: head, Running: running,
+		Input:    plan.Input{App: plan.AppOf(app), Head: head.Commit, Now: time.Now()},
+		Revision: func(string) (*deploy.Revision, error) { return running, nil }}
+	if running != nil {
+		c := running.Commit
+		req.Input.Running = &c
+	}
+	pl, prep, err := w.p.Plan(ctx, req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer prep.Close()
+	runner, err := prep.Runner(ctx, pl, deploy.RunOptions{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	store := &executetest.Store{}
+	e, events := executetest.NewEngine(store, runner)
+	err = e.Run(ctx, executetest.NewDeployment(app, pl))
+	w.t.Logf("events:\n%s", events.Text())
+	return store.Current(), pl, err
+}
+
+// weights is the listener's split between blue and green, for every
+// rule forwarding to both: "default=100/0 rule=100/0".
+func (w *world) weights() string {
+	var parts []string
+	for rule, tgs := range w.emu.Weights(w.alb.ListenerARN) {
+		if _, ok := tgs[w.alb.BlueTG]; !ok {
+			continue
+		}
+		name := "rule"
+		if rule == "default" {
+			name = "default"
+		}
+		parts = append(parts, name+"="+itoa(tgs[w.alb.BlueTG])+"/"+itoa(tgs[w.alb.GreenTG]))
+	}
+	sortStrings(parts)
+	return strings.Join(parts, " ")
+}
+
+func (w *world) taskSets() string {
+	var parts []string
+	for _, ts := range w.emu.TaskSets(cluster, "web") {
+		if ts.Status == "DRAINING" {
+			continue
+		}
+		parts = append(parts, ts.Status+":"+ts.TaskDefinition[strings.LastIndex(ts.TaskDefinition, "/")+1:])
+	}
+	sortStrings(parts)
+	return strings.Join(parts, " ")
+}
+
+func (w *world) deployV1(pipeline string) *deploy.Revision {
+	w.t.Helper()
+	rev, app := w.revision(strings.Repeat("1", 40), w.appYAML(pipeline), taskDef("v1", "      - {name: LOG_LEVEL, value: info}\n"))
+	rec, pl, err := w.deploy(context.Background(), rev, nil, app)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if pl.Strategy != plan.StrategyQuickSync || rec.Status != state.StatusSucceeded {
+		w.t.Fatalf("%s %s", pl.Strategy, rec.Status)
+	}
+	return rev
+}
+
+func TestFirstDeployment(t *testing.T) {
+	w := newWorld(t)
+	w.deployV1(canaryPipeline)
+	if got := w.taskSets(); got != "PRIMARY:web:1" {
+		t.Errorf("task sets %s", got)
+	}
+	svc, ok := w.emu.Service(cluster, "web")
+	if !ok || svc.DesiredCount != 2 || svc.RunningCount != 2 {
+		t.Errorf("service %+v", svc)
+	}
+	if got := w.weights(); got != "default=100/0 rule=100/0" {
+		t.Errorf("weights %s", got)
+	}
+}
+
+func TestCanaryPipeline(t *testing.T) {
+	w := newWorld(t)
+	running := w.deployV1(canaryPipeline)
+	head, app := w.revision(strings.Repeat("2", 40), w.appYAML(canaryPipeline), taskDef("v2", "      - {name: LOG_LEVEL, value: debug}\n"))
+	rec, pl, err := w.deploy(context.Background(), head, running, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Reason != "Sync with pipeline to update image from v1 to v2" {
+		t.Errorf("reason %q", pl.Reason)
+	}
+	var routings []string
+	for _, s := range rec.Stages {
+		if r := s.Metadata[metaRouting]; r != "" {
+			routings = append(routings, r)
+		}
+	}
+	if got := strings.Join(routings, " "); got != "primary=80,canary=20 primary=100,canary=0" {
+		t.Errorf("routings %s", got)
+	}
+	if got := w.taskSets(); got != "PRIMARY:web:2" {
+		t.Errorf("task sets %s", got)
+	}
+	if got := w.weights(); got != "default=100/0 rule=100/0" {
+		t.Errorf("weights %s", got)
+	}
+	// The rule forwarding elsewhere was left alone.
+	if other := w.emu.Weights(w.alb.ListenerARN); len(other) < 3 {
+		t.Errorf("rules %v", other)
+	}
+}
+
+func TestCanaryTasksStopRollsBack(t *testing.T) {
+	w := newWorld(t)
+	running := w.deployV1(canaryPipeline)
+	w.emu.FailTasks("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v2", "Essential container in task exited")
+	head, app := w.revision(strings.Repeat("2", 40), w.appYAML(canaryPipeline), taskDef("v2", ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rec, _, err := w.deploy(ctx, head, running, app)
+	var f *execute.Failure
+	if !errors.As(err, &f) || !f.RolledBack {
+		t.Fatalf("err %v (%s)", err, executetest.Statuses(rec))
+	}
+	if s := executetest.Stage(t, rec, "stage-0"); !strings.Contains(s.Reason, "Essential container in task exited") {
+		t.Errorf("reason %q", s.Reason)
+	}
+	if got := w.taskSets(); !strings.HasPrefix(got, "PRIMARY:web:") || strings.Contains(got, " ") {
+		t.Errorf("task sets after the rollback %s", got)
+	}
+	for _, ts := range w.emu.TaskSets(cluster, "web") {
+		if ts.Status != "PRIMARY" {
+			continue
+		}
+		if td, _ := w.emu.TaskDefinition(ts.TaskDefinition); len(td.Images) == 0 || !strings.HasSuffix(td.Images[0], ":v1") {
+			t.Errorf("primary runs %+v", td)
+		}
+	}
+	if got := w.weights(); got != "default=100/0 rule=100/0" {
+		t.Errorf("weights %s", got)
+	}
+}
+
+func TestCancelAfterTrafficShiftRollsBack(t *testing.T) {
+	w := newWorld(t)
+	pipeline := `  pipeline:
+    stages:
+      - name: ECS_CANARY_ROLLOUT
+        with: {scale: 50}
+      - name: ECS_TRAFFIC_ROUTING
+        with: {canary: 20}
+      - name: WAIT
+        with: {duration: 1h}
+      - name: ECS_PRIMARY_ROLLOUT
+`
+	running := w.deployV1(pipeline)
+	head, app := w.revision(strings.Repeat("2", 40), w.appYAML(pipeline), taskDef("v2", ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for ctx.Err() == nil {
+			if strings.Contains(w.weights(), "80/20") {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	rec, _, err := w.deploy(ctx, head, running, app)
+	cancel()
+	var f *execute.Failure
+	if !errors.As(err, &f) || rec.Status != state.StatusCancelled || !f.RolledBack {
+		t.Fatalf("err %v %s", err, executetest.Statuses(rec))
+	}
+	if got := w.weights(); got != "default=100/0 rule=100/0" {
+		t.Errorf("weights %s", got)
+	}
+	if got := w.taskSets(); strings.Contains(got, " ") {
+		t.Errorf("task sets %s", got)
+	}
+}
+
+func TestDrift(t *testing.T) {
+	w := newWorld(t)
+	rev := w.deployV1(canaryPipeline)
+	tree, _ := rev.Open(context.Background())
+	w.p.opts.Root = tree.Root
+	check := func() drift.AppResult {
+		t.Helper()
+		var r drift.AppResult
+		if err := w.p.drift(context.Background(), tree.App, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := check(); r.Status != drift.InSync {
+		t.Fatalf("%+v", r)
+	}
+	w.emu.SetDesiredCount(cluster, "web", 5)
+	r := check()
+	if r.Status != drift.OutOfSync || len(r.Drift) != 1 || len(r.Drift[0].Fields) != 1 || r.Drift[0].Fields[0].Path != "desiredCount" {
+		t.Fatalf("%+v", r)
+	}
+}
