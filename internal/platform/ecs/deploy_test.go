@@ -290,3 +290,28 @@ func TestDrift(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+func TestLivePlan(t *testing.T) {
+	w := newWorld(t)
+	rev := w.deployV1(canaryPipeline)
+	_, app := w.revision(strings.Repeat("1", 40), w.appYAML(canaryPipeline), taskDef("v1", "      - {name: LOG_LEVEL, value: info}\n"))
+	plan1 := func(head *deploy.Revision) *plan.Plan {
+		t.Helper()
+		pl, prep, err := w.p.Plan(context.Background(), deploy.PlanRequest{App: app, Head: head, Running: rev, Live: true,
+			Input: plan.Input{App: plan.AppOf(app), Head: head.Commit, Running: &plan.Commit{Hash: rev.Commit.Hash}, Now: time.Now()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prep.Close()
+		return pl
+	}
+	pl := plan1(rev)
+	if pl.Mode != plan.ModeLive || len(pl.Changes) != 0 || !strings.Contains(pl.Compared, "primary task set runs task-definition/web:1, 2/2 tasks") {
+		t.Fatalf("live plan of what runs: %s %q %+v", pl.Mode, pl.Compared, pl.Changes)
+	}
+	head, _ := w.revision(strings.Repeat("2", 40), w.appYAML(canaryPipeline), taskDef("v2", "      - {name: LOG_LEVEL, value: info}\n"))
+	pl = plan1(head)
+	if len(pl.Changes) != 1 || !strings.Contains(pl.Changes[0].Diff, "+    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v2") {
+		t.Fatalf("changes %+v", pl.Changes)
+	}
+}

@@ -167,10 +167,15 @@ func changes(in planInput) []plan.Change {
 		oldTask, oldSvc = in.Compared.taskDoc, in.Compared.serviceDoc
 	}
 	newTask, newSvc := in.Head.taskDoc, in.Head.serviceDoc
-	if in.Live && oldTask != nil {
-		// The live side shows what AWS fills in: only what the head sets is compared.
-		oldTask = restrictTo(oldTask, newTask)
-		oldSvc = restrictTo(oldSvc, newSvc)
+	if in.Live && oldSvc != nil {
+		// The live side shows what AWS fills in and what an EXTERNAL
+		// service keeps on its task sets: only what the head sets, and
+		// drift compares, is compared.
+		newSvc = normService(newSvc)
+		oldSvc = restrictTo(normService(oldSvc), newSvc)
+		if oldTask != nil {
+			oldTask = restrictTo(oldTask, newTask)
+		}
 	}
 	mo, mn := maskTask(oldTask, newTask, in.MaskAll)
 	if c := change("ecs:TaskDefinition:"+deref(in.Head.Task.Family), "task definition "+deref(in.Head.Task.Family), in.Head.TaskFile, mo, mn, in.Compared == nil || oldTask == nil, from); c != nil {
