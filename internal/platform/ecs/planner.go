@@ -114,6 +114,11 @@ func planECS(in planInput) (*plan.Plan, error) {
 	}
 	p.App.Kind = string(config.KindECSApp)
 	p.Version = strings.Join(images(in.Head), ", ")
+	if p.Version == "" {
+		// No task definition (PipeCD's wait-approval example): the
+		// version the reason names.
+		p.Version = versionUnknown
+	}
 	d := Details{TaskDefinition: deref(in.Head.Task.Family), Images: images(in.Head), Standalone: in.Head.Service == nil, Live: in.LiveSummary}
 	if s := in.Head.Service; s != nil {
 		d.Service, d.Cluster = deref(s.ServiceName), deref(s.ClusterArn)

@@ -172,3 +172,19 @@ func TestDefinitionErrors(t *testing.T) {
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// An application without its task definition file plans with version
+// "unknown", as the reason says.
+func TestPlanMissingTaskDefinitionVersionUnknown(t *testing.T) {
+	d, spec := defsOf(t, map[string]string{"app.pipecd.yaml": canaryApp, "servicedef.yaml": serviceDef})
+	if d.Missing == nil {
+		t.Fatal("the task definition is not missing")
+	}
+	p, err := planECS(planInput{Input: plan.Input{App: plan.App{Name: "web", Kind: "ECSApp"}, Head: plan.Commit{Hash: strings.Repeat("b", 40)}, Now: time.Unix(0, 0)}, Spec: spec, Head: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Version != "unknown" || !strings.Contains(p.Reason, "image unknown") {
+		t.Errorf("version %q, reason %q", p.Version, p.Reason)
+	}
+}
