@@ -49,6 +49,17 @@ type Runner struct {
 	// commit (RunningHash); nil when there is none.
 	Running     func(ctx context.Context) (Target, error)
 	RunningHash string
+
+	// prepared is what prepare last did in this run: the stages after the
+	// first one of a commit reuse its task definition and service instead
+	// of registering and applying them again.
+	prepared *preparedCommit
+}
+
+type preparedCommit struct {
+	hash string
+	td   string
+	svc  *types.Service
 }
 
 // RunStage implements execute.Platform.
@@ -97,6 +108,14 @@ func (r *Runner) RunStage(ctx context.Context, st *execute.Stage) error {
 // prepare registers the head's task definition and applies its service
 // definition, noting both in the stage's metadata.
 func (r *Runner) prepare(ctx context.Context, st *execute.Stage, t Target, hash string) (string, *types.Service, error) {
+	if p := r.prepared; p != nil && p.hash == hash {
+		// An earlier stage of this run registered and applied the same
+		// commit's definitions.
+		st.SetMeta(metaTaskDefinition, shortARN(p.td))
+		st.SetMeta(metaService, deref(p.svc.ServiceName))
+		return p.td, p.svc, st.Checkpoint()
+	}
+	r.prepared = nil
 	td, err := r.cl.registerTaskDefinition(ctx, t.Defs.Task, hash)
 	if err != nil {
 		return "", nil, err
@@ -107,6 +126,7 @@ func (r *Runner) prepare(ctx context.Context, st *execute.Stage, t Target, hash 
 		return "", nil, err
 	}
 	st.SetMeta(metaService, deref(svc.ServiceName))
+	r.prepared = &preparedCommit{hash: hash, td: td, svc: svc}
 	return td, svc, st.Checkpoint()
 }
 
@@ -324,13 +344,19 @@ func (r *Runner) canaryClean(ctx context.Context, st *execute.Stage) error {
 		st.Emitf("no canary task set was created: nothing to clean")
 		return nil
 	}
-	def := r.Head.Defs.Service
-	svc, err := r.cl.service(ctx, deref(def.ClusterArn), deref(def.ServiceName))
-	if err != nil {
-		return err
-	}
-	if svc == nil {
-		return fmt.Errorf("service %s does not exist", deref(def.ServiceName))
+	var svc *types.Service
+	if p := r.prepared; p != nil && p.hash == r.HeadHash {
+		svc = p.svc
+	} else {
+		def := r.Head.Defs.Service
+		s, err := r.cl.service(ctx, deref(def.ClusterArn), deref(def.ServiceName))
+		if err != nil {
+			return err
+		}
+		if s == nil {
+			return fmt.Errorf("service %s does not exist", deref(def.ServiceName))
+		}
+		svc = s
 	}
 	if w, ok := r.routedToCanary(ctx, st); ok {
 		st.Warnf("the listeners still send %d%% of the traffic to the canary target group; it goes nowhere once the canary is deleted: route it to the primary first (ECS_TRAFFIC_ROUTING primary: 100)", w.Canary)
