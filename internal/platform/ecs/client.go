@@ -56,9 +56,21 @@ func (c *client) narrate(format string, args ...any) {
 // registerTaskDefinition registers td unless the family's latest revision
 // was registered by pipe from the same definition (its digest tag), and
 // returns the revision's ARN.
-func (c *client) registerTaskDefinition(ctx context.Context, td types.TaskDefinition, commit string) (string, error) {
+//
+// With older > 0 (a rollback), that many earlier ACTIVE revisions are
+// looked at too: the running commit's revision is reused rather than
+// registered again.
+func (c *client) registerTaskDefinition(ctx context.Context, td types.TaskDefinition, commit string, older int) (string, error) {
 	family := deref(td.Family)
 	digest := taskDigest(td)
+	if older > 0 {
+		if arn, err := c.findRegistered(ctx, family, digest, older); err != nil {
+			return "", err
+		} else if arn != "" {
+			c.narrate("task definition %s is already registered (%s)", family, shortARN(arn))
+			return arn, nil
+		}
+	}
 	out, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(family), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
 	if err == nil && out.TaskDefinition != nil && out.TaskDefinition.Status == types.TaskDefinitionStatusActive {
 		for _, t := range out.Tags {
@@ -101,6 +113,31 @@ func (c *client) registerTaskDefinition(ctx context.Context, td types.TaskDefini
 	arn := deref(reg.TaskDefinition.TaskDefinitionArn)
 	c.narrate("registered task definition %s", shortARN(arn))
 	return arn, nil
+}
+
+// findRegistered looks for a revision pipe registered from the same
+// definition among the family's n latest ACTIVE ones.
+func (c *client) findRegistered(ctx context.Context, family, digest string, n int) (string, error) {
+	list, err := c.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
+		Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, MaxResults: aws.Int32(int32(n))})
+	if err != nil {
+		return "", apiError("ListTaskDefinitions", "task definition "+family, err)
+	}
+	for _, arn := range list.TaskDefinitionArns {
+		if !strings.Contains(arn, ":task-definition/"+family+":") {
+			continue
+		}
+		out, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+		if err != nil {
+			return "", apiError("DescribeTaskDefinition", shortARN(arn), err)
+		}
+		for _, t := range out.Tags {
+			if deref(t.Key) == tagDigest && deref(t.Value) == digest {
+				return arn, nil
+			}
+		}
+	}
+	return "", nil
 }
 
 // taskDigest fingerprints what a task definition registers.

@@ -221,8 +221,8 @@ func TestCanaryTasksStopRollsBack(t *testing.T) {
 		if ts.Status != "PRIMARY" {
 			continue
 		}
-		if td, _ := w.emu.TaskDefinition(ts.TaskDefinition); len(td.Images) == 0 || !strings.HasSuffix(td.Images[0], ":v1") {
-			t.Errorf("primary runs %+v", td)
+		if td, _ := w.emu.TaskDefinition(ts.TaskDefinition); len(td.Images) == 0 || !strings.HasSuffix(td.Images[0], ":v1") || td.Revision != 1 {
+			t.Errorf("primary runs %+v: the running commit's revision is reused", td)
 		}
 	}
 	if got := w.weights(); got != "default=100/0 rule=100/0" {

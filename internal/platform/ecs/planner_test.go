@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -186,5 +187,18 @@ func TestPlanMissingTaskDefinitionVersionUnknown(t *testing.T) {
 	}
 	if p.Version != "unknown" || !strings.Contains(p.Reason, "image unknown") {
 		t.Errorf("version %q, reason %q", p.Version, p.Reason)
+	}
+}
+
+func TestPreFlightRefusesTemplates(t *testing.T) {
+	d, _ := defsOf(t, map[string]string{"app.pipecd.yaml": canaryApp, "servicedef.yaml": serviceDef,
+		"taskdef.yaml": taskDef("v1", "      - {name: DB_PASSWORD, value: \"{{ .encryptedSecrets.db }}\"}\n")})
+	err := (&prepared{head: Target{Defs: d}}).PreFlight(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "web/taskdef.yaml: containerDefinitions[0].environment[0].value is a template of PipeCD's secret management or attachments ({{ .encryptedSecrets.db }})") {
+		t.Errorf("err = %v", err)
+	}
+	d, _ = defsOf(t, map[string]string{"app.pipecd.yaml": canaryApp, "servicedef.yaml": serviceDef, "taskdef.yaml": taskDef("v1", "      - {name: A, value: b}\n")})
+	if err := (&prepared{head: Target{Defs: d}}).PreFlight(context.Background(), nil); err != nil {
+		t.Error(err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -115,13 +117,14 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 	}
 	head, err := load(ctx, req.Head)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s at %s: %w", app.Name, req.Head.Commit.Short(), err)
+		// The command names the app; the files name themselves.
+		return nil, nil, err
 	}
 	in := planInput{Input: req.Input, Spec: spec, Head: head.Defs, MaskAll: p.opts.MaskAllEnv}
 	if req.Running != nil {
 		running, err := load(ctx, req.Running)
 		if err != nil {
-			return nil, nil, fmt.Errorf("the last successful deployment of %s (%s): %w", app.Name, req.Running.Commit.Short(), err)
+			return nil, nil, fmt.Errorf("at the last successful deployment (%s): %w", req.Running.Commit.Short(), err)
 		}
 		in.Running, in.Compared = running.Defs, running.Defs
 		c := req.Running.Commit
@@ -129,7 +132,7 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 	} else if req.Base != nil {
 		base, err := load(ctx, req.Base)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s at --base %s: %w", app.Name, req.Base.Commit.Short(), err)
+			return nil, nil, fmt.Errorf("at --base %s: %w", req.Base.Commit.Short(), err)
 		}
 		in.Compared = base.Defs
 		c := req.Base.Commit
@@ -165,10 +168,59 @@ type prepared struct {
 	revision func(hash string) (*deploy.Revision, error)
 }
 
-// PreFlight implements deploy.Prepared: a pipeline's stages need what
-// the config gives them (checked by pipe validate), and AWS checks the
-// definitions when they are registered; nothing more is known before.
-func (d *prepared) PreFlight(context.Context, *plan.Plan) error { return nil }
+// PreFlight implements deploy.Prepared: before anything changes, the
+// definitions are checked for what this version cannot deploy (PipeCD's
+// secret and attachment templates: deploying them would set the template
+// text); AWS checks the rest when they are registered.
+func (d *prepared) PreFlight(context.Context, *plan.Plan) error {
+	defs := d.head.Defs
+	if defs.Missing != nil {
+		return defs.Missing
+	}
+	for _, f := range []struct {
+		file string
+		doc  map[string]any
+	}{{defs.TaskFile, defs.taskDoc}, {defs.ServiceFile, defs.serviceDoc}} {
+		if path, v, ok := templated(f.doc, ""); ok {
+			return fmt.Errorf("%s: %s is a template of PipeCD's secret management or attachments (%s), which this version of pipe does not render; "+
+				"set the value another way (a secret of the task definition: containerDefinitions[].secrets), or deploy it with PipeCD", f.file, path, v)
+		}
+	}
+	return nil
+}
+
+// templated finds a string of a document holding a PipeCD template of
+// encrypted secrets or attachments.
+func templated(v any, path string) (string, string, bool) {
+	switch t := v.(type) {
+	case string:
+		if strings.Contains(t, "{{") && (strings.Contains(t, ".encryptedSecrets") || strings.Contains(t, ".attachment")) {
+			return path, strings.TrimSpace(t), true
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if p, s, ok := templated(t[k], p); ok {
+				return p, s, true
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if p, s, ok := templated(e, fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, s, true
+			}
+		}
+	}
+	return "", "", false
+}
 
 // Facts implements deploy.Prepared: container environment values that
 // look like credentials are masked in what scripts print.

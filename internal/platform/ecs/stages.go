@@ -116,7 +116,12 @@ func (r *Runner) prepare(ctx context.Context, st *execute.Stage, t Target, hash 
 		return p.td, p.svc, st.Checkpoint()
 	}
 	r.prepared = nil
-	td, err := r.cl.registerTaskDefinition(ctx, t.Defs.Task, hash)
+	older := 0
+	if hash != r.HeadHash {
+		// A rollback: the running commit's revision is likely registered.
+		older = 5
+	}
+	td, err := r.cl.registerTaskDefinition(ctx, t.Defs.Task, hash, older)
 	if err != nil {
 		return "", nil, err
 	}
@@ -217,7 +222,7 @@ func (r *Runner) replacePrimary(ctx context.Context, st *execute.Stage, svc *typ
 // standalone registers the task definition and runs the task (ECS_SYNC of
 // an application without a service definition).
 func (r *Runner) standalone(ctx context.Context, st *execute.Stage) error {
-	td, err := r.cl.registerTaskDefinition(ctx, r.Head.Defs.Task, r.HeadHash)
+	td, err := r.cl.registerTaskDefinition(ctx, r.Head.Defs.Task, r.HeadHash, 0)
 	if err != nil {
 		return err
 	}

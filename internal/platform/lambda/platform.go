@@ -150,14 +150,15 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 	}
 	head, err := load(ctx, req.Head)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s at %s: %w", app.Name, req.Head.Commit.Short(), err)
+		// The command names the app; the files name themselves.
+		return nil, nil, err
 	}
 	in := planInput{Input: req.Input, Spec: spec, Head: head, Mask: masker{All: p.opts.MaskAllEnv}}
 	prep := &prepared{p: p, app: app, head: head, revision: req.Revision}
 	if req.Running != nil {
 		running, err := load(ctx, req.Running)
 		if err != nil {
-			return nil, nil, fmt.Errorf("the last successful deployment of %s (%s): %w", app.Name, req.Running.Commit.Short(), err)
+			return nil, nil, fmt.Errorf("at the last successful deployment (%s): %w", req.Running.Commit.Short(), err)
 		}
 		in.Running = &running
 		if running.Missing == nil {
@@ -168,7 +169,7 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 	} else if req.Base != nil {
 		base, err := load(ctx, req.Base)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s at --base %s: %w", app.Name, req.Base.Commit.Short(), err)
+			return nil, nil, fmt.Errorf("at --base %s: %w", req.Base.Commit.Short(), err)
 		}
 		if base.Missing == nil {
 			in.Compared = &base
