@@ -315,3 +315,65 @@ func TestLivePlan(t *testing.T) {
 		t.Fatalf("changes %+v", pl.Changes)
 	}
 }
+
+func TestServiceDiscoveryCanary(t *testing.T) {
+	w := newWorld(t)
+	app := `apiVersion: pipecd.dev/v1beta1
+kind: ECSApp
+spec:
+  name: web
+  input:
+    serviceDefinitionFile: servicedef.yaml
+    taskDefinitionFile: taskdef.yaml
+    accessType: SERVICE_DISCOVERY
+  pipeline:
+    stages:
+      - name: ECS_CANARY_ROLLOUT
+        with: {scale: 50}
+      - name: ECS_PRIMARY_ROLLOUT
+      - name: ECS_CANARY_CLEAN
+`
+	running, a := w.revision(strings.Repeat("1", 40), app, taskDef("v1", ""))
+	if _, _, err := w.deploy(context.Background(), running, nil, a); err != nil {
+		t.Fatal(err)
+	}
+	head, a := w.revision(strings.Repeat("2", 40), app, taskDef("v2", ""))
+	var canaryTGs []string
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, ts := range w.emu.TaskSets(cluster, "web") {
+				if ts.Status == "ACTIVE" && len(canaryTGs) == 0 {
+					canaryTGs = append(canaryTGs, strings.Join(ts.TargetGroups, ",")+"|")
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	rec, _, err := w.deploy(context.Background(), head, running, a)
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if executetest.Stage(t, rec, "stage-0").Metadata[metaCanaryTaskSet] == "" {
+		t.Error("the canary task set is not recorded")
+	}
+	if len(canaryTGs) != 1 || canaryTGs[0] != "|" {
+		t.Errorf("the canary task set of a service-discovery app is on no target group: %v", canaryTGs)
+	}
+	if got := w.taskSets(); got != "PRIMARY:web:2" {
+		t.Errorf("task sets %s", got)
+	}
+	// The listener was never touched.
+	if got := w.weights(); got != "default=100/0 rule=100/0" {
+		t.Errorf("weights %s", got)
+	}
+}
