@@ -274,6 +274,11 @@ type CloudRunProviderConfig struct {
 	// A service account key file on the machine running pipe; empty means
 	// Application Default Credentials.
 	CredentialsFile HostPath `json:"credentialsFile,omitempty"`
+	// The Cloud Run Admin API endpoint (default the region's,
+	// https://REGION-run.googleapis.com/); env PIPE_CLOUDRUN_ENDPOINT
+	// overrides it. A loopback http endpoint (a local emulator) gets no
+	// credentials.
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 func cloudRunInlineSecrets() inlineSecrets {
@@ -296,6 +301,9 @@ func (p *CloudRunProviderConfig) Validate(c *Checker, path string) {
 		if c.Has(path+"."+f.name) && strings.TrimSpace(f.v) == "" {
 			c.Errorf(path+"."+f.name, "", "%s must not be empty", f.name)
 		}
+	}
+	if p.Endpoint != "" {
+		checkHTTPURL(c, path+".endpoint", p.Endpoint)
 	}
 }
 
