@@ -13,6 +13,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/platform"
+	"github.com/gitops-pipe/pipe/internal/platform/cloudrun"
 	"github.com/gitops-pipe/pipe/internal/platform/ecs"
 	"github.com/gitops-pipe/pipe/internal/platform/kubernetes"
 	"github.com/gitops-pipe/pipe/internal/platform/lambda"
@@ -26,6 +27,7 @@ func kinds() []platform.Kind {
 		terraform.Kind(),
 		lambda.Kind(),
 		ecs.Kind(),
+		cloudrun.Kind(),
 	}
 }
 

@@ -26,7 +26,7 @@ func TestForEveryRegisteredKind(t *testing.T) {
 	if pfs.env.Provider != "prod" {
 		t.Errorf("provider %q", pfs.env.Provider)
 	}
-	if got := Kinds(); len(got) != 4 || got[0] != config.KindKubernetesApp || got[1] != config.KindTerraformApp || got[2] != config.KindLambdaApp || got[3] != config.KindECSApp {
+	if got := Kinds(); len(got) != 5 || got[0] != config.KindKubernetesApp || got[1] != config.KindTerraformApp || got[2] != config.KindLambdaApp || got[3] != config.KindECSApp || got[4] != config.KindCloudRunApp {
 		t.Errorf("kinds %v", got)
 	}
 	for _, k := range Kinds() {
@@ -38,8 +38,8 @@ func TestForEveryRegisteredKind(t *testing.T) {
 			t.Errorf("%s: a second platform was built", k)
 		}
 	}
-	_, err := pfs.For(config.KindCloudRunApp)
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "a CloudRunApp is not supported by this version of pipe: it deploys KubernetesApp, TerraformApp, LambdaApp and ECSApp applications") {
+	_, err := pfs.For(config.Kind("NomadApp"))
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "a NomadApp is not supported by this version of pipe: it deploys KubernetesApp, TerraformApp, LambdaApp, ECSApp and CloudRunApp applications") {
 		t.Errorf("err = %v", err)
 	}
 }
