@@ -388,7 +388,6 @@ func TestSchema(t *testing.T) {
 	}
 }
 
-
 // roundTrip decodes a served body into the client's struct and encodes it
 // again: nothing may be lost.
 func roundTrip(t *testing.T, what, schema string, b []byte) {
