@@ -71,4 +71,3 @@ func deploy(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(err)
 }
-
