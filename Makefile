@@ -81,9 +81,10 @@ dev-cluster-down:
 	@$(GO) run ./internal/testenv/cmd/testenv down
 
 # dev-cloud starts the local AWS emulator (Lambda, S3, STS;
-# internal/testenv/awsemu) in the background and prints the line that points
-# the AWS CLI and SDKs at it: eval "$(make -s dev-cloud)"; dev-cloud-down
-# stops it.
+# internal/testenv/awsemu) and the Cloud Run emulator (internal/testenv/runemu)
+# in the background and prints the lines that point the AWS CLI and SDKs, and
+# pipe's Cloud Run platform, at them: eval "$(make -s dev-cloud)"; dev-cloud-down
+# stops them.
 dev-cloud:
 	@$(GO) run ./internal/testenv/cmd/testenv cloud-up
 

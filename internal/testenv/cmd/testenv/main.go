@@ -8,8 +8,10 @@
 //	testenv up      start the dev cluster in the background; prints the
 //	                `export KUBECONFIG=...` line on stdout
 //	testenv down    stop the dev cluster
-//	testenv cloud-up    start the AWS emulator of internal/testenv/awsemu in the
-//	                    background; prints the `export AWS_ENDPOINT_URL=...` line
+//	testenv cloud-up    start the AWS emulator of internal/testenv/awsemu and the
+//	                    Cloud Run emulator of internal/testenv/runemu in the
+//	                    background; prints the `export AWS_ENDPOINT_URL=...` and
+//	                    `export PIPE_CLOUDRUN_ENDPOINT=...` lines
 //	testenv cloud-down  stop it
 //
 // Progress goes to stderr.
@@ -18,14 +20,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/testenv/awsemu"
 	"github.com/gitops-pipe/pipe/internal/testenv/kube"
+	"github.com/gitops-pipe/pipe/internal/testenv/runemu"
 	"github.com/gitops-pipe/pipe/internal/testenv/tfbin"
 )
 
@@ -42,8 +47,9 @@ const usage = `usage: testenv build|build-kube|build-terraform|up|down|cloud-up|
                    at it: eval "$(testenv up)"
   down             stop it
   cloud-up         start the AWS emulator (Lambda, S3, STS; internal/testenv/awsemu)
-                   in the background on 127.0.0.1 (state in <cache>/dev-cloud) and print
-                   the line that points the AWS CLI and SDKs at it:
+                   and the Cloud Run emulator (internal/testenv/runemu) in the background
+                   on 127.0.0.1 (state in <cache>/dev-cloud) and print the lines that
+                   point the AWS CLI and SDKs, and pipe's Cloud Run platform, at them:
                    eval "$(testenv cloud-up)"
   cloud-down       stop it
 `
@@ -53,9 +59,9 @@ func main() {
 }
 
 func run(args []string) int {
-	if len(args) == 2 && args[0] == "cloud-serve" {
-		// Hidden: the detached emulator cloud-up starts.
-		return cloudServe(args[1])
+	if len(args) == 3 && args[0] == "cloud-serve" {
+		// Hidden: the detached emulators cloud-up starts: cloud-serve DIR ADDR.
+		return cloudServe(args[1], args[2])
 	}
 	if len(args) != 1 {
 		fmt.Fprint(os.Stderr, usage)
@@ -103,9 +109,13 @@ func run(args []string) int {
 		var dir, exe, url string
 		if dir, err = devCloudDir(); err == nil {
 			if exe, err = os.Executable(); err == nil {
-				if url, err = awsemu.StartDetached(ctx, dir, exe, "cloud-serve"); err == nil {
-					logf("testenv: AWS emulator running at %s (log in %s/log; stop it with `make dev-cloud-down`)", url, dir)
-					fmt.Println(awsemu.ExportLine(url, awsemu.DefaultRegion))
+				if url, err = awsemu.StartDetached(ctx, dir, exe, "cloud-serve", dir); err == nil {
+					var runURL string
+					if runURL, err = cloudRunURL(dir); err == nil {
+						logf("testenv: AWS emulator running at %s, Cloud Run emulator at %s (log in %s/log; stop them with `make dev-cloud-down`)", url, runURL, dir)
+						fmt.Println(awsemu.ExportLine(url, awsemu.DefaultRegion))
+						fmt.Println(runemu.ExportLine(runURL, runemu.DefaultProject))
+					}
 				}
 			}
 		}
@@ -113,7 +123,7 @@ func run(args []string) int {
 		var dir string
 		if dir, err = devCloudDir(); err == nil {
 			if err = awsemu.StopDetached(dir); err == nil {
-				logf("testenv: AWS emulator stopped")
+				logf("testenv: AWS and Cloud Run emulators stopped")
 			}
 		}
 	default:
@@ -135,12 +145,41 @@ func devCloudDir() (string, error) {
 	return filepath.Join(cache, "dev-cloud"), nil
 }
 
-// cloudServe serves the emulator on addr until SIGTERM or SIGINT.
-func cloudServe(addr string) int {
+// cloudRunAddrFile is where cloud-serve writes the Cloud Run emulator's address.
+const cloudRunAddrFile = "cloudrun-addr"
+
+// cloudRunURL returns the URL of the Cloud Run emulator of the dev cloud running from dir.
+func cloudRunURL(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, cloudRunAddrFile))
+	if err != nil {
+		return "", fmt.Errorf("the dev cloud running from %s has no Cloud Run emulator (started by an older testenv? `make dev-cloud-down` first): %w", dir, err)
+	}
+	return "http://" + strings.TrimSpace(string(b)), nil
+}
+
+// cloudServe serves the AWS emulator on addr, and the Cloud Run emulator on
+// a free 127.0.0.1 port whose address it writes to dir, until SIGTERM or SIGINT.
+func cloudServe(dir, addr string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(os.Stderr, "%s testenv: AWS emulator serving on %s\n", time.Now().Format("15:04:05"), addr)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, cloudRunAddrFile), []byte(ln.Addr().String()+"\n"), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	now := time.Now().Format("15:04:05")
+	fmt.Fprintf(os.Stderr, "%s testenv: AWS emulator serving on %s, Cloud Run emulator on %s\n", now, addr, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- runemu.Serve(ctx, ln, runemu.Options{ReadyDelay: time.Second}) }()
 	if err := awsemu.Serve(ctx, addr, awsemu.Options{UpdateDelay: time.Second}); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	stop()
+	if err := <-errc; err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		return 1
 	}
