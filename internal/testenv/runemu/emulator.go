@@ -307,7 +307,7 @@ func toTargets(ts []Traffic) []*run.TrafficTarget {
 	return out
 }
 
-// hash5 is a short stable suffix, like the ones Cloud Run puts in names and URLs.
+// hashN is a short stable suffix, like the ones Cloud Run puts in names and URLs.
 func hashN(n int, parts ...string) string {
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	s := hex.EncodeToString(h[:])
