@@ -58,7 +58,7 @@ func (p *Platform) drift(ctx context.Context, app *config.App, r *drift.AppResul
 	if err := json.Unmarshal(b, &liveDoc); err != nil {
 		return err
 	}
-	fields := compare(m.Doc, liveDoc, "", p.opts.MaskAllEnv)
+	fields := compare(withoutOwned(m.Doc), liveDoc, "", p.opts.MaskAllEnv)
 	if f := trafficDrift(live); f != nil {
 		fields = append(fields, *f)
 	}

@@ -81,8 +81,13 @@ func planCloudRun(in planInput) (*plan.Plan, error) {
 		oldDoc = in.Compared.Doc
 	}
 	newDoc := in.Head.Doc
-	if in.Live && oldDoc != nil {
-		oldDoc = restrictTo(oldDoc, newDoc)
+	if in.Live {
+		// What pipe sets itself (the traffic, the revision's name) is not
+		// the manifest's to compare with the live service.
+		newDoc = withoutOwned(newDoc)
+		if oldDoc != nil {
+			oldDoc = restrictTo(oldDoc, newDoc)
+		}
 	}
 	from := "running"
 	switch {
@@ -190,6 +195,26 @@ func eachEnv(doc map[string]any, f func(container string, e map[string]any)) {
 			}
 		}
 	}
+}
+
+// withoutOwned is a copy of a manifest without what pipe sets on apply
+// whatever the file says: spec.traffic (the stages decide it) and
+// spec.template.metadata.name (PipeCD's revision name). A manifest
+// exported with gcloud holds both.
+func withoutOwned(doc map[string]any) map[string]any {
+	if doc == nil {
+		return nil
+	}
+	out := deepCopy(doc).(map[string]any)
+	if spec, ok := out["spec"].(map[string]any); ok {
+		delete(spec, "traffic")
+		if tmpl, ok := spec["template"].(map[string]any); ok {
+			if meta, ok := tmpl["metadata"].(map[string]any); ok {
+				delete(meta, "name")
+			}
+		}
+	}
+	return out
 }
 
 // restrictTo keeps of live the keys want sets, recursively: what the
