@@ -17,6 +17,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/yamlalias"
+	"github.com/gitops-pipe/pipe/internal/yamlpos"
 )
 
 const maxManifestSize = 1 << 20
@@ -92,7 +93,11 @@ func parseManifest(rel string, data []byte) (*Manifest, error) {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&svc); err != nil {
-		return nil, fmt.Errorf("%s: %s (the file is a Knative serving.knative.dev/v1 Service, as `gcloud run services describe --format export` prints it)", rel, strings.TrimPrefix(err.Error(), "json: "))
+		msg := strings.TrimPrefix(err.Error(), "json: ")
+		if f := yamlpos.UnknownField(err); f != "" {
+			msg = "unknown field `" + f + "`"
+		}
+		return nil, fmt.Errorf("%s: %s (the file is a Knative serving.knative.dev/v1 Service, as `gcloud run services describe --format export` prints it)", yamlpos.At(rel, &node, yamlpos.UnknownField(err)), msg)
 	}
 	var problems []string
 	if svc.ApiVersion != "serving.knative.dev/v1" || svc.Kind != "Service" {

@@ -114,7 +114,7 @@ func TestPlannerRules(t *testing.T) {
 func TestManifestErrors(t *testing.T) {
 	for _, tc := range []struct{ data, want string }{
 		{"apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {}\n", "`apiVersion: serving.knative.dev/v1` and `kind: Service` are required"},
-		{strings.Replace(serviceYAML("gcr.io/p/web:v1", ""), "containerConcurrency", "concurrency", 1), `unknown field "concurrency"`},
+		{strings.Replace(serviceYAML("gcr.io/p/web:v1", ""), "containerConcurrency", "concurrency", 1), "web/service.yaml:11:7: unknown field `concurrency`"},
 		{"apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers: []\n", "`spec.template.spec.containers[0].image` is required"},
 		{"a: 1\na: 2\n", `web/service.yaml:2: mapping key "a" already defined`},
 	} {

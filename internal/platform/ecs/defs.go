@@ -19,6 +19,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/yamlalias"
+	"github.com/gitops-pipe/pipe/internal/yamlpos"
 )
 
 // maxDefinitionSize bounds a task or service definition file.
@@ -147,17 +148,13 @@ func readDoc(root *os.Root, rel string, v any, extra map[string]*string) (map[st
 }
 
 var (
-	unknownFieldRe = regexp.MustCompile(`unknown field "([^"]+)"`)
-	yamlLineRe     = regexp.MustCompile(`line (\d+): (.*)`)
+	yamlLineRe = regexp.MustCompile(`line (\d+): (.*)`)
 )
 
 // locate is file:line:column of the key a JSON decoding error names (or
 // the file), and the key as the file writes it.
 func locate(rel string, root *yaml.Node, err error) (string, string) {
-	var key string
-	if m := unknownFieldRe.FindStringSubmatch(err.Error()); m != nil {
-		key = m[1]
-	}
+	key := yamlpos.UnknownField(err)
 	var ute *json.UnmarshalTypeError
 	if errors.As(err, &ute) {
 		key = ute.Field
@@ -168,34 +165,15 @@ func locate(rel string, root *yaml.Node, err error) (string, string) {
 	if key == "" {
 		return rel, ""
 	}
-	if n := findKey(root, key); n != nil {
+	if n := yamlpos.FindKey(root, key); n != nil {
 		return fmt.Sprintf("%s:%d:%d", rel, n.Line, n.Column), n.Value
 	}
 	return rel, key
 }
 
-func findKey(n *yaml.Node, key string) *yaml.Node {
-	if n == nil {
-		return nil
-	}
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if strings.EqualFold(n.Content[i].Value, key) {
-				return n.Content[i]
-			}
-		}
-	}
-	for _, c := range n.Content {
-		if f := findKey(c, key); f != nil {
-			return f
-		}
-	}
-	return nil
-}
-
 func jsonMessage(err error, key string) string {
-	if m := unknownFieldRe.FindStringSubmatch(err.Error()); m != nil {
-		return fmt.Sprintf("unknown field `%s` (the file is ECS's own JSON shape, e.g. what `aws ecs describe-task-definition` or `describe-services` prints)", m[1])
+	if f := yamlpos.UnknownField(err); f != "" {
+		return fmt.Sprintf("unknown field `%s` (the file is ECS's own JSON shape, e.g. what `aws ecs describe-task-definition` or `describe-services` prints)", f)
 	}
 	var ute *json.UnmarshalTypeError
 	if errors.As(err, &ute) {
