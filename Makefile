@@ -80,7 +80,7 @@ dev-cluster:
 dev-cluster-down:
 	@$(GO) run ./internal/testenv/cmd/testenv down
 
-# dev-cloud starts the local AWS emulator (Lambda, S3, STS;
+# dev-cloud starts the local AWS emulator (Lambda, S3, STS, ECS, ELBv2;
 # internal/testenv/awsemu) and the Cloud Run emulator (internal/testenv/runemu)
 # in the background and prints the lines that point the AWS CLI and SDKs, and
 # pipe's Cloud Run platform, at them: eval "$(make -s dev-cloud)"; dev-cloud-down
