@@ -3,13 +3,12 @@ package cloudrun
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"sort"
 	"strings"
 
 	run "google.golang.org/api/run/v1"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/docdiff"
 	"github.com/gitops-pipe/pipe/internal/drift"
 	"github.com/gitops-pipe/pipe/internal/redact"
 )
@@ -58,7 +57,7 @@ func (p *Platform) drift(ctx context.Context, app *config.App, r *drift.AppResul
 	if err := json.Unmarshal(b, &liveDoc); err != nil {
 		return err
 	}
-	fields := compare(withoutOwned(m.Doc), liveDoc, "", p.opts.MaskAllEnv)
+	fields := docdiff.Compare(withoutOwned(m.Doc), liveDoc, diffOptions(p.opts.MaskAllEnv))
 	if f := trafficDrift(live); f != nil {
 		fields = append(fields, *f)
 	}
@@ -92,86 +91,19 @@ func trafficDrift(s *run.Service) *drift.FieldDiff {
 	return &drift.FieldDiff{Path: "status.traffic", Op: drift.FieldChanged, Git: want + ":100", Live: got}
 }
 
-// compare lists the leaves git sets that live lacks or holds otherwise.
-func compare(git, live map[string]any, prefix string, maskAll bool) []drift.FieldDiff {
-	var out []drift.FieldDiff
-	keys := make([]string, 0, len(git))
-	for k := range git {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		path := prefix + k
-		gv := git[k]
-		lv, ok := live[k]
-		if !ok || lv == nil {
-			if empty(gv) {
-				continue
-			}
-			out = append(out, drift.FieldDiff{Path: path, Op: drift.FieldMissing, Git: gv})
-			continue
+// diffOptions mask the environment values that look secret.
+func diffOptions(maskAll bool) docdiff.Options {
+	return docdiff.Options{Show: func(path string, v, other any) any {
+		i := strings.LastIndex(path, ".env[name=")
+		if i < 0 || !strings.HasSuffix(path, "].value") {
+			return v
 		}
-		out = append(out, compareValue(gv, lv, path, maskAll)...)
-	}
-	return out
-}
-
-func compareValue(gv, lv any, path string, maskAll bool) []drift.FieldDiff {
-	switch g := gv.(type) {
-	case map[string]any:
-		if l, ok := lv.(map[string]any); ok {
-			return compare(g, l, path+".", maskAll)
+		name := path[i+len(".env[name=") : len(path)-len("].value")]
+		vs, _ := v.(string)
+		ot, _ := other.(string)
+		if redact.SecretVar(maskAll, name, vs, ot) {
+			return drift.Mask
 		}
-	case []any:
-		if l, ok := lv.([]any); ok {
-			var out []drift.FieldDiff
-			for i, e := range g {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if m, ok := e.(map[string]any); ok {
-					if n, ok := m["name"].(string); ok && n != "" {
-						p = fmt.Sprintf("%s[name=%s]", path, n)
-					}
-				}
-				if i >= len(l) {
-					out = append(out, drift.FieldDiff{Path: p, Op: drift.FieldMissing})
-					continue
-				}
-				out = append(out, compareValue(e, l[i], p, maskAll)...)
-			}
-			return out
-		}
-	}
-	if sameScalar(gv, lv) {
-		return nil
-	}
-	if strings.Contains(path, ".env[") && strings.HasSuffix(path, ".value") {
-		name := path[strings.LastIndex(path, "[name=")+6 : strings.LastIndex(path, "]")]
-		gs, _ := gv.(string)
-		ls, _ := lv.(string)
-		if redact.SecretVar(maskAll, name, gs, ls) {
-			gv, lv = drift.Mask, drift.Mask
-		}
-	}
-	return []drift.FieldDiff{{Path: path, Op: drift.FieldChanged, Git: gv, Live: lv}}
-}
-
-// sameScalar compares as Cloud Run does: 80 and "80", true and "true".
-func sameScalar(a, b any) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb) || strings.Trim(string(ja), `"`) == strings.Trim(string(jb), `"`)
-}
-
-func empty(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return true
-	case string:
-		return t == ""
-	case []any:
-		return len(t) == 0
-	case map[string]any:
-		return len(t) == 0
-	}
-	return false
+		return v
+	}}
 }

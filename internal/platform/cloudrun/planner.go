@@ -1,12 +1,11 @@
 package cloudrun
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/docdiff"
 	"github.com/gitops-pipe/pipe/internal/manifest"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/redact"
@@ -86,7 +85,7 @@ func planCloudRun(in planInput) (*plan.Plan, error) {
 		// the manifest's to compare with the live service.
 		newDoc = withoutOwned(newDoc)
 		if oldDoc != nil {
-			oldDoc = restrictTo(oldDoc, newDoc)
+			oldDoc = docdiff.Restrict(oldDoc, newDoc)
 		}
 	}
 	from := "running"
@@ -114,7 +113,7 @@ func planCloudRun(in planInput) (*plan.Plan, error) {
 		}
 		live := "absent"
 		if in.Compared != nil {
-			live = digest(in.Compared.Doc)
+			live = docdiff.Digest(in.Compared.Doc)
 		}
 		p.Source.Live = &plan.LiveFingerprint{Digest: live, Objects: map[string]string{"service": live}}
 	case in.Compared != nil && in.CompareCommit != nil:
@@ -124,7 +123,7 @@ func planCloudRun(in planInput) (*plan.Plan, error) {
 	if p.Details, err = json.Marshal(d); err != nil {
 		return nil, err
 	}
-	p.Source.Desired = digest(in.Head.Doc)
+	p.Source.Desired = docdiff.Digest(in.Head.Doc)
 	p.Source.DesiredChanged = "the service manifest resolves differently than when the plan was made"
 	return p, nil
 }
@@ -215,49 +214,4 @@ func withoutOwned(doc map[string]any) map[string]any {
 		}
 	}
 	return out
-}
-
-// restrictTo keeps of live the keys want sets, recursively: what the
-// server adds is not a change.
-func restrictTo(live, want map[string]any) map[string]any {
-	if live == nil || want == nil {
-		return live
-	}
-	out := map[string]any{}
-	for k, wv := range want {
-		lv, ok := live[k]
-		if !ok {
-			continue
-		}
-		out[k] = restrictValue(lv, wv)
-	}
-	return out
-}
-
-func restrictValue(lv, wv any) any {
-	switch w := wv.(type) {
-	case map[string]any:
-		if l, ok := lv.(map[string]any); ok {
-			return restrictTo(l, w)
-		}
-	case []any:
-		if l, ok := lv.([]any); ok {
-			out := make([]any, len(l))
-			for i := range l {
-				if i < len(w) {
-					out[i] = restrictValue(l[i], w[i])
-				} else {
-					out[i] = l[i]
-				}
-			}
-			return out
-		}
-	}
-	return lv
-}
-
-func digest(v any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }

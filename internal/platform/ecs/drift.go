@@ -2,12 +2,10 @@ package ecs
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/docdiff"
 	"github.com/gitops-pipe/pipe/internal/drift"
 	"github.com/gitops-pipe/pipe/internal/redact"
 )
@@ -69,14 +67,14 @@ func (p *Platform) drift(ctx context.Context, app *config.App, r *drift.AppResul
 		return nil
 	}
 	var out []drift.ObjectDrift
-	svcFields := compareDocs(normService(head.serviceDoc), normService(ls.Defs.serviceDoc), "", p.opts.MaskAllEnv)
+	svcFields := docdiff.Compare(normService(head.serviceDoc), normService(ls.Defs.serviceDoc), diffOptions(p.opts.MaskAllEnv))
 	if len(svcFields) > 0 {
 		out = append(out, drift.ObjectDrift{Key: "ecs:Service:" + name, Object: "service " + name, Action: drift.ActionChanged, Fields: svcFields})
 	}
 	family := deref(head.Task.Family)
 	if ls.Task == nil {
 		out = append(out, drift.ObjectDrift{Key: "ecs:TaskDefinition:" + family, Object: "task definition " + family, Action: drift.ActionAdded, Note: "the service has no primary task set"})
-	} else if f := compareDocs(normTask(head.taskDoc), normTask(ls.Defs.taskDoc), "", p.opts.MaskAllEnv); len(f) > 0 {
+	} else if f := docdiff.Compare(normTask(head.taskDoc), normTask(ls.Defs.taskDoc), diffOptions(p.opts.MaskAllEnv)); len(f) > 0 {
 		out = append(out, drift.ObjectDrift{Key: "ecs:TaskDefinition:" + family, Object: "task definition " + family + " (primary task set runs " + shortARN(deref(ls.Task.TaskDefinitionArn)) + ")", Action: drift.ActionChanged, Fields: f})
 	}
 	if len(out) == 0 {
@@ -174,8 +172,8 @@ func envMap(v any) any {
 		if !ok {
 			continue
 		}
-		name, _ := fieldCI(em, "name").(string)
-		m[name] = fieldCI(em, "value")
+		name, _ := docdiff.Field(em, "name").(string)
+		m[name] = docdiff.Field(em, "value")
 	}
 	return m
 }
@@ -209,8 +207,8 @@ func tagMap(v any) map[string]any {
 	case []any:
 		for _, e := range t {
 			if em, ok := e.(map[string]any); ok {
-				k, _ := fieldCI(em, "key").(string)
-				m[k] = fieldCI(em, "value")
+				k, _ := docdiff.Field(em, "key").(string)
+				m[k] = docdiff.Field(em, "value")
 			}
 		}
 	case map[string]any:
@@ -226,98 +224,13 @@ func tagMap(v any) map[string]any {
 	return m
 }
 
-// compareDocs lists the leaves git sets that live lacks or holds
-// otherwise; keys compare case-insensitively, lists of strings as sets.
-func compareDocs(git, live map[string]any, prefix string, maskAll bool) []drift.FieldDiff {
-	var out []drift.FieldDiff
-	keys := make([]string, 0, len(git))
-	for k := range git {
-		keys = append(keys, k)
+// diffOptions compare ECS's sets (subnets, security groups,
+// compatibilities) as sets and mask secret-looking environment values.
+func diffOptions(maskAll bool) docdiff.Options {
+	return docdiff.Options{
+		Sets: map[string]bool{"subnets": true, "securitygroups": true, "requirescompatibilities": true, "compatibilities": true},
+		Show: func(path string, v, other any) any { return show(path, v, other, maskAll) },
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		gv := git[k]
-		path := prefix + k
-		lk := keyCI(live, k)
-		lv, ok := live[lk]
-		if !ok || lv == nil {
-			if isEmpty(gv) {
-				continue
-			}
-			out = append(out, drift.FieldDiff{Path: path, Op: drift.FieldMissing, Git: show(path, gv, nil, maskAll)})
-			continue
-		}
-		out = append(out, compareValue(gv, lv, path, maskAll)...)
-	}
-	return out
-}
-
-func compareValue(gv, lv any, path string, maskAll bool) []drift.FieldDiff {
-	switch g := gv.(type) {
-	case map[string]any:
-		if l, ok := lv.(map[string]any); ok {
-			return compareDocs(g, l, path+".", maskAll)
-		}
-	case []any:
-		if l, ok := lv.([]any); ok {
-			if strs, lstrs, ok := stringLists(g, l); ok {
-				if strings.Join(strs, "\x00") != strings.Join(lstrs, "\x00") {
-					return []drift.FieldDiff{{Path: path, Op: drift.FieldChanged, Git: strings.Join(strs, ","), Live: strings.Join(lstrs, ",")}}
-				}
-				return nil
-			}
-			var out []drift.FieldDiff
-			for i, e := range g {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if m, ok := e.(map[string]any); ok {
-					if n, ok := fieldCI(m, "name").(string); ok && n != "" {
-						p = fmt.Sprintf("%s[name=%s]", path, n)
-					}
-				}
-				if i >= len(l) {
-					out = append(out, drift.FieldDiff{Path: p, Op: drift.FieldMissing})
-					continue
-				}
-				out = append(out, compareValue(e, l[i], p, maskAll)...)
-			}
-			return out
-		}
-	}
-	if sameScalar(gv, lv) {
-		return nil
-	}
-	return []drift.FieldDiff{{Path: path, Op: drift.FieldChanged, Git: show(path, gv, lv, maskAll), Live: show(path, lv, gv, maskAll)}}
-}
-
-// stringLists sorts two lists of strings (sets: subnets, security
-// groups, compatibilities); ok is false unless both are.
-func stringLists(a, b []any) ([]string, []string, bool) {
-	conv := func(l []any) ([]string, bool) {
-		out := make([]string, 0, len(l))
-		for _, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, false
-			}
-			out = append(out, s)
-		}
-		sort.Strings(out)
-		return out, true
-	}
-	as, ok1 := conv(a)
-	bs, ok2 := conv(b)
-	return as, bs, ok1 && ok2 && (len(a) > 0 || len(b) > 0)
-}
-
-// sameScalar compares two scalars as JSON would write them, a number
-// written as a string ("256") equal to the number.
-func sameScalar(a, b any) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	if string(ja) == string(jb) {
-		return true
-	}
-	return strings.Trim(string(ja), `"`) == strings.Trim(string(jb), `"`)
 }
 
 // show renders a value of a report, an environment value masked when it
@@ -332,25 +245,6 @@ func show(path string, v, other any, maskAll bool) any {
 		}
 	}
 	return v
-}
-
-func isEmpty(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return true
-	case string:
-		return t == ""
-	case []any:
-		return len(t) == 0
-	case map[string]any:
-		return len(t) == 0
-	case bool:
-		return !t
-	}
-	if n, ok := number(v); ok {
-		return n == 0
-	}
-	return false
 }
 
 func number(v any) (float64, bool) {

@@ -1,13 +1,12 @@
 package ecs
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/docdiff"
 	"github.com/gitops-pipe/pipe/internal/manifest"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/redact"
@@ -142,7 +141,7 @@ func planECS(in planInput) (*plan.Plan, error) {
 		}
 		live := "absent"
 		if in.Compared != nil {
-			live = digest([]any{in.Compared.taskDoc, in.Compared.serviceDoc})
+			live = docdiff.Digest([]any{in.Compared.taskDoc, in.Compared.serviceDoc})
 		}
 		p.Source.Live = &plan.LiveFingerprint{Digest: live, Objects: map[string]string{"service": live}}
 	case in.Compared != nil && in.CompareCommit != nil:
@@ -153,7 +152,7 @@ func planECS(in planInput) (*plan.Plan, error) {
 	if p.Details, err = json.Marshal(d); err != nil {
 		return nil, err
 	}
-	p.Source.Desired = digest([]any{in.Head.taskDoc, in.Head.serviceDoc})
+	p.Source.Desired = docdiff.Digest([]any{in.Head.taskDoc, in.Head.serviceDoc})
 	p.Source.DesiredChanged = "the task or service definition resolves differently than when the plan was made"
 	return p, nil
 }
@@ -177,9 +176,9 @@ func changes(in planInput) []plan.Change {
 		// service keeps on its task sets: only what the head sets, and
 		// drift compares, is compared.
 		newSvc = normService(newSvc)
-		oldSvc = restrictTo(normService(oldSvc), newSvc)
+		oldSvc = docdiff.Restrict(normService(oldSvc), newSvc)
 		if oldTask != nil {
-			oldTask = restrictTo(oldTask, newTask)
+			oldTask = docdiff.Restrict(oldTask, newTask)
 		}
 	}
 	mo, mn := maskTask(oldTask, newTask, in.MaskAll)
@@ -252,7 +251,7 @@ func mapEnv(doc map[string]any, f func(container, name, value string) string) ma
 	for k, v := range doc {
 		out[k] = v
 	}
-	cds, _ := fieldCI(doc, "containerDefinitions").([]any)
+	cds, _ := docdiff.Field(doc, "containerDefinitions").([]any)
 	if cds == nil {
 		return out
 	}
@@ -267,8 +266,8 @@ func mapEnv(doc map[string]any, f func(container, name, value string) string) ma
 		for k, v := range m {
 			cm[k] = v
 		}
-		cname, _ := fieldCI(m, "name").(string)
-		if envs, ok := fieldCI(m, "environment").([]any); ok {
+		cname, _ := docdiff.Field(m, "name").(string)
+		if envs, ok := docdiff.Field(m, "environment").([]any); ok {
 			ne := make([]any, len(envs))
 			for j, e := range envs {
 				em, ok := e.(map[string]any)
@@ -280,77 +279,18 @@ func mapEnv(doc map[string]any, f func(container, name, value string) string) ma
 				for k, v := range em {
 					c[k] = v
 				}
-				name, _ := fieldCI(em, "name").(string)
-				if val, ok := fieldCI(em, "value").(string); ok {
-					c[keyCI(em, "value")] = f(cname, name, val)
+				name, _ := docdiff.Field(em, "name").(string)
+				if val, ok := docdiff.Field(em, "value").(string); ok {
+					c[docdiff.Key(em, "value")] = f(cname, name, val)
 				}
 				ne[j] = c
 			}
-			cm[keyCI(m, "environment")] = ne
+			cm[docdiff.Key(m, "environment")] = ne
 		}
 		newCDs[i] = cm
 	}
-	out[keyCI(doc, "containerDefinitions")] = newCDs
+	out[docdiff.Key(doc, "containerDefinitions")] = newCDs
 	return out
-}
-
-func fieldCI(m map[string]any, name string) any {
-	return m[keyCI(m, name)]
-}
-
-func keyCI(m map[string]any, name string) string {
-	for k := range m {
-		if strings.EqualFold(k, name) {
-			return k
-		}
-	}
-	return name
-}
-
-// restrictTo keeps of live the keys want sets (recursively in maps and
-// lists of maps): what AWS adds is not a change.
-func restrictTo(live, want map[string]any) map[string]any {
-	if live == nil || want == nil {
-		return live
-	}
-	out := map[string]any{}
-	for k, wv := range want {
-		lk := keyCI(live, k)
-		lv, ok := live[lk]
-		if !ok {
-			continue
-		}
-		out[k] = restrictValue(lv, wv)
-	}
-	return out
-}
-
-func restrictValue(lv, wv any) any {
-	switch w := wv.(type) {
-	case map[string]any:
-		if l, ok := lv.(map[string]any); ok {
-			return restrictTo(l, w)
-		}
-	case []any:
-		if l, ok := lv.([]any); ok && len(w) > 0 {
-			out := make([]any, len(l))
-			for i := range l {
-				if i < len(w) {
-					out[i] = restrictValue(l[i], w[i])
-				} else {
-					out[i] = l[i]
-				}
-			}
-			return out
-		}
-	}
-	return lv
-}
-
-func digest(v any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 func secretEnv(name, value string) bool { return redact.SecretVar(false, name, value) }
