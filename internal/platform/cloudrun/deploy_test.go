@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
+	"github.com/gitops-pipe/pipe/internal/deploy/deploytest"
 	"github.com/gitops-pipe/pipe/internal/drift"
 	"github.com/gitops-pipe/pipe/internal/execute"
 	"github.com/gitops-pipe/pipe/internal/execute/executetest"
@@ -58,30 +59,7 @@ func (w *world) revision(hash, appYAML, svcYAML string) (*deploy.Revision, *conf
 
 func (w *world) deploy(ctx context.Context, head, running *deploy.Revision, app *config.App) (*state.Record, *plan.Plan, error) {
 	w.t.Helper()
-	req := deploy.PlanRequest{App: app, Head: head, Running: running,
-		Input:    plan.Input{App: plan.AppOf(app), Head: head.Commit, Now: time.Now()},
-		Revision: func(string) (*deploy.Revision, error) { return running, nil }}
-	if running != nil {
-		c := running.Commit
-		req.Input.Running = &c
-	}
-	pl, prep, err := w.p.Plan(ctx, req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer prep.Close()
-	if err := prep.PreFlight(ctx, pl); err != nil {
-		return nil, pl, err
-	}
-	runner, err := prep.Runner(ctx, pl, deploy.RunOptions{})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	store := &executetest.Store{}
-	e, events := executetest.NewEngine(store, runner)
-	err = e.Run(ctx, executetest.NewDeployment(app, pl))
-	w.t.Logf("events:\n%s", events.Text())
-	return store.Current(), pl, err
+	return deploytest.Deploy(ctx, w.t, w.p, app, head, running)
 }
 
 // traffic is the service's served traffic: "web-v2-2222222:10,web-v1-1111111:90".
