@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/ci"
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/platform/registry"
 	"github.com/gitops-pipe/pipe/internal/report"
 )
 
@@ -93,8 +94,17 @@ func (a *app) runValidate(opts *validateOptions) error {
 		return &Error{Code: ExitUsage, Summary: "cannot read the repository", Detail: err.Error()}
 	}
 	res := validateResult{Root: root, Valid: true, Other: repo.Diags}
+	apps := map[string]*config.App{}
+	for _, ap := range repo.Apps {
+		apps[ap.File] = ap
+	}
 	for _, f := range repo.Files {
 		diags := f.Diags
+		if ap := apps[f.Path]; ap != nil && !diags.HasErrors() {
+			// The files the config names, read as the kind reads them.
+			f.Diags = append(f.Diags, registry.Check(root, ap)...)
+			diags = f.Diags
+		}
 		if opts.strict {
 			diags = promoteWarnings(diags)
 		}

@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -44,7 +46,32 @@ type Kind struct {
 	// New builds the kind's platform for one run of a command; flags is
 	// what Flags returned (nil when the command has none of them).
 	New func(env Env, flags any) (Platform, error)
+	// Check, when set, reads the files an application's config names
+	// (definitions, manifests) in the tree root as a deployment would, and
+	// reports their problems at their file:line for pipe validate; nil
+	// when there are none. No network, no credentials.
+	Check func(root string, app *config.App) config.Diagnostics
 }
+
+// FileError turns an error whose message starts with "file:line[:column]: "
+// (as the kinds word the problems of the files they read) into a
+// diagnostic at that position; other errors are at file.
+func FileError(file string, err error) config.Diagnostics {
+	msg := err.Error()
+	d := config.Diagnostic{File: file, Severity: config.SeverityError, Message: msg}
+	if m := fileLineRe.FindStringSubmatch(msg); m != nil {
+		d.File, d.Message = m[1], m[4]
+		d.Line, _ = strconv.Atoi(m[2])
+		if m[3] != "" {
+			d.Column, _ = strconv.Atoi(m[3])
+		}
+	} else if rest, ok := strings.CutPrefix(msg, file+": "); ok {
+		d.Message = rest
+	}
+	return config.Diagnostics{d}
+}
+
+var fileLineRe = regexp.MustCompile(`^([^\s:]+):(\d+)(?::(\d+))?: (.*)$`)
 
 // Env is what the platforms of one run are built from: the repository,
 // the process's environment, where narration goes. The CLI builds it.

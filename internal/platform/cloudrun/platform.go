@@ -51,6 +51,12 @@ func New(opts Options) *Platform { return &Platform{opts: opts} }
 func Kind() platform.Kind {
 	return platform.Kind{
 		Kind: config.KindCloudRunApp,
+		Check: func(root string, app *config.App) config.Diagnostics {
+			if _, err := loadManifest(root, app); err != nil {
+				return platform.FileError(app.File, err)
+			}
+			return nil
+		},
 		New: func(env platform.Env, _ any) (platform.Platform, error) {
 			opts := Options{Root: env.Root, Config: env.Config, Provider: env.Provider, Getenv: env.Getenv,
 				HTTP: env.HTTP, UserAgent: env.UserAgent, Untrusted: env.Untrusted}

@@ -55,6 +55,16 @@ func New(opts Options) *Platform { return &Platform{opts: opts} }
 func Kind() platform.Kind {
 	return platform.Kind{
 		Kind: config.KindECSApp,
+		Check: func(root string, app *config.App) config.Diagnostics {
+			d, err := loadDefinitions(root, app)
+			if err == nil && d.Missing != nil {
+				return nil // PipeCD plans such an app; its stages refuse
+			}
+			if err != nil {
+				return platform.FileError(app.File, err)
+			}
+			return nil
+		},
 		// --mask-all-env, which this platform reads too, is added by the
 		// Lambda platform (a flag is added once).
 		New: func(env platform.Env, _ any) (platform.Platform, error) {

@@ -132,3 +132,14 @@ func joinAnd(s []string) string {
 	}
 	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
+
+// Check reads the files an application's config names as its kind would
+// (platform.Kind.Check); nil for kinds without such files.
+func Check(root string, app *config.App) config.Diagnostics {
+	for _, k := range kinds() {
+		if k.Kind == app.Kind && k.Check != nil {
+			return k.Check(root, app)
+		}
+	}
+	return nil
+}
