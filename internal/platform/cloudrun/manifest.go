@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -85,6 +86,10 @@ func parseManifest(rel string, data []byte) (*Manifest, error) {
 		}
 		return nil, fmt.Errorf("%s: a service manifest is a mapping: %v", rel, err)
 	}
+	// Knative's fields are case-sensitive (encoding/json is not).
+	if key, path := wrongCase(doc, reflect.TypeOf(run.Service{}), ""); key != "" {
+		return nil, fmt.Errorf("%s: unknown field `%s` (did you mean `%s`? field names are case-sensitive)", yamlpos.At(rel, &node, key), key, path)
+	}
 	js, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", rel, err)
@@ -106,8 +111,15 @@ func parseManifest(rel string, data []byte) (*Manifest, error) {
 	if svc.Metadata == nil || svc.Metadata.Name == "" {
 		problems = append(problems, "`metadata.name` (the service's name) is required")
 	}
-	if svc.Spec == nil || svc.Spec.Template == nil || svc.Spec.Template.Spec == nil || len(svc.Spec.Template.Spec.Containers) == 0 || svc.Spec.Template.Spec.Containers[0].Image == "" {
+	if svc.Spec == nil || svc.Spec.Template == nil || svc.Spec.Template.Spec == nil || len(svc.Spec.Template.Spec.Containers) == 0 ||
+		svc.Spec.Template.Spec.Containers[0] == nil || svc.Spec.Template.Spec.Containers[0].Image == "" {
 		problems = append(problems, "`spec.template.spec.containers[0].image` is required")
+	} else {
+		for i, c := range svc.Spec.Template.Spec.Containers {
+			if c == nil {
+				problems = append(problems, fmt.Sprintf("`spec.template.spec.containers[%d]` is empty", i))
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s: %s", rel, strings.Join(problems, "; "))
@@ -216,4 +228,43 @@ func deepCopy(v any) any {
 		return out
 	}
 	return v
+}
+
+// wrongCase finds a key of doc that matches a field of t only
+// case-insensitively; it returns the key and the field's name.
+func wrongCase(v any, t reflect.Type, path string) (string, string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "", ""
+		}
+		for k, val := range m {
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i)
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if name == "" || name == "-" || !strings.EqualFold(name, k) {
+					continue
+				}
+				if name != k {
+					return k, name
+				}
+				if key, p := wrongCase(val, f.Type, path+"."+name); key != "" {
+					return key, p
+				}
+			}
+		}
+	case reflect.Slice:
+		if l, ok := v.([]any); ok {
+			for _, e := range l {
+				if key, p := wrongCase(e, t.Elem(), path); key != "" {
+					return key, p
+				}
+			}
+		}
+	}
+	return "", ""
 }

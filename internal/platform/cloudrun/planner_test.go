@@ -117,6 +117,8 @@ func TestManifestErrors(t *testing.T) {
 		{strings.Replace(serviceYAML("gcr.io/p/web:v1", ""), "containerConcurrency", "concurrency", 1), "web/service.yaml:11:7: unknown field `concurrency`"},
 		{"apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers: []\n", "`spec.template.spec.containers[0].image` is required"},
 		{"a: 1\na: 2\n", `web/service.yaml:2: mapping key "a" already defined`},
+		{strings.Replace(serviceYAML("gcr.io/p/web:v1", ""), "containerConcurrency", "ContainerConcurrency", 1), "web/service.yaml:11:7: unknown field `ContainerConcurrency` (did you mean `containerConcurrency`?"},
+		{"apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers:\n        -\n", "`spec.template.spec.containers[0].image` is required"},
 	} {
 		if _, err := parseManifest("web/service.yaml", []byte(tc.data)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("err = %v, want %q", err, tc.want)
