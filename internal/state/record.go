@@ -189,6 +189,21 @@ type Record struct {
 	unreadable []string
 }
 
+// StageMeta is the last non-empty value the record's stages noted under
+// key (a platform stage's metadata read by a later stage or the
+// rollback); ok is false when none did. A nil record has none.
+func (r *Record) StageMeta(key string) (value string, ok bool) {
+	if r == nil {
+		return "", false
+	}
+	for _, s := range r.Stages {
+		if v := s.Metadata[key]; v != "" {
+			value, ok = v, true
+		}
+	}
+	return value, ok
+}
+
 // Duration is how long the deployment ran (to now for one still running,
 // zero if it has not started).
 func (r *Record) Duration(now time.Time) time.Duration {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/execute"
-	"github.com/gitops-pipe/pipe/internal/state"
 )
 
 // Stage metadata keys of the Cloud Run stages.
@@ -89,7 +88,7 @@ func (r *Runner) previousRevision(ctx context.Context, st *execute.Stage) (strin
 	if err := r.recordBefore(ctx, st); err != nil {
 		return "", err
 	}
-	before, _ := recorded(st.Deployment.Record, metaTrafficBefore)
+	before, _ := st.Deployment.Record.StageMeta(metaTrafficBefore)
 	ts, err := parseTraffic(before)
 	if err == nil && len(ts) > 0 && ts[0].RevisionName != "" && ts[0].RevisionName != "LATEST" {
 		return ts[0].RevisionName, nil
@@ -100,7 +99,7 @@ func (r *Runner) previousRevision(ctx context.Context, st *execute.Stage) (strin
 // recordBefore writes the service's traffic before the deployment changed
 // anything, once, before the first change.
 func (r *Runner) recordBefore(ctx context.Context, st *execute.Stage) error {
-	if _, ok := recorded(st.Deployment.Record, metaTrafficBefore); ok {
+	if _, ok := st.Deployment.Record.StageMeta(metaTrafficBefore); ok {
 		return nil
 	}
 	cur, err := r.cl.get(ctx, r.Head.Name)
@@ -161,7 +160,7 @@ func describe(t []*run.TrafficTarget) string {
 // revision stays, at 0%, named in the record.
 func (r *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	r.cl.say = st.Emitf
-	if _, ok := recorded(st.Deployment.Record, metaTrafficBefore); !ok {
+	if _, ok := st.Deployment.Record.StageMeta(metaTrafficBefore); !ok {
 		st.Emitf("no Cloud Run stage had changed service %s: nothing to roll back", r.Head.Name)
 		return nil
 	}
@@ -185,19 +184,6 @@ func (r *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	return st.Checkpoint()
 }
 
-// recorded is the last value a stage of the record noted under key.
-func recorded(rec *state.Record, key string) (string, bool) {
-	if rec == nil {
-		return "", false
-	}
-	v, found := "", false
-	for _, s := range rec.Stages {
-		if m, ok := s.Metadata[key]; ok {
-			v, found = m, true
-		}
-	}
-	return v, found
-}
 
 func short(h string) string {
 	if len(h) > 7 {

@@ -255,7 +255,7 @@ func (r *Runner) canaryRollout(ctx context.Context, st *execute.Stage, scale int
 	if err != nil {
 		return err
 	}
-	if prev := recorded(st.Deployment.Record, metaCanaryTaskSet); prev != "" {
+	if prev := meta(st.Deployment.Record, metaCanaryTaskSet); prev != "" {
 		// A resumed deployment: the canary of the interrupted attempt is
 		// replaced.
 		if err := r.cl.deleteTaskSet(ctx, svc, fullTaskSetARN(svc, prev)); err != nil {
@@ -292,7 +292,7 @@ func (r *Runner) primaryRollout(ctx context.Context, st *execute.Stage) error {
 		return err
 	}
 	keep := ""
-	if c := recorded(st.Deployment.Record, metaCanaryTaskSet); c != "" {
+	if c := meta(st.Deployment.Record, metaCanaryTaskSet); c != "" {
 		keep = fullTaskSetARN(svc, c)
 	}
 	if err := r.replacePrimary(ctx, st, svc, td, r.Head, r.HeadHash, keep, nil); err != nil {
@@ -331,7 +331,7 @@ func (r *Runner) routeTraffic(ctx context.Context, st *execute.Stage, w weights)
 // the first stage that looked them up, so that every stage and the
 // rollback change the same ones.
 func (r *Runner) listeners(ctx context.Context, st *execute.Stage, in config.ECSDeploymentInput) ([]string, error) {
-	if v := recorded(st.Deployment.Record, metaListeners); v != "" {
+	if v := meta(st.Deployment.Record, metaListeners); v != "" {
 		return strings.Split(v, ","), nil
 	}
 	ls, err := r.cl.listeners(ctx, in.TargetGroups.Primary.TargetGroupArn)
@@ -344,7 +344,7 @@ func (r *Runner) listeners(ctx context.Context, st *execute.Stage, in config.ECS
 
 // canaryClean deletes the canary task set (ECS_CANARY_CLEAN).
 func (r *Runner) canaryClean(ctx context.Context, st *execute.Stage) error {
-	c := recorded(st.Deployment.Record, metaCanaryTaskSet)
+	c := meta(st.Deployment.Record, metaCanaryTaskSet)
 	if c == "" {
 		st.Emitf("no canary task set was created: nothing to clean")
 		return nil
@@ -372,7 +372,7 @@ func (r *Runner) canaryClean(ctx context.Context, st *execute.Stage) error {
 // routedToCanary reports the deployment's last routing when it sends
 // traffic to the canary.
 func (r *Runner) routedToCanary(_ context.Context, st *execute.Stage) (weights, bool) {
-	v := recorded(st.Deployment.Record, metaRouting)
+	v := meta(st.Deployment.Record, metaRouting)
 	var w weights
 	if _, err := fmt.Sscanf(v, "primary=%d,canary=%d", &w.Primary, &w.Canary); err != nil {
 		return w, false
@@ -394,7 +394,7 @@ func (r *Runner) recordVersions(st *execute.Stage, variant string, t Target) {
 func (r *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	r.cl.say = st.Emitf
 	rec := st.Deployment.Record
-	if recorded(rec, metaTaskDefinition) == "" {
+	if meta(rec, metaTaskDefinition) == "" {
 		st.Emitf("no ECS stage had changed anything: nothing to roll back")
 		return nil
 	}
@@ -453,19 +453,6 @@ func (r *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	return st.Checkpoint()
 }
 
-// recorded is the last value a stage of the record noted under key.
-func recorded(rec *state.Record, key string) string {
-	if rec == nil {
-		return ""
-	}
-	v := ""
-	for _, s := range rec.Stages {
-		if m := s.Metadata[key]; m != "" {
-			v = m
-		}
-	}
-	return v
-}
 
 // fullTaskSetARN turns a recorded task set ("task-set/cluster/service/ecs-svc/1")
 // into its ARN in the service's account and region.
@@ -492,3 +479,10 @@ func imageTags(td types.TaskDefinition) string {
 }
 
 var _ = strconv.Itoa
+
+// meta is the last value the deployment's stages noted under key
+// (state.Record.StageMeta), "" when none did.
+func meta(rec *state.Record, key string) string {
+	v, _ := rec.StageMeta(key)
+	return v
+}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/execute"
-	"github.com/gitops-pipe/pipe/internal/state"
 )
 
 // Stage metadata keys of the Lambda stages.
@@ -83,7 +82,7 @@ func (r *Runner) RunStage(ctx context.Context, st *execute.Stage) error {
 		// ANALYSIS compares the canary's version with the primary's
 		// ({{ .Variant.Version }}: CloudWatch's ExecutedVersion).
 		st.SetMeta(execute.MetaVariantVersion+"canary", version)
-		if text, ok := routingBefore(st.Deployment.Record); ok {
+		if text, ok := st.Deployment.Record.StageMeta(metaRoutingBefore); ok {
 			if before, err := parseRouting(text); err == nil && before != nil {
 				st.SetMeta(execute.MetaVariantVersion+"primary", before.Primary)
 			}
@@ -137,7 +136,7 @@ func (r *Runner) rollout(ctx context.Context, st *execute.Stage) (string, error)
 // unless an earlier stage of the deployment did, and checkpoints it
 // before anything changes: ROLLBACK restores it, whichever stage fails.
 func (r *Runner) recordRoutingBefore(ctx context.Context, st *execute.Stage) error {
-	if _, ok := routingBefore(st.Deployment.Record); ok {
+	if _, ok := st.Deployment.Record.StageMeta(metaRoutingBefore); ok {
 		return nil
 	}
 	cur, err := r.fns.alias(ctx, r.Head.Config.Name)
@@ -148,49 +147,19 @@ func (r *Runner) recordRoutingBefore(ctx context.Context, st *execute.Stage) err
 	return st.Checkpoint()
 }
 
-// routingBefore finds the routing recorded before the deployment changed
-// anything.
-func routingBefore(rec *state.Record) (string, bool) {
-	if rec == nil {
-		return "", false
-	}
-	for _, s := range rec.Stages {
-		if v, ok := s.Metadata[metaRoutingBefore]; ok {
-			return v, true
-		}
-	}
-	return "", false
-}
-
-// publishedVersion is the version the deployment's rollout published.
-func publishedVersion(rec *state.Record) string {
-	if rec == nil {
-		return ""
-	}
-	v := ""
-	for _, s := range rec.Stages {
-		if s.Name == string(config.StageLambdaCanaryRollout) || s.Name == string(config.StageLambdaSync) {
-			if m := s.Metadata[metaVersion]; m != "" {
-				v = m
-			}
-		}
-	}
-	return v
-}
-
 // promote routes percent of the traffic to the version the canary rollout
 // published, the rest to the version that was primary before the
 // deployment.
 func (r *Runner) promote(ctx context.Context, st *execute.Stage, percent int) error {
 	name := r.Head.Config.Name
-	version := publishedVersion(st.Deployment.Record)
+	version, _ := st.Deployment.Record.StageMeta(metaVersion)
 	if version == "" {
 		return errors.New("no version to promote: LAMBDA_PROMOTE needs a LAMBDA_CANARY_ROLLOUT before it in the pipeline")
 	}
 	if percent < 0 || percent > 100 {
 		return fmt.Errorf("LAMBDA_PROMOTE percent %d is out of 0..100", percent)
 	}
-	beforeText, ok := routingBefore(st.Deployment.Record)
+	beforeText, ok := st.Deployment.Record.StageMeta(metaRoutingBefore)
 	if !ok {
 		// Written by the rollout; a record from before it was kept.
 		cur, err := r.fns.alias(ctx, name)
@@ -237,7 +206,7 @@ func (r *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	name := r.Head.Config.Name
 	st.SetMeta(metaFunction, name)
 	r.fns.say = st.Emitf
-	beforeText, recorded := routingBefore(st.Deployment.Record)
+	beforeText, recorded := st.Deployment.Record.StageMeta(metaRoutingBefore)
 	if !recorded {
 		st.Emitf("no Lambda stage had changed function %s: nothing to roll back", name)
 		return nil
