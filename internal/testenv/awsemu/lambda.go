@@ -678,22 +678,34 @@ func checkRevision(want *string, have string) *apiError {
 	return nil
 }
 
-func (e *Emulator) updateFunctionCode(name, qualifier string, body []byte) (any, *apiError) {
-	var in updateCodeInput
-	if err := decodeJSON(body, &in); err != nil {
-		return nil, err
-	}
+// latestToUpdate is the function whose $LATEST an update of what
+// ("function code", "function configuration") changes: no qualifier but
+// $LATEST, no update in progress, and revisionID (when given) the current
+// one.
+func (e *Emulator) latestToUpdate(name, qualifier, what string, revisionID *string) (*function, *apiError) {
 	fn, err := e.function(name)
 	if err != nil {
 		return nil, err
 	}
 	if qualifier != "" && qualifier != "$LATEST" {
-		return nil, invalidParameter("Please do not provide a qualifier when updating function code.")
+		return nil, invalidParameter("Please do not provide a qualifier when updating %s.", what)
 	}
 	if err := e.inProgress(fn); err != nil {
 		return nil, err
 	}
-	if err := checkRevision(in.RevisionId, fn.latest.RevisionID); err != nil {
+	if err := checkRevision(revisionID, fn.latest.RevisionID); err != nil {
+		return nil, err
+	}
+	return fn, nil
+}
+
+func (e *Emulator) updateFunctionCode(name, qualifier string, body []byte) (any, *apiError) {
+	var in updateCodeInput
+	if err := decodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	fn, err := e.latestToUpdate(name, qualifier, "function code", in.RevisionId)
+	if err != nil {
 		return nil, err
 	}
 	c, err := e.resolveCode(&in.codeInput, fn.latest.PackageType)
@@ -726,17 +738,8 @@ func (e *Emulator) updateFunctionConfiguration(name, qualifier string, body []by
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	fn, err := e.function(name)
+	fn, err := e.latestToUpdate(name, qualifier, "function configuration", in.RevisionId)
 	if err != nil {
-		return nil, err
-	}
-	if qualifier != "" && qualifier != "$LATEST" {
-		return nil, invalidParameter("Please do not provide a qualifier when updating function configuration.")
-	}
-	if err := e.inProgress(fn); err != nil {
-		return nil, err
-	}
-	if err := checkRevision(in.RevisionId, fn.latest.RevisionID); err != nil {
 		return nil, err
 	}
 	f := fn.latest.clone()
