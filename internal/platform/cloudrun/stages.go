@@ -184,7 +184,6 @@ func (r *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	return st.Checkpoint()
 }
 
-
 func short(h string) string {
 	if len(h) > 7 {
 		return h[:7]

@@ -453,7 +453,6 @@ func (r *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 	return st.Checkpoint()
 }
 
-
 // fullTaskSetARN turns a recorded task set ("task-set/cluster/service/ecs-svc/1")
 // into its ARN in the service's account and region.
 func fullTaskSetARN(svc *types.Service, short string) string {
