@@ -116,6 +116,37 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	return cfg, nil
 }
 
+// Provider says where an application's AWS configuration comes from: the
+// platform provider of type Type in the repository's config that matches
+// the application (or is named Named), else the environment only.
+type Provider struct {
+	Spec  *config.PipeSpec
+	App   *config.App
+	Type  string
+	Named string
+	// What names the service in errors without a provider ("AWS Lambda").
+	What string
+	// Getenv, HTTP and Editable are Options'.
+	Getenv   func(string) string
+	HTTP     *http.Client
+	Editable func(path string) bool
+}
+
+// LoadProvider loads the AWS configuration of an application's platform
+// provider (Load of its config, named in errors).
+func LoadProvider(ctx context.Context, p Provider) (aws.Config, error) {
+	prov, err := p.Spec.PlatformProviderFor(p.App, p.Type, p.Named)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	o := Options{Where: p.What, Getenv: p.Getenv, HTTP: p.HTTP, Editable: p.Editable}
+	if prov != nil {
+		o.Where = fmt.Sprintf("%s platform provider %s", config.RepoConfigFile, prov.Name)
+		o.Config = prov.AWS()
+	}
+	return Load(ctx, o)
+}
+
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {
 		if v != "" {

@@ -113,6 +113,16 @@ type Env struct {
 	Untrusted bool
 }
 
+// Editable is InWorkTree of root when untrusted (a pull request's plan:
+// a file the change can edit is refused as a credentials file or a
+// binary), nil otherwise.
+func Editable(root string, untrusted bool) func(path string) bool {
+	if !untrusted {
+		return nil
+	}
+	return func(path string) bool { return InWorkTree(root, path) }
+}
+
 // InWorkTree reports whether path (as the config writes it: absolute, or
 // relative to the current directory as tools resolve it) names a file in
 // the working tree root, after symlinks: a file a pull request can edit.

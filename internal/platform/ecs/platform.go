@@ -83,20 +83,8 @@ func (p *Platform) WorkFile(string) bool { return false }
 // client connects to ECS and ELB for an application with the ECS
 // platform provider's region and credentials (or the environment's).
 func (p *Platform) client(ctx context.Context, app *config.App) (*client, error) {
-	prov, err := p.opts.Config.PlatformProviderFor(app, config.PlatformECS, p.opts.Provider)
-	if err != nil {
-		return nil, err
-	}
-	o := awsconf.Options{Where: "Amazon ECS", Getenv: p.opts.Getenv, HTTP: p.opts.HTTP}
-	if prov != nil {
-		o.Where = fmt.Sprintf("%s platform provider %s", config.RepoConfigFile, prov.Name)
-		o.Config = prov.AWS()
-	}
-	if p.opts.Untrusted {
-		root := p.opts.Root
-		o.Editable = func(path string) bool { return platform.InWorkTree(root, path) }
-	}
-	cfg, err := awsconf.Load(ctx, o)
+	cfg, err := awsconf.LoadProvider(ctx, awsconf.Provider{Spec: p.opts.Config, App: app, Type: config.PlatformECS, Named: p.opts.Provider,
+		What: "Amazon ECS", Getenv: p.opts.Getenv, HTTP: p.opts.HTTP, Editable: platform.Editable(p.opts.Root, p.opts.Untrusted)})
 	if err != nil {
 		return nil, err
 	}

@@ -67,20 +67,8 @@ func (p *Platform) WorkFile(string) bool { return false }
 // client connects to AWS Lambda for an application, with the LAMBDA
 // platform provider's region and credentials (or the environment's).
 func (p *Platform) client(ctx context.Context, app *config.App) (*functions, error) {
-	prov, err := p.opts.Config.PlatformProviderFor(app, config.PlatformLambda, p.opts.Provider)
-	if err != nil {
-		return nil, err
-	}
-	o := awsconf.Options{Where: "AWS Lambda", Getenv: p.opts.Getenv, HTTP: p.opts.HTTP}
-	if prov != nil {
-		o.Where = fmt.Sprintf("%s platform provider %s", config.RepoConfigFile, prov.Name)
-		o.Config = prov.AWS()
-	}
-	if p.opts.Untrusted {
-		root := p.opts.Root
-		o.Editable = func(path string) bool { return platform.InWorkTree(root, path) }
-	}
-	cfg, err := awsconf.Load(ctx, o)
+	cfg, err := awsconf.LoadProvider(ctx, awsconf.Provider{Spec: p.opts.Config, App: app, Type: config.PlatformLambda, Named: p.opts.Provider,
+		What: "AWS Lambda", Getenv: p.opts.Getenv, HTTP: p.opts.HTTP, Editable: platform.Editable(p.opts.Root, p.opts.Untrusted)})
 	if err != nil {
 		return nil, err
 	}
