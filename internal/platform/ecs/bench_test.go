@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,10 +18,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/awsconf"
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
-	"github.com/gitops-pipe/pipe/internal/execute/executetest"
-	"github.com/gitops-pipe/pipe/internal/plan"
-	"github.com/gitops-pipe/pipe/internal/state"
-	"github.com/gitops-pipe/pipe/internal/testenv/awsemu"
+	"github.com/gitops-pipe/pipe/internal/deploy/deploytest"
 )
 
 // BenchmarkCanaryPipeline measures a canary pipeline's own overhead
@@ -77,21 +72,9 @@ import (
 // pipe builds its AWS clients per deployment (awsconf.Load, as one CLI run
 // does), the straight-line program once.
 func BenchmarkCanaryPipeline(b *testing.B) {
-	emu, srv := awsemu.Start(awsemu.Options{UpdateDelay: 0})
-	defer srv.Close()
-	b.Setenv("AWS_ACCESS_KEY_ID", awsemu.AccessKeyID)
-	b.Setenv("AWS_SECRET_ACCESS_KEY", awsemu.SecretAccessKey)
-	b.Setenv("AWS_SESSION_TOKEN", "")
-	b.Setenv("AWS_PROFILE", "")
-	b.Setenv("AWS_CONFIG_FILE", filepath.Join(b.TempDir(), "none"))
-	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(b.TempDir(), "none"))
-	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	// A CA bundle (AWS_CA_BUNDLE) is parsed by every awsconf.Load, ~3.5ms
-	// once per CLI run; the emulator is plain HTTP.
-	b.Setenv("AWS_CA_BUNDLE", "")
-	env := map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_REGION": awsemu.DefaultRegion}
+	emu, getenv := deploytest.StartAWS(b)
 	const poll = time.Millisecond
-	p := New(Options{Getenv: func(k string) string { return env[k] }, Poll: poll})
+	p := New(Options{Getenv: getenv, Poll: poll})
 	emu.CreateCluster("main")
 	alb := emu.SetupALB("web")
 
@@ -120,69 +103,34 @@ spec:
 	revs := [2]*deploy.Revision{}
 	var app *config.App
 	for i, tag := range []string{"a", "b"} {
-		revs[i], app = benchRevision(b, strings.Repeat(fmt.Sprint(i+1), 40), appYAML, taskDef(tag, "      - {name: LOG_LEVEL, value: info}\n"))
+		revs[i], app = deploytest.Revision(b, strings.Repeat(fmt.Sprint(i+1), 40), "web", config.KindECSApp, map[string]string{
+			"app.pipecd.yaml": appYAML, "servicedef.yaml": serviceDef, "taskdef.yaml": taskDef(tag, "      - {name: LOG_LEVEL, value: info}\n")})
 	}
 	// The first deployment (no running commit) is a quick sync; the
 	// pipeline runs from then on.
 	ctx := context.Background()
-	if err := benchDeploy(ctx, p, app, revs[0], nil); err != nil {
+	if err := deploytest.Succeed(ctx, p, app, revs[0], nil); err != nil {
 		b.Fatal(err)
 	}
 	n := 1 // deployments made: revs[n%2] is running
 
-	calls := map[string][]string{}
-	nsop := map[string][]float64{} // per run of a sub-benchmark (-count)
-	b.Run("pipe", func(b *testing.B) {
-		start := len(emu.Requests())
-		b.ResetTimer()
-		for range b.N {
-			head, running := revs[(n+1)%2], revs[n%2]
-			if err := benchDeploy(ctx, p, app, head, running); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		b.StopTimer()
-		calls["pipe"] = reportCalls(b, emu, start)
-		if b.N > 1 {
-			nsop["pipe"] = append(nsop["pipe"], float64(b.Elapsed().Nanoseconds())/float64(b.N))
-		}
-	})
-
-	ecsc, elbc := benchClients(b, env)
+	ecsc, elbc := benchClients(b, getenv)
 	s := &straight{ecs: ecsc, elb: elbc, cluster: cluster, service: "web", primaryTG: alb.BlueTG, canaryTG: alb.GreenTG, poll: poll,
 		images: [2]string{"123456789012.dkr.ecr.us-east-1.amazonaws.com/web:a", "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:b"}}
-	b.Run("sdk", func(b *testing.B) {
-		start := len(emu.Requests())
-		b.ResetTimer()
-		for range b.N {
-			if err := s.canary(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		calls["sdk"] = reportCalls(b, emu, start)
-		if b.N > 1 {
-			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			nsop["sdk"] = append(nsop["sdk"], ns)
-			if p := median(nsop["pipe"]); p > 0 {
-				b.ReportMetric(p/ns, "pipe/sdk")
-			}
-		}
-	})
+	pipeCalls, sdkCalls := deploytest.CompareAWS(b, emu, func() error {
+		head, running := revs[(n+1)%2], revs[n%2]
+		n++
+		return deploytest.Succeed(ctx, p, app, head, running)
+	}, func() error { return s.canary(ctx) })
 
 	// The calls pipe makes and the straight-line program does not, each
 	// explained above.
 	extra := []string{"DescribeRules×1", "DescribeTaskDefinition×1", "DescribeTaskSets×1", "TagResource×1", "UpdateService×1"}
-	if p, s := calls["pipe"], calls["sdk"]; p != nil && s != nil {
+	if p, s := pipeCalls, sdkCalls; p != nil && s != nil {
 		if got := callDiff(p, s); !slices.Equal(got, extra) {
 			b.Errorf("pipe's calls less the straight-line program's: %s, want %s\npipe %s\nsdk  %s",
 				strings.Join(got, " "), strings.Join(extra, " "), strings.Join(p, " "), strings.Join(s, " "))
 		}
-	}
-	if p, s := median(nsop["pipe"]), median(nsop["sdk"]); p > 0 && s > 0 {
-		b.Logf("pipe/sdk %.2f: pipe %.0f ns/op, sdk %.0f ns/op (medians of %d runs), pipe's own overhead %.0f ns per deployment",
-			p/s, p, s, len(nsop["pipe"]), p-s)
 	}
 	// One PRIMARY task set on blue, all the traffic to it.
 	var live []string
@@ -226,103 +174,11 @@ func callDiff(p, s []string) []string {
 	return out
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	v = slices.Sorted(slices.Values(v))
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
-// reportCalls reports the AWS requests per iteration made since start and
-// returns them as "Operation×n" sorted; it fails on any error response.
-func reportCalls(b *testing.B, emu *awsemu.Emulator, start int) []string {
-	b.Helper()
-	reqs := emu.Requests()[start:]
-	per := map[string]int{}
-	for _, r := range reqs {
-		if r.Status >= 300 {
-			b.Fatalf("%s: HTTP %d", r.Operation, r.Status)
-		}
-		per[r.Operation]++
-	}
-	b.ReportMetric(float64(len(reqs))/float64(b.N), "calls/op")
-	var out []string
-	for _, op := range slices.Sorted(maps.Keys(per)) {
-		if per[op]%b.N != 0 {
-			b.Fatalf("%d %s calls in %d iterations", per[op], op, b.N)
-		}
-		out = append(out, fmt.Sprintf("%s×%d", op, per[op]/b.N))
-	}
-	return out
-}
-
-// benchDeploy plans head (running the last successful deployment) and
-// runs it through the engine, as deploy_test's world does.
-func benchDeploy(ctx context.Context, p *Platform, app *config.App, head, running *deploy.Revision) error {
-	req := deploy.PlanRequest{App: app, Head: head, Running: running,
-		Input:    plan.Input{App: plan.AppOf(app), Head: head.Commit, Now: time.Now()},
-		Revision: func(string) (*deploy.Revision, error) { return running, nil }}
-	if running != nil {
-		c := running.Commit
-		req.Input.Running = &c
-	}
-	pl, prep, err := p.Plan(ctx, req)
-	if err != nil {
-		return err
-	}
-	defer prep.Close()
-	if err := prep.PreFlight(ctx, pl); err != nil {
-		return err
-	}
-	runner, err := prep.Runner(ctx, pl, deploy.RunOptions{})
-	if err != nil {
-		return err
-	}
-	store := &executetest.Store{}
-	e, events := executetest.NewEngine(store, runner)
-	if err := e.Run(ctx, executetest.NewDeployment(app, pl)); err != nil {
-		return fmt.Errorf("%w\n%s", err, events.Text())
-	}
-	if rec := store.Current(); rec.Status != state.StatusSucceeded {
-		return fmt.Errorf("status %s\n%s", rec.Status, events.Text())
-	}
-	return nil
-}
-
-// benchRevision is an application tree at one commit (web/app.pipecd.yaml,
-// servicedef.yaml and taskdef.yaml).
-func benchRevision(b *testing.B, hash, appYAML, task string) (*deploy.Revision, *config.App) {
-	b.Helper()
-	root := b.TempDir()
-	dir := filepath.Join(root, "web")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	for name, data := range map[string]string{"app.pipecd.yaml": appYAML, "servicedef.yaml": serviceDef, "taskdef.yaml": task} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	f := config.ParseFile("web/app.pipecd.yaml", []byte(appYAML))
-	if !f.Valid() {
-		b.Fatalf("app config: %v", f.Diags)
-	}
-	app := &config.App{Name: "web", Kind: config.KindECSApp, Dir: "web", File: "web/app.pipecd.yaml", Spec: f.Spec.(config.AppSpec)}
-	rev := deploy.NewRevision(plan.Commit{Hash: hash}, func(context.Context) (*deploy.Tree, error) {
-		return &deploy.Tree{Root: root, App: app}, nil
-	})
-	return rev, app
-}
-
 // benchClients are ECS and ELBv2 clients of the emulator, configured as
 // pipe configures its own.
-func benchClients(b *testing.B, env map[string]string) (*ecs.Client, *elb.Client) {
+func benchClients(b *testing.B, getenv func(string) string) (*ecs.Client, *elb.Client) {
 	b.Helper()
-	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Getenv: func(k string) string { return env[k] }})
+	cfg, err := awsconf.Load(context.Background(), awsconf.Options{Getenv: getenv})
 	if err != nil {
 		b.Fatal(err)
 	}
