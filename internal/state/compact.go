@@ -290,13 +290,28 @@ func readSummary(st storer.EncodedObjectStorer, h plumbing.Hash) (*Summary, erro
 }
 
 // Summary returns what compactions folded out of app's notes (nil if the
-// app was never compacted).
+// app was never compacted). It reads the notes tree only, not the notes:
+// callers read the records themselves (History), and warnings about them
+// are given once, there.
 func (s *GitStore) Summary(ctx context.Context, app string) (*Summary, error) {
-	a, err := s.load(ctx, app)
+	ref, err := s.NotesRef(app)
 	if err != nil {
 		return nil, err
 	}
-	return a.summary, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.refresh(ctx, app); err != nil {
+		return nil, err
+	}
+	tip := s.ref(ref)
+	if tip.IsZero() {
+		return nil, nil
+	}
+	nt, ok := s.notesTreeAt(tip, ref, func(string) {})
+	if !ok {
+		return nil, nil
+	}
+	return nt.summary, nil
 }
 
 // Describe says in one line what the summary counts, for a terminal.
