@@ -35,7 +35,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -142,27 +141,29 @@ func Dir(dir string, opts Options) (*Archive, error) {
 
 	var (
 		out      bytes.Buffer
-		content  bytes.Buffer
 		deflated bytes.Buffer
 		unzipped int64
 	)
 	zw := zip.NewWriter(&out)
 	fw, _ := flate.NewWriter(&deflated, compressionLevel)
 	for _, e := range entries {
-		content.Reset()
+		var content []byte
 		if e.mode&fs.ModeSymlink != 0 {
-			content.WriteString(e.target)
-		} else if err := readFile(root, e.rel, &content, opts.MaxUnzipped-unzipped); err != nil {
-			if errors.Is(err, errTooBig) {
-				return nil, fmt.Errorf("%s: the function's code is over AWS Lambda's %s unzipped limit", show(e.rel), human(opts.MaxUnzipped))
+			content = []byte(e.target)
+		} else {
+			var err error
+			if content, err = fsafe.ReadFile(root, filepath.FromSlash(e.rel), opts.MaxUnzipped-unzipped); err != nil {
+				if _, ok := errors.AsType[*fsafe.TooLargeError](err); ok {
+					return nil, fmt.Errorf("%s: the function's code is over AWS Lambda's %s unzipped limit", show(e.rel), human(opts.MaxUnzipped))
+				}
+				return nil, fmt.Errorf("%s: %w", show(e.rel), err)
 			}
-			return nil, fmt.Errorf("%s: %w", show(e.rel), err)
 		}
-		unzipped += int64(content.Len())
+		unzipped += int64(len(content))
 		if unzipped > opts.MaxUnzipped {
 			return nil, fmt.Errorf("%s: the function's code is over AWS Lambda's %s unzipped limit", show(e.rel), human(opts.MaxUnzipped))
 		}
-		if content.Len() > maxEntrySize {
+		if len(content) > maxEntrySize {
 			return nil, fmt.Errorf("%s: a file of 4 GiB or more cannot be zipped", show(e.rel))
 		}
 		h := &zip.FileHeader{
@@ -172,14 +173,14 @@ func Dir(dir string, opts Options) (*Archive, error) {
 			Method:             zip.Deflate,
 			ModifiedTime:       dosTime,
 			ModifiedDate:       dosDate,
-			CRC32:              crc32.ChecksumIEEE(content.Bytes()),
-			UncompressedSize64: uint64(content.Len()),
+			CRC32:              crc32.ChecksumIEEE(content),
+			UncompressedSize64: uint64(len(content)),
 		}
 		h.SetMode(e.mode) // ExternalAttrs: the Unix mode, and MS-DOS's read-only bit for none
 		if !isASCII(e.rel) && utf8.ValidString(e.rel) {
 			h.Flags |= 0x800 // the name is UTF-8
 		}
-		data := content.Bytes()
+		data := content
 		if e.mode&fs.ModeSymlink != 0 {
 			h.Method = zip.Store
 		} else {
@@ -311,37 +312,6 @@ func checkLink(rel, target string) error {
 	}
 	if !filepath.IsLocal(filepath.FromSlash(path.Join(path.Dir(rel), t))) {
 		return fmt.Errorf("symlink to %q leads outside the function's directory", target)
-	}
-	return nil
-}
-
-var errTooBig = errors.New("too big")
-
-// readFile reads the regular file rel of root into buf: at most max bytes
-// (errTooBig beyond). root never follows a symlink out; the file is checked
-// to still be a regular file once open.
-func readFile(root *os.Root, rel string, buf *bytes.Buffer, max int64) error {
-	f, err := root.Open(filepath.FromSlash(rel))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("not a regular file any more")
-	}
-	if st.Size() > max {
-		return errTooBig
-	}
-	n, err := io.Copy(buf, io.LimitReader(f, max+1))
-	if err != nil {
-		return err
-	}
-	if n > max {
-		return errTooBig
 	}
 	return nil
 }
