@@ -8,6 +8,7 @@
 package awsconf
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -60,7 +61,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	region := strings.TrimSpace(c.Region)
 	if region == "" {
-		region = firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+		region = cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
 	}
 	if c.TokenFile != "" && c.RoleARN == "" {
 		return aws.Config{}, fmt.Errorf("%s: `config.tokenFile` is set without `config.roleARN`; set the ARN of the role the web identity token assumes", where)
@@ -145,13 +146,4 @@ func LoadProvider(ctx context.Context, p Provider) (aws.Config, error) {
 		o.Config = prov.AWS()
 	}
 	return Load(ctx, o)
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
