@@ -39,6 +39,19 @@ func (e *Emulator) externalService(in *taskSetInput) (*ecsService, *apiError) {
 	return s, nil
 }
 
+// taskSetRequest decodes a task set request and resolves its service.
+func (e *Emulator) taskSetRequest(body []byte) (*taskSetInput, *ecsService, *apiError) {
+	var in taskSetInput
+	if err := decodeECS(body, &in); err != nil {
+		return nil, nil, err
+	}
+	s, err := e.externalService(&in)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &in, s, nil
+}
+
 // taskSet finds a task set of s by ID or ARN.
 func (s *ecsService) taskSet(ref string) *ecsTaskSet {
 	for _, ts := range s.taskSets {
@@ -75,14 +88,10 @@ func checkScale(sc *scaleWire) (float64, *apiError) {
 
 func (e *Emulator) ecsCreateTaskSet(body []byte) (any, *apiError) {
 	var raw map[string]json.RawMessage
-	var in taskSetInput
 	if err := decodeECS(body, &raw); err != nil {
 		return nil, err
 	}
-	if err := decodeECS(body, &in); err != nil {
-		return nil, err
-	}
-	s, err := e.externalService(&in)
+	in, s, err := e.taskSetRequest(body)
 	if err != nil {
 		return nil, err
 	}
@@ -149,11 +158,7 @@ func (e *Emulator) ecsCreateTaskSet(body []byte) (any, *apiError) {
 }
 
 func (e *Emulator) ecsUpdateTaskSet(body []byte) (any, *apiError) {
-	var in taskSetInput
-	if err := decodeECS(body, &in); err != nil {
-		return nil, err
-	}
-	s, err := e.externalService(&in)
+	in, s, err := e.taskSetRequest(body)
 	if err != nil {
 		return nil, err
 	}
@@ -177,11 +182,7 @@ func (e *Emulator) ecsUpdateTaskSet(body []byte) (any, *apiError) {
 }
 
 func (e *Emulator) ecsUpdatePrimaryTaskSet(body []byte) (any, *apiError) {
-	var in taskSetInput
-	if err := decodeECS(body, &in); err != nil {
-		return nil, err
-	}
-	s, err := e.externalService(&in)
+	in, s, err := e.taskSetRequest(body)
 	if err != nil {
 		return nil, err
 	}
@@ -205,11 +206,7 @@ func (e *Emulator) ecsUpdatePrimaryTaskSet(body []byte) (any, *apiError) {
 }
 
 func (e *Emulator) ecsDeleteTaskSet(body []byte) (any, *apiError) {
-	var in taskSetInput
-	if err := decodeECS(body, &in); err != nil {
-		return nil, err
-	}
-	s, err := e.externalService(&in)
+	in, s, err := e.taskSetRequest(body)
 	if err != nil {
 		return nil, err
 	}
@@ -228,11 +225,7 @@ func (e *Emulator) ecsDeleteTaskSet(body []byte) (any, *apiError) {
 }
 
 func (e *Emulator) ecsDescribeTaskSets(body []byte) (any, *apiError) {
-	var in taskSetInput
-	if err := decodeECS(body, &in); err != nil {
-		return nil, err
-	}
-	s, err := e.externalService(&in)
+	in, s, err := e.taskSetRequest(body)
 	if err != nil {
 		return nil, err
 	}
