@@ -56,15 +56,8 @@ func version(td *Definitions) string {
 	if td == nil || td.Missing != nil || len(td.Task.ContainerDefinitions) == 0 {
 		return versionUnknown
 	}
-	img := deref(td.Task.ContainerDefinitions[0].Image)
-	name := img[strings.LastIndex(img, "/")+1:]
-	if i := strings.Index(name, "@"); i >= 0 {
-		return name[i+1:]
-	}
-	if i := strings.LastIndex(name, ":"); i >= 0 {
-		return name[i+1:]
-	}
-	return "latest"
+	_, tag := manifest.ParseImage(deref(td.Task.ContainerDefinitions[0].Image))
+	return tag
 }
 
 func images(d *Definitions) []string {
@@ -131,7 +124,6 @@ func planECS(in planInput) (*plan.Plan, error) {
 		p.Changes = changes(in)
 	}
 	p.Summary = plan.Summarize(p.Changes)
-	from := "running"
 	switch {
 	case in.Live:
 		p.Mode = plan.ModeLive
@@ -148,7 +140,6 @@ func planECS(in planInput) (*plan.Plan, error) {
 		c := *in.CompareCommit
 		p.Base = &c
 	}
-	_ = from
 	if p.Details, err = json.Marshal(d); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/lambdazip"
+	"github.com/gitops-pipe/pipe/internal/manifest"
 	"github.com/gitops-pipe/pipe/internal/render"
 )
 
@@ -65,7 +66,8 @@ func (c code) String() string {
 func (c code) Version() string {
 	switch c.Kind {
 	case codeImage:
-		return imageTag(c.Image)
+		_, tag := manifest.ParseImage(c.Image)
+		return tag
 	case codeS3:
 		if c.S3Version != "" {
 			return c.S3Version
@@ -80,22 +82,6 @@ func (c code) Version() string {
 	return ""
 }
 
-// imageTag is an image reference's tag (or digest, shortened), "latest"
-// when it has neither.
-func imageTag(ref string) string {
-	if i := strings.Index(ref, "@"); i >= 0 {
-		d := ref[i+1:]
-		if _, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-			return d[:len(d)-len(hex)] + hex[:12]
-		}
-		return d
-	}
-	name := ref[strings.LastIndex(ref, "/")+1:]
-	if _, tag, ok := strings.Cut(name, ":"); ok {
-		return tag
-	}
-	return "latest"
-}
 
 // zipped is a function's code made ready for AWS: a zip archive built
 // from Git, an S3 object or an image.

@@ -1,13 +1,12 @@
 package lambda
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/docdiff"
 	"github.com/gitops-pipe/pipe/internal/manifest"
 	"github.com/gitops-pipe/pipe/internal/plan"
 )
@@ -130,14 +129,14 @@ func planLambda(in planInput) (*plan.Plan, error) {
 		d.Alias = in.LiveRouting.Describe()
 		live := "absent"
 		if in.Compared != nil {
-			live = digest(in.Compared.Config.doc(nil))
+			live = docdiff.Digest(in.Compared.Config.doc(nil))
 		}
 		p.Source.Live = &plan.LiveFingerprint{Digest: live, Objects: map[string]string{changeKey(in.Head.Config.Name): live}}
 	}
 	if p.Details, err = json.Marshal(d); err != nil {
 		return nil, err
 	}
-	p.Source.Desired = digest(map[string]any{"config": in.Head.Config.doc(nil), "code": in.Head.Code})
+	p.Source.Desired = docdiff.Digest(map[string]any{"config": in.Head.Config.doc(nil), "code": in.Head.Code})
 	p.Source.DesiredChanged = "the function manifest resolves differently than when the plan was made"
 	return p, nil
 }
@@ -236,10 +235,4 @@ func sortedSet(m map[string]bool) []string {
 		s[k] = ""
 	}
 	return sortedKeys(s)
-}
-
-func digest(v any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
