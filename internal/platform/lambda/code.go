@@ -82,7 +82,6 @@ func (c code) Version() string {
 	return ""
 }
 
-
 // zipped is a function's code made ready for AWS: a zip archive built
 // from Git, an S3 object or an image.
 type zipped struct {
