@@ -117,23 +117,10 @@ func (e *Emulator) ecsCreateService(body []byte) (any, *apiError) {
 		return nil, err
 	}
 	s.tags = in.Tags
-	if in.PropagateTags != nil {
-		s.propagateTags = *in.PropagateTags
-	}
-	if in.EnableECSManagedTags != nil {
-		s.enableManagedTags = *in.EnableECSManagedTags
-	}
-	if in.EnableExecuteCommand != nil {
-		s.enableExecuteCommand = *in.EnableExecuteCommand
-	}
 	if in.Role != nil {
 		s.roleArn = *in.Role
 	}
-	for _, k := range serviceExtras {
-		if v, ok := raw[k]; ok {
-			s.extra[k] = v
-		}
-	}
+	s.applyOptions(&in, raw)
 	if s.extra["deploymentConfiguration"] == nil {
 		dc := `{"maximumPercent":200,"minimumHealthyPercent":100}`
 		if s.controller == "ECS" {
@@ -147,6 +134,26 @@ func (e *Emulator) ecsCreateService(body []byte) (any, *apiError) {
 	}
 	e.settleService(s)
 	return map[string]any{"service": e.serviceWire(s, true)}, nil
+}
+
+// applyOptions sets what CreateService and UpdateService both take as
+// given: the tag and execute-command switches a request names, and the
+// serviceExtras members it has.
+func (s *ecsService) applyOptions(in *serviceInput, raw map[string]json.RawMessage) {
+	if in.PropagateTags != nil {
+		s.propagateTags = *in.PropagateTags
+	}
+	if in.EnableECSManagedTags != nil {
+		s.enableManagedTags = *in.EnableECSManagedTags
+	}
+	if in.EnableExecuteCommand != nil {
+		s.enableExecuteCommand = *in.EnableExecuteCommand
+	}
+	for _, k := range serviceExtras {
+		if v, ok := raw[k]; ok {
+			s.extra[k] = v
+		}
+	}
 }
 
 // newDeployment makes td the service's PRIMARY deployment; the previous
@@ -346,23 +353,10 @@ func (e *Emulator) ecsUpdateService(body []byte) (any, *apiError) {
 		}
 		s.desired = *in.DesiredCount
 	}
-	if in.PropagateTags != nil {
-		s.propagateTags = *in.PropagateTags
-	}
-	if in.EnableECSManagedTags != nil {
-		s.enableManagedTags = *in.EnableECSManagedTags
-	}
-	if in.EnableExecuteCommand != nil {
-		s.enableExecuteCommand = *in.EnableExecuteCommand
-	}
 	if in.PlatformVersion != nil {
 		s.platformVersion = *in.PlatformVersion
 	}
-	for _, k := range serviceExtras {
-		if v, ok := raw[k]; ok {
-			s.extra[k] = v
-		}
-	}
+	s.applyOptions(&in, raw)
 	changed := newTD != nil && (td == nil || td.taskDef != newTD) || in.ForceNewDeployment ||
 		raw["networkConfiguration"] != nil || in.LoadBalancers != nil || launchType != s.launchType
 	s.networkConfiguration, s.loadBalancers, s.launchType = netConf, lbs, launchType
