@@ -10,24 +10,24 @@ import (
 	"github.com/gitops-pipe/pipe/internal/testenv/awsemu"
 )
 
-// StartAWS starts an AWS emulator whose updates finish at once, closed
-// when b ends, and clears the process's environment of the machine's AWS
+// StartAWS starts an AWS emulator with opts, closed when tb ends, and
+// clears the process's environment of the machine's AWS
 // configuration (the SDK reads credentials from it: the emulator's). getenv
 // is pipe's environment: the emulator's endpoint and region.
-func StartAWS(b *testing.B) (emu *awsemu.Emulator, getenv func(string) string) {
-	b.Helper()
-	emu, srv := awsemu.Start(awsemu.Options{UpdateDelay: 0})
-	b.Cleanup(srv.Close)
-	b.Setenv("AWS_ACCESS_KEY_ID", awsemu.AccessKeyID)
-	b.Setenv("AWS_SECRET_ACCESS_KEY", awsemu.SecretAccessKey)
-	b.Setenv("AWS_SESSION_TOKEN", "")
-	b.Setenv("AWS_PROFILE", "")
-	b.Setenv("AWS_CONFIG_FILE", filepath.Join(b.TempDir(), "none"))
-	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(b.TempDir(), "none"))
-	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+func StartAWS(tb testing.TB, opts awsemu.Options) (emu *awsemu.Emulator, getenv func(string) string) {
+	tb.Helper()
+	emu, srv := awsemu.Start(opts)
+	tb.Cleanup(srv.Close)
+	tb.Setenv("AWS_ACCESS_KEY_ID", awsemu.AccessKeyID)
+	tb.Setenv("AWS_SECRET_ACCESS_KEY", awsemu.SecretAccessKey)
+	tb.Setenv("AWS_SESSION_TOKEN", "")
+	tb.Setenv("AWS_PROFILE", "")
+	tb.Setenv("AWS_CONFIG_FILE", filepath.Join(tb.TempDir(), "none"))
+	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(tb.TempDir(), "none"))
+	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	// A CA bundle (AWS_CA_BUNDLE) is parsed by every awsconf.Load, ~3.5ms
 	// once per CLI run; the emulator is plain HTTP.
-	b.Setenv("AWS_CA_BUNDLE", "")
+	tb.Setenv("AWS_CA_BUNDLE", "")
 	env := map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_REGION": awsemu.DefaultRegion}
 	return emu, func(k string) string { return env[k] }
 }

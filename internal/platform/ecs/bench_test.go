@@ -19,6 +19,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
 	"github.com/gitops-pipe/pipe/internal/deploy/deploytest"
+	"github.com/gitops-pipe/pipe/internal/testenv/awsemu"
 )
 
 // BenchmarkCanaryPipeline measures a canary pipeline's own overhead
@@ -72,7 +73,7 @@ import (
 // pipe builds its AWS clients per deployment (awsconf.Load, as one CLI run
 // does), the straight-line program once.
 func BenchmarkCanaryPipeline(b *testing.B) {
-	emu, getenv := deploytest.StartAWS(b)
+	emu, getenv := deploytest.StartAWS(b, awsemu.Options{})
 	const poll = time.Millisecond
 	p := New(Options{Getenv: getenv, Poll: poll})
 	emu.CreateCluster("main")

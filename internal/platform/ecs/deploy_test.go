@@ -3,7 +3,6 @@ package ecs
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,20 +31,10 @@ const cluster = "arn:aws:ecs:us-east-1:123456789012:cluster/main"
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	emu, srv := awsemu.Start(awsemu.Options{UpdateDelay: 30 * time.Millisecond})
-	t.Cleanup(srv.Close)
-	env := map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_REGION": awsemu.DefaultRegion}
-	t.Setenv("AWS_ACCESS_KEY_ID", awsemu.AccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", awsemu.SecretAccessKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CA_BUNDLE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	emu, getenv := deploytest.StartAWS(t, awsemu.Options{UpdateDelay: 30 * time.Millisecond})
 	emu.CreateCluster("main")
 	w := &world{t: t, emu: emu, alb: emu.SetupALB("web")}
-	w.p = New(Options{Getenv: func(k string) string { return env[k] }, Poll: 10 * time.Millisecond})
+	w.p = New(Options{Getenv: getenv, Poll: 10 * time.Millisecond})
 	return w
 }
 

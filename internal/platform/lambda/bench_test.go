@@ -16,6 +16,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
 	"github.com/gitops-pipe/pipe/internal/deploy/deploytest"
+	"github.com/gitops-pipe/pipe/internal/testenv/awsemu"
 )
 
 // BenchmarkCanaryPipeline measures a canary pipeline's own overhead
@@ -50,7 +51,7 @@ import (
 // pipe builds its AWS client per deployment (awsconf.Load, as one CLI run
 // does), the straight-line program once.
 func BenchmarkCanaryPipeline(b *testing.B) {
-	emu, getenv := deploytest.StartAWS(b)
+	emu, getenv := deploytest.StartAWS(b, awsemu.Options{})
 	p := New(Options{Getenv: getenv})
 
 	// Two commits of a LambdaApp with the canary pipeline, one image each.

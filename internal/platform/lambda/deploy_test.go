@@ -26,27 +26,14 @@ import (
 type world struct {
 	t   *testing.T
 	emu *awsemu.Emulator
-	env map[string]string
 	p   *Platform
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	emu, srv := awsemu.Start(awsemu.Options{UpdateDelay: 30 * time.Millisecond})
-	t.Cleanup(srv.Close)
-	env := map[string]string{
-		"AWS_ENDPOINT_URL": srv.URL, "AWS_REGION": awsemu.DefaultRegion,
-	}
-	// The SDK reads credentials from the process's environment.
-	t.Setenv("AWS_ACCESS_KEY_ID", awsemu.AccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", awsemu.SecretAccessKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	w := &world{t: t, emu: emu, env: env}
-	w.p = New(Options{Getenv: func(k string) string { return env[k] }, Poll: 10 * time.Millisecond,
+	emu, getenv := deploytest.StartAWS(t, awsemu.Options{UpdateDelay: 30 * time.Millisecond})
+	w := &world{t: t, emu: emu}
+	w.p = New(Options{Getenv: getenv, Poll: 10 * time.Millisecond,
 		Git: &render.GoGitFetcher{TempDir: t.TempDir()}})
 	return w
 }
