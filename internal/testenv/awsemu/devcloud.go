@@ -2,7 +2,6 @@ package awsemu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,26 +16,8 @@ import (
 )
 
 // The dev cloud: an emulator run in the background for people (make
-// dev-cloud), its state in a directory: pid, addr and log.
-
-// Serve runs an emulator on addr until ctx ends.
-func Serve(ctx context.Context, addr string, opts Options) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: New(opts), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
+// dev-cloud), its state in a directory: pid, addr and log. testenv
+// cloud-serve serves it.
 
 // ExportLine is the shell line that points the AWS CLI and SDKs at url.
 func ExportLine(url, region string) string {

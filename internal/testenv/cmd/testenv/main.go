@@ -19,8 +19,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -173,8 +175,12 @@ func cloudServe(dir, addr string) int {
 	now := time.Now().Format("15:04:05")
 	fmt.Fprintf(os.Stderr, "%s testenv: AWS emulator serving on %s, Cloud Run emulator on %s\n", now, addr, ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- runemu.Serve(ctx, ln, runemu.Options{ReadyDelay: time.Second}) }()
-	if err := awsemu.Serve(ctx, addr, awsemu.Options{UpdateDelay: time.Second}); err != nil {
+	go func() { errc <- serve(ctx, ln, runemu.New(runemu.Options{ReadyDelay: time.Second})) }()
+	awsLn, err := net.Listen("tcp", addr)
+	if err == nil {
+		err = serve(ctx, awsLn, awsemu.New(awsemu.Options{UpdateDelay: time.Second}))
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		return 1
 	}
@@ -184,4 +190,19 @@ func cloudServe(dir, addr string) int {
 		return 1
 	}
 	return 0
+}
+
+// serve serves h on ln until ctx ends.
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
