@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -136,10 +137,46 @@ type Provider struct {
 // LoadProvider loads the AWS configuration of an application's platform
 // provider (Load of its config, named in errors).
 func LoadProvider(ctx context.Context, p Provider) (aws.Config, error) {
+	return (*Cache)(nil).LoadProvider(ctx, p)
+}
+
+// Cache keeps the configuration of each platform provider a run loaded
+// (loading reads the shared AWS files and parses a CA bundle), so that the
+// applications of one provider share it; the zero Cache is ready. A nil
+// Cache loads every time.
+type Cache struct {
+	mu   sync.Mutex
+	cfgs map[string]aws.Config
+}
+
+// LoadProvider is the package's LoadProvider, once per provider.
+func (c *Cache) LoadProvider(ctx context.Context, p Provider) (aws.Config, error) {
 	prov, err := p.Spec.PlatformProviderFor(p.App, p.Type, p.Named)
 	if err != nil {
 		return aws.Config{}, err
 	}
+	key := p.Type + "\x00"
+	if prov != nil {
+		key += prov.Name
+	}
+	if c != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if cfg, ok := c.cfgs[key]; ok {
+			return cfg, nil
+		}
+	}
+	cfg, err := loadProvider(ctx, p, prov)
+	if err == nil && c != nil {
+		if c.cfgs == nil {
+			c.cfgs = map[string]aws.Config{}
+		}
+		c.cfgs[key] = cfg
+	}
+	return cfg, err
+}
+
+func loadProvider(ctx context.Context, p Provider, prov *config.PlatformProvider) (aws.Config, error) {
 	o := Options{Where: p.What, Getenv: p.Getenv, HTTP: p.HTTP, Editable: p.Editable}
 	if prov != nil {
 		o.Where = fmt.Sprintf("%s platform provider %s", config.RepoConfigFile, prov.Name)

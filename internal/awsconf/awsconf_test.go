@@ -90,3 +90,28 @@ func TestWebIdentity(t *testing.T) {
 		t.Errorf("credentials %s %v", creds.AccessKeyID, err)
 	}
 }
+
+// A run loads each provider's configuration once, whatever the number of
+// its applications.
+func TestCacheLoadsOncePerProvider(t *testing.T) {
+	cleanEnv(t)
+	spec := &config.PipeSpec{PlatformProviders: []config.PlatformProvider{
+		{Name: "a", Type: config.PlatformLambda, Config: &config.AWSConfig{Region: "eu-west-1"}},
+		{Name: "b", Type: config.PlatformLambda, Config: &config.AWSConfig{Region: "us-west-2"}},
+	}}
+	var c Cache
+	load := func(named string) aws.Config {
+		t.Helper()
+		cfg, err := c.LoadProvider(context.Background(), Provider{Spec: spec, App: &config.App{Name: "fn"}, Type: config.PlatformLambda, Named: named})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	if load("a").Region != "eu-west-1" || load("b").Region != "us-west-2" || load("a").Region != "eu-west-1" {
+		t.Error("each provider keeps its own configuration")
+	}
+	if len(c.cfgs) != 2 {
+		t.Errorf("%d configurations loaded for 2 providers", len(c.cfgs))
+	}
+}

@@ -46,7 +46,11 @@ type Options struct {
 }
 
 // Platform is the ECS platform (deploy.Platform and drift.Platform).
-type Platform struct{ opts Options }
+type Platform struct {
+	opts Options
+	// cfgs are the AWS configurations loaded, one per platform provider.
+	cfgs awsconf.Cache
+}
 
 // New returns the ECS platform of one run.
 func New(opts Options) *Platform { return &Platform{opts: opts} }
@@ -83,7 +87,7 @@ func (p *Platform) WorkFile(string) bool { return false }
 // client connects to ECS and ELB for an application with the ECS
 // platform provider's region and credentials (or the environment's).
 func (p *Platform) client(ctx context.Context, app *config.App) (*client, error) {
-	cfg, err := awsconf.LoadProvider(ctx, awsconf.Provider{Spec: p.opts.Config, App: app, Type: config.PlatformECS, Named: p.opts.Provider,
+	cfg, err := p.cfgs.LoadProvider(ctx, awsconf.Provider{Spec: p.opts.Config, App: app, Type: config.PlatformECS, Named: p.opts.Provider,
 		What: "Amazon ECS", Getenv: p.opts.Getenv, HTTP: p.opts.HTTP, Editable: platform.Editable(p.opts.Root, p.opts.Untrusted)})
 	if err != nil {
 		return nil, err

@@ -55,6 +55,8 @@ type Options struct {
 // (deploy.Platform and drift.Platform).
 type Platform struct {
 	opts Options
+	// cfgs are the AWS configurations loaded, one per platform provider.
+	cfgs awsconf.Cache
 }
 
 // New returns the Lambda platform of one run.
@@ -67,7 +69,7 @@ func (p *Platform) WorkFile(string) bool { return false }
 // client connects to AWS Lambda for an application, with the LAMBDA
 // platform provider's region and credentials (or the environment's).
 func (p *Platform) client(ctx context.Context, app *config.App) (*functions, error) {
-	cfg, err := awsconf.LoadProvider(ctx, awsconf.Provider{Spec: p.opts.Config, App: app, Type: config.PlatformLambda, Named: p.opts.Provider,
+	cfg, err := p.cfgs.LoadProvider(ctx, awsconf.Provider{Spec: p.opts.Config, App: app, Type: config.PlatformLambda, Named: p.opts.Provider,
 		What: "AWS Lambda", Getenv: p.opts.Getenv, HTTP: p.opts.HTTP, Editable: platform.Editable(p.opts.Root, p.opts.Untrusted)})
 	if err != nil {
 		return nil, err
