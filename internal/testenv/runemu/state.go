@@ -531,16 +531,22 @@ func (e *Emulator) revisionObject(r *revision) *run.Revision {
 	}
 }
 
-func (e *Emulator) routeObject(s *service) *run.Route {
-	svc := e.serviceObject(s)
-	var conds []*run.GoogleCloudRunV1Condition
-	for _, c := range svc.Status.Conditions {
-		if c.Type == "RoutesReady" {
+// readyAs is the service's condition of type typ as the Ready condition
+// of the child object it stands for.
+func readyAs(conds []*run.GoogleCloudRunV1Condition, typ string) []*run.GoogleCloudRunV1Condition {
+	var out []*run.GoogleCloudRunV1Condition
+	for _, c := range conds {
+		if c.Type == typ {
 			c := *c
 			c.Type = "Ready"
-			conds = append(conds, &c)
+			out = append(out, &c)
 		}
 	}
+	return out
+}
+
+func (e *Emulator) routeObject(s *service) *run.Route {
+	svc := e.serviceObject(s)
 	return &run.Route{
 		ApiVersion: apiVersion,
 		Kind:       "Route",
@@ -548,7 +554,7 @@ func (e *Emulator) routeObject(s *service) *run.Route {
 		Spec:       &run.RouteSpec{Traffic: svc.Spec.Traffic},
 		Status: &run.RouteStatus{
 			ObservedGeneration: svc.Metadata.Generation,
-			Conditions:         conds,
+			Conditions:         readyAs(svc.Status.Conditions, "RoutesReady"),
 			Traffic:            svc.Status.Traffic,
 			Url:                svc.Status.Url,
 			Address:            svc.Status.Address,
@@ -558,14 +564,6 @@ func (e *Emulator) routeObject(s *service) *run.Route {
 
 func (e *Emulator) configurationObject(s *service) *run.Configuration {
 	svc := e.serviceObject(s)
-	var conds []*run.GoogleCloudRunV1Condition
-	for _, c := range svc.Status.Conditions {
-		if c.Type == "ConfigurationsReady" {
-			c := *c
-			c.Type = "Ready"
-			conds = append(conds, &c)
-		}
-	}
 	return &run.Configuration{
 		ApiVersion: apiVersion,
 		Kind:       "Configuration",
@@ -573,7 +571,7 @@ func (e *Emulator) configurationObject(s *service) *run.Configuration {
 		Spec:       &run.ConfigurationSpec{Template: svc.Spec.Template},
 		Status: &run.ConfigurationStatus{
 			ObservedGeneration:        s.configGen,
-			Conditions:                conds,
+			Conditions:                readyAs(svc.Status.Conditions, "ConfigurationsReady"),
 			LatestCreatedRevisionName: svc.Status.LatestCreatedRevisionName,
 			LatestReadyRevisionName:   svc.Status.LatestReadyRevisionName,
 		},
