@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,22 +21,13 @@ import (
 // ExportLine is the shell line that points the AWS CLI and SDKs at url.
 func ExportLine(url, region string) string {
 	env := ClientEnv(url, region)
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	// The order people expect: endpoint first.
-	sort.Slice(keys, func(i, j int) bool { return order(keys[i]) < order(keys[j]) })
 	var b strings.Builder
 	b.WriteString("export")
-	for _, k := range keys {
+	// The order people expect: endpoint first.
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED"} {
 		fmt.Fprintf(&b, " %s=%s", k, env[k])
 	}
 	return b.String()
-}
-
-func order(k string) int {
-	return strings.Index("AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_EC2_METADATA_DISABLED", k)
 }
 
 // RunningURL returns the URL of the dev cloud running from dir, if one is.
