@@ -112,7 +112,7 @@ func (s *notifyStore) Running(ctx context.Context, app string) ([]*state.Record,
 // A notification that could not be sent is warned about, and given to
 // unsent (nil: only warned) for the record to say so.
 func (a *app) notifier(repo *config.Repo, threads map[string]string, unsent func(string)) (*notify.Dispatcher, error) {
-	if repo.Config == nil || len(repo.Config.Notifications.Routes) == 0 {
+	if !notifies(repo) {
 		return nil, nil
 	}
 	d, err := notify.FromConfig(&repo.Config.Notifications, notify.Options{
@@ -132,6 +132,11 @@ func (a *app) notifier(repo *config.Repo, threads map[string]string, unsent func
 			Hint: "fix the receiver in " + config.RepoConfigFile + " or the environment it reads"}
 	}
 	return d, nil
+}
+
+// notifies reports whether the repository config routes any notification.
+func notifies(repo *config.Repo) bool {
+	return repo.Config != nil && len(repo.Config.Notifications.Routes) > 0
 }
 
 // closeNotifier waits for the run's notifications to go, within a bound

@@ -189,7 +189,7 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 		defer lv.stop()
 	}
 	var threads map[string]string
-	if opts.resume || opts.cancel != "" {
+	if (opts.resume || opts.cancel != "") && notifies(repo) {
 		threads = slackThreads(ctx, st, ap.Name)
 	}
 	var (
