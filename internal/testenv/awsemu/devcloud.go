@@ -3,6 +3,7 @@ package awsemu
 import (
 	"context"
 	"fmt"
+	"github.com/gitops-pipe/pipe/internal/testenv/proc"
 	"net"
 	"net/http"
 	"os"
@@ -32,8 +33,8 @@ func ExportLine(url, region string) string {
 
 // RunningURL returns the URL of the dev cloud running from dir, if one is.
 func RunningURL(dir string) (string, bool) {
-	pid, err := readPID(dir)
-	if err != nil || syscall.Kill(pid, 0) != nil {
+	pid, exe, err := readPID(dir)
+	if err != nil || !proc.PIDIs(pid, exe) {
 		return "", false
 	}
 	addr, err := os.ReadFile(filepath.Join(dir, "addr"))
@@ -54,12 +55,19 @@ func answers(url string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-func readPID(dir string) (int, error) {
+// readPID reads the pid of the detached emulator and the program it runs
+// (a pid alone may have been reused by another program since).
+func readPID(dir string) (int, string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "pid"))
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
+	exe, err := os.ReadFile(filepath.Join(dir, "exe"))
+	if err != nil {
+		return 0, "", err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid, strings.TrimSpace(string(exe)), err
 }
 
 // StartDetached starts `exe args... ADDR` (which must serve an emulator on
@@ -95,6 +103,13 @@ func StartDetached(ctx context.Context, dir, exe string, args ...string) (string
 	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		return "", err
 	}
+	// As /proc/PID/exe names it.
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	if err := os.WriteFile(filepath.Join(dir, "exe"), []byte(exe+"\n"), 0o644); err != nil {
+		return "", err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "addr"), []byte(addr+"\n"), 0o644); err != nil {
 		return "", err
 	}
@@ -116,15 +131,10 @@ func StartDetached(ctx context.Context, dir, exe string, args ...string) (string
 
 // StopDetached stops the dev cloud running from dir and removes dir.
 func StopDetached(dir string) error {
-	if pid, err := readPID(dir); err == nil && syscall.Kill(pid, 0) == nil {
-		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+	if pid, exe, err := readPID(dir); err == nil {
+		// Only if the pid still runs the emulator's program.
+		if err := proc.StopPID(pid, exe, 5*time.Second); err != nil {
 			return err
-		}
-		for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
-			time.Sleep(50 * time.Millisecond)
-		}
-		if syscall.Kill(pid, 0) == nil {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 	return os.RemoveAll(dir)

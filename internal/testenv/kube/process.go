@@ -1,14 +1,12 @@
 package kube
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
+	"github.com/gitops-pipe/pipe/internal/testenv/proc"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -120,46 +118,11 @@ func (p *process) stop() {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 }
 
-// stopPID stops a process that this process did not start (the dev
-// cluster's, from its pid file), if it is still the program at path:
-// SIGTERM to its group, SIGKILL after the grace period.
-func stopPID(pid int, path string) error {
-	if !pidIs(pid, path) {
-		return nil // already gone, or the pid was reused by another program
-	}
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	deadline := time.Now().Add(stopGrace)
-	for time.Now().Before(deadline) {
-		if !pidIs(pid, path) {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("kill %d: %w", pid, err)
-	}
-	return nil
-}
+// stopPID stops pid (proc.StopPID), given stopGrace.
+func stopPID(pid int, path string) error { return proc.StopPID(pid, path, stopGrace) }
 
-// pidIs reports whether pid is alive (not a zombie) and runs path.
-func pidIs(pid int, path string) bool {
-	if pid <= 0 {
-		return false
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name.
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-		return false
-	}
-	exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
-	if err != nil {
-		return false
-	}
-	return strings.TrimSuffix(exe, " (deleted)") == path
-}
+// pidIs is proc.PIDIs.
+func pidIs(pid int, path string) bool { return proc.PIDIs(pid, path) }
 
 // tailFile returns the last n lines of a file, or a note that it could not
 // be read.
