@@ -12,6 +12,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/source"
 	"github.com/gitops-pipe/pipe/internal/state"
+	"github.com/gitops-pipe/pipe/internal/unseal"
 )
 
 // Records is the part of the deployment record store planning reads.
@@ -41,6 +42,11 @@ type Env struct {
 	// unreviewed change may hold what no commit has (files earlier CI
 	// steps left, such as credentials) and Git's own files.
 	HeadFromGit bool
+	// Unsealer renders the decryption targets and attachments of every
+	// tree an application is planned, synced or rolled back from, in a
+	// copy (an export; the working tree is copied first); nil leaves the
+	// files as they are.
+	Unsealer *unseal.Unsealer
 }
 
 // PlanOptions are the choices of one plan.
@@ -79,7 +85,7 @@ type planned struct {
 
 func (p *planned) Close() {
 	p.Prepared.Close()
-	p.trees.close()
+	p.trees.closeAll()
 }
 
 // plan computes the plan of an application of any kind through its
@@ -102,7 +108,10 @@ func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions, cance
 		return nil, nil, err
 	}
 	ts := &trees{e: e, app: app}
-	headRev := NewRevision(plan.Commit{Hash: head.Hash, Subject: headInfo.Subject}, func(context.Context) (*Tree, error) {
+	headRev := NewRevision(plan.Commit{Hash: head.Hash, Subject: headInfo.Subject}, func(ctx context.Context) (*Tree, error) {
+		if e.Unsealer != nil && unseal.Needed(app) {
+			return ts.workTree(ctx, head)
+		}
 		return &Tree{Root: e.Root, App: app}, nil
 	})
 	if e.HeadFromGit {
@@ -145,12 +154,13 @@ func (e *Env) plan(ctx context.Context, app *config.App, opts PlanOptions, cance
 		}
 	}
 	p, prep, err := pf.Plan(ctx, req)
+	if err != nil {
+		ts.closeAll()
+		return nil, nil, err
+	}
 	// What planning checked out is not kept: a stage that needs a past
 	// commit again (a rollback) checks it out again.
 	ts.close()
-	if err != nil {
-		return nil, nil, err
-	}
 	return p, &planned{Prepared: prep, trees: ts}, nil
 }
 
@@ -161,6 +171,8 @@ type trees struct {
 	app  *config.App
 	mu   sync.Mutex
 	dirs []string
+	// kept are removed only when the deployment ends (closeAll).
+	kept []string
 	revs map[string]*Revision
 }
 
@@ -177,7 +189,7 @@ func (t *trees) revision(rev string) (*Revision, error) {
 		return got, nil
 	}
 	c := plan.Commit{Hash: r.Hash, Subject: info.Subject}
-	out := NewRevision(c, func(ctx context.Context) (*Tree, error) { return t.export(r) })
+	out := NewRevision(c, func(ctx context.Context) (*Tree, error) { return t.export(ctx, r) })
 	if t.revs == nil {
 		t.revs = map[string]*Revision{}
 	}
@@ -185,16 +197,14 @@ func (t *trees) revision(rev string) (*Revision, error) {
 	return out, nil
 }
 
-// export writes the commit's tree apart (the working tree is not touched)
-// and reads the application's config there.
-func (t *trees) export(r source.Revision) (*Tree, error) {
-	dir, err := os.MkdirTemp(t.e.TempDir, config.ExportDirPrefix)
+// export writes the commit's tree apart (the working tree is not touched),
+// reads the application's config there and renders its secrets and
+// attachments.
+func (t *trees) export(ctx context.Context, r source.Revision) (*Tree, error) {
+	dir, err := t.tempDir(false)
 	if err != nil {
 		return nil, err
 	}
-	t.mu.Lock()
-	t.dirs = append(t.dirs, dir)
-	t.mu.Unlock()
 	if err := t.e.Git.ExportTree(r, dir); err != nil {
 		return nil, err
 	}
@@ -202,7 +212,47 @@ func (t *trees) export(r source.Revision) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("application %s at %s: %w", t.app.Name, r.Short(), err)
 	}
+	if t.e.Unsealer != nil {
+		if err := t.e.Unsealer.Apply(ctx, dir, app); err != nil {
+			return nil, fmt.Errorf("at %s: %w", r.Short(), err)
+		}
+	}
 	return &Tree{Root: dir, App: app}, nil
+}
+
+// workTree copies the working tree (its commit and its changes) apart and
+// renders the application's secrets and attachments there: the head of an
+// application that renders files. The copy is kept until the deployment
+// ends (the platform deploys from it), not only while planning.
+func (t *trees) workTree(ctx context.Context, head source.Revision) (*Tree, error) {
+	dir, err := t.tempDir(true)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.e.Git.ExportWorkTree(head, dir); err != nil {
+		return nil, err
+	}
+	if err := t.e.Unsealer.Apply(ctx, dir, t.app); err != nil {
+		return nil, err
+	}
+	return &Tree{Root: dir, App: t.app}, nil
+}
+
+// tempDir makes a directory for a tree, removed by close (after planning)
+// or, when kept, by closeAll (when the deployment ends).
+func (t *trees) tempDir(keep bool) (string, error) {
+	dir, err := os.MkdirTemp(t.e.TempDir, config.ExportDirPrefix)
+	if err != nil {
+		return "", err
+	}
+	t.mu.Lock()
+	if keep {
+		t.kept = append(t.kept, dir)
+	} else {
+		t.dirs = append(t.dirs, dir)
+	}
+	t.mu.Unlock()
+	return dir, nil
 }
 
 // appAt reads the application's config in an exported tree: from the file
@@ -242,6 +292,18 @@ func (t *trees) close() {
 		r.release()
 	}
 	for _, d := range dirs {
+		os.RemoveAll(d)
+	}
+}
+
+// closeAll removes every tree, the kept ones too.
+func (t *trees) closeAll() {
+	t.close()
+	t.mu.Lock()
+	kept := t.kept
+	t.kept = nil
+	t.mu.Unlock()
+	for _, d := range kept {
 		os.RemoveAll(d)
 	}
 }

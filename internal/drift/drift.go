@@ -150,6 +150,7 @@ type Batch struct {
 	Apps []*config.App
 
 	run     func(i int, check func(ctx context.Context, r *AppResult))
+	prepare func(ctx context.Context, root string, app *config.App) (string, func(), error)
 	lists   *atomic.Int64
 	dryRuns *atomic.Int64
 }
@@ -157,6 +158,17 @@ type Batch struct {
 // Go runs the check of Apps[i] in the checker's pool; check fills r (its
 // App, Kind and Dir are set) with the verdict.
 func (b *Batch) Go(i int, check func(ctx context.Context, r *AppResult)) { b.run(i, check) }
+
+// Tree returns the tree an application's desired state is read from: root
+// itself, or, for an application whose config renders files first
+// (decryption targets, attachments), a copy of root with those files
+// rendered. The caller calls done when the check no longer reads it.
+func (b *Batch) Tree(ctx context.Context, root string, app *config.App) (dir string, done func(), err error) {
+	if b.prepare == nil {
+		return root, func() {}, nil
+	}
+	return b.prepare(ctx, root, app)
+}
 
 // Count adds to the report's counts of the API calls made: list requests
 // and dry runs.
@@ -179,6 +191,9 @@ type Checker struct {
 	// Progress, when set, is called as each application's check ends.
 	Progress func(app string, st Status, d time.Duration)
 	Now      func() time.Time
+	// Prepare, when set, is Batch.Tree: it renders an application's
+	// decryption targets and attachments in a copy of root.
+	Prepare func(ctx context.Context, root string, app *config.App) (string, func(), error)
 }
 
 // Check checks apps, in parallel, and returns their verdicts in the order
@@ -227,7 +242,7 @@ func (c *Checker) Check(ctx context.Context, apps []*config.App) *Report {
 			}
 			continue
 		}
-		b := &Batch{lists: &lists, dryRuns: &dryRuns}
+		b := &Batch{lists: &lists, dryRuns: &dryRuns, prepare: c.Prepare}
 		for _, i := range idx {
 			b.Apps = append(b.Apps, apps[i])
 		}

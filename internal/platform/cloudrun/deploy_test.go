@@ -192,7 +192,7 @@ func TestDriftOfTraffic(t *testing.T) {
 	check := func() drift.AppResult {
 		t.Helper()
 		var r drift.AppResult
-		if err := w.p.drift(context.Background(), tree.App, &r); err != nil {
+		if err := w.p.drift(context.Background(), w.p.opts.Root, tree.App, &r); err != nil {
 			t.Fatal(err)
 		}
 		return r

@@ -22,15 +22,21 @@ import (
 func (p *Platform) Drift(ctx context.Context, b *drift.Batch) {
 	for i, app := range b.Apps {
 		b.Go(i, func(ctx context.Context, r *drift.AppResult) {
-			if err := p.drift(ctx, app, r); err != nil {
+			root, done, err := b.Tree(ctx, p.opts.Root, app)
+			if err != nil {
+				r.Status, r.Error = drift.Failed, err.Error()
+				return
+			}
+			defer done()
+			if err := p.drift(ctx, root, app, r); err != nil {
 				r.Status, r.Error = drift.Failed, err.Error()
 			}
 		})
 	}
 }
 
-func (p *Platform) drift(ctx context.Context, app *config.App, r *drift.AppResult) error {
-	m, err := loadManifest(p.opts.Root, app)
+func (p *Platform) drift(ctx context.Context, root string, app *config.App, r *drift.AppResult) error {
+	m, err := loadManifest(root, app)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ spec:
 	tree, _ := rev.Open(context.Background())
 	w.p.opts.Root = tree.Root
 	var r drift.AppResult
-	if err := w.p.drift(context.Background(), tree.App, &r); err != nil {
+	if err := w.p.drift(context.Background(), w.p.opts.Root, tree.App, &r); err != nil {
 		t.Fatal(err)
 	}
 	if r.Status != drift.InSync {

@@ -77,20 +77,26 @@ func (p *Platform) Drift(ctx context.Context, b *drift.Batch) {
 			live := cl.m.ByApp[app.Name]
 			delete(cl.m.ByApp, app.Name) // released as the check goes
 			cl.mu.Unlock()
-			b.Count(0, p.checkDrift(ctx, app, cl.client, live, r))
+			root, done, err := b.Tree(ctx, p.opts.Root, app)
+			if err != nil {
+				r.Status, r.Error = drift.Failed, err.Error()
+				return
+			}
+			defer done()
+			b.Count(0, p.checkDrift(ctx, root, app, cl.client, live, r))
 		})
 	}
 }
 
 // checkDrift fills r for one application and returns the number of dry
 // runs it took.
-func (p *Platform) checkDrift(ctx context.Context, app *config.App, c *Client, live []*unstructured.Unstructured, r *drift.AppResult) int {
+func (p *Platform) checkDrift(ctx context.Context, root string, app *config.App, c *Client, live []*unstructured.Unstructured, r *drift.AppResult) int {
 	spec, ok := app.Spec.(*config.KubernetesApplicationSpec)
 	if !ok {
 		r.Status, r.Error = drift.Failed, app.Name+" is not a KubernetesApp"
 		return 0
 	}
-	ka, err := render.KubernetesAppOf(p.opts.Root, app)
+	ka, err := render.KubernetesAppOf(root, app)
 	if err != nil {
 		r.Status, r.Error = drift.Failed, "render: "+err.Error()
 		return 0

@@ -358,7 +358,7 @@ func TestDrift(t *testing.T) {
 	check := func() drift.AppResult {
 		t.Helper()
 		var r drift.AppResult
-		if err := w.p.drift(context.Background(), app, &r); err != nil {
+		if err := w.p.drift(context.Background(), w.p.opts.Root, app, &r); err != nil {
 			t.Fatal(err)
 		}
 		return r
@@ -396,7 +396,7 @@ func TestDriftSkipsAppWithoutManifest(t *testing.T) {
 	}
 	w.p.opts.Root = tree.Root
 	var r drift.AppResult
-	if err := w.p.drift(context.Background(), app, &r); err != nil {
+	if err := w.p.drift(context.Background(), w.p.opts.Root, app, &r); err != nil {
 		t.Fatal(err)
 	}
 	if r.Status != drift.Skipped || !strings.Contains(r.Reason, "fn/function.yaml does not exist") {

@@ -45,7 +45,7 @@ func tfApp(name string) *config.App {
 func tfChecker(ws map[string]*fakeTFWorkspace, openErr map[string]error, released *int) *drift.Checker {
 	var mu sync.Mutex
 	pf := NewPlatform(PlatformOptions{})
-	pf.driftOpen = func(ctx context.Context, app *config.App) (driftWorkspace, func(), error) {
+	pf.driftOpen = func(ctx context.Context, _ string, app *config.App) (driftWorkspace, func(), error) {
 		if err := openErr[app.Name]; err != nil {
 			return nil, nil, err
 		}

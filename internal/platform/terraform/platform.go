@@ -26,7 +26,7 @@ type Platform struct {
 	opts PlatformOptions
 	// driftOpen opens an application's workspace for a drift check (done
 	// releases it); tests replace it.
-	driftOpen func(ctx context.Context, app *config.App) (ws driftWorkspace, done func(), err error)
+	driftOpen func(ctx context.Context, root string, app *config.App) (ws driftWorkspace, done func(), err error)
 }
 
 // driftWorkspace is what a drift check needs of a workspace.
@@ -65,8 +65,8 @@ type PlatformOptions struct {
 // NewPlatform returns the Terraform platform of one run.
 func NewPlatform(opts PlatformOptions) *Platform {
 	p := &Platform{opts: opts}
-	p.driftOpen = func(ctx context.Context, app *config.App) (driftWorkspace, func(), error) {
-		ws, err := p.driftWorkspace(ctx, app)
+	p.driftOpen = func(ctx context.Context, root string, app *config.App) (driftWorkspace, func(), error) {
+		ws, err := p.driftWorkspace(ctx, root, app)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -381,7 +381,13 @@ func resultAction(actions []string) string {
 func (p *Platform) Drift(ctx context.Context, b *drift.Batch) {
 	for i, app := range b.Apps {
 		b.Go(i, func(ctx context.Context, r *drift.AppResult) {
-			ws, done, err := p.driftOpen(ctx, app)
+			root, release, err := b.Tree(ctx, p.opts.Root, app)
+			if err != nil {
+				r.Status, r.Error = drift.Failed, err.Error()
+				return
+			}
+			defer release()
+			ws, done, err := p.driftOpen(ctx, root, app)
 			var skip *drift.SkipError
 			switch {
 			case errors.As(err, &skip):
@@ -405,7 +411,7 @@ func (p *Platform) Drift(ctx context.Context, b *drift.Batch) {
 // driftWorkspace opens an application's workspace at the working tree for
 // a drift check, terraform's own output not narrated (many applications
 // are checked at once).
-func (p *Platform) driftWorkspace(ctx context.Context, app *config.App) (*Workspace, error) {
+func (p *Platform) driftWorkspace(ctx context.Context, root string, app *config.App) (*Workspace, error) {
 	_, _, provider, _, err := p.setup(app, nil)
 	if err != nil {
 		return nil, err
@@ -413,7 +419,7 @@ func (p *Platform) driftWorkspace(ctx context.Context, app *config.App) (*Worksp
 	if provider != nil && provider.Terraform() != nil && !provider.Terraform().DriftDetectionEnabled {
 		return nil, &drift.SkipError{Reason: "drift detection is off for platform provider " + provider.Name + " (driftDetectionEnabled: false)"}
 	}
-	return p.open(ctx, app, dirOf(p.opts.Root, app), false, nil)
+	return p.open(ctx, app, dirOf(root, app), false, nil)
 }
 
 // dirOf is an application's directory in a tree.
