@@ -60,6 +60,7 @@ type Emulator struct {
 	seq       uint64
 	ecs       ecsState
 	elb       elbState
+	kms       kmsState
 }
 
 // New returns an emulator with no functions, buckets or sessions.
@@ -233,6 +234,8 @@ func (e *Emulator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		e.serveECS(w, r, c, authErr, region)
 	case "elasticloadbalancing":
 		e.serveELB(w, r, c, authErr, region)
+	case "kms":
+		e.serveKMS(w, r, c, authErr, region)
 	default:
 		writeJSONError(w, http.StatusBadRequest, "UnknownOperationException", fmt.Sprintf("the emulator does not serve the service %q", service), nil)
 	}
