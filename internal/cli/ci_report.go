@@ -43,7 +43,9 @@ func (a *app) redactor() *report.Redactor {
 	return r
 }
 
-func (a *app) httpClient() *http.Client { return &http.Client{Timeout: 60 * time.Second} }
+// httpClient is the client of the requests to GitHub and GitLab; it masks
+// the run's secrets in what it sends.
+func (a *app) httpClient() *http.Client { return a.reportHTTPClient(60 * time.Second) }
 
 // githubClient returns the GitHub client of the run's repository, or nil
 // when there is no token.
@@ -91,12 +93,12 @@ func (a *app) reportPlan(ctx context.Context, o ciReportOptions, out planFile) e
 	var usage *Error
 	outs := report.PlanOutputs(r)
 	if p := a.ci.StepSummaryPath; p != "" {
-		if err := report.AppendStepSummary(p, red.Redact(report.PlanSummary(r, report.StepSummaryRoom(p)))); err != nil {
+		if err := report.AppendStepSummary(p, a.mask(red.Redact(report.PlanSummary(r, report.StepSummaryRoom(p))))); err != nil {
 			errs = append(errs, fmt.Errorf("writing the job summary: %w", err))
 		}
 	}
 	if o.dotenv != "" {
-		if err := report.WriteDotenv(o.dotenv, redactOutputs(red, outs)); err != nil {
+		if err := report.WriteDotenv(o.dotenv, a.redactOutputs(red, outs)); err != nil {
 			errs = append(errs, fmt.Errorf("writing the dotenv report: %w", err))
 		}
 	}
@@ -111,7 +113,7 @@ func (a *app) reportPlan(ctx context.Context, o ciReportOptions, out planFile) e
 		}
 	}
 	if p := a.ci.OutputPath; p != "" {
-		if err := report.WriteGitHubOutputs(p, redactOutputs(red, outs)); err != nil {
+		if err := report.WriteGitHubOutputs(p, a.redactOutputs(red, outs)); err != nil {
 			errs = append(errs, fmt.Errorf("writing step outputs: %w", err))
 		}
 	}
@@ -124,10 +126,11 @@ func (a *app) reportPlan(ctx context.Context, o ciReportOptions, out planFile) e
 	return nil
 }
 
-func redactOutputs(red *report.Redactor, outs []report.Output) []report.Output {
+// redactOutputs masks the secrets of red and of the run in outputs.
+func (a *app) redactOutputs(red *report.Redactor, outs []report.Output) []report.Output {
 	res := slices.Clone(outs)
 	for i := range res {
-		res[i].Value = red.Redact(res[i].Value)
+		res[i].Value = a.mask(red.Redact(res[i].Value))
 	}
 	return res
 }
@@ -325,7 +328,7 @@ func (a *app) reportSyncResult(ctx context.Context, rec *state.Record) error {
 			}
 		}
 		if p := a.env.Getenv("PIPE_DOTENV"); p != "" {
-			if err := report.WriteDotenv(p, redactOutputs(red, outs)); err != nil {
+			if err := report.WriteDotenv(p, a.redactOutputs(red, outs)); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -333,12 +336,12 @@ func (a *app) reportSyncResult(ctx context.Context, rec *state.Record) error {
 	if p := a.ci.StepSummaryPath; p != "" {
 		body := report.ResultComment(title, a.ci, rec, now)
 		_, body, _ = strings.Cut(body, "\n") // the marker
-		if err := report.AppendStepSummary(p, red.Redact(body)); err != nil {
+		if err := report.AppendStepSummary(p, a.mask(red.Redact(body))); err != nil {
 			errs = append(errs, fmt.Errorf("writing the job summary: %w", err))
 		}
 	}
 	if p := a.ci.OutputPath; p != "" {
-		if err := report.WriteGitHubOutputs(p, redactOutputs(red, outs)); err != nil {
+		if err := report.WriteGitHubOutputs(p, a.redactOutputs(red, outs)); err != nil {
 			errs = append(errs, fmt.Errorf("writing step outputs: %w", err))
 		}
 	}

@@ -180,13 +180,13 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 	}
 	fmt.Fprintf(a.err, "%d list requests, %d dry runs, %s\n", rep.Stats.ListCalls, rep.Stats.DryRuns, rep.Stats.Duration.Round(time.Millisecond))
 	if a.ci.Provider == ci.GitHub && a.ci.StepSummaryPath != "" {
-		if err := appendDriftSummary(a.ci.StepSummaryPath, report.DriftMarkdown(rep, 0)); err != nil {
+		if err := appendDriftSummary(a.ci.StepSummaryPath, a.mask(report.DriftMarkdown(rep, 0))); err != nil {
 			fmt.Fprintf(a.err, "%s cannot write the job summary: %v\n", a.style.Yellow("warning:"), err)
 		}
 	}
 
 	if a.ci.Provider == ci.GitHub && a.ci.OutputPath != "" {
-		if err := appendDriftSummary(a.ci.OutputPath, driftOutputs(rep)); err != nil {
+		if err := appendDriftSummary(a.ci.OutputPath, a.mask(driftOutputs(rep))); err != nil {
 			fmt.Fprintf(a.err, "%s cannot write the step outputs: %v\n", a.style.Yellow("warning:"), err)
 		}
 	}

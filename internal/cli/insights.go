@@ -181,7 +181,7 @@ func (a *app) runInsights(cmd *cobra.Command, v *viper.Viper, htmlFile, output s
 		if err := insights.WriteHTML(&buf, rep); err != nil {
 			return err
 		}
-		if err := os.WriteFile(htmlFile, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(htmlFile, a.secrets.MaskBytes(buf.Bytes()), 0o644); err != nil {
 			return &Error{Code: ExitFailed, Summary: "cannot write the HTML report", Detail: err.Error()}
 		}
 		fmt.Fprintf(a.err, "wrote %s\n", htmlFile)
@@ -191,7 +191,7 @@ func (a *app) runInsights(cmd *cobra.Command, v *viper.Viper, htmlFile, output s
 		if err := insights.WriteMarkdown(&md, rep); err != nil {
 			return err
 		}
-		if err := report.AppendStepSummary(a.ci.StepSummaryPath, md.String()+"\n"); err != nil {
+		if err := report.AppendStepSummary(a.ci.StepSummaryPath, a.mask(md.String())+"\n"); err != nil {
 			fmt.Fprintf(a.err, "%s writing the job summary: %v\n", a.style.Yellow("warning:"), err)
 		}
 	}

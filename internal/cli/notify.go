@@ -124,6 +124,7 @@ func (a *app) notifier(repo *config.Repo, threads map[string]string, unsent func
 			}
 		},
 		SlackThreads: threads,
+		HTTPClient:   a.notifyHTTPClient(),
 		UserAgent:    "pipe/" + buildVersion().Version,
 		SlackAPIURL:  a.env.Getenv("PIPE_SLACK_API_URL"),
 	})

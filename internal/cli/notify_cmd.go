@@ -43,6 +43,7 @@ a token, a channel or a signature before a deployment needs them.`,
 				n.Routes = append(n.Routes, config.NotificationRoute{Name: "test-" + r.Name, Receiver: r.Name})
 			}
 			d, err := notify.FromConfig(&n, notify.Options{Getenv: a.env.Getenv, UserAgent: "pipe/" + buildVersion().Version, Bound: 5 * time.Second,
+				HTTPClient:  a.notifyHTTPClient(),
 				SlackAPIURL: a.env.Getenv("PIPE_SLACK_API_URL"), Warn: func(string) {}})
 			if err != nil {
 				return &Error{Code: ExitUsage, Summary: "notifications: " + err.Error()}

@@ -274,7 +274,7 @@ func (a *app) writePlans(opts *planOptions, out planFile) error {
 		if err := writeJSON(&buf, out); err != nil {
 			return err
 		}
-		if err := os.WriteFile(opts.out, []byte(red.Redact(buf.String())), 0o644); err != nil {
+		if err := os.WriteFile(opts.out, []byte(a.mask(red.Redact(buf.String()))), 0o644); err != nil {
 			return &Error{Code: ExitFailed, Summary: "cannot save the plan", Detail: err.Error()}
 		}
 	}

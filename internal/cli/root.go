@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/gitops-pipe/pipe/internal/ci"
+	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
 // app is the state shared by the commands of one invocation: the injected
@@ -28,6 +29,10 @@ type app struct {
 	style style // for stderr
 	ostyl style // for stdout
 	ci    ci.Context
+	// secrets are the run's secret values (decrypted ones, credentials):
+	// masked in out and err, the files, notes and reports the run writes
+	// and the requests it sends to CI systems and notification receivers.
+	secrets *redact.Set
 	// global options
 	repoDir string
 	noColor bool
@@ -60,14 +65,19 @@ func Main(env Env) int {
 }
 
 func run(ctx context.Context, env Env) int {
-	a := &app{env: env, out: env.Stdout, err: env.Stderr}
+	secrets := redact.NewSet()
+	stdout, stderr := maskedStream(secrets, env.Stdout), maskedStream(secrets, env.Stderr)
+	// Every return passes on what the writers hold back.
+	defer stderr.Flush()
+	defer stdout.Flush()
+	a := &app{env: env, out: stdout, err: stderr, secrets: secrets}
 	ciCtx, warn := ci.Detect(env.Getenv, env.ReadFile)
 	a.ci = ciCtx
 	root := a.rootCommand()
 	root.SetArgs(env.Args)
 	root.SetIn(env.Stdin)
-	root.SetOut(env.Stdout)
-	root.SetErr(env.Stderr)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	// Colour is decided once flags are parsed (--no-color).
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		a.style = style{color: a.colorFor(env.StderrTTY)}
@@ -77,7 +87,7 @@ func run(ctx context.Context, env Env) int {
 		}
 		return nil
 	}
-	err := root.ExecuteContext(ctx)
+	err := a.execute(ctx, root)
 	if err == nil {
 		return ExitOK
 	}
@@ -88,7 +98,8 @@ func run(ctx context.Context, env Env) int {
 	if e.Code == ExitUsage && !e.Quiet && strings.Contains(e.Summary, "unknown command") {
 		e.Hint = "run `pipe --help` for the list of commands"
 	}
-	renderTo(env.Stderr, e, style{color: a.colorFor(env.StderrTTY)})
+	stdout.Flush() // the results before the error
+	renderTo(a.err, e, style{color: a.colorFor(env.StderrTTY)})
 	return e.Code
 }
 
