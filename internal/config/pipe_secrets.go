@@ -1,9 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 
+	"filippo.io/age"
 	"github.com/invopop/jsonschema"
 	"gopkg.in/yaml.v3"
 )
@@ -12,10 +14,12 @@ import (
 const (
 	SecretManagementKeyPair = "KEY_PAIR"
 	SecretManagementGCPKMS  = "GCP_KMS"
+	SecretManagementAge     = "AGE"
+	SecretManagementAWSKMS  = "AWS_KMS"
 )
 
 func secretManagementTypes() []string {
-	return []string{SecretManagementKeyPair, SecretManagementGCPKMS}
+	return []string{SecretManagementAge, SecretManagementKeyPair, SecretManagementAWSKMS, SecretManagementGCPKMS}
 }
 
 func newSecretManagementConfig(typ string) any {
@@ -24,6 +28,10 @@ func newSecretManagementConfig(typ string) any {
 		return &KeyPairConfig{}
 	case SecretManagementGCPKMS:
 		return &GCPKMSConfig{}
+	case SecretManagementAge:
+		return &AgeConfig{}
+	case SecretManagementAWSKMS:
+		return &AWSKMSConfig{}
 	}
 	return nil
 }
@@ -31,10 +39,11 @@ func newSecretManagementConfig(typ string) any {
 // SecretManagement says how the secrets of application configs
 // (spec.encryption) are encrypted. Its `config` depends on its `type`.
 type SecretManagement struct {
-	// KEY_PAIR or GCP_KMS.
+	// AGE, KEY_PAIR, AWS_KMS or GCP_KMS (declared for PipeCD configs; pipe
+	// does not decrypt it).
 	Type string `json:"type"`
-	// A pointer to the type's config: *KeyPairConfig or *GCPKMSConfig; nil
-	// when the type is unknown.
+	// A pointer to the type's config: *AgeConfig, *KeyPairConfig,
+	// *AWSKMSConfig or *GCPKMSConfig; nil when the type is unknown.
 	Config any `json:"config,omitempty"`
 }
 
@@ -47,6 +56,18 @@ func (s *SecretManagement) KeyPair() *KeyPairConfig {
 // GCPKMS returns the config of a GCP_KMS secret management, else nil.
 func (s *SecretManagement) GCPKMS() *GCPKMSConfig {
 	c, _ := s.Config.(*GCPKMSConfig)
+	return c
+}
+
+// Age returns the config of an AGE secret management, else nil.
+func (s *SecretManagement) Age() *AgeConfig {
+	c, _ := s.Config.(*AgeConfig)
+	return c
+}
+
+// AWSKMS returns the config of an AWS_KMS secret management, else nil.
+func (s *SecretManagement) AWSKMS() *AWSKMSConfig {
+	c, _ := s.Config.(*AWSKMSConfig)
 	return c
 }
 
@@ -73,7 +94,7 @@ func (s *SecretManagement) DecodeNode(d *Decoder, n *yaml.Node, path string) {
 // unknownFieldHint points the config of a type at `config`.
 func (*secretManagementHead) unknownFieldHint(key string) string {
 	switch key {
-	case "keyPair", "gcpKms", "gcpKMS":
+	case "keyPair", "gcpKms", "gcpKMS", "age", "awsKms", "awsKMS":
 		return "the settings go under `config:` (PipeCD's layout: type + config)"
 	}
 	return ""
@@ -82,7 +103,10 @@ func (*secretManagementHead) unknownFieldHint(key string) string {
 // Validate implements validatable.
 func (s *SecretManagement) Validate(c *Checker, path string) {
 	if c.Has(path + ".type") {
-		c.checkEnum(path+".type", s.Type, secretManagementTypes()...)
+		if c.checkEnum(path+".type", s.Type, secretManagementTypes()...) && s.Type == SecretManagementGCPKMS {
+			c.Warnf(path+".type", "use AGE (recommended), KEY_PAIR or AWS_KMS, and encrypt the secrets again with `pipe secret encrypt`",
+				"GCP_KMS is declared (as PipeCD declares it) but pipe cannot decrypt its secrets")
+		}
 	}
 }
 
@@ -156,4 +180,158 @@ func (g *GCPKMSConfig) Validate(c *Checker, path string) {
 	if c.Has(path+".keyName") && !strings.HasPrefix(g.KeyName, "projects/") {
 		c.Errorf(path+".keyName", "projects/P/locations/L/keyRings/R/cryptoKeys/K", "keyName %q is not a KMS key name", truncate(g.KeyName, 80))
 	}
+}
+
+// AgeConfig is an age key (filippo.io/age, X25519): `pipe secret encrypt`
+// encrypts to the recipients (public keys), deployments decrypt with the
+// identity (private key).
+type AgeConfig struct {
+	// The recipients (public keys, age1...) secrets are encrypted to; they
+	// are not secret. Several recipients (e.g. the CI key and an
+	// operator's) can each decrypt.
+	Recipients []string `json:"recipients,omitempty"`
+	// A file of recipients, one per line ('#' comments), added to
+	// `recipients`.
+	RecipientsFile HostPath `json:"recipientsFile,omitempty"`
+	// A file holding the identities (age-keygen's format,
+	// AGE-SECRET-KEY-1...).
+	IdentityFile HostPath `json:"identityFile,omitempty"`
+	// An environment variable holding the identities.
+	IdentityEnv EnvVar `json:"identityEnv,omitempty"`
+}
+
+func ageInlineSecrets() inlineSecrets {
+	h := secretInstead("identity")
+	return inlineSecrets{"identity": h, "identityData": h, "identities": h, "privateKey": h, "secretKey": h}
+}
+
+// DecodeNode implements NodeDecoder: an inline identity is reported.
+func (a *AgeConfig) DecodeNode(d *Decoder, n *yaml.Node, path string) {
+	decodeWithoutInlineSecrets(d, n, reflect.ValueOf(a).Elem(), path, ageInlineSecrets())
+}
+
+func (*AgeConfig) unknownFieldHint(key string) string {
+	switch key {
+	case "recipient", "publicKey", "publicKeys":
+		return "write the public keys under `recipients:` (a list of age1... keys)"
+	}
+	return inlineHint(ageInlineSecrets(), key)
+}
+
+// Validate implements validatable. A value is never echoed: an identity
+// pasted among the recipients is a secret.
+func (a *AgeConfig) Validate(c *Checker, path string) {
+	c.checkSecret(path, "identity", a.IdentityFile, a.IdentityEnv, false)
+	for i, r := range a.Recipients {
+		p := indexPath(path+".recipients", i)
+		r = strings.TrimSpace(r)
+		switch {
+		case strings.HasPrefix(strings.ToUpper(r), "AGE-SECRET-KEY-"):
+			c.Errorf(p, "remove it from the repository now and make a new key (it is compromised); write its recipient instead (age-keygen -y)",
+				"inline secret: this is an age identity (private key), not a recipient")
+		case strings.HasPrefix(r, "age1pq1"):
+			if _, err := age.ParseHybridRecipient(r); err != nil {
+				c.Errorf(p, "copy the whole age1pq1... line age-keygen printed", "recipient is not a valid age post-quantum recipient (bad checksum or length)")
+			}
+		case strings.HasPrefix(r, "age1"):
+			if _, err := age.ParseX25519Recipient(r); err != nil {
+				c.Errorf(p, "copy the whole `# public key: age1...` value age-keygen printed", "recipient is not a valid age recipient (bad checksum or length)")
+			}
+		default:
+			c.Errorf(p, "an age recipient starts with age1 (age-keygen -y IDENTITY_FILE prints it)", "recipient is not an age public key")
+		}
+	}
+	haveRecipients := c.Has(path+".recipients") && len(a.Recipients) > 0 || c.Has(path+".recipientsFile")
+	if !haveRecipients && !c.secretSourced(path, "identity") {
+		c.Errorf(path, "set identityEnv or identityFile (to decrypt) and recipients or recipientsFile (to encrypt)", "the age config has no key")
+	}
+}
+
+// AWSKMSConfig is an AWS KMS key used for envelope encryption, and how to
+// reach AWS (as a LAMBDA or ECS platform provider's config).
+type AWSKMSConfig struct {
+	// The KMS key: a key ID, a key ARN, alias/NAME or an alias ARN.
+	KeyID string `json:"keyId" jsonschema:"required"`
+	// The region; empty means the region of a key ARN, then $AWS_REGION.
+	Region string `json:"region,omitempty"`
+	// The profile of the shared credentials file; empty means $AWS_PROFILE,
+	// then "default".
+	Profile string `json:"profile,omitempty"`
+	// The shared credentials file on the machine running pipe.
+	CredentialsFile HostPath `json:"credentialsFile,omitempty"`
+	// The ARN of an IAM role to assume.
+	RoleARN string `json:"roleARN,omitempty"`
+	// The web identity token file used to assume roleARN (e.g. an OIDC
+	// token of the CI provider).
+	TokenFile HostPath `json:"tokenFile,omitempty"`
+}
+
+// AWS returns the AWS connection of the config; the region defaults to
+// the region of a key or alias ARN.
+func (k *AWSKMSConfig) AWS() *AWSConfig {
+	region := strings.TrimSpace(k.Region)
+	if region == "" {
+		if parts := strings.SplitN(k.KeyID, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[2] == "kms" {
+			region = parts[3]
+		}
+	}
+	return &AWSConfig{Region: region, Profile: k.Profile, CredentialsFile: k.CredentialsFile, RoleARN: k.RoleARN, TokenFile: k.TokenFile}
+}
+
+// DecodeNode implements NodeDecoder: inline AWS keys are reported.
+func (k *AWSKMSConfig) DecodeNode(d *Decoder, n *yaml.Node, path string) {
+	decodeWithoutInlineSecrets(d, n, reflect.ValueOf(k).Elem(), path, awsInlineSecrets())
+}
+
+func (*AWSKMSConfig) unknownFieldHint(key string) string {
+	switch key {
+	case "keyID", "keyArn", "keyARN", "keyName", "kmsKeyId":
+		return "the key is `keyId` (a key ID, key ARN, alias/NAME or alias ARN)"
+	}
+	return inlineHint(awsInlineSecrets(), key)
+}
+
+// Validate implements validatable.
+func (k *AWSKMSConfig) Validate(c *Checker, path string) {
+	if c.Has(path + ".keyId") {
+		if problem := awsKMSKeyIDProblem(k.KeyID); problem != "" {
+			c.Errorf(path+".keyId", "a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), alias/NAME or alias ARN", "%s", problem)
+		}
+	}
+	if c.Has(path+".region") && strings.TrimSpace(k.Region) == "" {
+		c.Errorf(path+".region", "e.g. us-west-2, or remove it to use the key ARN's region or AWS_REGION", "region must not be empty")
+	}
+	if k.RoleARN != "" && !strings.HasPrefix(k.RoleARN, "arn:") {
+		c.Errorf(path+".roleARN", "e.g. arn:aws:iam::123456789012:role/deployer", "roleARN %q is not an ARN", truncate(k.RoleARN, 80))
+	}
+	if c.Has(path+".tokenFile") && k.RoleARN == "" {
+		c.Errorf(path+".tokenFile", "set roleARN: the token is exchanged for that role's credentials", "tokenFile needs roleARN")
+	}
+}
+
+// awsKMSKeyIDProblem says what is wrong with a KMS key identifier, or "".
+func awsKMSKeyIDProblem(id string) string {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return "keyId must not be empty"
+	case strings.TrimSpace(id) != id || strings.ContainsAny(id, " \t\r\n"):
+		return "keyId has white space"
+	case strings.HasPrefix(id, "arn:"):
+		parts := strings.SplitN(id, ":", 6)
+		if len(parts) != 6 || parts[2] != "kms" || parts[3] == "" || parts[4] == "" ||
+			!(strings.HasPrefix(parts[5], "key/") && len(parts[5]) > 4 || strings.HasPrefix(parts[5], "alias/") && len(parts[5]) > 6) {
+			return fmt.Sprintf("keyId %q is not a KMS key or alias ARN", truncate(id, 120))
+		}
+	case strings.HasPrefix(id, "alias/"):
+		if len(id) == len("alias/") {
+			return "keyId `alias/` has no alias name"
+		}
+	default:
+		for _, r := range strings.TrimPrefix(id, "mrk-") {
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' || r == '-') {
+				return fmt.Sprintf("keyId %q is not a KMS key ID, ARN or alias (an alias is written alias/NAME)", truncate(id, 80))
+			}
+		}
+	}
+	return ""
 }
