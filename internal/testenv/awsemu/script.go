@@ -17,7 +17,7 @@ import (
 const scriptUsage = `usage: awsemu start [delay] | fail-next-update FUNCTION REASON... | throttle N | deny ACTION | delay DURATION |
        alias FUNCTION ALIAS | function FUNCTION | versions FUNCTION | put-object BUCKET KEY FILE | calls OPERATION | set-env FUNCTION K=V |
        cluster NAME | alb NAME | weights LISTENER | tasksets CLUSTER SERVICE | service CLUSTER SERVICE | fail-tasks IMAGE REASON... |
-       set-desired CLUSTER SERVICE N`
+       set-desired CLUSTER SERVICE N | kms-key ALIAS | kms-disable KEY`
 
 // ScriptCmd is the testscript command that runs an emulator per script:
 //
@@ -45,6 +45,8 @@ const scriptUsage = `usage: awsemu start [delay] | fail-next-update FUNCTION REA
 //	awsemu service CLUSTER SERVICE    print "STATUS desired=D running=R pending=P taskdef=F:REV controller=C"
 //	awsemu fail-tasks IMAGE REASON... make tasks of IMAGE stop with REASON, exit code 1 ("" "" clears)
 //	awsemu set-desired CLUSTER SERVICE N  change a service's desired count out of band
+//	awsemu kms-key ALIAS              create a KMS key and alias/ALIAS of it; print its ARN, set KMS_KEY_ARN
+//	awsemu kms-disable KEY            disable a KMS key (key ID, key ARN, alias name or alias ARN)
 func ScriptCmd() func(ts *testscript.TestScript, neg bool, args []string) {
 	var mu sync.Mutex
 	emus := map[*testscript.TestScript]*Emulator{}
@@ -156,7 +158,7 @@ func ScriptCmd() func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Fatalf("no function %s", args[1])
 			}
 		default:
-			if !ecsScriptCmd(ts, e, args) {
+			if !ecsScriptCmd(ts, e, args) && !kmsScriptCmd(ts, e, args) {
 				ts.Fatalf("%s", scriptUsage)
 			}
 		}
