@@ -72,6 +72,8 @@ func (a *app) openStore(v *viper.Viper, writes bool) (*state.GitStore, string, e
 		NoPush:      v.GetBool("no-push"),
 		Offline:     v.GetBool("offline"),
 		Now:         a.env.Now,
+		// The run's secret values never reach a note or a lock.
+		Mask: a.secrets.MaskBytes,
 		Notify: func(n state.Notice) {
 			switch {
 			case n.Level >= state.LevelWarn:

@@ -184,7 +184,7 @@ func (s *GitStore) compactAt(app string, ref plumbing.ReferenceName, base plumbi
 		if err != nil {
 			return nil, s.sizeError("compact records", app, fmt.Errorf("%s: %w", s.noteName(app, key), err))
 		}
-		if flat[key], err = storeBlob(s.st, data); err != nil {
+		if flat[key], err = s.writeBlob(data); err != nil {
 			return nil, err
 		}
 	}
@@ -198,7 +198,7 @@ func (s *GitStore) compactAt(app string, ref plumbing.ReferenceName, base plumbi
 	if err != nil {
 		return nil, err
 	}
-	blob, err := storeBlob(s.st, append(data, '\n'))
+	blob, err := s.writeBlob(append(data, '\n'))
 	if err != nil {
 		return nil, err
 	}

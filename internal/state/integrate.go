@@ -92,7 +92,7 @@ func (s *GitStore) mergeTrees(app string, a, b *notesTree) (plumbing.Hash, error
 		if err != nil {
 			return plumbing.ZeroHash, s.sizeError("merge records", app, fmt.Errorf("%s: %w", s.noteName(app, key), err))
 		}
-		if out[key], err = storeBlob(s.st, data); err != nil {
+		if out[key], err = s.writeBlob(data); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}

@@ -100,7 +100,7 @@ func (s *GitStore) lockCommit(info LockInfo, msg string, parent plumbing.Hash) (
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	blob, err := storeBlob(s.st, append(data, '\n'))
+	blob, err := s.writeBlob(append(data, '\n'))
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

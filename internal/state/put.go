@@ -53,7 +53,7 @@ func (s *GitStore) put(ctx context.Context, rec *Record, now time.Time, create b
 		return err
 	}
 	rec.UpdatedAt = now
-	stored := rec.Clone()
+	stored := s.masked(rec).Clone()
 	stored.edited = true
 	key := strings.ToLower(rec.Target.Hash)
 	msg := fmt.Sprintf("pipe: %s %s %s\n\nrecord %s, revision %d", rec.App, rec.Status, short(plumbing.NewHash(key)), rec.ID, rec.Revision)

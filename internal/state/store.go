@@ -136,6 +136,13 @@ type Options struct {
 	// <NotesRef>/apps/<app>. It must be a valid ref name under refs/notes/
 	// (Open rejects others). Locks stay under refs/pipe/locks/ whatever it is.
 	NotesRef string
+	// Mask, when set, masks secret values in what the store writes: it is
+	// applied to the bytes of every note (records, the compaction summary),
+	// lock and commit message before they are stored, so a secret value
+	// that reached a record (an error message, a stage's output) is never
+	// pushed. It must keep JSON valid (replace text inside strings) and
+	// never lengthen its input; redact.Set.MaskBytes does both.
+	Mask func([]byte) []byte
 }
 
 // GitStore is the Store backed by Git notes in a repository.

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -144,7 +145,7 @@ func (s *GitStore) applyEdit(app string, base plumbing.Hash, key, msg string, ed
 	if err != nil {
 		return plumbing.ZeroHash, s.sizeError("write records", app, fmt.Errorf("%s: %w", s.noteName(app, key), err))
 	}
-	blob, err := storeBlob(s.st, data)
+	blob, err := s.writeBlob(data)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -177,7 +178,7 @@ func (s *GitStore) flatten(app string, nt *notesTree) (map[string]plumbing.Hash,
 		if err != nil {
 			return nil, s.sizeError("write records", app, fmt.Errorf("%s: %w", s.noteName(app, k), err))
 		}
-		if out[k], err = storeBlob(s.st, data); err != nil {
+		if out[k], err = s.writeBlob(data); err != nil {
 			return nil, err
 		}
 		s.notice(LevelInfo, app, fmt.Sprintf("note on %s was stored twice (two fan-out depths); joined into one", k))
@@ -194,5 +195,40 @@ func (s *GitStore) storeCommit(tree plumbing.Hash, msg string, parents ...plumbi
 		}
 	}
 	sig := object.Signature{Name: s.opts.Committer.Name, Email: s.opts.Committer.Email, When: s.opts.Now()}
-	return storeObject(s.st, &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: ps})
+	return storeObject(s.st, &object.Commit{Author: sig, Committer: sig, Message: string(s.mask([]byte(msg))), TreeHash: tree, ParentHashes: ps})
+}
+
+// writeBlob stores the content of a note or a lock, masked (Options.Mask).
+func (s *GitStore) writeBlob(data []byte) (plumbing.Hash, error) {
+	return storeBlob(s.st, s.mask(data))
+}
+
+// mask applies Options.Mask.
+func (s *GitStore) mask(data []byte) []byte {
+	if s.opts.Mask == nil {
+		return data
+	}
+	return s.opts.Mask(data)
+}
+
+// masked returns r as it is stored: with Options.Mask applied (r itself
+// when that changes nothing), so that a written record compares equal to
+// what a read gives back.
+func (s *GitStore) masked(r *Record) *Record {
+	if s.opts.Mask == nil {
+		return r
+	}
+	data, err := encodeRecord(r)
+	if err != nil {
+		return r
+	}
+	m := s.opts.Mask(data)
+	if bytes.Equal(m, data) {
+		return r
+	}
+	mr, ok := decodeRecordJSON(m)
+	if !ok {
+		return r
+	}
+	return mr
 }

@@ -1,7 +1,7 @@
 // Package awsemu is a stateful local emulator of the parts of AWS a Lambda
 // or ECS deployment uses: Lambda (REST-JSON), S3 (REST-XML, path-style or
-// bucket.localhost), STS (Query), Amazon ECS (awsJson1_1) and Elastic Load
-// Balancing v2 (Query). It speaks the real wire protocols of
+// bucket.localhost), STS (Query), Amazon ECS (awsJson1_1), Elastic Load
+// Balancing v2 (Query) and KMS (awsJson1_1), for sealed secrets. It speaks the real wire protocols of
 // aws-sdk-go-v2 and the AWS CLI on one endpoint, like LocalStack: a
 // request goes to the service named by its SigV4 credential scope
 // (Credential=AKID/20260101/us-east-1/lambda/aws4_request); an unsigned
@@ -51,6 +51,25 @@
 // worded as ELB does; DescribeTargetHealth lists the running tasks of the
 // ECS task sets attached to a target group as healthy ip targets. SetupALB
 // and Weights are the Go API for tests of traffic shifting.
+//
+// KMS (kms*.go): symmetric keys (SYMMETRIC_DEFAULT) and their aliases;
+// CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
+// ScheduleKeyDeletion (the key is refused while pending and gone after the
+// window, its aliases with it), CancelKeyDeletion, CreateAlias,
+// UpdateAlias, DeleteAlias, ListAliases, Encrypt (at most 4096 bytes),
+// Decrypt, ReEncrypt, GenerateDataKey (KeySpec AES_256/AES_128 or
+// NumberOfBytes), GenerateDataKeyWithoutPlaintext and GenerateRandom. A
+// KeyId is a key ID, key ARN, alias/NAME or alias ARN (EnableKey and the
+// other key administration take no alias, as KMS). Ciphertext blobs name
+// their key and are AES-256-GCM under a secret of that key, the
+// EncryptionContext bound, so an altered blob or another context is
+// InvalidCiphertextException (without a message, as KMS), a KeyId other
+// than the blob's key IncorrectKeyException, a disabled key
+// DisabledException, a key pending deletion KMSInvalidStateException. The
+// emulator does not serve asymmetric or HMAC keys, grants or key
+// policies, nor list AWS managed aliases (alias/aws/...). CreateKMSKey
+// and SetKMSKeyEnabled are the Go API for tests; Deny("kms:Decrypt")
+// refuses an operation with AccessDeniedException naming the key.
 //
 // The control endpoint, for the emulator run out of process (make
 // dev-cloud; see internal/testenv/cmd/testenv):

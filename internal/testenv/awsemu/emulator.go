@@ -36,7 +36,7 @@ type Options struct {
 
 // Request is one request the emulator served, for tests counting calls.
 type Request struct {
-	Service   string // "lambda", "s3", "sts", "control" or "" when unrecognized
+	Service   string // "lambda", "s3", "sts", "ecs", "elasticloadbalancing", "kms", "control" or "" when unrecognized
 	Operation string // the SDK's operation name, e.g. "UpdateFunctionCode"
 	Function  string // the function's name, for Lambda requests naming one
 	Status    int    // the HTTP status code of the response
