@@ -151,6 +151,7 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.insightsCommand(),
 		a.notifyCommand(),
 		a.completionCommand(),
+		a.secretCommand(),
 	)
 	return root
 }
