@@ -315,7 +315,7 @@ func (e *Env) run(ctx context.Context, app *config.App, p *plan.Plan, prep Prepa
 	d := &execute.Deployment{
 		App: app, Plan: p, Record: rec, Timeout: app.Spec.Generic().Timeout.Std(), WaitApproval: opts.Pipeline.WaitApproval, Analysis: analysisEnv,
 		Script: execute.ScriptEnv{Dir: dirOf(e.Root, app), Environ: opts.Pipeline.Environ, RepoURL: opts.Pipeline.RepoURL,
-			Redact: redactor(facts.Secrets, opts.Pipeline.Environ, opts.Pipeline.Redact)},
+			Redact: redactor(facts.Secrets, opts.Pipeline.Environ, e.Secrets, opts.Pipeline.Redact)},
 	}
 	var runErr error
 	if cancelling {

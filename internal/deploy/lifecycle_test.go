@@ -107,7 +107,7 @@ func TestSameStages(t *testing.T) {
 }
 
 func TestRedactor(t *testing.T) {
-	r := redactor([]string{"hunter2", "tok-123456"}, []string{"GITHUB_TOKEN=ghp_abcdef", "HOME=/root", "DB_PASSWORD=pw-9876"},
+	r := redactor([]string{"hunter2", "tok-123456"}, []string{"GITHUB_TOKEN=ghp_abcdef", "HOME=/root", "DB_PASSWORD=pw-9876"}, nil,
 		func(s string) string { return strings.ReplaceAll(s, "extra", "[x]") })
 	got := r.Mask("hunter2 tok-123456 ghp_abcdef /root pw-9876 extra")
 	if got != "*** *** *** /root *** [x]" {

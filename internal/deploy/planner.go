@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/plan"
+	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/gitops-pipe/pipe/internal/source"
 	"github.com/gitops-pipe/pipe/internal/state"
 	"github.com/gitops-pipe/pipe/internal/unseal"
@@ -42,6 +43,10 @@ type Env struct {
 	// unreviewed change may hold what no commit has (files earlier CI
 	// steps left, such as credentials) and Git's own files.
 	HeadFromGit bool
+	// Secrets are the run's secret values (those decrypted from the
+	// repository among them), masked in the output of the scripts it runs
+	// (SCRIPT_RUN) with those added while they run; nil: none.
+	Secrets *redact.Set
 	// Unsealer renders the decryption targets and attachments of every
 	// tree an application is planned, synced or rolled back from, in a
 	// copy (an export; the working tree is copied first); nil leaves the

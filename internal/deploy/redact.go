@@ -19,8 +19,10 @@ func dirOf(root string, app *config.App) string {
 // redactor masks, in scripts' output, the secret values of the desired
 // state (the platform's Facts) and of the environment variables whose
 // names say they are secret (whole, line by line and base64-encoded), then
-// applies extra.
-func redactor(secrets, environ []string, extra func(string) string) *redact.Masker {
+// the run's secrets (run, nil: none; read as each line is masked, so a
+// value added while a script runs is masked from then on), then applies
+// extra.
+func redactor(secrets, environ []string, run *redact.Set, extra func(string) string) *redact.Masker {
 	m := redact.NewMasker(secrets...)
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
@@ -31,6 +33,9 @@ func redactor(secrets, environ []string, extra func(string) string) *redact.Mask
 				break
 			}
 		}
+	}
+	if run != nil {
+		m = m.Then(run.Mask)
 	}
 	return m.Then(extra)
 }
