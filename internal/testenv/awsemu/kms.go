@@ -198,9 +198,9 @@ func (k *kmsKey) seal(plaintext []byte, context map[string]string) ([]byte, erro
 	return gcm.Seal(blob, blob[kmsBlobHeader:], plaintext, kmsAAD(blob[:kmsBlobHeader], context)), nil
 }
 
-// errBlob is a blob that does not open: altered, of another key or
+// errKMSBlob is a blob that does not open: altered, of another key or
 // emulator, or with another encryption context.
-var errBlob = errors.New("the ciphertext does not open")
+var errKMSBlob = errors.New("the ciphertext does not open")
 
 // open decrypts a blob of k (blobKeyID(blob) == k.id).
 func (k *kmsKey) open(blob []byte, context map[string]string) ([]byte, error) {
@@ -211,7 +211,7 @@ func (k *kmsKey) open(blob []byte, context map[string]string) ([]byte, error) {
 	nonce := blob[kmsBlobHeader : kmsBlobHeader+kmsNonceSize]
 	pt, err := gcm.Open(nil, nonce, blob[kmsBlobHeader+kmsNonceSize:], kmsAAD(blob[:kmsBlobHeader], context))
 	if err != nil {
-		return nil, errBlob
+		return nil, errKMSBlob
 	}
 	return pt, nil
 }

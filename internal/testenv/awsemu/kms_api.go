@@ -175,20 +175,20 @@ func (v *kmsCheck) algorithm(member string, alg *string) {
 	}
 }
 
-func symmetricOnly(k *kmsKey, alg *string) *apiError {
+func kmsSymmetricOnly(k *kmsKey, alg *string) *apiError {
 	if alg != nil && *alg != "SYMMETRIC_DEFAULT" {
 		return kmsErr("InvalidKeyUsageException", "You cannot use the encryption algorithm %s with %s: it is a symmetric encryption key (SYMMETRIC_DEFAULT).", *alg, k.arn)
 	}
 	return nil
 }
 
-// blobIn is a blob member that remembers whether it was present.
-type blobIn struct {
+// kmsBlobIn is a blob member that remembers whether it was present.
+type kmsBlobIn struct {
 	b       []byte
 	present bool
 }
 
-func (b *blobIn) UnmarshalJSON(data []byte) error {
+func (b *kmsBlobIn) UnmarshalJSON(data []byte) error {
 	if string(data) == "null" {
 		return nil
 	}
@@ -304,8 +304,8 @@ type kmsKeyInput struct {
 	KeyId *string `json:"KeyId"`
 }
 
-// oneKey decodes a keyInput and resolves it.
-func (e *Emulator) oneKey(body []byte, aliases bool) (*kmsKey, *apiError) {
+// kmsOneKey decodes a keyInput and resolves it.
+func (e *Emulator) kmsOneKey(body []byte, aliases bool) (*kmsKey, *apiError) {
 	var in kmsKeyInput
 	if aerr := decodeKMS(body, &in); aerr != nil {
 		return nil, aerr
@@ -319,7 +319,7 @@ func (e *Emulator) oneKey(body []byte, aliases bool) (*kmsKey, *apiError) {
 }
 
 func (e *Emulator) kmsDescribeKey(body []byte) (any, *apiError) {
-	k, aerr := e.oneKey(body, true)
+	k, aerr := e.kmsOneKey(body, true)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -383,15 +383,15 @@ func (e *Emulator) kmsListKeys(body []byte) (any, *apiError) {
 	return out, nil
 }
 
-// adminKey resolves the KeyId of EnableKey, DisableKey,
+// kmsAdminKey resolves the KeyId of EnableKey, DisableKey,
 // ScheduleKeyDeletion and CancelKeyDeletion: a key ID or key ARN, as KMS
 // takes for them (no alias).
-func (e *Emulator) adminKey(body []byte) (*kmsKey, *apiError) {
-	return e.oneKey(body, false)
+func (e *Emulator) kmsAdminKey(body []byte) (*kmsKey, *apiError) {
+	return e.kmsOneKey(body, false)
 }
 
 func (e *Emulator) kmsEnableKey(body []byte) (any, *apiError) {
-	k, aerr := e.adminKey(body)
+	k, aerr := e.kmsAdminKey(body)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -403,7 +403,7 @@ func (e *Emulator) kmsEnableKey(body []byte) (any, *apiError) {
 }
 
 func (e *Emulator) kmsDisableKey(body []byte) (any, *apiError) {
-	k, aerr := e.adminKey(body)
+	k, aerr := e.kmsAdminKey(body)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -449,7 +449,7 @@ func (e *Emulator) kmsScheduleKeyDeletion(body []byte) (any, *apiError) {
 }
 
 func (e *Emulator) kmsCancelKeyDeletion(body []byte) (any, *apiError) {
-	k, aerr := e.adminKey(body)
+	k, aerr := e.kmsAdminKey(body)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -602,9 +602,9 @@ func (e *Emulator) kmsListAliases(body []byte) (any, *apiError) {
 	return out, nil
 }
 
-// useKey resolves the KeyId of a cryptographic operation (any form) and
+// kmsUseKey resolves the KeyId of a cryptographic operation (any form) and
 // checks the key may be used.
-func (e *Emulator) useKey(ref string) (*kmsKey, *apiError) {
+func (e *Emulator) kmsUseKey(ref string) (*kmsKey, *apiError) {
 	k, aerr := e.resolveKey(ref, true)
 	if aerr != nil {
 		return nil, aerr
@@ -618,7 +618,7 @@ func (e *Emulator) useKey(ref string) (*kmsKey, *apiError) {
 func (e *Emulator) kmsEncrypt(body []byte) (any, *apiError) {
 	var in struct {
 		KeyId               *string           `json:"KeyId"`
-		Plaintext           blobIn            `json:"Plaintext"`
+		Plaintext           kmsBlobIn            `json:"Plaintext"`
 		EncryptionContext   map[string]string `json:"EncryptionContext"`
 		EncryptionAlgorithm *string           `json:"EncryptionAlgorithm"`
 		GrantTokens         []string          `json:"GrantTokens"`
@@ -633,11 +633,11 @@ func (e *Emulator) kmsEncrypt(body []byte) (any, *apiError) {
 	if aerr := v.err(); aerr != nil {
 		return nil, aerr
 	}
-	k, aerr := e.useKey(*in.KeyId)
+	k, aerr := e.kmsUseKey(*in.KeyId)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if aerr := symmetricOnly(k, in.EncryptionAlgorithm); aerr != nil {
+	if aerr := kmsSymmetricOnly(k, in.EncryptionAlgorithm); aerr != nil {
 		return nil, aerr
 	}
 	blob, err := k.seal(in.Plaintext.b, in.EncryptionContext)
@@ -647,10 +647,10 @@ func (e *Emulator) kmsEncrypt(body []byte) (any, *apiError) {
 	return map[string]any{"CiphertextBlob": blob, "KeyId": k.arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
 }
 
-// openBlob decrypts a ciphertext blob: the key it names must exist and be
+// kmsOpenBlob decrypts a ciphertext blob: the key it names must exist and be
 // usable, and be the key keyID names when keyID is not nil
 // (IncorrectKeyException otherwise, as KMS).
-func (e *Emulator) openBlob(blob []byte, keyID *string, context map[string]string) (*kmsKey, []byte, *apiError) {
+func (e *Emulator) kmsOpenBlob(blob []byte, keyID *string, context map[string]string) (*kmsKey, []byte, *apiError) {
 	var named *kmsKey
 	if keyID != nil {
 		k, aerr := e.resolveKey(*keyID, true)
@@ -684,7 +684,7 @@ func (e *Emulator) openBlob(blob []byte, keyID *string, context map[string]strin
 
 func (e *Emulator) kmsDecrypt(body []byte) (any, *apiError) {
 	var in struct {
-		CiphertextBlob      blobIn            `json:"CiphertextBlob"`
+		CiphertextBlob      kmsBlobIn            `json:"CiphertextBlob"`
 		KeyId               *string           `json:"KeyId"`
 		EncryptionContext   map[string]string `json:"EncryptionContext"`
 		EncryptionAlgorithm *string           `json:"EncryptionAlgorithm"`
@@ -702,11 +702,11 @@ func (e *Emulator) kmsDecrypt(body []byte) (any, *apiError) {
 	if aerr := v.err(); aerr != nil {
 		return nil, aerr
 	}
-	k, pt, aerr := e.openBlob(in.CiphertextBlob.b, in.KeyId, in.EncryptionContext)
+	k, pt, aerr := e.kmsOpenBlob(in.CiphertextBlob.b, in.KeyId, in.EncryptionContext)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if aerr := symmetricOnly(k, in.EncryptionAlgorithm); aerr != nil {
+	if aerr := kmsSymmetricOnly(k, in.EncryptionAlgorithm); aerr != nil {
 		return nil, aerr
 	}
 	return map[string]any{"KeyId": k.arn, "Plaintext": pt, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
@@ -714,7 +714,7 @@ func (e *Emulator) kmsDecrypt(body []byte) (any, *apiError) {
 
 func (e *Emulator) kmsReEncrypt(body []byte) (any, *apiError) {
 	var in struct {
-		CiphertextBlob                 blobIn            `json:"CiphertextBlob"`
+		CiphertextBlob                 kmsBlobIn            `json:"CiphertextBlob"`
 		SourceKeyId                    *string           `json:"SourceKeyId"`
 		SourceEncryptionContext        map[string]string `json:"SourceEncryptionContext"`
 		SourceEncryptionAlgorithm      *string           `json:"SourceEncryptionAlgorithm"`
@@ -737,18 +737,18 @@ func (e *Emulator) kmsReEncrypt(body []byte) (any, *apiError) {
 	if aerr := v.err(); aerr != nil {
 		return nil, aerr
 	}
-	src, pt, aerr := e.openBlob(in.CiphertextBlob.b, in.SourceKeyId, in.SourceEncryptionContext)
+	src, pt, aerr := e.kmsOpenBlob(in.CiphertextBlob.b, in.SourceKeyId, in.SourceEncryptionContext)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if aerr := symmetricOnly(src, in.SourceEncryptionAlgorithm); aerr != nil {
+	if aerr := kmsSymmetricOnly(src, in.SourceEncryptionAlgorithm); aerr != nil {
 		return nil, aerr
 	}
-	dst, aerr := e.useKey(*in.DestinationKeyId)
+	dst, aerr := e.kmsUseKey(*in.DestinationKeyId)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if aerr := symmetricOnly(dst, in.DestinationEncryptionAlgorithm); aerr != nil {
+	if aerr := kmsSymmetricOnly(dst, in.DestinationEncryptionAlgorithm); aerr != nil {
 		return nil, aerr
 	}
 	blob, err := dst.seal(pt, in.DestinationEncryptionContext)
@@ -770,8 +770,8 @@ type kmsDataKeyInput struct {
 	GrantTokens       []string          `json:"GrantTokens"`
 }
 
-// dataKey generates a data key and its blob.
-func (e *Emulator) dataKey(body []byte) (*kmsKey, []byte, []byte, *apiError) {
+// kmsDataKey generates a data key and its blob.
+func (e *Emulator) kmsDataKey(body []byte) (*kmsKey, []byte, []byte, *apiError) {
 	var in kmsDataKeyInput
 	if aerr := decodeKMS(body, &in); aerr != nil {
 		return nil, nil, nil, aerr
@@ -781,14 +781,14 @@ func (e *Emulator) dataKey(body []byte) (*kmsKey, []byte, []byte, *apiError) {
 	if in.KeySpec != nil && *in.KeySpec != "AES_256" && *in.KeySpec != "AES_128" {
 		v.add(*in.KeySpec, "keySpec", "Member must satisfy enum value set: [AES_256, AES_128]")
 	}
-	checkBytes(&v, in.NumberOfBytes)
+	kmsCheckBytes(&v, in.NumberOfBytes)
 	if aerr := v.err(); aerr != nil {
 		return nil, nil, nil, aerr
 	}
 	if (in.KeySpec == nil) == (in.NumberOfBytes == nil) {
 		return nil, nil, nil, kmsErr("ValidationException", "Please specify either number of bytes or key spec.")
 	}
-	k, aerr := e.useKey(*in.KeyId)
+	k, aerr := e.kmsUseKey(*in.KeyId)
 	if aerr != nil {
 		return nil, nil, nil, aerr
 	}
@@ -810,7 +810,7 @@ func (e *Emulator) dataKey(body []byte) (*kmsKey, []byte, []byte, *apiError) {
 	return k, pt, blob, nil
 }
 
-func checkBytes(v *kmsCheck, n *int32) {
+func kmsCheckBytes(v *kmsCheck, n *int32) {
 	if n == nil {
 		return
 	}
@@ -823,7 +823,7 @@ func checkBytes(v *kmsCheck, n *int32) {
 }
 
 func (e *Emulator) kmsGenerateDataKey(body []byte) (any, *apiError) {
-	k, pt, blob, aerr := e.dataKey(body)
+	k, pt, blob, aerr := e.kmsDataKey(body)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -831,7 +831,7 @@ func (e *Emulator) kmsGenerateDataKey(body []byte) (any, *apiError) {
 }
 
 func (e *Emulator) kmsGenerateDataKeyWithoutPlaintext(body []byte) (any, *apiError) {
-	k, pt, blob, aerr := e.dataKey(body)
+	k, pt, blob, aerr := e.kmsDataKey(body)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -847,7 +847,7 @@ func (e *Emulator) kmsGenerateRandom(body []byte) (any, *apiError) {
 		return nil, aerr
 	}
 	var v kmsCheck
-	checkBytes(&v, in.NumberOfBytes)
+	kmsCheckBytes(&v, in.NumberOfBytes)
 	if aerr := v.err(); aerr != nil {
 		return nil, aerr
 	}
