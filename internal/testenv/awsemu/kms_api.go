@@ -618,7 +618,7 @@ func (e *Emulator) kmsUseKey(ref string) (*kmsKey, *apiError) {
 func (e *Emulator) kmsEncrypt(body []byte) (any, *apiError) {
 	var in struct {
 		KeyId               *string           `json:"KeyId"`
-		Plaintext           kmsBlobIn            `json:"Plaintext"`
+		Plaintext           kmsBlobIn         `json:"Plaintext"`
 		EncryptionContext   map[string]string `json:"EncryptionContext"`
 		EncryptionAlgorithm *string           `json:"EncryptionAlgorithm"`
 		GrantTokens         []string          `json:"GrantTokens"`
@@ -684,7 +684,7 @@ func (e *Emulator) kmsOpenBlob(blob []byte, keyID *string, context map[string]st
 
 func (e *Emulator) kmsDecrypt(body []byte) (any, *apiError) {
 	var in struct {
-		CiphertextBlob      kmsBlobIn            `json:"CiphertextBlob"`
+		CiphertextBlob      kmsBlobIn         `json:"CiphertextBlob"`
 		KeyId               *string           `json:"KeyId"`
 		EncryptionContext   map[string]string `json:"EncryptionContext"`
 		EncryptionAlgorithm *string           `json:"EncryptionAlgorithm"`
@@ -714,7 +714,7 @@ func (e *Emulator) kmsDecrypt(body []byte) (any, *apiError) {
 
 func (e *Emulator) kmsReEncrypt(body []byte) (any, *apiError) {
 	var in struct {
-		CiphertextBlob                 kmsBlobIn            `json:"CiphertextBlob"`
+		CiphertextBlob                 kmsBlobIn         `json:"CiphertextBlob"`
 		SourceKeyId                    *string           `json:"SourceKeyId"`
 		SourceEncryptionContext        map[string]string `json:"SourceEncryptionContext"`
 		SourceEncryptionAlgorithm      *string           `json:"SourceEncryptionAlgorithm"`
