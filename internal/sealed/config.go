@@ -50,14 +50,14 @@ func NewDecrypter(ctx context.Context, sm *config.SecretManagement, d Deps) (Dec
 	}
 	switch sm.Type {
 	case config.SecretManagementKeyPair:
-		key, err := keyPairPrivate(sm.KeyPair(), d)
+		keys, err := keyPairPrivates(sm.KeyPair(), d)
 		if err != nil {
 			return nil, err
 		}
-		if key == nil {
+		if len(keys) == 0 {
 			return nil, fmt.Errorf("secretManagement (KEY_PAIR) has no private key: set privateKeyEnv (e.g. PIPE_SECRET_KEY) or privateKeyFile in %s, and give the job that secret", config.RepoConfigFile)
 		}
-		return RSAKeyPair{Private: key}, nil
+		return RSAKeyPair{Private: keys[0], Previous: keys[1:]}, nil
 	case config.SecretManagementAge:
 		ids, err := ageIdentities(sm.Age(), d)
 		if err != nil {
@@ -92,14 +92,15 @@ func NewEncrypter(ctx context.Context, sm *config.SecretManagement, d Deps) (Enc
 		if pub != nil {
 			return RSAKeyPair{Public: pub}, nil
 		}
-		priv, err := keyPairPrivate(kp, d)
+		privs, err := keyPairPrivates(kp, d)
 		if err != nil {
 			return nil, fmt.Errorf("%w (the public key is derived from it, as neither publicKeyData nor publicKeyFile is set)", err)
 		}
-		if priv == nil {
+		if len(privs) == 0 {
 			return nil, fmt.Errorf("secretManagement (KEY_PAIR) has no public key: set publicKeyData (the base64 of the PEM public key) or publicKeyFile in %s", config.RepoConfigFile)
 		}
-		return RSAKeyPair{Public: &priv.PublicKey}, nil
+		// The current key: the first one.
+		return RSAKeyPair{Public: &privs[0].PublicKey}, nil
 	case config.SecretManagementAge:
 		a := sm.Age()
 		recs, err := ageRecipients(a)
@@ -181,9 +182,9 @@ func readKeyEnv(d Deps, typ, field, name string) ([]byte, error) {
 	return []byte(v), nil
 }
 
-// keyPairPrivate returns the KEY_PAIR private key, nil when none is
-// configured.
-func keyPairPrivate(kp *config.KeyPairConfig, d Deps) (*rsa.PrivateKey, error) {
+// keyPairPrivates returns the KEY_PAIR private keys (the current one
+// first, then those of before a rotation), none when none is configured.
+func keyPairPrivates(kp *config.KeyPairConfig, d Deps) ([]*rsa.PrivateKey, error) {
 	if kp == nil {
 		return nil, nil
 	}
@@ -204,11 +205,11 @@ func keyPairPrivate(kp *config.KeyPairConfig, d Deps) (*rsa.PrivateKey, error) {
 		return nil, err
 	}
 	defer clear(data)
-	key, err := ParseRSAPrivateKey(data)
+	keys, err := ParseRSAPrivateKeys(data)
 	if err != nil {
 		return nil, fmt.Errorf("secretManagement (KEY_PAIR) %s: %w", where, err)
 	}
-	return key, nil
+	return keys, nil
 }
 
 // keyPairPublic returns the configured KEY_PAIR public key, nil when none

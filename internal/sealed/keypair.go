@@ -39,6 +39,11 @@ const MinRSABits = 2048
 type RSAKeyPair struct {
 	Public  *rsa.PublicKey
 	Private *rsa.PrivateKey
+	// Previous are older private keys, tried in turn when Private is not
+	// the ciphertext's key: while a rotation is rolled out, the commits
+	// deployed before it still decrypt (a plan compares with them, a
+	// rollback deploys them).
+	Previous []*rsa.PrivateKey
 }
 
 func (k RSAKeyPair) publicKey() *rsa.PublicKey {
@@ -84,7 +89,18 @@ func (k RSAKeyPair) Encrypt(_ context.Context, plaintext []byte) (string, error)
 }
 
 // Decrypt implements Decrypter.
-func (k RSAKeyPair) Decrypt(_ context.Context, ciphertext string) ([]byte, error) {
+func (k RSAKeyPair) Decrypt(ctx context.Context, ciphertext string) ([]byte, error) {
+	plain, err := k.decrypt(ciphertext)
+	for _, prev := range k.Previous {
+		if err == nil || !errors.Is(err, ErrWrongKey) {
+			break
+		}
+		plain, err = RSAKeyPair{Private: prev}.decrypt(ciphertext)
+	}
+	return plain, err
+}
+
+func (k RSAKeyPair) decrypt(ciphertext string) ([]byte, error) {
 	if k.Private == nil {
 		return nil, errors.New("KEY_PAIR: no private key to decrypt with")
 	}
@@ -230,6 +246,34 @@ func ParseRSAPrivateKey(data []byte) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("the %s is a %s, not a private key: the private key (-----BEGIN PRIVATE KEY-----) is needed to decrypt", what, strings.ToLower(seen[0]))
 	}
 	return nil, fmt.Errorf("the %s has no PRIVATE KEY or RSA PRIVATE KEY PEM block (found %s)", what, strings.Join(seen, ", "))
+}
+
+// ParseRSAPrivateKeys parses one or more RSA private keys (PEM blocks one
+// after the other, or the base64 of that): the current key first, then
+// the previous ones a rotation keeps until every application was
+// deployed past it.
+func ParseRSAPrivateKeys(data []byte) ([]*rsa.PrivateKey, error) {
+	p, err := pemOrBase64PEM(data, "RSA private key")
+	if err != nil {
+		return nil, err
+	}
+	blocks := pemBlocks(p)
+	if len(blocks) <= 1 {
+		k, err := ParseRSAPrivateKey(p)
+		if err != nil {
+			return nil, err
+		}
+		return []*rsa.PrivateKey{k}, nil
+	}
+	keys := make([]*rsa.PrivateKey, 0, len(blocks))
+	for i, b := range blocks {
+		k, err := ParseRSAPrivateKey(pem.EncodeToMemory(b))
+		if err != nil {
+			return nil, fmt.Errorf("key %d of %d: %w", i+1, len(blocks), err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // ParseRSAPublicKey parses an RSA public key: PEM (PKIX "PUBLIC KEY", as

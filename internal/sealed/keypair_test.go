@@ -439,3 +439,45 @@ func newGCMForTest(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
+
+func TestRSAKeyRingDecryptsWithPreviousKeys(t *testing.T) {
+	ctx := context.Background()
+	oldPEM, _, err := GenerateRSA(2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPEM, _, err := GenerateRSA(2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := ParseRSAPrivateKeys(append(append([]byte{}, newPEM...), oldPEM...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Fatalf("%d keys, want 2", len(keys))
+	}
+	ring := RSAKeyPair{Private: keys[0], Previous: keys[1:]}
+	oldCT, err := RSAKeyPair{Public: &keys[1].PublicKey}.Encrypt(ctx, []byte("before rotation"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCT, err := ring.Encrypt(ctx, []byte("after rotation"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ct, want := range map[string]string{oldCT: "before rotation", newCT: "after rotation"} {
+		got, err := ring.Decrypt(ctx, ct)
+		if err != nil || string(got) != want {
+			t.Errorf("Decrypt = %q, %v; want %q", got, err, want)
+		}
+	}
+	// The new key alone does not decrypt the old ciphertext.
+	if _, err := (RSAKeyPair{Private: keys[0]}).Decrypt(ctx, oldCT); !errors.Is(err, ErrWrongKey) {
+		t.Errorf("err = %v, want ErrWrongKey", err)
+	}
+	// A broken second key is named by its place.
+	if _, err := ParseRSAPrivateKeys(append(append([]byte{}, newPEM...), []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")...)); err == nil || !strings.Contains(err.Error(), "key 2 of 2") {
+		t.Errorf("err = %v, want it to name key 2 of 2", err)
+	}
+}
