@@ -152,6 +152,7 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 	fmt.Fprintf(a.err, "checking %d applications for drift against %s\n", len(apps), shortHash(head.Hash))
 	checker := &drift.Checker{
 		Platforms: driftPlatforms(pfs), Parallelism: opts.parallel, Now: a.env.Now,
+		Prepare: driftTrees(git, head, a.unsealer(root, repo, false)),
 		Validate: func(ap *config.App) error {
 			if ds := a.fileErrors(repo, ap); len(ds) > 0 {
 				return fmt.Errorf("%s is invalid: %v", ap.File, ds.Error())

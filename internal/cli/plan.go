@@ -196,6 +196,7 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pfl
 	defer st.Close()
 	env := a.deployEnv(root, repo, git, st, a.platforms(v, root, repo, pflags, tr.Untrusted))
 	env.HeadFromGit = tr.Untrusted
+	env.Unsealer = a.unsealer(root, repo, tr.Untrusted)
 	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}, Notices: notices}
 	for _, ap := range apps {
 		if ctx.Err() != nil {

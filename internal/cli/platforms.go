@@ -45,7 +45,8 @@ func (a *app) platforms(v *viper.Viper, root string, repo *config.Repo, flags *r
 // deployEnv is what plans and syncs of one run work with.
 func (a *app) deployEnv(root string, repo *config.Repo, git *source.Repo, records deploy.Records, pfs *registry.Platforms) *deploy.Env {
 	return &deploy.Env{Root: root, Repo: repo, Git: git, Records: records, Now: a.env.Now,
-		Platforms: func(kind config.Kind) (deploy.Platform, error) { return pfs.For(kind) }}
+		Platforms: func(kind config.Kind) (deploy.Platform, error) { return pfs.For(kind) },
+		Unsealer:  a.unsealer(root, repo, false)}
 }
 
 // driftPlatforms adapts the run's platforms to drift checks.

@@ -233,16 +233,17 @@ type prepared struct {
 }
 
 // PreFlight implements deploy.Prepared: the manifest must not hold
-// PipeCD's secret or attachment templates (deploying them would set the
-// template text); Cloud Run checks the rest when the service is applied.
+// PipeCD's secret or attachment templates left unrendered (a file the
+// app config does not list as a target): deploying them would set the
+// template text; Cloud Run checks the rest when the service is applied.
 func (d *prepared) PreFlight(context.Context, *plan.Plan) error {
 	var found string
 	eachEnv(d.head.Doc, func(container string, e map[string]any) {
 		v, _ := e["value"].(string)
 		if found == "" && strings.Contains(v, "{{") && (strings.Contains(v, ".encryptedSecrets") || strings.Contains(v, ".attachment")) {
 			name, _ := e["name"].(string)
-			found = fmt.Sprintf("%s: the environment variable %s of container %s is a template of PipeCD's secret management (%s), which this version of pipe does not decrypt; "+
-				"use a Secret Manager reference (valueFrom.secretKeyRef) or deploy it with PipeCD", d.head.File, name, container, strings.TrimSpace(v))
+			found = fmt.Sprintf("%s: the environment variable %s of container %s is a template of PipeCD's secret management or attachments (%s) that was not rendered: "+
+				"list the file in spec.encryption.decryptionTargets (or attachment.targets) of the application's config", d.head.File, name, container, strings.TrimSpace(v))
 		}
 	})
 	if found != "" {

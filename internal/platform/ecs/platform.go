@@ -171,9 +171,10 @@ type prepared struct {
 }
 
 // PreFlight implements deploy.Prepared: before anything changes, the
-// definitions are checked for what this version cannot deploy (PipeCD's
-// secret and attachment templates: deploying them would set the template
-// text); AWS checks the rest when they are registered.
+// definitions are checked for PipeCD's secret and attachment templates
+// left unrendered (a file the app config does not list as a target):
+// deploying them would set the template text; AWS checks the rest when
+// they are registered.
 func (d *prepared) PreFlight(context.Context, *plan.Plan) error {
 	defs := d.head.Defs
 	if defs.Missing != nil {
@@ -184,8 +185,8 @@ func (d *prepared) PreFlight(context.Context, *plan.Plan) error {
 		doc  map[string]any
 	}{{defs.TaskFile, defs.taskDoc}, {defs.ServiceFile, defs.serviceDoc}} {
 		if path, v, ok := templated(f.doc, ""); ok {
-			return fmt.Errorf("%s: %s is a template of PipeCD's secret management or attachments (%s), which this version of pipe does not render; "+
-				"set the value another way (a secret of the task definition: containerDefinitions[].secrets), or deploy it with PipeCD", f.file, path, v)
+			return fmt.Errorf("%s: %s is a template of PipeCD's secret management or attachments (%s) that was not rendered: "+
+				"list the file in spec.encryption.decryptionTargets (or attachment.targets) of the application's config", f.file, path, v)
 		}
 	}
 	return nil

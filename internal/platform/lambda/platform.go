@@ -228,13 +228,15 @@ func (d *prepared) PreFlight(ctx context.Context, p *plan.Plan) error {
 }
 
 // templated refuses a manifest that still holds PipeCD's secret or
-// attachment templates: deploying them would set the template text.
+// attachment templates (a file the app config does not list as a
+// decryption or attachment target is not rendered): deploying them would
+// set the template text.
 func templated(t Target) error {
 	for _, k := range sortedKeys(t.Config.Environment) {
 		v := t.Config.Environment[k]
 		if strings.Contains(v, "{{") && (strings.Contains(v, ".encryptedSecrets") || strings.Contains(v, ".attachment")) {
-			return fmt.Errorf("%s: environments.%s is a template of PipeCD's secret management (%s), which this version of pipe does not decrypt; "+
-				"set the value from a CI secret another way, or deploy it with PipeCD", t.at("spec.environments."+k), k, strings.TrimSpace(v))
+			return fmt.Errorf("%s: environments.%s is a template of PipeCD's secret management or attachments (%s) that was not rendered: "+
+				"list the file in spec.encryption.decryptionTargets (or attachment.targets) of the application's config", t.at("spec.environments."+k), k, strings.TrimSpace(v))
 		}
 	}
 	return nil
