@@ -27,8 +27,17 @@ func TestMaskHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same write again (a retry whose push had landed) is no conflict.
-	if err := s.Update(ctx, rec); err != nil {
-		t.Fatalf("update of a record holding a masked value: %v", err)
+	if err := s.put(ctx, rec, rec.UpdatedAt, false); err != nil {
+		t.Fatalf("a retried write of a record holding a masked value: %v", err)
+	}
+	// An update of the record as read back keeps its changes.
+	back, err := s.Get(ctx, "web", rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.Status = StatusWaitingApproval
+	if err := s.Update(ctx, back); err != nil {
+		t.Fatalf("update of a record read back: %v", err)
 	}
 	l, err := s.Lock(ctx, "web", LockRequest{Owner: "job " + marker, DeploymentID: rec.ID})
 	if err != nil {
@@ -53,10 +62,33 @@ func TestMaskHook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Reason != `rendering failed: password "***" rejected` || got.Revision != 2 {
-		t.Errorf("read back: reason masked %t, revision %d", !strings.Contains(got.Reason, marker), got.Revision)
+	if got.Reason != `rendering failed: password "***" rejected` || got.Revision != 2 || got.Status != StatusWaitingApproval {
+		t.Errorf("read back: reason masked %t, revision %d, status %s", !strings.Contains(got.Reason, marker), got.Revision, got.Status)
 	}
 	if err := s.Unlock(ctx, l); err != nil {
 		t.Fatal(err)
+	}
+
+	// A record written before the value was a secret (or by another tool)
+	// is masked when it is next written, and keeps its changes.
+	plainDir := e.clone(t)
+	plain, _ := e.open(t, plainDir, newFakeClock())
+	old := newRecord("api", e.commits[0])
+	old.Reason = "old " + marker
+	if err := plain.Begin(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	masked, _ := e.open(t, plainDir, newFakeClock(), func(o *Options) { o.Mask = secrets.MaskBytes })
+	back, err = masked.Get(ctx, "api", old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.Status = StatusSucceeded
+	if err := masked.Update(ctx, back); err != nil {
+		t.Fatalf("update of a record stored unmasked: %v", err)
+	}
+	note = gitserver.Git(t, e.bare, "notes", "--ref=pipe/apps/api", "show", e.commits[0])
+	if strings.Contains(note, "7f3a9c") || !strings.Contains(note, `"reason":"old ***"`) || !strings.Contains(note, `"status":"SUCCEEDED"`) {
+		t.Error("the updated note is not the update, masked")
 	}
 }

@@ -218,7 +218,9 @@ func (s *GitStore) masked(r *Record) *Record {
 	if s.opts.Mask == nil {
 		return r
 	}
-	data, err := encodeRecord(r)
+	c := r.Clone()
+	c.edited = true // rendered from its fields, not as it was read
+	data, err := encodeRecord(c)
 	if err != nil {
 		return r
 	}
