@@ -200,12 +200,16 @@ func (a *app) keygenAdvice(res keygenResult, file string) {
 		}
 		src = file
 	}
+	gh := "`pipe secret keygen --out - | gh secret set " + res.KeyEnv + "`"
+	if file != "" {
+		gh = "`gh secret set " + res.KeyEnv + " < " + file + "`"
+	}
 	fmt.Fprintf(w, `next steps:
   1. add the secretManagement block to .pipe/config.yaml (under spec:) and commit it
   2. store %[1]s as the CI secret %[2]s, given to the jobs that plan and sync as the
-     environment variable %[2]s: in GitHub Actions, `+"`gh secret set %[2]s < FILE`"+` and
+     environment variable %[2]s: in GitHub Actions, %[3]s and
      env: {%[2]s: ${{ secrets.%[2]s }}}; in GitLab, a protected CI/CD variable %[2]s
-`, src, res.KeyEnv)
+`, src, res.KeyEnv, gh)
 	if res.Type == "KEY_PAIR" {
 		fmt.Fprintf(w, "     (a masked GitLab variable is one line: store `base64 -w0 FILE`; %s may hold the PEM or its base64)\n", res.KeyEnv)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -184,6 +185,12 @@ func (a *app) runRotate(cmd *cobra.Command, opts *rotateOptions) error {
 			e.Summary = "cannot decrypt " + strings.SplitN(failures[0], ": ", 2)[0] + "; nothing was changed"
 		}
 		e.Detail = strings.Join(failures, "\n")
+		key := cmp.Or(currentKeyEnv(currentSchemeNode(root)), "its key file")
+		if cur.Type == "AWS_KMS" {
+			key = "AWS credentials allowed to decrypt with the key"
+		}
+		e.Hint = "the secrets must decrypt with the current secretManagement of " + config.RepoConfigFile +
+			" (run rotate before changing it) and its private key (" + key + ")"
 		return e
 	}
 
