@@ -65,7 +65,11 @@ func Main(env Env) int {
 }
 
 func run(ctx context.Context, env Env) int {
-	secrets := redact.NewSet()
+	return runWith(ctx, env, redact.NewSet())
+}
+
+// runWith is run with the registry of the run's secret values given.
+func runWith(ctx context.Context, env Env, secrets *redact.Set) int {
 	stdout, stderr := maskedStream(secrets, env.Stdout), maskedStream(secrets, env.Stderr)
 	// Every return passes on what the writers hold back.
 	defer stderr.Flush()
