@@ -284,7 +284,7 @@ func (a *app) printRotate(res rotateResult) {
 	if res.DryRun {
 		verb = "would re-encrypt"
 	}
-	fmt.Fprintf(a.out, "%s %d secrets of %d apps from %s to %s\n", verb, res.Secrets, len(res.Apps), res.From, res.To)
+	fmt.Fprintf(a.out, "%s %s of %s from %s to %s\n", verb, plural(res.Secrets, "secret"), plural(len(res.Apps), "app"), res.From, res.To)
 	tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 	for _, ra := range res.Apps {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", ra.App, ra.File, strings.Join(ra.Secrets, ", "))
@@ -345,4 +345,11 @@ func writeFileAtomic(root, rel string, data []byte, mode fs.FileMode) error {
 		_ = r.Remove(tmp)
 	}
 	return err
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
