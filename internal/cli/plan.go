@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/platform/registry"
 	"github.com/gitops-pipe/pipe/internal/report"
 	"github.com/gitops-pipe/pipe/internal/source"
+	"github.com/gitops-pipe/pipe/internal/unseal"
 )
 
 type planOptions struct {
@@ -197,7 +199,12 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pfl
 	env := a.deployEnv(root, repo, git, st, a.platforms(v, root, repo, pflags, tr.Untrusted))
 	env.HeadFromGit = tr.Untrusted
 	env.Unsealer = a.unsealer(root, repo, tr.Untrusted)
+	if tr.Untrusted {
+		notices = append(notices, a.sealedNotices(apps)...)
+	}
 	out := planFile{SchemaVersion: 1, Plans: []*plan.Plan{}, Notices: notices}
+	// Only configuration errors (an app's secrets or templates): exit 2.
+	configOnly := true
 	for _, ap := range apps {
 		if ctx.Err() != nil {
 			return &Error{Code: ExitInterrupted, Summary: fmt.Sprintf("interrupted: %d of %d applications planned, nothing reported", len(out.Plans)+len(out.Errors), len(apps)), Err: context.Cause(ctx)}
@@ -207,6 +214,8 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pfl
 		if err != nil {
 			e := toError(sourceError(err))
 			out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary, Hint: e.Hint})
+			var ue *unseal.Error
+			configOnly = configOnly && errors.As(err, &ue)
 			continue
 		}
 		out.Plans = append(out.Plans, p)
@@ -221,7 +230,11 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pfl
 		return reportErr
 	}
 	if len(out.Errors) > 0 {
-		return &Error{Code: ExitFailed, Summary: fmt.Sprintf("%d of %d applications could not be planned", len(out.Errors), len(apps)), Quiet: opts.output == "text"}
+		code := ExitFailed
+		if configOnly {
+			code = ExitUsage
+		}
+		return &Error{Code: code, Summary: fmt.Sprintf("%d of %d applications could not be planned", len(out.Errors), len(apps)), Quiet: opts.output == "text"}
 	}
 	if opts.detailedExitcode {
 		for _, p := range out.Plans {

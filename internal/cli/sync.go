@@ -24,6 +24,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/gitops-pipe/pipe/internal/source"
 	"github.com/gitops-pipe/pipe/internal/state"
+	"github.com/gitops-pipe/pipe/internal/unseal"
 )
 
 type syncOptions struct {
@@ -297,6 +298,10 @@ func syncError(err error) error {
 	case errors.As(err, &preflight):
 		return &Error{Code: ExitFailed, Summary: "the deployment failed its pre-flight check; nothing was applied", Detail: preflight.Err.Error(), Err: err}
 	case errors.Is(err, config.ErrProviderChoice):
+		return &Error{Code: ExitUsage, Summary: err.Error() + "; nothing was deployed", Err: err}
+	case errors.As(err, new(*unseal.Error)):
+		// An app's secrets or templates: a configuration error, found
+		// while planning, before the lock and the record.
 		return &Error{Code: ExitUsage, Summary: err.Error() + "; nothing was deployed", Err: err}
 	case errors.Is(err, deploy.ErrWaitingApproval):
 		return &Error{Code: ExitPaused, Summary: "paused: the deployment is waiting for approval",

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 
@@ -58,4 +59,19 @@ func driftTrees(git *source.Repo, head source.Revision, u *unseal.Unsealer) func
 		}
 		return dir, done, nil
 	}
+}
+
+// sealedNotices says, for each application of an unreviewed change with
+// encrypted secrets, that they are planned sealed (narrated, and noticed
+// in the plan's JSON and comment).
+func (a *app) sealedNotices(apps []*config.App) []string {
+	var out []string
+	for _, ap := range apps {
+		if enc := ap.Spec.Generic().Encryption; enc != nil && len(enc.EncryptedSecrets) > 0 && unseal.Needed(ap) {
+			n := fmt.Sprintf("%s: its secrets are planned sealed: in an unreviewed change, each renders as a placeholder of its ciphertext (a changed ciphertext shows as a change); the values are decrypted once the change is merged", ap.Name)
+			fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("notice:"), n)
+			out = append(out, n)
+		}
+	}
+	return out
 }

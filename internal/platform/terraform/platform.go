@@ -178,6 +178,13 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 		if err != nil {
 			return nil, nil, err
 		}
+		// A head rendered apart from the working tree (its secrets
+		// decrypted in a copy) uses the working tree's local state.
+		if tree.Root != p.opts.Root && !p.opts.Untrusted {
+			if err := linkLocalState(dirOf(p.opts.Root, app), dirOf(tree.Root, tree.App)); err != nil {
+				return nil, nil, err
+			}
+		}
 		if err := prep.openHead(ctx, tree, req.Running == nil); err != nil {
 			return nil, nil, err
 		}
@@ -418,6 +425,11 @@ func (p *Platform) driftWorkspace(ctx context.Context, root string, app *config.
 	}
 	if provider != nil && provider.Terraform() != nil && !provider.Terraform().DriftDetectionEnabled {
 		return nil, &drift.SkipError{Reason: "drift detection is off for platform provider " + provider.Name + " (driftDetectionEnabled: false)"}
+	}
+	if root != p.opts.Root {
+		if err := linkLocalState(dirOf(p.opts.Root, app), dirOf(root, app)); err != nil {
+			return nil, err
+		}
 	}
 	return p.open(ctx, app, dirOf(root, app), false, nil)
 }
