@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -361,7 +360,7 @@ func (a *app) driftIssues() (*report.DriftIssues, error) {
 	if token == "" || repo == "" {
 		return nil, usageError("--issue needs GITHUB_TOKEN (or PIPE_GITHUB_TOKEN) and GITHUB_REPOSITORY (owner/name)")
 	}
-	d, err := report.NewDriftIssues(&http.Client{Timeout: 30 * time.Second}, apiURL, repo, token)
+	d, err := report.NewDriftIssues(a.reportHTTPClient(30*time.Second), apiURL, repo, token)
 	if err != nil {
 		return nil, usageError("--issue: %v", err)
 	}
@@ -383,7 +382,7 @@ func (a *app) gitlabDriftIssues() (*report.DriftIssues, error) {
 	if token == "" || project == "" || a.ci.APIURL == "" {
 		return nil, usageError("--issue in GitLab CI needs GITLAB_TOKEN (a project access token with the api scope; or CI_JOB_TOKEN), CI_API_V4_URL and CI_PROJECT_ID or CI_PROJECT_PATH")
 	}
-	d, err := report.NewGitLabDriftIssues(&http.Client{Timeout: 30 * time.Second}, a.ci.APIURL, project, token, job)
+	d, err := report.NewGitLabDriftIssues(a.reportHTTPClient(30*time.Second), a.ci.APIURL, project, token, job)
 	if err != nil {
 		return nil, usageError("--issue: %v", err)
 	}

@@ -125,6 +125,7 @@ func (a *app) notifier(repo *config.Repo, threads map[string]string, unsent func
 		},
 		SlackThreads: threads,
 		HTTPClient:   a.notifyHTTPClient(),
+		Mask:         a.secrets.MaskBytes,
 		UserAgent:    "pipe/" + buildVersion().Version,
 		SlackAPIURL:  a.env.Getenv("PIPE_SLACK_API_URL"),
 	})

@@ -44,6 +44,7 @@ a token, a channel or a signature before a deployment needs them.`,
 			}
 			d, err := notify.FromConfig(&n, notify.Options{Getenv: a.env.Getenv, UserAgent: "pipe/" + buildVersion().Version, Bound: 5 * time.Second,
 				HTTPClient:  a.notifyHTTPClient(),
+				Mask:        a.secrets.MaskBytes,
 				SlackAPIURL: a.env.Getenv("PIPE_SLACK_API_URL"), Warn: func(string) {}})
 			if err != nil {
 				return &Error{Code: ExitUsage, Summary: "notifications: " + err.Error()}

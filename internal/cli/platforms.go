@@ -46,7 +46,7 @@ func (a *app) platforms(v *viper.Viper, root string, repo *config.Repo, flags *r
 func (a *app) deployEnv(root string, repo *config.Repo, git *source.Repo, records deploy.Records, pfs *registry.Platforms) *deploy.Env {
 	return &deploy.Env{Root: root, Repo: repo, Git: git, Records: records, Now: a.env.Now,
 		Platforms: func(kind config.Kind) (deploy.Platform, error) { return pfs.For(kind) },
-		Unsealer:  a.unsealer(root, repo, false)}
+		Unsealer:  a.unsealer(root, repo, false), Secrets: a.secrets}
 }
 
 // driftPlatforms adapts the run's platforms to drift checks.

@@ -44,6 +44,9 @@ type Options struct {
 	// copy that does not follow redirects (the signature value would go
 	// along).
 	HTTPClient *http.Client
+	// Mask, when set, masks the run's secret values in a webhook's body
+	// before it is signed (masking it after would void the signature).
+	Mask func([]byte) []byte
 	// Bound is how long an event may take, from Notify to the last retry,
 	// before it is given up on; DefaultBound when 0.
 	Bound time.Duration
@@ -266,7 +269,7 @@ func newWebhookSender(name string, c *config.WebhookReceiver, opts Options) (sen
 	key := strings.TrimSpace(c.SignatureKey) // "": no static header
 	client := *opts.HTTPClient
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &webhookSender{name: name, url: u, key: key, value: []byte(val), client: &client, now: opts.Now, userAgent: opts.UserAgent}, secrets, nil
+	return &webhookSender{name: name, url: u, key: key, value: []byte(val), client: &client, now: opts.Now, userAgent: opts.UserAgent, mask: opts.Mask}, secrets, nil
 }
 
 // Notify routes ev and queues it for its receivers; it returns at once.

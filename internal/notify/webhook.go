@@ -124,6 +124,7 @@ type webhookSender struct {
 	client    *http.Client
 	now       func() time.Time
 	userAgent string
+	mask      func([]byte) []byte
 }
 
 func (w *webhookSender) receiverName() string { return w.name }
@@ -132,6 +133,9 @@ func (w *webhookSender) send(ctx context.Context, j *job) error {
 	body, err := json.Marshal(j.ev)
 	if err != nil {
 		return permanent(fmt.Errorf("encode the event: %w", err))
+	}
+	if w.mask != nil {
+		body = w.mask(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {

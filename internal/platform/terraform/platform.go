@@ -181,7 +181,7 @@ func (p *Platform) Plan(ctx context.Context, req deploy.PlanRequest) (*plan.Plan
 		// A head rendered apart from the working tree (its secrets
 		// decrypted in a copy) uses the working tree's local state.
 		if tree.Root != p.opts.Root && !p.opts.Untrusted {
-			if err := linkLocalState(dirOf(p.opts.Root, app), dirOf(tree.Root, tree.App)); err != nil {
+			if err := linkLocalState(dirOf(p.opts.Root, app), dirOf(tree.Root, tree.App), true); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -293,7 +293,7 @@ func (d *prepared) openRevision(ctx context.Context, hash string) (StageWorkspac
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := linkLocalState(dirOf(d.p.opts.Root, d.app), dirOf(tree.Root, tree.App)); err != nil {
+	if err := linkLocalState(dirOf(d.p.opts.Root, d.app), dirOf(tree.Root, tree.App), false); err != nil {
 		return nil, nil, err
 	}
 	past := &prepared{p: d.p, app: tree.App}
@@ -312,10 +312,13 @@ func (d *prepared) Close() {
 
 // linkLocalState points an exported tree's default local state (and its
 // workspaces' states) at the working tree's, replacing a committed copy.
-func linkLocalState(appDir, exported string) error {
+// With create (the head a sync applies from a copy), the default state is
+// linked even before it exists, so that the first apply writes it in the
+// working tree, not in the copy removed after the deployment.
+func linkLocalState(appDir, exported string, create bool) error {
 	for _, name := range []string{"terraform.tfstate", "terraform.tfstate.d"} {
 		src := filepath.Join(appDir, name)
-		if _, err := os.Lstat(src); err != nil {
+		if _, err := os.Lstat(src); err != nil && !(create && name == "terraform.tfstate") {
 			continue
 		}
 		dst := filepath.Join(exported, name)
@@ -427,7 +430,7 @@ func (p *Platform) driftWorkspace(ctx context.Context, root string, app *config.
 		return nil, &drift.SkipError{Reason: "drift detection is off for platform provider " + provider.Name + " (driftDetectionEnabled: false)"}
 	}
 	if root != p.opts.Root {
-		if err := linkLocalState(dirOf(p.opts.Root, app), dirOf(root, app)); err != nil {
+		if err := linkLocalState(dirOf(p.opts.Root, app), dirOf(root, app), false); err != nil {
 			return nil, err
 		}
 	}
