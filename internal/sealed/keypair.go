@@ -257,7 +257,13 @@ func ParseRSAPrivateKeys(data []byte) ([]*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	blocks := pemBlocks(p)
+	// Other blocks (a certificate next to the key) are not keys.
+	var blocks []*pem.Block
+	for _, b := range pemBlocks(p) {
+		if strings.Contains(b.Type, "PRIVATE KEY") {
+			blocks = append(blocks, b)
+		}
+	}
 	if len(blocks) <= 1 {
 		k, err := ParseRSAPrivateKey(p)
 		if err != nil {
