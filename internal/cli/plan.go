@@ -215,7 +215,7 @@ func (a *app) runPlan(cmd *cobra.Command, v *viper.Viper, opts *planOptions, pfl
 			e := toError(sourceError(err))
 			out.Errors = append(out.Errors, appError{App: ap.Name, File: ap.File, Error: e.Summary, Hint: e.Hint})
 			var ue *unseal.Error
-			configOnly = configOnly && errors.As(err, &ue)
+			configOnly = configOnly && errors.As(err, &ue) && ue.Config()
 			continue
 		}
 		out.Plans = append(out.Plans, p)

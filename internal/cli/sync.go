@@ -246,6 +246,11 @@ func (a *app) runSync(cmd *cobra.Command, v *viper.Viper, root string, st *state
 	if opts.cancel != "" {
 		return cancelError(err)
 	}
+	// An app's secrets or templates, found while planning, before the
+	// lock and the record: a configuration error.
+	if ue := (*unseal.Error)(nil); rec == nil && errors.As(err, &ue) && ue.Config() {
+		return &Error{Code: ExitUsage, Summary: err.Error() + "; nothing was deployed", Err: err}
+	}
 	return syncError(err)
 }
 
@@ -298,10 +303,6 @@ func syncError(err error) error {
 	case errors.As(err, &preflight):
 		return &Error{Code: ExitFailed, Summary: "the deployment failed its pre-flight check; nothing was applied", Detail: preflight.Err.Error(), Err: err}
 	case errors.Is(err, config.ErrProviderChoice):
-		return &Error{Code: ExitUsage, Summary: err.Error() + "; nothing was deployed", Err: err}
-	case errors.As(err, new(*unseal.Error)):
-		// An app's secrets or templates: a configuration error, found
-		// while planning, before the lock and the record.
 		return &Error{Code: ExitUsage, Summary: err.Error() + "; nothing was deployed", Err: err}
 	case errors.Is(err, deploy.ErrWaitingApproval):
 		return &Error{Code: ExitPaused, Summary: "paused: the deployment is waiting for approval",

@@ -131,7 +131,9 @@ func (m *Masker) addForms(v string) {
 
 func (m *Masker) escapedForms(v string) {
 	j, jh := jsonEscaped(v, false), jsonEscaped(v, true)
-	for _, f := range []string{j, jh, yamlEscaped(v), url.QueryEscape(v), url.QueryEscape(j), url.QueryEscape(jh)} {
+	// YAML's single-quoted form doubles the quotes ('Pa''ss: w0rd').
+	single := strings.ReplaceAll(v, "'", "''")
+	for _, f := range []string{j, jh, yamlEscaped(v), single, url.QueryEscape(v), url.QueryEscape(j), url.QueryEscape(jh)} {
 		if len(f) >= MinValue && f != v {
 			m.pattern(f)
 		}

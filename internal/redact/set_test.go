@@ -257,3 +257,11 @@ func TestSetWriterError(t *testing.T) {
 		t.Error("Flush: no error")
 	}
 }
+
+func TestSetMasksYAMLSingleQuotedForm(t *testing.T) {
+	s := NewSet()
+	s.Add("Pa'ss: w0rd!")
+	if got := s.Mask("env: 'Pa''ss: w0rd!'\n"); strings.Contains(got, "w0rd") {
+		t.Errorf("single-quoted YAML not masked: %q", got)
+	}
+}

@@ -121,6 +121,14 @@ func (k KMS) Decrypt(ctx context.Context, ciphertext string) ([]byte, error) {
 		in.KeyId = aws.String(k.KeyID)
 	}
 	out, err := k.Client.Decrypt(ctx, in)
+	var incorrect *types.IncorrectKeyException
+	if errors.As(err, &incorrect) {
+		// A data key of another KMS key: one of before a rotation (the
+		// commits deployed then still decrypt, for plans and
+		// rollbacks). The blob names its key; IAM decides whether this
+		// job may use it.
+		out, err = k.Client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: blob})
+	}
 	if err != nil {
 		return nil, kmsDecryptError(k.KeyID, err)
 	}

@@ -3,6 +3,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -67,10 +68,13 @@ func overlay(src, dst *os.Root, name string) error {
 	if !st.Mode().IsRegular() {
 		return nil
 	}
-	b, err := fsafe.ReadFile(src, name, fsafe.MaxFileSize)
+	// Streamed: an untracked binary an earlier CI step downloaded may be
+	// large; it is copied, not refused.
+	in, err := fsafe.Open(src, name)
 	if err != nil {
 		return err
 	}
+	defer in.Close()
 	if d := filepath.Dir(name); d != "." {
 		if err := dst.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -80,7 +84,7 @@ func overlay(src, dst *os.Root, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	if _, err := io.Copy(f, in); err != nil {
 		f.Close()
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
+	"github.com/gitops-pipe/pipe/internal/sealed"
 )
 
 // Decrypter decrypts one encrypted secret (sealed.Decrypter).
@@ -57,24 +59,31 @@ type Unsealer struct {
 	// form, when it is one) before it is written anywhere.
 	Register func(values ...string)
 
-	once   sync.Once
-	dec    Decrypter
-	keyErr error
+	mu  sync.Mutex
+	dec Decrypter
 }
 
-// decrypter returns the key's decrypter, built on first use.
+// decrypter returns the key's decrypter, built on first use (a failure
+// is not kept: the next application asks again, as a cancelled or timed
+// out first attempt must not fail them all).
 func (u *Unsealer) decrypter(ctx context.Context) (Decrypter, error) {
-	u.once.Do(func() {
-		if u.Key == nil {
-			u.keyErr = errors.New("the repository configures no secretManagement: add one to .pipe/config.yaml (`pipe secret keygen` makes a key and prints it)")
-			return
-		}
-		u.dec, u.keyErr = u.Key(ctx)
-		if u.dec == nil && u.keyErr == nil {
-			u.keyErr = errors.New("no key to decrypt with")
-		}
-	})
-	return u.dec, u.keyErr
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.dec != nil {
+		return u.dec, nil
+	}
+	if u.Key == nil {
+		return nil, errors.New("the repository configures no secretManagement: add one to .pipe/config.yaml (`pipe secret keygen` makes a key and prints it)")
+	}
+	dec, err := u.Key(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if dec == nil {
+		return nil, errors.New("no key to decrypt with")
+	}
+	u.dec = dec
+	return dec, nil
 }
 
 // Needed reports whether the application renders files before use: it
@@ -102,7 +111,15 @@ type Error struct {
 	File string
 	Msg  string
 	Err  error
+	// transient: the key's service failed (a network error, throttling,
+	// an interruption), not the configuration.
+	transient bool
 }
+
+// Config reports whether the error is the configuration's (a secret for
+// another key or malformed, no key, a template or file problem: exit 2),
+// not a failure of the key's service to retry.
+func (e *Error) Config() bool { return !e.transient }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("application %s: %s: %s", e.App, e.File, e.Msg)
@@ -150,13 +167,6 @@ func (u *Unsealer) Apply(ctx context.Context, root string, app *config.App) erro
 			return err
 		}
 		data["attachment"] = att
-		if enc := g.Encryption; enc != nil && len(enc.EncryptedSecrets) > 0 && data["encryptedSecrets"] == nil {
-			secrets, err := u.secrets(ctx, r, app, enc)
-			if err != nil {
-				return err
-			}
-			data["encryptedSecrets"] = secrets
-		}
 		for _, t := range a.Targets {
 			if err := render(r, app, t, "attachment target", data); err != nil {
 				return err
@@ -185,7 +195,8 @@ func (u *Unsealer) secrets(ctx context.Context, r *os.Root, app *config.App, enc
 	}
 	dec, err := u.decrypter(ctx)
 	if err != nil {
-		return nil, &Error{App: app.Name, File: app.File, Msg: fmt.Sprintf("cannot decrypt its secrets (%s): %v", strings.Join(names, ", "), err), Err: err}
+		return nil, &Error{App: app.Name, File: app.File, Msg: fmt.Sprintf("cannot decrypt its secrets (%s): %v", strings.Join(names, ", "), err), Err: err,
+			transient: ctx.Err() != nil}
 	}
 	var lines map[string]int
 	for _, k := range names {
@@ -201,7 +212,8 @@ func (u *Unsealer) secrets(ctx context.Context, r *os.Root, app *config.App, enc
 			if l := lines[k]; l > 0 {
 				file = fmt.Sprintf("%s:%d", app.File, l)
 			}
-			return nil, &Error{App: app.Name, File: file, Msg: fmt.Sprintf("secret %q does not decrypt: %v", k, err), Err: err}
+			return nil, &Error{App: app.Name, File: file, Msg: fmt.Sprintf("secret %q does not decrypt: %v", k, err), Err: err,
+				transient: !errors.Is(err, sealed.ErrWrongKey) && !errors.Is(err, sealed.ErrMalformed)}
 		}
 		v := string(pt)
 		u.register(v)
@@ -217,11 +229,22 @@ func (u *Unsealer) register(v string) {
 	if u.Register == nil {
 		return
 	}
+	// A bare JSON literal or number ("true", "5432") is no secret worth
+	// masking: masked, it would break every JSON document it appears in
+	// as a value (records, plans).
+	if t := strings.TrimSpace(v); t == "true" || t == "false" || t == "null" || isNumber(t) {
+		return
+	}
 	vals := []string{v}
 	if dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v)); err == nil && len(dec) > 0 && utf8.Valid(dec) {
 		vals = append(vals, string(dec))
 	}
 	u.Register(vals...)
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }
 
 // Placeholder is what a sealed secret renders as: stable for a given

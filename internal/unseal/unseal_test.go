@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/sealed"
 )
 
 // rot is a toy decrypter: the ciphertext "enc:X" decrypts to X reversed;
@@ -21,7 +22,7 @@ func (r *rot) Decrypt(_ context.Context, ct string) ([]byte, error) {
 	r.calls++
 	v, ok := strings.CutPrefix(ct, "enc:")
 	if !ok {
-		return nil, errors.New("encrypted for another key, or altered")
+		return nil, sealed.ErrWrongKey
 	}
 	b := []byte(v)
 	slices.Reverse(b)
@@ -187,7 +188,10 @@ func TestApplyErrorsNameFileAndSecretNeverValue(t *testing.T) {
 			}
 			var ue *Error
 			if !errors.As(err, &ue) {
-				t.Errorf("%T is not an *Error", err)
+				t.Fatalf("%T is not an *Error", err)
+			}
+			if !ue.Config() {
+				t.Errorf("%v is not a configuration error", err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
