@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path"
 	"regexp"
@@ -213,7 +214,7 @@ func (u *Unsealer) secrets(ctx context.Context, r *os.Root, app *config.App, enc
 				file = fmt.Sprintf("%s:%d", app.File, l)
 			}
 			return nil, &Error{App: app.Name, File: file, Msg: fmt.Sprintf("secret %q does not decrypt: %v", k, err), Err: err,
-				transient: !errors.Is(err, sealed.ErrWrongKey) && !errors.Is(err, sealed.ErrMalformed)}
+				transient: transient(ctx, err)}
 		}
 		v := string(pt)
 		u.register(v)
@@ -240,6 +241,20 @@ func (u *Unsealer) register(v string) {
 		vals = append(vals, string(dec))
 	}
 	u.Register(vals...)
+}
+
+// transient reports whether a decryption failed for a reason of the
+// moment (the network, throttling, an interruption) rather than of the
+// configuration (another key, a disabled key, no access).
+func transient(ctx context.Context, err error) bool {
+	if errors.Is(err, sealed.ErrWrongKey) || errors.Is(err, sealed.ErrMalformed) {
+		return false
+	}
+	var ne net.Error
+	msg := err.Error()
+	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
+		strings.Contains(msg, "Throttling") || strings.Contains(msg, "RequestLimitExceeded") ||
+		strings.Contains(msg, "exceeded maximum number of attempts")
 }
 
 func isNumber(s string) bool {
