@@ -159,15 +159,25 @@ type Batch struct {
 // App, Kind and Dir are set) with the verdict.
 func (b *Batch) Go(i int, check func(ctx context.Context, r *AppResult)) { b.run(i, check) }
 
-// Tree returns the tree an application's desired state is read from: root
-// itself, or, for an application whose config renders files first
-// (decryption targets, attachments), a copy of root with those files
-// rendered. The caller calls done when the check no longer reads it.
-func (b *Batch) Tree(ctx context.Context, root string, app *config.App) (dir string, done func(), err error) {
-	if b.prepare == nil {
-		return root, func() {}, nil
-	}
-	return b.prepare(ctx, root, app)
+// GoTree is Go for a check that reads Apps[i]'s files: check gets the
+// tree to read them from, root itself or, for an application whose config
+// renders files first (decryption targets, attachments), a copy of root
+// with those files rendered, removed once check returns. An application
+// whose files cannot be prepared is FAILED with the reason.
+func (b *Batch) GoTree(i int, root string, check func(ctx context.Context, root string, r *AppResult)) {
+	b.run(i, func(ctx context.Context, r *AppResult) {
+		dir := root
+		if b.prepare != nil {
+			d, done, err := b.prepare(ctx, root, b.Apps[i])
+			if err != nil {
+				r.Status, r.Error = Failed, err.Error()
+				return
+			}
+			defer done()
+			dir = d
+		}
+		check(ctx, dir, r)
+	})
 }
 
 // Count adds to the report's counts of the API calls made: list requests
@@ -191,8 +201,9 @@ type Checker struct {
 	// Progress, when set, is called as each application's check ends.
 	Progress func(app string, st Status, d time.Duration)
 	Now      func() time.Time
-	// Prepare, when set, is Batch.Tree: it renders an application's
-	// decryption targets and attachments in a copy of root.
+	// Prepare, when set, gives Batch.GoTree's checks their tree: it
+	// renders an application's decryption targets and attachments in a
+	// copy of root.
 	Prepare func(ctx context.Context, root string, app *config.App) (string, func(), error)
 }
 

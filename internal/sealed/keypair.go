@@ -189,6 +189,20 @@ func pemOrBase64PEM(data []byte, what string) ([]byte, error) {
 	return decoded, nil
 }
 
+// pemBlocksOf returns the PEM blocks of data (a PEM, or the base64 of a
+// PEM), in order; what names the key in errors.
+func pemBlocksOf(data []byte, what string) ([]*pem.Block, error) {
+	p, err := pemOrBase64PEM(data, what)
+	if err != nil {
+		return nil, err
+	}
+	blocks := pemBlocks(p)
+	if len(blocks) == 0 {
+		return nil, fmt.Errorf("the %s is not valid PEM (a -----BEGIN line without its -----END line or with bad base64)", what)
+	}
+	return blocks, nil
+}
+
 // pemBlocks returns the PEM blocks of data, in order.
 func pemBlocks(data []byte) []*pem.Block {
 	var blocks []*pem.Block
@@ -206,15 +220,18 @@ func pemBlocks(data []byte) []*pem.Block {
 // KEY" or PKCS#8 "PRIVATE KEY", as openssl genpkey writes), or the base64
 // of such a PEM (PipeCD's privateKeyData). Errors never hold key material.
 func ParseRSAPrivateKey(data []byte) (*rsa.PrivateKey, error) {
-	const what = "RSA private key"
-	p, err := pemOrBase64PEM(data, what)
+	blocks, err := pemBlocksOf(data, privateKeyWhat)
 	if err != nil {
 		return nil, err
 	}
-	blocks := pemBlocks(p)
-	if len(blocks) == 0 {
-		return nil, fmt.Errorf("the %s is not valid PEM (a -----BEGIN line without its -----END line or with bad base64)", what)
-	}
+	return privateKeyOf(blocks)
+}
+
+const privateKeyWhat = "RSA private key"
+
+// privateKeyOf returns the first private key of blocks.
+func privateKeyOf(blocks []*pem.Block) (*rsa.PrivateKey, error) {
+	const what = privateKeyWhat
 	var seen []string
 	for _, b := range blocks {
 		if x509.IsEncryptedPEMBlock(b) || b.Type == "ENCRYPTED PRIVATE KEY" { //nolint:staticcheck // only detected, to refuse it
@@ -253,19 +270,19 @@ func ParseRSAPrivateKey(data []byte) (*rsa.PrivateKey, error) {
 // the previous ones a rotation keeps until every application was
 // deployed past it.
 func ParseRSAPrivateKeys(data []byte) ([]*rsa.PrivateKey, error) {
-	p, err := pemOrBase64PEM(data, "RSA private key")
+	all, err := pemBlocksOf(data, privateKeyWhat)
 	if err != nil {
 		return nil, err
 	}
 	// Other blocks (a certificate next to the key) are not keys.
 	var blocks []*pem.Block
-	for _, b := range pemBlocks(p) {
+	for _, b := range all {
 		if strings.Contains(b.Type, "PRIVATE KEY") {
 			blocks = append(blocks, b)
 		}
 	}
 	if len(blocks) <= 1 {
-		k, err := ParseRSAPrivateKey(p)
+		k, err := privateKeyOf(all)
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +290,7 @@ func ParseRSAPrivateKeys(data []byte) ([]*rsa.PrivateKey, error) {
 	}
 	keys := make([]*rsa.PrivateKey, 0, len(blocks))
 	for i, b := range blocks {
-		k, err := ParseRSAPrivateKey(pem.EncodeToMemory(b))
+		k, err := privateKeyOf([]*pem.Block{b})
 		if err != nil {
 			return nil, fmt.Errorf("key %d of %d: %w", i+1, len(blocks), err)
 		}
@@ -288,13 +305,9 @@ func ParseRSAPrivateKeys(data []byte) ([]*rsa.PrivateKey, error) {
 // public key's place is no place for it.
 func ParseRSAPublicKey(data []byte) (*rsa.PublicKey, error) {
 	const what = "RSA public key"
-	p, err := pemOrBase64PEM(data, what)
+	blocks, err := pemBlocksOf(data, what)
 	if err != nil {
 		return nil, err
-	}
-	blocks := pemBlocks(p)
-	if len(blocks) == 0 {
-		return nil, fmt.Errorf("the %s is not valid PEM (a -----BEGIN line without its -----END line or with bad base64)", what)
 	}
 	var seen []string
 	for _, b := range blocks {

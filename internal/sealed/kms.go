@@ -148,25 +148,13 @@ func (k KMS) Decrypt(ctx context.Context, ciphertext string) ([]byte, error) {
 }
 
 // kmsDecryptError classifies an error of KMS Decrypt: a blob KMS cannot
-// decrypt, or one of another key, is ErrWrongKey; access, network and
-// configuration errors are told as they are (they hold no secret).
+// decrypt is ErrWrongKey (one of another key KMS decrypts by the key it
+// names, see Decrypt); access, network and configuration errors are told
+// as they are (they hold no secret).
 func kmsDecryptError(keyID string, err error) error {
-	var (
-		invalid   *types.InvalidCiphertextException
-		incorrect *types.IncorrectKeyException
-	)
-	switch {
-	case errors.As(err, &incorrect):
-		return wrongKey(kmsScheme, "its data key was encrypted with another KMS key than %s", cmpOr(keyID, "the configured one"))
-	case errors.As(err, &invalid):
+	var invalid *types.InvalidCiphertextException
+	if errors.As(err, &invalid) {
 		return wrongKey(kmsScheme, "KMS cannot decrypt its data key (InvalidCiphertextException: another key, another account or region, or altered)")
 	}
 	return fmt.Errorf("AWS_KMS: KMS Decrypt of the data key (key %s): %w", keyID, err)
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

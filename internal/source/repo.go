@@ -25,6 +25,9 @@ type Repo struct {
 	st    *filesystem.Storage
 	packs *packSet // nil: go-git reads every object
 	trees treeCache
+	// changes are the working tree's changes ExportWorkTree copies, read
+	// once (a status walks and hashes the whole working tree).
+	changes *workTreeChanges
 }
 
 // Open opens the repository containing dir (dir or any parent holding .git,

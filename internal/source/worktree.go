@@ -18,12 +18,18 @@ import (
 // copy of the working tree for a step that must write into the tree
 // (rendering secrets into files) without touching the working tree, and
 // without the files Git ignores (build output, tool caches, credentials
-// earlier CI steps left).
+// earlier CI steps left). The changes are read on the first call and
+// reused: the copies of one run (one per application that renders files)
+// are of the working tree as it was then.
 func (r *Repo) ExportWorkTree(rev Revision, dir string) error {
 	if err := r.ExportTree(rev, dir); err != nil {
 		return err
 	}
-	dirty, err := r.DirtyPaths()
+	if r.changes == nil {
+		paths, err := r.DirtyPaths()
+		r.changes = &workTreeChanges{paths: paths, err: err}
+	}
+	dirty, err := r.changes.paths, r.changes.err
 	if err != nil {
 		return err
 	}
@@ -46,6 +52,11 @@ func (r *Repo) ExportWorkTree(rev Revision, dir string) error {
 		}
 	}
 	return nil
+}
+
+type workTreeChanges struct {
+	paths []string
+	err   error
 }
 
 // overlay copies the working tree's file name over the export (a regular

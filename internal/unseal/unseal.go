@@ -98,6 +98,13 @@ func Needed(app *config.App) bool {
 		g.Attachment != nil && len(g.Attachment.Targets) > 0
 }
 
+// Unrendered reports whether s still holds a template of encrypted
+// secrets or attachments: a file the app's config does not list as a
+// target, which a deployment must not apply as it is.
+func Unrendered(s string) bool {
+	return strings.Contains(s, "{{") && (strings.Contains(s, ".encryptedSecrets") || strings.Contains(s, ".attachment"))
+}
+
 // MaxTarget caps a decryption or attachment target, and an attachment
 // source: they are configuration files, not data.
 const MaxTarget = 4 << 20

@@ -21,13 +21,7 @@ import (
 // the traffic: all of it should go to one revision, the latest ready one.
 func (p *Platform) Drift(ctx context.Context, b *drift.Batch) {
 	for i, app := range b.Apps {
-		b.Go(i, func(ctx context.Context, r *drift.AppResult) {
-			root, done, err := b.Tree(ctx, p.opts.Root, app)
-			if err != nil {
-				r.Status, r.Error = drift.Failed, err.Error()
-				return
-			}
-			defer done()
+		b.GoTree(i, p.opts.Root, func(ctx context.Context, root string, r *drift.AppResult) {
 			if err := p.drift(ctx, root, app, r); err != nil {
 				r.Status, r.Error = drift.Failed, err.Error()
 			}

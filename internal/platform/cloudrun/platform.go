@@ -22,6 +22,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/platform"
 	"github.com/gitops-pipe/pipe/internal/redact"
+	"github.com/gitops-pipe/pipe/internal/unseal"
 )
 
 // Options are what the Cloud Run platform is built from.
@@ -240,7 +241,7 @@ func (d *prepared) PreFlight(context.Context, *plan.Plan) error {
 	var found string
 	eachEnv(d.head.Doc, func(container string, e map[string]any) {
 		v, _ := e["value"].(string)
-		if found == "" && strings.Contains(v, "{{") && (strings.Contains(v, ".encryptedSecrets") || strings.Contains(v, ".attachment")) {
+		if found == "" && unseal.Unrendered(v) {
 			name, _ := e["name"].(string)
 			found = fmt.Sprintf("%s: the environment variable %s of container %s is a template of PipeCD's secret management or attachments (%s) that was not rendered: "+
 				"list the file in spec.encryption.decryptionTargets (or attachment.targets) of the application's config", d.head.File, name, container, strings.TrimSpace(v))

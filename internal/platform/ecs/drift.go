@@ -22,13 +22,7 @@ import (
 // the ones ECS and pipe add ignored. Standalone tasks are skipped.
 func (p *Platform) Drift(ctx context.Context, b *drift.Batch) {
 	for i, app := range b.Apps {
-		b.Go(i, func(ctx context.Context, r *drift.AppResult) {
-			root, done, err := b.Tree(ctx, p.opts.Root, app)
-			if err != nil {
-				r.Status, r.Error = drift.Failed, err.Error()
-				return
-			}
-			defer done()
+		b.GoTree(i, p.opts.Root, func(ctx context.Context, root string, r *drift.AppResult) {
 			if err := p.drift(ctx, root, app, r); err != nil {
 				r.Status, r.Error = drift.Failed, err.Error()
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/execute"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/platform"
+	"github.com/gitops-pipe/pipe/internal/unseal"
 )
 
 // Options are what the ECS platform is built from.
@@ -197,7 +198,7 @@ func (d *prepared) PreFlight(context.Context, *plan.Plan) error {
 func templated(v any, path string) (string, string, bool) {
 	switch t := v.(type) {
 	case string:
-		if strings.Contains(t, "{{") && (strings.Contains(t, ".encryptedSecrets") || strings.Contains(t, ".attachment")) {
+		if unseal.Unrendered(t) {
 			return path, strings.TrimSpace(t), true
 		}
 	case map[string]any:

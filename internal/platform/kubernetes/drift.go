@@ -49,7 +49,7 @@ func (p *Platform) Drift(ctx context.Context, b *drift.Batch) {
 		of[i] = cl
 	}
 	for i, app := range b.Apps {
-		b.Go(i, func(ctx context.Context, r *drift.AppResult) {
+		b.GoTree(i, p.opts.Root, func(ctx context.Context, root string, r *drift.AppResult) {
 			if errs[i] != nil {
 				r.Status, r.Error = drift.Failed, errs[i].Error()
 				return
@@ -77,12 +77,6 @@ func (p *Platform) Drift(ctx context.Context, b *drift.Batch) {
 			live := cl.m.ByApp[app.Name]
 			delete(cl.m.ByApp, app.Name) // released as the check goes
 			cl.mu.Unlock()
-			root, done, err := b.Tree(ctx, p.opts.Root, app)
-			if err != nil {
-				r.Status, r.Error = drift.Failed, err.Error()
-				return
-			}
-			defer done()
 			b.Count(0, p.checkDrift(ctx, root, app, cl.client, live, r))
 		})
 	}

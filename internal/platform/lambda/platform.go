@@ -20,6 +20,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/execute"
 	"github.com/gitops-pipe/pipe/internal/plan"
 	"github.com/gitops-pipe/pipe/internal/platform"
+	"github.com/gitops-pipe/pipe/internal/unseal"
 )
 
 // Options are what the Lambda platform is built from.
@@ -234,7 +235,7 @@ func (d *prepared) PreFlight(ctx context.Context, p *plan.Plan) error {
 func templated(t Target) error {
 	for _, k := range sortedKeys(t.Config.Environment) {
 		v := t.Config.Environment[k]
-		if strings.Contains(v, "{{") && (strings.Contains(v, ".encryptedSecrets") || strings.Contains(v, ".attachment")) {
+		if unseal.Unrendered(v) {
 			return fmt.Errorf("%s: environments.%s is a template of PipeCD's secret management or attachments (%s) that was not rendered: "+
 				"list the file in spec.encryption.decryptionTargets (or attachment.targets) of the application's config", t.at("spec.environments."+k), k, strings.TrimSpace(v))
 		}

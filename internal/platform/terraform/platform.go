@@ -390,13 +390,7 @@ func resultAction(actions []string) string {
 // a sync would change are the drift.
 func (p *Platform) Drift(ctx context.Context, b *drift.Batch) {
 	for i, app := range b.Apps {
-		b.Go(i, func(ctx context.Context, r *drift.AppResult) {
-			root, release, err := b.Tree(ctx, p.opts.Root, app)
-			if err != nil {
-				r.Status, r.Error = drift.Failed, err.Error()
-				return
-			}
-			defer release()
+		b.GoTree(i, p.opts.Root, func(ctx context.Context, root string, r *drift.AppResult) {
 			ws, done, err := p.driftOpen(ctx, root, app)
 			var skip *drift.SkipError
 			switch {
