@@ -10,6 +10,13 @@ import (
 // ref: adopt it when the local ref is absent or behind, keep the local one
 // when it is ahead, merge the two trees when they diverged.
 func (s *GitStore) integrateRemote(app string, ref plumbing.ReferenceName, remote plumbing.Hash) error {
+	return s.integrate(app, ref, remote, func(remote, local plumbing.Hash) (plumbing.Hash, error) {
+		return s.mergeCommits(app, remote, local)
+	})
+}
+
+// integrate is integrateRemote with the merge of diverged commits given.
+func (s *GitStore) integrate(app string, ref plumbing.ReferenceName, remote plumbing.Hash, merge func(remote, local plumbing.Hash) (plumbing.Hash, error)) error {
 	local := s.ref(ref)
 	switch {
 	case remote.IsZero() || remote == local:
@@ -19,7 +26,7 @@ func (s *GitStore) integrateRemote(app string, ref plumbing.ReferenceName, remot
 	case s.isAncestor(remote, local):
 		return nil
 	}
-	merged, err := s.mergeCommits(app, remote, local)
+	merged, err := merge(remote, local)
 	if err != nil {
 		return err
 	}

@@ -15,17 +15,23 @@ import (
 const remoteAncestorWindow = 256
 
 // objectsToPush lists the objects the remote needs to take next when its
-// ref is at remoteTip: the commits reachable from next that are not
-// remoteTip or its recent ancestors, and the trees and blobs of those
-// commits that differ from remoteTip's tree. Its cost follows what changed,
-// not the size of the notes tree nor the repository's history.
-func (s *GitStore) objectsToPush(next, remoteTip plumbing.Hash) ([]plumbing.Hash, error) {
+// ref is at remoteTip and it also has the commits in also (another branch's
+// tip, say): the commits reachable from next that are not those or their
+// recent ancestors, and the trees and blobs of those commits that differ
+// from their known parent's tree (else remoteTip's). Its cost follows what
+// changed, not the size of the tree nor the repository's history.
+func (s *GitStore) objectsToPush(next, remoteTip plumbing.Hash, also ...plumbing.Hash) ([]plumbing.Hash, error) {
 	known := map[plumbing.Hash]bool{}
 	baseTree := plumbing.ZeroHash
-	if !remoteTip.IsZero() {
-		if c, err := s.commit(remoteTip); err == nil {
-			baseTree = c.TreeHash
-			s.markAncestors(remoteTip, known)
+	for i, tip := range append([]plumbing.Hash{remoteTip}, also...) {
+		if tip.IsZero() {
+			continue
+		}
+		if c, err := s.commit(tip); err == nil {
+			if i == 0 {
+				baseTree = c.TreeHash
+			}
+			s.markAncestors(tip, known)
 		}
 	}
 	out := map[plumbing.Hash]bool{}
@@ -41,7 +47,13 @@ func (s *GitStore) objectsToPush(next, remoteTip plumbing.Hash) ([]plumbing.Hash
 			return nil, fmt.Errorf("commit %s: %w", h, err)
 		}
 		out[h] = true
-		if err := s.treeDiffObjects(c.TreeHash, baseTree, out); err != nil {
+		base := baseTree
+		if len(c.ParentHashes) > 0 && known[c.ParentHashes[0]] {
+			if p, err := s.commit(c.ParentHashes[0]); err == nil {
+				base = p.TreeHash
+			}
+		}
+		if err := s.treeDiffObjects(c.TreeHash, base, out); err != nil {
 			return nil, err
 		}
 		queue = append(queue, c.ParentHashes...)

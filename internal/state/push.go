@@ -22,7 +22,10 @@ import (
 // and, for a race lost after it, by reading the remote ref again when the
 // server rejects the update: the rejection text differs between servers,
 // the ref's value does not.
-func (s *GitStore) casPush(ctx context.Context, ref plumbing.ReferenceName, expected, next plumbing.Hash) error {
+//
+// The remote is taken to have the commits in also (and their ancestors):
+// their objects are not sent.
+func (s *GitStore) casPush(ctx context.Context, ref plumbing.ReferenceName, expected, next plumbing.Hash, also ...plumbing.Hash) error {
 	c, ep, auth, err := s.endpoint()
 	if err != nil {
 		return err
@@ -55,7 +58,7 @@ func (s *GitStore) casPush(ctx context.Context, ref plumbing.ReferenceName, expe
 		}
 		close(done)
 	} else {
-		hashes, err := s.objectsToPush(next, expected)
+		hashes, err := s.objectsToPush(next, expected, also...)
 		if err != nil {
 			return &Error{Op: "push " + ref.String(), Msg: "collect objects", Err: err}
 		}

@@ -24,19 +24,43 @@ func (s *GitStore) writeNote(ctx context.Context, app, key, msg string, edit edi
 }
 
 // publish moves app's notes ref to the commit build makes on top of its
-// current value (build returns base for no change) and publishes it: a
-// compare-and-swap push of the remote ref from the value last seen to the
-// new commit. When the remote moved, the local ref is put back, the
-// remote's records are fetched and merged in, build is called again on top,
-// and the push retried with jittered exponential backoff, at most
-// MaxAttempts times.
+// current value (see publishTo).
 func (s *GitStore) publish(ctx context.Context, app string, build func(base plumbing.Hash) (plumbing.Hash, error)) error {
 	ref, err := s.NotesRef(app)
 	if err != nil {
 		return err
 	}
+	return s.publishTo(ctx, notesTarget{
+		ref: ref, app: app, what: fmt.Sprintf("records of app %q", app),
+		refresh:   func(ctx context.Context) error { return s.refresh(ctx, app) },
+		integrate: func(remote plumbing.Hash) error { return s.integrateRemote(app, ref, remote) },
+		busyHint:  "other jobs are writing this app's records at a high rate; retry the command",
+	}, build)
+}
+
+// notesTarget is a notes ref publishTo writes: the ref, how messages name
+// its content, how it is first fetched and how a remote value that moved is
+// merged into the local one.
+type notesTarget struct {
+	ref       plumbing.ReferenceName
+	app       string // for notices; "" for refs of no app
+	what      string
+	refresh   func(ctx context.Context) error
+	integrate func(remote plumbing.Hash) error
+	busyHint  string
+}
+
+// publishTo moves t's ref to the commit build makes on top of its current
+// value (build returns base for no change) and publishes it: a
+// compare-and-swap push of the remote ref from the value last seen to the
+// new commit. When the remote moved, the local ref is put back, the
+// remote's notes are fetched and merged in, build is called again on top,
+// and the push retried with jittered exponential backoff, at most
+// MaxAttempts times.
+func (s *GitStore) publishTo(ctx context.Context, t notesTarget, build func(base plumbing.Hash) (plumbing.Hash, error)) error {
+	ref := t.ref
 	if !s.fetched[ref] {
-		if err := s.refresh(ctx, app); err != nil {
+		if err := t.refresh(ctx); err != nil {
 			return err
 		}
 	}
@@ -62,7 +86,7 @@ func (s *GitStore) publish(ctx context.Context, app string, build func(base plum
 				_ = s.st.SetReference(plumbing.NewHashReference(tracking, tip))
 			}
 			if attempt > 1 {
-				s.notice(LevelDebug, app, fmt.Sprintf("pushed %s after %d attempts", ref, attempt))
+				s.notice(LevelDebug, t.app, fmt.Sprintf("pushed %s after %d attempts", ref, attempt))
 			}
 			return nil
 		}
@@ -77,11 +101,10 @@ func (s *GitStore) publish(ctx context.Context, app string, build func(base plum
 			}
 		}
 		if attempt >= s.opts.MaxAttempts {
-			return &Error{Op: fmt.Sprintf("push records of app %q", app), Err: ErrConflict,
-				Msg:  fmt.Sprintf("%s changed under each of %d attempts", ref, attempt),
-				Hint: "other jobs are writing this app's records at a high rate; retry the command"}
+			return &Error{Op: "push " + t.what, Err: ErrConflict,
+				Msg: fmt.Sprintf("%s changed under each of %d attempts", ref, attempt), Hint: t.busyHint}
 		}
-		s.notice(LevelInfo, app, fmt.Sprintf("%s was updated by another job; merging and retrying (attempt %d of %d)", ref, attempt+1, s.opts.MaxAttempts))
+		s.notice(LevelInfo, t.app, fmt.Sprintf("%s was updated by another job; merging and retrying (attempt %d of %d)", ref, attempt+1, s.opts.MaxAttempts))
 		if err := s.opts.Sleep(ctx, s.backoff(attempt)); err != nil {
 			return err
 		}
@@ -89,7 +112,7 @@ func (s *GitStore) publish(ctx context.Context, app string, build func(base plum
 		if err != nil {
 			return err
 		}
-		if err := s.integrateRemote(app, ref, remote[ref]); err != nil {
+		if err := t.integrate(remote[ref]); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,283 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// EventLog is the content of the events ref.
+type EventLog struct {
+	// Events, newest first.
+	Events []*RegisteredEvent
+	// Handlings of each event, by event ID.
+	Handlings map[string][]*Handling
+}
+
+// Handling returns what watcher did with event (nil if nothing yet).
+func (l *EventLog) Handling(event, watcher string) *Handling {
+	for _, h := range l.Handlings[event] {
+		if h.Watcher == watcher {
+			return h
+		}
+	}
+	return nil
+}
+
+// maxEventLog bounds what a read of the events ref takes in.
+const maxEventLog = 256 << 20
+
+// EventsRef is the notes ref holding registered events.
+func (s *GitStore) EventsRef() plumbing.ReferenceName {
+	return plumbing.ReferenceName(s.opts.NotesRef + "/events")
+}
+
+func (s *GitStore) eventsTarget() notesTarget {
+	ref := s.EventsRef()
+	return notesTarget{
+		ref: ref, what: "events",
+		refresh: s.refreshEvents,
+		integrate: func(remote plumbing.Hash) error {
+			return s.integrate("", ref, remote, s.mergeEventCommits)
+		},
+		busyHint: "other jobs are registering events at a high rate; retry the command",
+	}
+}
+
+// refreshEvents fetches the events ref once per Store.
+func (s *GitStore) refreshEvents(ctx context.Context) error {
+	ref := s.EventsRef()
+	if !s.online() || s.fetched[ref] {
+		return nil
+	}
+	remote, err := s.fetch(ctx, func(n plumbing.ReferenceName) bool { return n == ref })
+	if err != nil {
+		return err
+	}
+	s.fetched[ref] = true
+	return s.integrate("", ref, remote[ref], s.mergeEventCommits)
+}
+
+// RegisterEvent records ev, noted on the tip of branch at the remote
+// (branch "": the remote's default branch). It sets ev.ID (when empty),
+// ev.CreatedAt and ev.On.
+func (s *GitStore) RegisterEvent(ctx context.Context, ev *RegisteredEvent, branch string) error {
+	tip, err := s.eventAnchor(ctx, branch)
+	if err != nil {
+		return err
+	}
+	now := s.opts.Now().UTC()
+	if ev.ID == "" {
+		ev.ID = NewID(now)
+	}
+	ev.CreatedAt, ev.On = now, tip.String()
+	msg := fmt.Sprintf("pipe: event %s", ev.Name)
+	return s.publishTo(ctx, s.eventsTarget(), func(base plumbing.Hash) (plumbing.Hash, error) {
+		return s.editEventNotes(base, msg, map[string]func(*eventNote){
+			ev.On: func(n *eventNote) { n.merge(&eventNote{events: []*RegisteredEvent{ev}}) },
+		})
+	})
+}
+
+// eventAnchor is the commit a new event is noted on: the branch's remote tip
+// (its local tip offline).
+func (s *GitStore) eventAnchor(ctx context.Context, branch string) (plumbing.Hash, error) {
+	if !s.online() {
+		tip, err := s.localBranch(branch)
+		return tip.Hash, err
+	}
+	if branch == "" {
+		var err error
+		if branch, err = s.remoteDefaultBranch(ctx); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	h, err := s.RemoteBranch(ctx, branch)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if h.IsZero() {
+		return plumbing.ZeroHash, &Error{Op: "register event", Msg: fmt.Sprintf("the remote %s has no branch %q", s.opts.Remote, branch),
+			Hint: "name the GitOps repository's branch with --branch"}
+	}
+	return h, nil
+}
+
+// RecordHandlings notes what watchers did with events (each Handling's On
+// says on which commit its event is noted), in one commit.
+func (s *GitStore) RecordHandlings(ctx context.Context, hs []*Handling) error {
+	if len(hs) == 0 {
+		return nil
+	}
+	edits := map[string]func(*eventNote){}
+	for _, h := range hs {
+		if h.On == "" || !isHex(h.On) || len(h.On) != 40 {
+			return &Error{Op: "record event handling", Msg: fmt.Sprintf("handling of event %s has no commit to be noted on", h.Event)}
+		}
+		prev := edits[h.On]
+		edits[h.On] = func(n *eventNote) {
+			if prev != nil {
+				prev(n)
+			}
+			n.addHandling(h)
+		}
+	}
+	msg := fmt.Sprintf("pipe: %d event handling(s)", len(hs))
+	return s.publishTo(ctx, s.eventsTarget(), func(base plumbing.Hash) (plumbing.Hash, error) {
+		return s.editEventNotes(base, msg, edits)
+	})
+}
+
+// Events reads the events ref (fetched once per Store).
+func (s *GitStore) Events(ctx context.Context) (*EventLog, error) {
+	if err := s.refreshEvents(ctx); err != nil {
+		return nil, err
+	}
+	log := &EventLog{Handlings: map[string][]*Handling{}}
+	tip := s.ref(s.EventsRef())
+	if tip.IsZero() {
+		return log, nil
+	}
+	notes, err := s.readEventNotes(tip)
+	if err != nil {
+		return nil, err
+	}
+	for on, n := range notes {
+		for _, e := range n.events {
+			e.On = on
+			log.Events = append(log.Events, e)
+		}
+		for _, h := range n.handlings {
+			h.On = on
+			log.Handlings[h.Event] = append(log.Handlings[h.Event], h)
+		}
+	}
+	sort.Slice(log.Events, func(i, j int) bool {
+		a, b := log.Events[i], log.Events[j]
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.After(b.CreatedAt)
+		}
+		return a.ID > b.ID
+	})
+	return log, nil
+}
+
+// readEventNotes reads every note of the events commit tip.
+func (s *GitStore) readEventNotes(tip plumbing.Hash) (map[string]*eventNote, error) {
+	ref := s.EventsRef()
+	warn := func(m string) { s.notice(LevelWarn, "", ref.String()+": "+m) }
+	nt, ok := s.notesTreeAt(tip, ref, warn)
+	if !ok {
+		return nil, &Error{Op: "read events", Err: ErrCorruptRef, Msg: ref.String() + " is not a notes commit",
+			Hint: fmt.Sprintf("inspect it (git log %s) and move it aside (git update-ref -d %s)", ref, ref)}
+	}
+	out := make(map[string]*eventNote, len(nt.notes))
+	var total int64
+	for key, blobs := range nt.notes {
+		n := &eventNote{}
+		for _, b := range blobs {
+			size, err := blobSize(s.st, b)
+			if err != nil {
+				return nil, &Error{Op: "read events", Err: err}
+			}
+			if total += size; size > maxEventNote || total > maxEventLog {
+				return nil, &Error{Op: "read events", Err: ErrNoteTooLarge,
+					Msg:  fmt.Sprintf("%s holds over %s", ref, byteSize(min(size, maxEventLog))),
+					Hint: "remove old events: git update-ref -d " + ref.String() + " (on the remote too) starts a new log"}
+			}
+			data, err := readSizedBlob(s.st, b, maxEventNote)
+			if err != nil {
+				return nil, &Error{Op: "read events", Err: err}
+			}
+			n.merge(decodeEventNote(data, func(m string) { warn("note on " + key + ": " + m) }))
+		}
+		out[key] = n
+	}
+	return out, nil
+}
+
+// editEventNotes commits the edited notes on top of base and returns the
+// new tip, or base when nothing changed.
+func (s *GitStore) editEventNotes(base plumbing.Hash, msg string, edits map[string]func(*eventNote)) (plumbing.Hash, error) {
+	tree, baseTree, err := s.editedEventTree(base, edits)
+	if err != nil || tree == baseTree {
+		return base, err
+	}
+	return s.storeCommit(tree, msg, base)
+}
+
+// editedEventTree is the tree of base's notes with edits applied, and
+// base's tree.
+func (s *GitStore) editedEventTree(base plumbing.Hash, edits map[string]func(*eventNote)) (tree, baseTree plumbing.Hash, err error) {
+	ref := s.EventsRef()
+	nt := &notesTree{notes: map[string][]plumbing.Hash{}}
+	notes := map[string]*eventNote{}
+	if !base.IsZero() {
+		c, err := s.commit(base)
+		if err != nil {
+			return tree, baseTree, &Error{Op: "write events", Err: ErrCorruptRef, Msg: fmt.Sprintf("%s points at %s, which is not a commit", ref, short(base))}
+		}
+		baseTree = c.TreeHash
+		if nt, err = readNotesTree(s.st, c.TreeHash, func(string) {}); err != nil {
+			return tree, baseTree, &Error{Op: "write events", Err: fmt.Errorf("%w: %w", ErrCorruptRef, err)}
+		}
+		if notes, err = s.readEventNotes(base); err != nil {
+			return tree, baseTree, err
+		}
+	}
+	edits = maps.Clone(edits)
+	flat := make(map[string]plumbing.Hash, len(nt.notes))
+	for k, bs := range nt.notes {
+		flat[k] = bs[0]
+		if len(bs) > 1 { // noted at two fan-out depths: rewrite as one
+			edits[k] = chain(edits[k], func(*eventNote) {})
+		}
+	}
+	for key, edit := range edits {
+		n := notes[key]
+		if n == nil {
+			n = &eventNote{}
+		}
+		edit(n)
+		data, err := n.encode()
+		if err != nil {
+			return tree, baseTree, &Error{Op: "write events", Err: err, Hint: "remove old events (see docs/events.md)"}
+		}
+		if flat[key], err = s.writeBlob(data); err != nil {
+			return tree, baseTree, err
+		}
+	}
+	tree, err = writeNotesTree(s.st, flat, nt.nonNotes)
+	return tree, baseTree, err
+}
+
+func chain(a, b func(*eventNote)) func(*eventNote) {
+	if a == nil {
+		return b
+	}
+	return func(n *eventNote) { a(n); b(n) }
+}
+
+// mergeEventCommits merges two diverged commits of the events ref: a
+// union of their notes, line by line.
+func (s *GitStore) mergeEventCommits(remote, local plumbing.Hash) (plumbing.Hash, error) {
+	theirs, err := s.readEventNotes(remote)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	edits := map[string]func(*eventNote){}
+	for key, n := range theirs {
+		edits[key] = func(mine *eventNote) { mine.merge(n) }
+	}
+	tree, _, err := s.editedEventTree(local, edits)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if rc, err := s.commit(remote); err == nil && rc.TreeHash == tree {
+		return remote, nil // local adds nothing: take the remote's
+	}
+	return s.storeCommit(tree, "pipe: merge concurrent events", remote, local)
+}
