@@ -59,8 +59,16 @@ type GitHub struct {
 	PerPage int
 	// BodyLimit is the most characters of a comment body (65536).
 	BodyLimit int
+	// BranchExists says whether a branch of the repository exists, for
+	// pull requests (github_pulls.go); nil: every branch exists. It is
+	// called with the fake locked: it must not call the fake.
+	BranchExists func(branch string) bool
+	// PullsPermission is the token's pull-requests permission: "" or
+	// "write", or "read" (opening and editing pull requests answer 403).
+	PullsPermission string
 
 	mu             sync.Mutex
+	pulls          []*GitHubPull // github_pulls.go
 	nextID         int64
 	comments       []*GitHubComment
 	labels         map[int][]string
@@ -323,6 +331,8 @@ func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.deployments[i].Statuses = append(g.deployments[i].Statuses, in.State+": "+in.Description)
 		g.nextID++
 		writeJSON(w, http.StatusCreated, map[string]any{"id": g.nextID, "state": in.State})
+	case rest[0] == "pulls" && len(rest) <= 2:
+		g.servePulls(w, r, base, owner, repo, rest[1:], body)
 	default:
 		ghErr(w, http.StatusNotFound, "Not Found")
 	}

@@ -36,6 +36,13 @@ type GitLab struct {
 	PerPage int
 	// BodyLimit is the most characters of a note (1,000,000).
 	BodyLimit int
+	// BranchExists says whether a branch of the project exists, for merge
+	// requests (gitlab_mrs.go); nil: every branch exists. It is called with
+	// the fake locked: it must not call the fake.
+	BranchExists func(branch string) bool
+	// TokenScope is the scope of Token: "" or "api", or "read_api"
+	// (writing merge requests answers 403 insufficient_scope).
+	TokenScope string
 
 	mu       sync.Mutex
 	nextID   int64
@@ -47,6 +54,7 @@ type GitLab struct {
 	issues     []*GitLabIssue
 	issueNotes []*gitlabIssueNote
 	clock      int
+	mrs        []*GitLabMR // gitlab_mrs.go
 }
 
 // SetMergeRequestsOfCommit makes GET .../repository/commits/SHA/merge_requests
@@ -126,6 +134,10 @@ func (g *GitLab) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	seg := strings.Split(strings.Trim(strings.TrimPrefix(raw, "/api/v4"), "/"), "/")
 	// projects/:id/issues[/:iid[/notes]]
 	if g.serveIssues(w, r, seg, body) {
+		return
+	}
+	// projects/:id/merge_requests[/:iid of a merge request of the fake]
+	if g.serveMergeRequests(w, r, seg, body) {
 		return
 	}
 	// projects/:id/repository/commits/:sha/merge_requests
