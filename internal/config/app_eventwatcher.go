@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"io"
+	"strings"
+	"text/template"
+)
 
 // EventWatcherConfig updates files of the application when a matching event
 // is registered (`pipe event register`).
@@ -53,6 +57,21 @@ type EventWatcherHandlerConfig struct {
 
 // Validate implements validatable.
 func (h *EventWatcherHandlerConfig) Validate(c *Checker, path string) {
+	if h.CommitMessage != "" {
+		t, err := template.New("commitMessage").Parse(h.CommitMessage)
+		if err == nil {
+			// Render with empty data: a field that does not exist is caught
+			// here, a label or context that is missing only with the event.
+			err = t.Execute(io.Discard, struct {
+				Value, EventName, App string
+				Labels, Contexts     map[string]string
+			}{})
+		}
+		if err != nil {
+			c.Errorf(path+".commitMessage", "the template sees {{ .Value }}, {{ .EventName }}, {{ .Labels }}, {{ .Contexts }} and {{ .App }}",
+				"commitMessage is not a valid template: %v", strings.TrimPrefix(err.Error(), "template: "))
+		}
+	}
 	if c.Has(path+".replacements") && len(h.Replacements) == 0 {
 		c.Errorf(path+".replacements", "add a replacement: file and one of yamlField, jsonField, hclField, regex", "an event handler needs at least one replacement")
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -112,4 +113,22 @@ func TestEventWatcher(t *testing.T) {
 func TestEventWatcherNoEvents(t *testing.T) {
 	_, ds := checkSpec(t, ".pipe/e.yaml", []byte("apiVersion: pipecd.dev/v1beta1\nkind: EventWatcher\nspec: {}\n"), "", "")
 	assertDiag(t, ds, SeverityWarning, "spec", 3, "has no events", "")
+}
+
+func TestEventWatcherCommitMessageTemplate(t *testing.T) {
+	for _, tc := range []struct {
+		msg, want string
+	}{
+		{"bump {{ .Value }} for {{ .EventName }} ({{ .Labels.env }}, {{ .App }})", ""},
+		{"bump {{ .Value ", "commitMessage is not a valid template"},
+		{"bump {{ .Tag }}", "can't evaluate field Tag"},
+	} {
+		c := &Checker{Positions: map[string]Pos{}}
+		h := &EventWatcherHandlerConfig{CommitMessage: tc.msg}
+		h.Validate(c, "spec.eventWatcher[0].handler.config")
+		got := c.Diags.Errors().Error()
+		if tc.want == "" && len(c.Diags.Errors()) > 0 || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%q: diagnostics %q, want %q", tc.msg, got, tc.want)
+		}
+	}
 }
