@@ -180,5 +180,5 @@ func ghMessage(err error) string {
 			msg += ": " + e.Message
 		}
 	}
-	return clip(msg, 300)
+	return strings.TrimSuffix(clip(msg, 300), ".")
 }

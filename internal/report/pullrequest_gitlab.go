@@ -1,15 +1,11 @@
 package report
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -20,6 +16,7 @@ import (
 // project through the REST API v4.
 type GitLabPullRequester struct {
 	c        *GitLabCommenter
+	http     *http.Client // c's, not following redirects to other hosts
 	jobToken bool
 }
 
@@ -34,7 +31,23 @@ func NewGitLabPullRequester(httpClient *http.Client, apiURL, project, token stri
 	if err != nil {
 		return nil, err
 	}
-	return &GitLabPullRequester{c: c, jobToken: jobToken}, nil
+	// The token travels in a header Go keeps on a redirect to another
+	// host: such a redirect is not followed.
+	hc := *c.http
+	next := hc.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != via[0].URL.Host {
+			return fmt.Errorf("GitLab redirected to another host, %s, where the token is not sent: set the API URL to the address it answers at", req.URL.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &GitLabPullRequester{c: c, http: &hc, jobToken: jobToken}, nil
 }
 
 // glMR is the part of a GitLab merge request pipe reads.
@@ -144,139 +157,4 @@ func (p *GitLabPullRequester) openMR(ctx context.Context, s PullRequestSpec) (*g
 		}
 		page = next
 	}
-}
-
-// glError is an answer of GitLab that is not a success.
-type glError struct {
-	status int
-	msg    string
-}
-
-func (e *glError) Error() string { return fmt.Sprintf("GitLab answered %d %s", e.status, e.msg) }
-
-// do sends a request with the token in its header and decodes the answer
-// into out; an answer that is not a success is a *glError.
-func (p *GitLabPullRequester) do(ctx context.Context, method, u string, body, out any) (http.Header, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "pipe")
-	if p.c.token != "" {
-		req.Header.Set(p.c.header, p.c.token)
-	}
-	resp, err := p.c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, fmt.Errorf("reading GitLab's answer: %w", err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg := glMessage(data)
-		if len(p.c.token) >= minSecret {
-			msg = strings.ReplaceAll(msg, p.c.token, "***")
-		}
-		return resp.Header, &glError{status: resp.StatusCode, msg: clip(msg, 300)}
-	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return resp.Header, fmt.Errorf("reading GitLab's answer to %s: %w", method, err)
-		}
-	}
-	return resp.Header, nil
-}
-
-// glMessage flattens GitLab's error bodies: {"message": "..."},
-// {"message": ["...", ...]}, {"message": {"field": ["..."]}} and
-// {"error": "...", "error_description": "..."}. Other bodies (an HTML
-// page of a proxy) are not repeated.
-func glMessage(data []byte) string {
-	var e struct {
-		Message          json.RawMessage `json:"message"`
-		Error            string          `json:"error"`
-		ErrorDescription string          `json:"error_description"`
-	}
-	if json.Unmarshal(data, &e) != nil {
-		return "(no message)"
-	}
-	var parts []string
-	var str string
-	var list []string
-	var fields map[string]json.RawMessage
-	switch {
-	case json.Unmarshal(e.Message, &str) == nil && str != "":
-		parts = append(parts, str)
-	case json.Unmarshal(e.Message, &list) == nil:
-		parts = append(parts, list...)
-	case json.Unmarshal(e.Message, &fields) == nil:
-		keys := make([]string, 0, len(fields))
-		for k := range fields {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			var vs []string
-			if json.Unmarshal(fields[k], &vs) != nil {
-				var v string
-				_ = json.Unmarshal(fields[k], &v)
-				vs = []string{v}
-			}
-			parts = append(parts, k+" "+strings.Join(vs, ", "))
-		}
-	}
-	if e.Error != "" {
-		parts = append(parts, strings.TrimSpace(e.Error+": "+e.ErrorDescription))
-	}
-	if len(parts) == 0 {
-		return "(no message)"
-	}
-	return strings.TrimSuffix(strings.Join(parts, "; "), ":")
-}
-
-// mrExists reports whether err is GitLab's 409 for a second open merge
-// request from the same source branch.
-func mrExists(err error) bool {
-	var ge *glError
-	return errors.As(err, &ge) && ge.status == http.StatusConflict && strings.Contains(strings.ToLower(ge.msg), "already exists")
-}
-
-// explain says what GitLab refused about the merge request of s and what
-// to do about it.
-func (p *GitLabPullRequester) explain(err error, s PullRequestSpec) string {
-	var ge *glError
-	if !errors.As(err, &ge) {
-		return err.Error()
-	}
-	lower := strings.ToLower(ge.msg)
-	switch {
-	case p.jobToken && (ge.status == http.StatusUnauthorized || ge.status == http.StatusForbidden):
-		return ge.Error() + ": a CI_JOB_TOKEN cannot open or edit merge requests; set GITLAB_TOKEN to a project or personal access token with the api scope (and at least the Developer role)"
-	case ge.status == http.StatusUnauthorized:
-		return ge.Error() + ": the token is invalid, expired or revoked"
-	case ge.status == http.StatusForbidden:
-		return ge.Error() + fmt.Sprintf(": the token needs the api scope and at least the Developer role in %s", p.c.project)
-	case ge.status == http.StatusNotFound:
-		return ge.Error() + fmt.Sprintf(": project %s does not exist, or the token cannot see it (it needs the api scope)", p.c.project)
-	case (ge.status == http.StatusBadRequest || ge.status == http.StatusUnprocessableEntity) && strings.Contains(lower, "does not exist"):
-		if !strings.Contains(lower, "source") && strings.Contains(lower, "target") {
-			return fmt.Sprintf("the target branch %q does not exist in %s: check the branch the merge request should merge into (%s)", s.Base, p.c.project, ge.Error())
-		}
-		return fmt.Sprintf("branch %q does not exist in %s: push it before opening the merge request (%s)", s.Head, p.c.project, ge.Error())
-	}
-	return ge.Error()
 }
