@@ -152,6 +152,8 @@ func (g *GitHub) pullError(err error, s PullRequestSpec) string {
 				return fmt.Sprintf("branch %q does not exist in %s: push it before opening the pull request", s.Head, repo)
 			case e.Field == "base" && e.Code == "invalid":
 				return fmt.Sprintf("the base branch %q does not exist in %s: check the branch the pull request should merge into", s.Base, repo)
+			case strings.HasPrefix(e.Message, "No commits between"):
+				return fmt.Sprintf("GitHub answered 422 %s: branch %q has no commit that %q lacks, so there is nothing to propose", strings.TrimSuffix(e.Message, "."), s.Head, s.Base)
 			}
 		}
 	}

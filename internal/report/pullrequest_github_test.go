@@ -195,25 +195,37 @@ func serverOf(t *testing.T, fake *fakes.GitHub) string {
 	return srv.URL
 }
 
-func TestGitHubEnsurePullRequestActionsNotPermitted(t *testing.T) {
-	// A repository that does not let workflows open pull requests.
-	fake, _ := fakes.NewGitHub("")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/pulls") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`{"message":"GitHub Actions is not permitted to create or approve pull requests.","documentation_url":"https://docs.github.com/rest/pulls/pulls#create-a-pull-request","status":"403"}`))
-			return
+func TestGitHubEnsurePullRequestRefusedCreation(t *testing.T) {
+	// Answers the fake does not give: a repository that does not let
+	// workflows open pull requests, and a branch with nothing new.
+	for _, tc := range []struct {
+		status       int
+		answer, want string
+	}{
+		{http.StatusForbidden, `{"message":"GitHub Actions is not permitted to create or approve pull requests.","documentation_url":"https://docs.github.com/rest/pulls/pulls#create-a-pull-request","status":"403"}`,
+			"403 GitHub Actions is not permitted to create or approve pull requests: allow it in acme/deploys's Settings > Actions > General > Workflow permissions"},
+		{http.StatusUnprocessableEntity, `{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"No commits between main and event/web"}],"documentation_url":"https://docs.github.com/rest/pulls/pulls#create-a-pull-request","status":"422"}`,
+			`branch "event/web" has no commit that "main" lacks, so there is nothing to propose`},
+	} {
+		fake, own := fakes.NewGitHub("")
+		own.Close() // served below, behind the canned answer
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/pulls") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.answer))
+				return
+			}
+			fake.ServeHTTP(w, r)
+		}))
+		gh, err := NewGitHub(srv.Client(), srv.URL, "acme/deploys", testToken)
+		if err != nil {
+			t.Fatal(err)
 		}
-		fake.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	gh, err := NewGitHub(srv.Client(), srv.URL, "acme/deploys", testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = gh.EnsurePullRequest(context.Background(), webSpec)
-	if err == nil || !strings.Contains(err.Error(), "Allow GitHub Actions to create and approve pull requests") {
-		t.Fatalf("err = %v", err)
+		_, err = gh.EnsurePullRequest(context.Background(), webSpec)
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("err = %v, want %q", err, tc.want)
+		}
 	}
 }
