@@ -173,7 +173,7 @@ func TestSecretSpliceRefusesWhatReadsDifferently(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A position that is off by a few bytes must be caught by the check.
-	secrets[0].start -= 2
+	secrets[0].span.Start -= 2
 	if _, err := spliceSecrets("f.yaml", in, secrets, map[string]string{"a": newCT}); err == nil {
 		t.Fatal("a splice that changes other bytes was accepted")
 	} else if !strings.Contains(err.Error(), "f.yaml") || !strings.Contains(err.Error(), "by hand") {
@@ -193,8 +193,10 @@ func TestSecretYAMLScalar(t *testing.T) {
 		{"true", 0, `"true"`},
 		{"a: b", 0, `"a: b"`},
 		{"-x", 0, `"-x"`},
-		{"it's", '\'', `"it's"`},
-		{"a\"\\\n", 0, `"a\"\\\x0a"`},
+		{"it's", '\'', `'it''s'`},
+		{"a\"\\\n", 0, `"a\"\\\n"`},
+		{"a b", 0, `a b`},
+		{"a,b", 0, `"a,b"`},
 	} {
 		if got := yamlScalar(tt.v, tt.quote); got != tt.want {
 			t.Errorf("yamlScalar(%q, %q) = %s, want %s", tt.v, tt.quote, got, tt.want)

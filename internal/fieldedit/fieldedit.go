@@ -1,0 +1,127 @@
+// Package fieldedit replaces one value of a file in place, the way the
+// event watcher (`pipe event watch`) updates a GitOps repository when an
+// event such as "image tag v1.2.3" arrives: a field of a YAML, JSON or HCL
+// file, or the first capturing group of a regular expression.
+//
+// The edit is a splice: only the bytes of the replaced scalar change.
+// Comments, key order, quoting, indentation, line endings (CRLF too), a
+// byte order mark, other documents and trailing text are kept byte for
+// byte. The value comes from another repository's CI and is untrusted: it
+// is written in a form that reads back as exactly that value, and every
+// edited file is parsed again and compared with the original before it is
+// returned, so that a value can never inject structure.
+package fieldedit
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxFileSize is the largest file the editors accept (and produce).
+const MaxFileSize = 10 << 20
+
+// Result is the outcome of one edit.
+type Result struct {
+	// Out is the file's new content (the input itself when !Changed).
+	Out []byte
+	// Changed is false when every place matched already holds the value
+	// (PipeCD: "Nothing to commit").
+	Changed bool
+	// Old holds the previous value of each place replaced, in file order.
+	Old []string
+	// Lines holds the 1-based line (in the input) of each place replaced.
+	Lines []int
+}
+
+// ErrNotFound is wrapped by the error of an edit whose path or pattern
+// matches nothing in the file: errors.Is(err, ErrNotFound).
+var ErrNotFound = errors.New("no match in the file")
+
+// Error is an edit that cannot be made: a path that does not parse or
+// match, a place that cannot be replaced, a file that cannot be read.
+type Error struct {
+	// Path is the path (or the regular expression) of the edit.
+	Path string
+	// Line is the 1-based line of the file the error is about; 0 if none.
+	Line int
+	// Msg says what is wrong and what to do.
+	Msg string
+	// Err is ErrNotFound when nothing matched; nil otherwise.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// Unwrap returns ErrNotFound for a path or pattern that matches nothing.
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(path string, line int, format string, args ...any) *Error {
+	return &Error{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+func notFound(path string, line int, format string, args ...any) *Error {
+	return &Error{Path: path, Line: line, Msg: fmt.Sprintf(format, args...), Err: ErrNotFound}
+}
+
+// checkInput refuses a file or a value the editors do not take.
+func checkInput(path string, data []byte, value string) error {
+	if len(data) > MaxFileSize {
+		return errorf(path, 0, "the file is %s; files over %s are not edited (is it really a configuration file?)", size(len(data)), size(MaxFileSize))
+	}
+	if !utf8.ValidString(value) {
+		return errorf(path, 0, "the value is not valid UTF-8; only text can be written")
+	}
+	if len(value) > MaxFileSize {
+		return errorf(path, 0, "the value is %s; values over %s are not written", size(len(value)), size(MaxFileSize))
+	}
+	return nil
+}
+
+// checkOutput refuses an edited file over MaxFileSize.
+func checkOutput(path string, out []byte) error {
+	if len(out) > MaxFileSize {
+		return errorf(path, 0, "the edited file would be %s, over the %s limit", size(len(out)), size(MaxFileSize))
+	}
+	return nil
+}
+
+func size(n int) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// short quotes s for a message, cut to a readable length.
+func short(s string) string {
+	const limit = 60
+	if utf8.RuneCountInString(s) > limit {
+		r := []rune(s)
+		return fmt.Sprintf("%q…", string(r[:limit]))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// list joins names for a message, at most a handful of them.
+func list(names []string) string {
+	const limit = 8
+	if len(names) > limit {
+		return strings.Join(names[:limit], ", ") + fmt.Sprintf(" and %d more", len(names)-limit)
+	}
+	return strings.Join(names, ", ")
+}
+
+// plural is "1 item", "2 items".
+func plural(n int, what string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", what)
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
