@@ -36,12 +36,16 @@ func TestScripts(t *testing.T) {
 			}
 			e.Setenv("NO_COLOR", "1")
 			e.Setenv("EXAMPLES", examplesDir())
+			// The project's test servers take a testing.TB (gitserver).
+			if tb, ok := e.T().(testing.TB); ok {
+				e.Values[tbKey{}] = tb
+			}
 			return nil
 		},
 		RequireExplicitExec: true,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"fakegithub": fakeGitHubCmd(), "webhookrecv": fakes.WebhookCmd(),
-			"awsemu": awsemu.ScriptCmd(),
+			"awsemu": awsemu.ScriptCmd(), "gitserver": gitServerCmd(), "fakegitlab": fakeGitLabCmd(),
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "examples" {
@@ -75,8 +79,12 @@ const fakeGitHubToken = "ghs_fakeT0ken0123456789abcdef"
 //	fakegithub comments N         print the comments of PR N
 //	fakegithub labels N           print the labels of PR N
 //	fakegithub statuses SHA       print the commit statuses of SHA
+//	fakegithub pulls              print the pull requests (their head
+//	                              branches must exist in the `gitserver`
+//	                              repository, when one is started)
 //	fakegithub requests           print "METHOD PATH" of every request
-//	fakegithub nosecret           fail if a request body holds the token
+//	fakegithub nosecret           fail if a request body holds the token,
+//	                              or a request the git server's token
 func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
 	var mu sync.Mutex
 	running := map[*testscript.TestScript]*fakes.GitHub{}
@@ -85,7 +93,7 @@ func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
 			ts.Fatalf("fakegithub cannot be negated")
 		}
 		if len(args) == 0 {
-			ts.Fatalf("usage: fakegithub start|comment|comments|labels|statuses|requests|nosecret")
+			ts.Fatalf("usage: fakegithub start|comment|comments|labels|statuses|pulls|requests|nosecret")
 		}
 		mu.Lock()
 		fake := running[ts]
@@ -104,6 +112,7 @@ func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
 		switch args[0] {
 		case "start":
 			f, srv := fakes.NewGitHub(fakeGitHubToken)
+			f.BranchExists = func(b string) bool { return scriptRemotes.branchExists(ts, b) }
 			ts.Defer(srv.Close)
 			mu.Lock()
 			running[ts] = f
@@ -126,13 +135,17 @@ func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
 				ts.Fatalf("usage: fakegithub statuses SHA")
 			}
 			fmt.Fprintln(ts.Stdout(), strings.Join(fake.Statuses(args[1]), "\n"))
+		case "pulls":
+			for _, p := range fake.PullRequests() {
+				fmt.Fprint(ts.Stdout(), pullLine(p))
+			}
 		case "requests":
 			for _, r := range fake.Requests() {
 				fmt.Fprintf(ts.Stdout(), "%s %s\n", r.Method, r.Path)
 			}
 		case "nosecret":
 			for _, r := range fake.Requests() {
-				if strings.Contains(r.Body, fakeGitHubToken) || strings.Contains(r.Path+r.Query, fakeGitHubToken) {
+				if leaks(r, fakeGitHubToken) {
 					ts.Fatalf("%s %s carries the token", r.Method, r.Path)
 				}
 			}

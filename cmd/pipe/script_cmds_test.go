@@ -1,0 +1,217 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/gitops-pipe/pipe/internal/testenv/fakes"
+	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
+)
+
+// Script commands that start the project's real Git server and the GitLab
+// fake for the event watcher's scenarios (testdata/script/event_*.txtar).
+
+// tbKey is the Env.Values key of the script's testing.TB (set in Setup).
+type tbKey struct{}
+
+// gitServerToken is the token `gitserver start` sets in PIPE_GIT_TOKEN: it
+// must appear in no output, note, commit or request body.
+const gitServerToken = "gitsrv-T0ken-9f8e7d6c5b4a"
+
+// fakeGitLabToken is the GITLAB_TOKEN `fakegitlab start` sets.
+const fakeGitLabToken = "glpat-fakeT0ken0123456789"
+
+// scriptTB is the testing.TB the project's test servers take, for a
+// running script: failures fail the script's line and cleanups run when
+// the script ends; the rest is the script's subtest's.
+type scriptTB struct {
+	testing.TB
+	ts *testscript.TestScript
+}
+
+func (s scriptTB) Helper()                           {}
+func (s scriptTB) Fatalf(format string, args ...any) { s.ts.Fatalf(format, args...) }
+func (s scriptTB) Fatal(args ...any)                 { s.ts.Fatalf("%s", fmt.Sprint(args...)) }
+func (s scriptTB) Errorf(format string, args ...any) { s.ts.Fatalf(format, args...) }
+func (s scriptTB) Skip(args ...any)                  { s.ts.Fatalf("cannot run: %s", fmt.Sprint(args...)) }
+func (s scriptTB) Cleanup(f func())                  { s.ts.Defer(f) }
+
+func tbOf(ts *testscript.TestScript) scriptTB {
+	tb, ok := ts.Value(tbKey{}).(testing.TB)
+	if !ok {
+		ts.Fatalf("the script has no testing.TB (Setup sets it)")
+	}
+	return scriptTB{TB: tb, ts: ts}
+}
+
+// remotes maps a running script to the bare repository its `gitserver
+// start` serves, for the fakes' BranchExists hooks.
+type remotes struct {
+	mu   sync.Mutex
+	bare map[*testscript.TestScript]string
+}
+
+func (r *remotes) set(ts *testscript.TestScript, dir string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bare == nil {
+		r.bare = map[*testscript.TestScript]string{}
+	}
+	r.bare[ts] = dir
+}
+
+func (r *remotes) forget(ts *testscript.TestScript) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.bare, ts)
+}
+
+// branchExists says whether the script's served repository has branch b;
+// with no server started, every branch exists (the fakes' default).
+func (r *remotes) branchExists(ts *testscript.TestScript, b string) bool {
+	r.mu.Lock()
+	dir := r.bare[ts]
+	r.mu.Unlock()
+	if dir == "" {
+		return true
+	}
+	cmd := exec.Command("git", "--git-dir", dir, "rev-parse", "--verify", "--quiet", "refs/heads/"+b)
+	cmd.Env = gitserver.Env()
+	return cmd.Run() == nil
+}
+
+// scriptRemotes is shared by the commands of every script.
+var scriptRemotes = &remotes{}
+
+// gitServerCmd is the script command that serves a bare repository over
+// smart HTTP (`git http-backend`, internal/testenv/gitserver) with basic
+// auth:
+//
+//	gitserver start NAME   create NAME.git and serve it; set REMOTE_URL (no
+//	                       credentials), REMOTE_DIR (the bare repository),
+//	                       PIPE_GIT_TOKEN (the token pipe pushes with) and
+//	                       the git command line's auth header (GIT_CONFIG_*),
+//	                       so that plain `exec git clone $REMOTE_URL` works
+//	gitserver token        print the token (for `! stdout` checks elsewhere)
+func gitServerCmd() func(*testscript.TestScript, bool, []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg {
+			ts.Fatalf("gitserver cannot be negated")
+		}
+		if len(args) == 0 {
+			ts.Fatalf("usage: gitserver start NAME")
+		}
+		switch args[0] {
+		case "start":
+			if len(args) != 2 || strings.ContainsAny(args[1], "/\\ ") {
+				ts.Fatalf("usage: gitserver start NAME (a plain name)")
+			}
+			if ts.Getenv("REMOTE_DIR") != "" {
+				ts.Fatalf("gitserver start: one server per script")
+			}
+			tb := tbOf(ts)
+			root := tb.TempDir()
+			name := args[1] + ".git"
+			dir := gitserver.NewBareRepo(tb, root, name)
+			srv := gitserver.StartHTTP(tb, root, gitserver.HTTPOptions{Token: gitServerToken})
+			scriptRemotes.set(ts, dir)
+			ts.Defer(func() { scriptRemotes.forget(ts) })
+			ts.Setenv("REMOTE_URL", srv.RepoURL(name))
+			ts.Setenv("REMOTE_DIR", dir)
+			ts.Setenv("PIPE_GIT_TOKEN", gitServerToken)
+			// The git command line authenticates by a header, so that no
+			// clone's remote URL holds the token.
+			basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + gitServerToken))
+			ts.Setenv("GIT_CONFIG_COUNT", "1")
+			ts.Setenv("GIT_CONFIG_KEY_0", "http.extraHeader")
+			ts.Setenv("GIT_CONFIG_VALUE_0", "Authorization: Basic "+basic)
+			ts.Setenv("GIT_TERMINAL_PROMPT", "0")
+		case "token":
+			fmt.Fprintln(ts.Stdout(), gitServerToken)
+		default:
+			ts.Fatalf("unknown gitserver command %q", args[0])
+		}
+	}
+}
+
+// fakeGitLabCmd is the script command that runs a fake GitLab REST API
+// (project acme/gitops, id 42) in the test process:
+//
+//	fakegitlab start      start it; set CI_API_V4_URL, CI_PROJECT_ID and
+//	                      GITLAB_TOKEN; its merge requests' source branches
+//	                      must exist in the `gitserver` repository
+//	fakegitlab mrs        print the merge requests
+//	fakegitlab requests   print "METHOD PATH" of every request
+//	fakegitlab nosecret   fail if a request carries a token in its body or
+//	                      URL, or the git token anywhere
+func fakeGitLabCmd() func(*testscript.TestScript, bool, []string) {
+	var mu sync.Mutex
+	running := map[*testscript.TestScript]*fakes.GitLab{}
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg {
+			ts.Fatalf("fakegitlab cannot be negated")
+		}
+		if len(args) != 1 {
+			ts.Fatalf("usage: fakegitlab start|mrs|requests|nosecret")
+		}
+		mu.Lock()
+		fake := running[ts]
+		mu.Unlock()
+		if args[0] != "start" && fake == nil {
+			ts.Fatalf("fakegitlab start first")
+		}
+		switch args[0] {
+		case "start":
+			f, srv := fakes.NewGitLab("acme/gitops", 42, fakeGitLabToken)
+			f.BranchExists = func(b string) bool { return scriptRemotes.branchExists(ts, b) }
+			ts.Defer(srv.Close)
+			mu.Lock()
+			running[ts] = f
+			mu.Unlock()
+			ts.Defer(func() {
+				mu.Lock()
+				delete(running, ts)
+				mu.Unlock()
+			})
+			ts.Setenv("CI_API_V4_URL", srv.URL+"/api/v4")
+			ts.Setenv("CI_PROJECT_ID", "42")
+			ts.Setenv("GITLAB_TOKEN", fakeGitLabToken)
+		case "mrs":
+			for _, m := range fake.MergeRequests() {
+				fmt.Fprintf(ts.Stdout(), "=== !%d %s %s -> %s labels=%s updates=%d\ntitle: %s\n%s\n", m.IID, m.State,
+					m.SourceBranch, m.TargetBranch, strings.Join(m.Labels, ","), m.Updates, m.Title, m.Description)
+			}
+		case "requests":
+			for _, r := range fake.Requests() {
+				fmt.Fprintf(ts.Stdout(), "%s %s\n", r.Method, r.Path)
+			}
+		case "nosecret":
+			for _, r := range fake.Requests() {
+				if leaks(r, fakeGitLabToken) {
+					ts.Fatalf("%s %s carries the token", r.Method, r.Path)
+				}
+			}
+		default:
+			ts.Fatalf("unknown fakegitlab command %q", args[0])
+		}
+	}
+}
+
+// leaks says whether a request to a fake carries forgeToken where no token
+// belongs (its body or URL), or the git server's token anywhere.
+func leaks(r fakes.Request, forgeToken string) bool {
+	where := r.Body + r.Path + "?" + r.Query
+	return strings.Contains(where, forgeToken) || strings.Contains(where+r.Auth, gitServerToken)
+}
+
+// pullLine renders a pull request of the GitHub fake for scripts.
+func pullLine(p fakes.GitHubPull) string {
+	return fmt.Sprintf("=== #%d %s %s %s -> %s labels=%s updates=%d\ntitle: %s\n%s\n", p.Number, p.State, p.Repo,
+		p.Head, p.Base, strings.Join(p.Labels, ","), p.Updates, p.Title, p.Body)
+}
