@@ -204,10 +204,18 @@ func (n *eventNote) merge(o *eventNote) {
 }
 
 // addHandling records h, replacing an older handling of the same event by
-// the same watcher.
+// the same watcher. A handling that says where the value was written (a
+// commit, a pull request) is not replaced by a later one of the same status
+// that does not: that is a racing job finding the value already there.
 func (n *eventNote) addHandling(h *Handling) {
 	for i, x := range n.handlings {
 		if x.Event == h.Event && x.Watcher == h.Watcher {
+			if h.Status == x.Status && located(h) != located(x) {
+				if located(h) {
+					n.handlings[i] = h
+				}
+				return
+			}
 			if h.At.After(x.At) || h.At.Equal(x.At) && h.Status > x.Status {
 				n.handlings[i] = h
 			}
@@ -216,3 +224,6 @@ func (n *eventNote) addHandling(h *Handling) {
 	}
 	n.handlings = append(n.handlings, h)
 }
+
+// located reports whether h says where the value was written.
+func located(h *Handling) bool { return h.Commit != "" || h.PullRequest != "" }
