@@ -146,7 +146,7 @@ func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 //	fakegitlab start      start it; set CI_API_V4_URL, CI_PROJECT_ID and
 //	                      GITLAB_TOKEN; its merge requests' source branches
 //	                      must exist in the `gitserver` repository
-//	fakegitlab mrs        print the merge requests
+//	fakegitlab mrs        print the merge requests ("no merge requests")
 //	fakegitlab requests   print "METHOD PATH" of every request
 //	fakegitlab nosecret   fail if a request carries a token in its body or
 //	                      URL, or the git token anywhere
@@ -183,7 +183,11 @@ func fakeGitLabCmd() func(*testscript.TestScript, bool, []string) {
 			ts.Setenv("CI_PROJECT_ID", "42")
 			ts.Setenv("GITLAB_TOKEN", fakeGitLabToken)
 		case "mrs":
-			for _, m := range fake.MergeRequests() {
+			mrs := fake.MergeRequests()
+			if len(mrs) == 0 {
+				fmt.Fprintln(ts.Stdout(), "no merge requests")
+			}
+			for _, m := range mrs {
 				fmt.Fprintf(ts.Stdout(), "=== !%d %s %s -> %s labels=%s updates=%d\ntitle: %s\n%s\n", m.IID, m.State,
 					m.SourceBranch, m.TargetBranch, strings.Join(m.Labels, ","), m.Updates, m.Title, m.Description)
 			}

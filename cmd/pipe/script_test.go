@@ -136,7 +136,11 @@ func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
 			}
 			fmt.Fprintln(ts.Stdout(), strings.Join(fake.Statuses(args[1]), "\n"))
 		case "pulls":
-			for _, p := range fake.PullRequests() {
+			pulls := fake.PullRequests()
+			if len(pulls) == 0 {
+				fmt.Fprintln(ts.Stdout(), "no pull requests")
+			}
+			for _, p := range pulls {
 				fmt.Fprint(ts.Stdout(), pullLine(p))
 			}
 		case "requests":
