@@ -29,7 +29,7 @@ build:
 # notes) also run in `make test`, briefly (FUZZTIME_TEST each); `make fuzz`
 # runs them longer.
 FUZZTIME_TEST ?= 10s
-FUZZ_TARGETS  := FuzzParseFile:./internal/config FuzzParseLambdaFunction:./internal/config FuzzCheckStream:./internal/yamlalias FuzzDecodeNote:./internal/state FuzzReadDefinition:./internal/platform/ecs FuzzParseManifest:./internal/platform/cloudrun FuzzDecryptKeyPair:./internal/sealed FuzzDecryptAge:./internal/sealed FuzzDecryptKMS:./internal/sealed
+FUZZ_TARGETS  := FuzzParseFile:./internal/config FuzzParseLambdaFunction:./internal/config FuzzCheckStream:./internal/yamlalias FuzzDecodeNote:./internal/state FuzzReadDefinition:./internal/platform/ecs FuzzParseManifest:./internal/platform/cloudrun FuzzDecryptKeyPair:./internal/sealed FuzzDecryptAge:./internal/sealed FuzzDecryptKMS:./internal/sealed FuzzYAML:./internal/fieldedit
 
 test:
 	$(GO) vet ./...

@@ -10,6 +10,34 @@
 // is written in a form that reads back as exactly that value, and every
 // edited file is parsed again and compared with the original before it is
 // returned, so that a value can never inject structure.
+//
+// # Paths
+//
+// YAML and JSON paths are PipeCD's yamlField syntax (goccy/go-yaml's):
+//
+//	$                 the document's root
+//	.key              a mapping's value
+//	.'a.b' ['a.b']    a key holding reserved characters (also ["a.b"]; \ escapes)
+//	[n]               item n of a sequence, from 0
+//	[*]               every item of a sequence
+//	..key             the values of key at any depth
+//
+// A path that leads to several scalars replaces them all; in a file of
+// several documents it applies to each. It must end at scalars: a mapping,
+// a sequence, an alias or an anchored value that an alias repeats are
+// refused.
+//
+// # How a YAML value is written
+//
+// A scalar keeps its style when the value reads back in it as itself and
+// of the same type: a plain scalar stays plain only if the new text
+// resolves to the old tag (a string replaced by "true", "1.0", "null",
+// "a: b" or "" is double-quoted; an integer replaced by "4" stays a plain
+// integer, by "abc" becomes a double-quoted string). A single-quoted
+// scalar stays so unless the value holds a line break or a character that
+// needs an escape; a block scalar (| or >) keeps its indicator and
+// indentation for a value of several lines and becomes double-quoted
+// otherwise. An explicit tag is kept, and the value must be of its type.
 package fieldedit
 
 import (

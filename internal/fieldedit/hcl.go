@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -51,8 +52,8 @@ func HCL(data []byte, path, value string) (Result, error) {
 		if kind != hclOther && cur == value {
 			continue
 		}
-		text, kind := hclLiteral(kind, value)
-		kinds[r.Start.Byte] = kind
+		text, newKind := hclLiteral(kind, value)
+		kinds[r.Start.Byte] = newKind
 		repls = append(repls, repl{r.Start.Byte, r.End.Byte, text})
 		if kind != hclOther {
 			old = cur
@@ -95,11 +96,8 @@ func hclSegments(p *path) ([]string, error) {
 func parseHCL(path string, data []byte, what string) (*hclsyntax.Body, error) {
 	f, diags := hclsyntax.ParseConfig(data, "file.hcl", hcl.InitialPos)
 	if diags.HasErrors() {
-		line := 0
-		if d := diags.Errs()[0].(*hcl.Diagnostic); d.Subject != nil {
-			line = d.Subject.Start.Line
-		}
-		return nil, errorf(path, line, "%s is not valid HCL: %s", what, diagText(diags))
+		line, text := diagText(diags)
+		return nil, errorf(path, line, "%s is not valid HCL: %s", what, text)
 	}
 	body, ok := f.Body.(*hclsyntax.Body)
 	if !ok {
@@ -108,12 +106,18 @@ func parseHCL(path string, data []byte, what string) (*hclsyntax.Body, error) {
 	return body, nil
 }
 
-func diagText(diags hcl.Diagnostics) string {
-	d := diags.Errs()[0].(*hcl.Diagnostic)
-	if d.Subject != nil {
-		return fmt.Sprintf("line %d: %s: %s", d.Subject.Start.Line, d.Summary, d.Detail)
+// diagText is the line and the text of the first error of diags.
+func diagText(diags hcl.Diagnostics) (int, string) {
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		if d.Subject != nil {
+			return d.Subject.Start.Line, fmt.Sprintf("line %d: %s: %s", d.Subject.Start.Line, d.Summary, d.Detail)
+		}
+		return 0, d.Summary + ": " + d.Detail
 	}
-	return d.Summary + ": " + d.Detail
+	return 0, diags.Error()
 }
 
 // hclKind is what an attribute's expression is.
@@ -194,7 +198,8 @@ func (f *hclFinder) find(body *hclsyntax.Body, segs []string, where string, dept
 		return nil
 	}
 	var out []*hclsyntax.Attribute
-	var kinds []string
+	var kinds, attrs []string
+	matched := 0
 	for _, b := range body.Blocks {
 		if b.Type != name {
 			continue
@@ -204,11 +209,17 @@ func (f *hclFinder) find(body *hclsyntax.Body, segs []string, where string, dept
 		if len(segs) <= 1+n || !equal(segs[1:1+n], b.Labels) {
 			continue
 		}
+		matched++
+		attrs = append(attrs, strings.TrimPrefix(attributesOf(b.Body), "attributes: "))
 		out = append(out, f.find(b.Body, segs[1+n:], blockName(b), depth+1+n)...)
 	}
 	if len(out) > 0 || len(kinds) > 0 {
-		if len(out) == 0 {
+		switch {
+		case len(out) > 0:
+		case matched == 0:
 			f.miss(depth+1, line, "%s has no %s block matching the path (%s)", where, name, list(kinds))
+		case matched > 1 && len(segs) == 2:
+			f.best = &miss{depth: depth + 2, line: line, msg: fmt.Sprintf("none of the %d %s blocks of %s has an attribute %q (attributes: %s)", matched, name, where, segs[1], strings.Join(attrs, "; "))}
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].SrcRange.Start.Byte < out[j].SrcRange.Start.Byte })
 		return out

@@ -43,9 +43,17 @@ func (s step) String() string {
 	case stepAll:
 		return "[*]"
 	case stepDescend:
-		return ".." + pathKey(s.key)
+		return ".." + strings.TrimPrefix(keyStep(s.key), ".")
 	}
-	return "." + pathKey(s.key)
+	return keyStep(s.key)
+}
+
+// keyStep writes .key, or ['key'] when it needs quoting.
+func keyStep(k string) string {
+	if q := pathKey(k); strings.HasPrefix(q, "[") {
+		return q
+	}
+	return "." + k
 }
 
 // pathKey writes a key as a path step does: quoted when it holds a

@@ -49,7 +49,7 @@ func Regex(data []byte, pattern, value string) (Result, error) {
 	case len(repls) == 0:
 		return res, nil
 	}
-	if len(matches)*len(value) > MaxFileSize {
+	if len(repls)*len(value) > MaxFileSize {
 		return Result{}, errorf(pattern, 0, "the value would be written %d times: the edited file would be over %s", len(repls), size(MaxFileSize))
 	}
 	out, err := splice(data, repls)

@@ -75,10 +75,18 @@ func (s *Source) Locate(n *yaml.Node, parent int) (Span, error) {
 		return locateBlock(data, parent, sp)
 	}
 	if n.Value == "" {
-		// A null written as nothing (key:): the place right after the
-		// properties or the indicator before it.
+		// A null written as nothing (key:): the place right after its
+		// properties, or right after the ':' or '-' before it.
 		if j, ok := s.Offset(n.Line, n.Column); ok && i > j {
 			i = j + propertiesLen(data, j)
+		} else {
+			k := i
+			for k > 0 && isBlank(data[k-1]) {
+				k--
+			}
+			if k == 0 || data[k-1] != ':' && data[k-1] != '-' {
+				return sp, errors.New("it is an empty value with no ':' or '-' before it to write after")
+			}
 		}
 		sp.Start = i
 		return sp.inline(i), nil

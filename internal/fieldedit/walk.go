@@ -80,7 +80,7 @@ func find(p *path, docs []*yaml.Node) ([]place, error) {
 				}
 				next = append(next, got...)
 			}
-			places = next
+			places = unique(next)
 		}
 		aliased := aliasedAnchors(doc)
 		for _, pl := range places {
@@ -106,6 +106,20 @@ func find(p *path, docs []*yaml.Node) ([]place, error) {
 	return out, nil
 }
 
+// unique drops the places that lead to a node already listed (..a..b
+// finds b once for each a above it).
+func unique(places []place) []place {
+	seen := make(map[*yaml.Node]bool, len(places))
+	out := places[:0]
+	for _, pl := range places {
+		if !seen[pl.node] {
+			seen[pl.node] = true
+			out = append(out, pl)
+		}
+	}
+	return out
+}
+
 // apply takes step i from pl.
 func (f *finder) apply(i int, s step, pl place) ([]place, error) {
 	n := pl.node
@@ -121,7 +135,7 @@ func (f *finder) apply(i int, s step, pl place) ([]place, error) {
 		var out []place
 		for k := 0; k+1 < len(n.Content); k += 2 {
 			if key := n.Content[k]; key.Kind == yaml.ScalarNode && key.Value == s.key {
-				out = append(out, pl.child(n.Content[k+1], s.key, key.Column-1))
+				out = append(out, pl.child(n.Content[k+1], s.key, n.Column-1))
 			}
 		}
 		if len(out) == 0 {
@@ -165,7 +179,7 @@ func descend(pl place, key string, out *[]place) {
 	case yaml.MappingNode:
 		for k := 0; k+1 < len(n.Content); k += 2 {
 			kn := n.Content[k]
-			c := pl.child(n.Content[k+1], kn.Value, kn.Column-1)
+			c := pl.child(n.Content[k+1], kn.Value, n.Column-1)
 			if kn.Kind == yaml.ScalarNode && kn.Value == key {
 				*out = append(*out, c)
 			}
@@ -207,7 +221,7 @@ func (f *finder) replaceable(pl place, aliased map[*yaml.Node]*yaml.Node) error 
 	case yaml.MappingNode:
 		hint := ""
 		if len(n.Content) > 0 {
-			hint = fmt.Sprintf(", e.g. %s.%s", f.path.text, pathKey(n.Content[0].Value))
+			hint = ", e.g. " + f.path.text + step{kind: stepKey, key: n.Content[0].Value}.String()
 		}
 		return errorf(f.path.text, n.Line, "%s is %s, not a scalar; only a scalar value can be replaced: extend the path to one%s", pl.name(), describe(n), hint)
 	case yaml.SequenceNode:
@@ -253,57 +267,4 @@ func aliasedAnchors(doc *yaml.Node) map[*yaml.Node]*yaml.Node {
 	}
 	walk(doc)
 	return out
-}
-
-// describe says what a node is, without its value (which may be private).
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		if len(n.Content) == 0 {
-			return "an empty mapping"
-		}
-		return fmt.Sprintf("a mapping (%s)", keysOf(n))
-	case yaml.SequenceNode:
-		return fmt.Sprintf("a sequence of %s", plural(len(n.Content), "item"))
-	case yaml.AliasNode:
-		return fmt.Sprintf("an alias (*%s)", n.Value)
-	case yaml.DocumentNode:
-		return "a document"
-	}
-	switch n.ShortTag() {
-	case "!!str":
-		return "a string"
-	case "!!int":
-		return "an integer"
-	case "!!float":
-		return "a number"
-	case "!!bool":
-		return "a boolean"
-	case "!!null":
-		return "null"
-	}
-	return "a scalar " + n.ShortTag()
-}
-
-// keysOf lists a mapping's keys for a message.
-func keysOf(n *yaml.Node) string {
-	var keys []string
-	for k := 0; k+1 < len(n.Content); k += 2 {
-		if key := n.Content[k]; key.Kind == yaml.ScalarNode {
-			keys = append(keys, pathKey(key.Value))
-		}
-	}
-	if len(keys) == 0 {
-		return "it has no keys"
-	}
-	return "keys: " + list(keys)
-}
-
-func mergeHint(n *yaml.Node) string {
-	for k := 0; k+1 < len(n.Content); k += 2 {
-		if n.Content[k].ShortTag() == "!!merge" {
-			return "; keys merged in with << are not edited here: edit the anchored value they come from"
-		}
-	}
-	return ""
 }
