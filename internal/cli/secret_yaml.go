@@ -157,9 +157,10 @@ func spliceSecrets(file string, data []byte, secrets []storedSecret, values map[
 	return res, nil
 }
 
-// yamlScalar writes v as a YAML string in the quoting style quote ('"',
-// '\” or 0 for plain) when it reads back as the same string there (in
-// block and flow context alike), double-quoted otherwise.
+// yamlScalar writes v as a YAML string in the quoting style quote (a
+// double quote, a single quote, or 0 for plain) when it reads back as the
+// same string there (in block and flow context alike), double-quoted
+// otherwise.
 func yamlScalar(v string, quote byte) string {
 	style := yaml.Style(0)
 	switch quote {
