@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,11 +197,13 @@ func FuzzYAML(f *testing.F) {
 		if len(data) > 64<<10 {
 			return
 		}
-		ls, _, ok := leaves(data)
-		if !ok || len(ls) == 0 {
-			return
+		// The input as a file, and the file it makes yamlGen write.
+		for _, doc := range [][]byte{data, genYAML(data)} {
+			ls, _, ok := leaves(doc)
+			if ok && len(ls) > 0 {
+				checkYAMLEdit(t, doc, ls[pick%uint(len(ls))].path, value)
+			}
 		}
-		checkYAMLEdit(t, data, ls[pick%uint(len(ls))].path, value)
 	})
 }
 
@@ -228,5 +231,33 @@ func TestYAMLEveryLeafOfTheExamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestYAMLGeneratedDocuments runs the fuzz checks over documents yamlGen
+// writes from a fixed pseudo-random sequence: every scalar of each, a few
+// values each.
+func TestYAMLGeneratedDocuments(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	valid := 0
+	for range 150 {
+		in := make([]byte, 160)
+		for i := range in {
+			in[i] = byte(r.Uint32())
+		}
+		doc := genYAML(in)
+		ls, _, ok := leaves(doc)
+		if !ok {
+			continue
+		}
+		valid++
+		for _, l := range ls {
+			for _, v := range []string{"v9.9.9", "line one\nline two\n", "", "7", "a: b"} {
+				checkYAMLEdit(t, doc, l.path, v)
+			}
+		}
+	}
+	if valid < 140 {
+		t.Errorf("yamlGen wrote only %d valid documents of 150", valid)
 	}
 }
