@@ -45,7 +45,23 @@ func (a *app) redactor() *report.Redactor {
 
 // httpClient is the client of the requests to GitHub and GitLab; it masks
 // the run's secrets in what it sends.
-func (a *app) httpClient() *http.Client { return a.reportHTTPClient(60 * time.Second) }
+// A redirect to another host is not followed: go-github sets the token on
+// every request it sends, the redirected one included.
+func (a *app) httpClient() *http.Client {
+	c := a.reportHTTPClient(60 * time.Second)
+	c.CheckRedirect = sameHostRedirects
+	return c
+}
+
+func sameHostRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+		return fmt.Errorf("not following a redirect from %s to %s://%s: the token would go along", via[0].URL.Host, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
 
 // githubClient returns the GitHub client of the run's repository, or nil
 // when there is no token.

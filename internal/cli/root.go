@@ -156,6 +156,7 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.notifyCommand(),
 		a.completionCommand(),
 		a.secretCommand(),
+		a.eventCommand(),
 	)
 	return root
 }

@@ -64,7 +64,7 @@ func (h *EventWatcherHandlerConfig) Validate(c *Checker, path string) {
 			// here, a label or context that is missing only with the event.
 			err = t.Execute(io.Discard, struct {
 				Value, EventName, App string
-				Labels, Contexts     map[string]string
+				Labels, Contexts      map[string]string
 			}{})
 		}
 		if err != nil {

@@ -1,0 +1,86 @@
+package eventwatch
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/gitops-pipe/pipe/internal/state"
+)
+
+// TraceTrailer is the commit trailer naming the commit that produced the
+// event, PipeCD's, so that PipeCD's deployment trace and pipe read the same.
+const TraceTrailer = "Pipecd-Dev-Trace-Trigger-Commit-Hash"
+
+// MessageData is what a commitMessage template sees: PipeCD's {{ .Value }}
+// and {{ .EventName }}, and the event's labels, contexts and app.
+type MessageData struct {
+	Value     string
+	EventName string
+	Labels    map[string]string
+	Contexts  map[string]string
+	App       string
+}
+
+// ParseMessage checks a commitMessage template.
+func ParseMessage(msg string) (*template.Template, error) {
+	return template.New("commitMessage").Option("missingkey=error").Parse(msg)
+}
+
+// commitMessage is the message of the commit a watcher makes for ev:
+// its template (PipeCD's default when empty), then a blank line and the
+// trailers (the event's contexts and the trace of its source commit).
+func commitMessage(w *Watcher, ev *state.RegisteredEvent) (string, error) {
+	subject := fmt.Sprintf("Replace values with %q set by Event %q", ev.Value, ev.Name)
+	if w.CommitMessage != "" {
+		t, err := ParseMessage(w.CommitMessage)
+		if err != nil {
+			return "", fmt.Errorf("%s: commitMessage: %v", w.Source, err)
+		}
+		var b strings.Builder
+		if err := t.Execute(&b, MessageData{Value: ev.Value, EventName: ev.Name, Labels: ev.Labels, Contexts: ev.Contexts, App: w.App}); err != nil {
+			return "", fmt.Errorf("%s: commitMessage: %v", w.Source, err)
+		}
+		subject = strings.TrimSpace(b.String())
+		if subject == "" {
+			return "", fmt.Errorf("%s: commitMessage renders empty", w.Source)
+		}
+	}
+	var trailers []string
+	for _, k := range slices.Sorted(maps.Keys(ev.Contexts)) {
+		trailers = append(trailers, k+": "+oneLine(ev.Contexts[k]))
+	}
+	if ev.Commit != nil && ev.Commit.Hash != "" {
+		trailers = append(trailers, TraceTrailer+": "+oneLine(ev.Commit.Hash))
+	}
+	if len(trailers) == 0 {
+		return subject + "\n", nil
+	}
+	return subject + "\n\n" + strings.Join(trailers, "\n") + "\n", nil
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// prBranch is the branch of the pull request proposing an event's values:
+// the same for every event of a name and labels, so a later one updates the
+// open request.
+func prBranch(w *Watcher) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(w.Name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	name := strings.Trim(b.String(), "-")
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	return "pipe-event/" + name + "-" + w.Key()[:10]
+}

@@ -1,0 +1,264 @@
+package eventwatch
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gitops-pipe/pipe/internal/report"
+	"github.com/gitops-pipe/pipe/internal/state"
+	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
+)
+
+const token = "tok-eventwatch-0123"
+
+// deployment is a manifest with comments and odd quoting: only the image
+// may change.
+const deployment = "# the web app\r\napiVersion: apps/v1\r\nkind: Deployment\r\nmetadata: {name: web}  # flow\r\nspec:\r\n  template:\r\n    spec:\r\n      containers:\r\n      - name: web\r\n        image: 'gcr.io/acme/web:v1.0.0' # pinned\r\n        args: [\"--port\", '8080']\r\n"
+
+type fixture struct {
+	srv   *gitserver.HTTPServer
+	bare  string
+	url   string
+	clock *clock
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Second)
+	return c.now
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	root := t.TempDir()
+	f := &fixture{clock: &clock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}}
+	f.bare = gitserver.NewBareRepo(t, root, "gitops.git")
+	f.srv = gitserver.StartHTTP(t, root, gitserver.HTTPOptions{Token: token})
+	f.url = f.srv.RepoURL("gitops.git")
+	seed := filepath.Join(t.TempDir(), "seed")
+	gitserver.Git(t, "", "init", "-q", "-b", "main", seed)
+	if err := os.MkdirAll(filepath.Join(seed, "apps", "web"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(seed, "apps", "web", "deployment.yaml"), []byte(deployment), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(seed, "apps", "web", "tag.txt"), []byte("tag=v1.0.0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.Git(t, seed, "add", ".")
+	gitserver.Git(t, seed, "commit", "-qm", "seed")
+	gitserver.Git(t, seed, "push", "-q", f.srv.AuthURL("gitops.git", token), "main")
+	return f
+}
+
+func (f *fixture) store(t *testing.T) *state.GitStore {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "clone")
+	gitserver.Git(t, "", "clone", "-q", f.srv.AuthURL("gitops.git", token), dir)
+	st, err := state.Open(dir, state.Options{RemoteURL: f.url, Now: f.clock.Now, Backoff: time.Millisecond,
+		Credentials: state.Credentials{Username: "x", Token: token, TokenSource: "PIPE_GIT_TOKEN"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func webWatcher(pr bool) Watcher {
+	return Watcher{ID: "app web eventWatcher[0]", Source: "apps/web/app.pipecd.yaml:7", App: "web", Name: "web-image",
+		MakePullRequest: pr, Replacements: []Replacement{
+			{File: "apps/web/deployment.yaml", Field: "yamlField", Expr: "$.spec.template.spec.containers[0].image", Source: "apps/web/app.pipecd.yaml:12"},
+			{File: "apps/web/tag.txt", Field: "regex", Expr: `tag=(\S+)`, Source: "apps/web/app.pipecd.yaml:14"},
+		}}
+}
+
+func (f *fixture) run(t *testing.T, o Options) *Result {
+	t.Helper()
+	o.Now = f.clock.Now
+	o.Sleep = func(context.Context, time.Duration) error { return nil }
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func register(t *testing.T, st *state.GitStore, value string) *state.RegisteredEvent {
+	t.Helper()
+	ev := &state.RegisteredEvent{Name: "web-image", Value: value, Contexts: map[string]string{"Build-Url": "https://ci/1"},
+		Commit: &state.EventCommit{Hash: "0123456789abcdef"}}
+	if err := st.RegisterEvent(context.Background(), ev, ""); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestRunCommitsInPlaceAndOnce(t *testing.T) {
+	f := newFixture(t)
+	register(t, f.store(t), "gcr.io/acme/web:v1.0.1")
+	register(t, f.store(t), "gcr.io/acme/web:v1.1.0")
+
+	res := f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(false)}})
+	var success, outdated int
+	for _, it := range res.Items {
+		switch it.Status {
+		case state.HandledSuccess:
+			success++
+			if it.Event.Value != "gcr.io/acme/web:v1.1.0" || it.Commit == "" || it.Branch != "main" {
+				t.Fatalf("item %+v", it)
+			}
+		case state.HandledOutdated:
+			outdated++
+		}
+	}
+	if success != 1 || outdated != 1 {
+		t.Fatalf("items: %+v", res.Items)
+	}
+	got := gitserver.Git(t, f.bare, "show", "main:apps/web/deployment.yaml")
+	want := strings.Replace(deployment, "'gcr.io/acme/web:v1.0.0'", "'gcr.io/acme/web:v1.1.0'", 1)
+	if got != want {
+		t.Fatalf("deployment.yaml:\n%q\nwant\n%q", got, want)
+	}
+	if got := gitserver.Git(t, f.bare, "show", "main:apps/web/tag.txt"); got != "tag=gcr.io/acme/web:v1.1.0\n" {
+		t.Fatalf("tag.txt %q", got)
+	}
+	if mode := gitserver.Git(t, f.bare, "ls-tree", "main", "apps/web/tag.txt"); !strings.HasPrefix(mode, "100755") {
+		t.Fatalf("mode lost: %s", mode)
+	}
+	msg := gitserver.Git(t, f.bare, "log", "-1", "--format=%B", "main")
+	if !strings.Contains(msg, `Replace values with "gcr.io/acme/web:v1.1.0" set by Event "web-image"`) ||
+		!strings.Contains(msg, "Build-Url: https://ci/1") || !strings.Contains(msg, TraceTrailer+": 0123456789abcdef") {
+		t.Fatalf("commit message:\n%s", msg)
+	}
+
+	// A second run does nothing: the event is recorded as handled.
+	head := gitserver.Git(t, f.bare, "rev-parse", "main")
+	again := f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(false)}})
+	for _, it := range again.Items {
+		if it.Status != StatusHandled {
+			t.Fatalf("second run: %+v", it)
+		}
+	}
+	if gitserver.Git(t, f.bare, "rev-parse", "main") != head {
+		t.Fatal("the second run committed")
+	}
+}
+
+// A replacement whose path is missing fails with the watcher, file and
+// path named; the other one still applies.
+func TestRunMissingPathStillAppliesTheOthers(t *testing.T) {
+	f := newFixture(t)
+	register(t, f.store(t), "v2")
+	w := webWatcher(false)
+	w.Replacements[0].Expr = "$.spec.template.spec.containers[1].image"
+	res := f.run(t, Options{Store: f.store(t), Watchers: []Watcher{w}})
+	it := res.Items[0]
+	if it.Status != state.HandledFailure || !strings.Contains(it.Message, "apps/web/app.pipecd.yaml:12") ||
+		!strings.Contains(it.Message, "containers[1]") || !strings.Contains(it.Message, "apps/web/deployment.yaml") {
+		t.Fatalf("item %+v", it)
+	}
+	if got := gitserver.Git(t, f.bare, "show", "main:apps/web/tag.txt"); got != "tag=v2\n" {
+		t.Fatalf("the other replacement was not applied: %q", got)
+	}
+	if !res.Failed() {
+		t.Fatal("Failed() = false")
+	}
+}
+
+// Two watch jobs at once: one pushes, the other finds the branch moved,
+// makes the change again on the new tip, finds nothing to change and
+// succeeds. One commit lands.
+func TestRunRacingWatchers(t *testing.T) {
+	f := newFixture(t)
+	register(t, f.store(t), "v3")
+	before := strings.TrimSpace(gitserver.Git(t, f.bare, "rev-parse", "main"))
+	var wg sync.WaitGroup
+	results := make([]*Result, 2)
+	for i := range results {
+		st := f.store(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = f.run(t, Options{Store: st, Watchers: []Watcher{webWatcher(false)}})
+		}()
+	}
+	wg.Wait()
+	commits := strings.Fields(gitserver.Git(t, f.bare, "rev-list", before+"..main"))
+	if len(commits) != 1 {
+		t.Fatalf("%d commits landed, want 1", len(commits))
+	}
+	for _, r := range results {
+		if r.Items[0].Status != state.HandledSuccess {
+			t.Fatalf("item %+v", r.Items[0])
+		}
+	}
+}
+
+type fakePRs struct {
+	specs []report.PullRequestSpec
+}
+
+func (p *fakePRs) EnsurePullRequest(_ context.Context, s report.PullRequestSpec) (report.PullRequest, error) {
+	p.specs = append(p.specs, s)
+	return report.PullRequest{Number: 1, URL: "https://forge/pr/1", Created: len(p.specs) == 1}, nil
+}
+
+func TestRunProposesAndUpdatesOnePullRequest(t *testing.T) {
+	f := newFixture(t)
+	prs := &fakePRs{}
+	main := gitserver.Git(t, f.bare, "rev-parse", "main")
+	register(t, f.store(t), "v4")
+	res := f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(true)}, PullRequests: prs, Labels: []string{"pipe-event"}})
+	it := res.Items[0]
+	branch := prBranch(&Watcher{Name: "web-image"})
+	if it.Status != state.HandledSuccess || it.Branch != branch || it.PullRequest != "https://forge/pr/1" {
+		t.Fatalf("item %+v", it)
+	}
+	if gitserver.Git(t, f.bare, "rev-parse", "main") != main {
+		t.Fatal("main moved: the change belongs to the pull request")
+	}
+	if got := gitserver.Git(t, f.bare, "show", branch+":apps/web/tag.txt"); got != "tag=v4\n" {
+		t.Fatalf("branch content %q", got)
+	}
+	register(t, f.store(t), "v5")
+	f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(true)}, PullRequests: prs})
+	if len(prs.specs) != 2 || prs.specs[1].Head != branch || prs.specs[1].Base != "main" ||
+		!strings.Contains(prs.specs[1].Body, "`v5`") || !strings.Contains(prs.specs[1].Title, `"v5"`) {
+		t.Fatalf("pull request specs: %+v", prs.specs)
+	}
+	if got := gitserver.Git(t, f.bare, "show", branch+":apps/web/tag.txt"); got != "tag=v5\n" {
+		t.Fatalf("branch not updated: %q", got)
+	}
+	if n := strings.Count(gitserver.Git(t, f.bare, "rev-list", "main.."+branch), "\n"); n != 1 {
+		t.Fatalf("the branch holds %d commits over main, want 1 (made again from main)", n)
+	}
+}
+
+func TestRunDryRunChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	register(t, f.store(t), "v6")
+	head := gitserver.Git(t, f.bare, "rev-parse", "main")
+	res := f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(false)}, DryRun: true})
+	if res.Items[0].Status != StatusPlanned || len(res.Items[0].Changes) != 2 || !res.Items[0].Changes[0].Changed {
+		t.Fatalf("item %+v", res.Items[0])
+	}
+	if gitserver.Git(t, f.bare, "rev-parse", "main") != head {
+		t.Fatal("dry run pushed")
+	}
+	log, err := f.store(t).Events(context.Background())
+	if err != nil || len(log.Handlings) != 0 {
+		t.Fatalf("dry run recorded: %v %v", log.Handlings, err)
+	}
+}
