@@ -62,7 +62,6 @@ func (f *finder) miss(depth, line int, format string, args ...any) {
 func find(p *path, docs []*yaml.Node) ([]place, error) {
 	f := &finder{path: p, docs: len(docs)}
 	var out []place
-	seen := map[*yaml.Node]bool{}
 	for d, doc := range docs {
 		f.doc = d
 		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
@@ -87,11 +86,8 @@ func find(p *path, docs []*yaml.Node) ([]place, error) {
 			if err := f.replaceable(pl, aliased); err != nil {
 				return nil, err
 			}
-			if !seen[pl.node] {
-				seen[pl.node] = true
-				out = append(out, pl)
-			}
 		}
+		out = append(out, places...)
 	}
 	if len(out) == 0 {
 		if f.best == nil {

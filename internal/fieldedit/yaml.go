@@ -79,7 +79,11 @@ func YAML(data []byte, path, value string) (Result, error) {
 // unsafeEdit is an edit refused because the edited file does not read as
 // the original with only the value changed.
 func unsafeEdit(path string, line int, value string, err error) *Error {
-	return errorf(path, line, "cannot write %s here safely: the edited file would read differently (%v); edit the file by hand", short(value), err)
+	why := err.Error()
+	if fe, ok := err.(*Error); ok {
+		why = fe.Msg
+	}
+	return errorf(path, line, "cannot write %s here safely: the edited file would read differently (%s); edit the file by hand", short(value), why)
 }
 
 // yamlEdit writes value in the place of pl: the bytes replaced, and what

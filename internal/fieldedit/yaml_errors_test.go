@@ -111,3 +111,11 @@ func TestYAMLRefusesWhatWouldReadDifferently(t *testing.T) {
 		t.Fatal("an edit that changed the key was accepted")
 	}
 }
+
+func TestUnsafeEditMessage(t *testing.T) {
+	err := unsafeEdit("$.a", 3, "v2", errorf("$.a", 4, "the edited file is not valid YAML: yaml: line 4: bad"))
+	want := `$.a: cannot write "v2" here safely: the edited file would read differently (the edited file is not valid YAML: yaml: line 4: bad); edit the file by hand`
+	if err.Error() != want || err.Line != 3 {
+		t.Errorf("got %s (line %d)", err, err.Line)
+	}
+}
