@@ -72,7 +72,8 @@ func (s *GitStore) RemoteBranch(ctx context.Context, name string) (plumbing.Hash
 	return h, nil
 }
 
-// remoteDefaultBranch is the branch the remote's HEAD points at.
+// remoteDefaultBranch is the branch the remote's HEAD points at (else the
+// checked-out branch, when the remote has it).
 func (s *GitStore) remoteDefaultBranch(ctx context.Context) (string, error) {
 	c, ep, auth, err := s.endpoint()
 	if err != nil {
@@ -102,7 +103,14 @@ func (s *GitStore) remoteDefaultBranch(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	return "", &Error{Op: "read " + s.opts.Remote, Msg: "the remote does not say which branch is its default",
+	// A bare repository whose HEAD names a branch it does not have: the
+	// checked-out branch, if the remote has it.
+	if local, err := s.localBranch(""); err == nil {
+		if _, ok := ar.References[plumbing.NewBranchReferenceName(local.Name).String()]; ok {
+			return local.Name, nil
+		}
+	}
+	return "", &Error{Op: "read " + s.opts.Remote, Msg: "the remote's HEAD names no branch it has",
 		Hint: "name the branch with --branch"}
 }
 
