@@ -37,6 +37,11 @@ func Regex(data []byte, pattern, value string) (Result, error) {
 		}
 		line += bytes.Count(data[at:start], []byte("\n"))
 		at = start
+		// The value comes from another repository's CI: it may not add
+		// lines (new keys, commands) where the group held one line.
+		if bytes.ContainsAny([]byte(value), "\r\n") && !bytes.ContainsAny(data[start:end], "\r\n") {
+			return Result{}, errorf(pattern, line, "the value holds a line break, and the text it would replace does not: it would add lines to the file")
+		}
 		repls = append(repls, repl{start, end, value})
 		res.Old = append(res.Old, string(data[start:end]))
 		res.Lines = append(res.Lines, line)

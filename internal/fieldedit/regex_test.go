@@ -60,3 +60,17 @@ func TestRegexErrors(t *testing.T) {
 		}
 	}
 }
+
+// An event's value cannot add lines through a one-line group.
+func TestRegexRefusesLineBreaksInOneLineGroups(t *testing.T) {
+	data := []byte("image: app:v1\nreplicas: 2\n")
+	_, err := Regex(data, `image: app:(\S+)`, "v2\ncommand: [sh, -c, evil]")
+	if err == nil || !strings.Contains(err.Error(), "would add lines") {
+		t.Fatalf("err = %v", err)
+	}
+	// A group that spans lines may take a value that does.
+	res, err := Regex([]byte("notes: |\nold\nend"), `(?s)\|\n(.*)\nend`, "a\nb")
+	if err != nil || string(res.Out) != "notes: |\na\nb\nend" {
+		t.Fatalf("multi-line group: %q %v", res.Out, err)
+	}
+}

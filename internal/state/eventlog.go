@@ -28,7 +28,7 @@ func (l *EventLog) Handling(event, watcher string) *Handling {
 }
 
 // maxEventLog bounds what a read of the events ref takes in.
-const maxEventLog = 256 << 20
+const maxEventLog = 64 << 20
 
 // EventsRef is the notes ref holding registered events.
 func (s *GitStore) EventsRef() plumbing.ReferenceName {
