@@ -69,7 +69,7 @@ func TestRegexRefusesLineBreaksInOneLineGroups(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// A group that spans lines may take a value that does.
-	res, err := Regex([]byte("notes: |\nold\nend"), `(?s)\|\n(.*)\nend`, "a\nb")
+	res, err := Regex([]byte("notes: |\nold\nlines\nend"), `(?s)\|\n(.*)\nend`, "a\nb")
 	if err != nil || string(res.Out) != "notes: |\na\nb\nend" {
 		t.Fatalf("multi-line group: %q %v", res.Out, err)
 	}
