@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -137,6 +139,36 @@ func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 		default:
 			ts.Fatalf("unknown gitserver command %q", args[0])
 		}
+	}
+}
+
+// exitsCmd is the script command that checks an exit code, which `! exec`
+// cannot tell apart (pipe's exit codes are public API):
+//
+//	exits CODE PROG [ARGS...]   run PROG as exec does; fail unless it exits
+//	                            with CODE; its stdout and stderr are kept for
+//	                            the next lines
+func exitsCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("exits cannot be negated: give the code expected")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: %q is not an exit code", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
 }
 

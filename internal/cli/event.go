@@ -67,7 +67,7 @@ same identity supersedes an older one that was not handled yet. In CI, the
 			if err != nil {
 				return err
 			}
-			st, cleanup, err := a.openEventStore(v)
+			st, cleanup, err := a.openEventStore(v, true)
 			if err != nil {
 				return err
 			}
@@ -146,11 +146,13 @@ func (a *app) eventFromFlags(v *viper.Viper, name, value string) (*state.Registe
 
 // openEventStore opens the events of the GitOps repository: this clone's
 // (like every other command), or with --repo-url a repository reached over
-// the network, through an empty bare repository made for the run.
-func (a *app) openEventStore(v *viper.Viper) (*state.GitStore, func(), error) {
+// the network, through an empty bare repository made for the run. A
+// command that only reads (writes false) reads a clone without the remote
+// locally, as `pipe history` does.
+func (a *app) openEventStore(v *viper.Viper, writes bool) (*state.GitStore, func(), error) {
 	url := v.GetString("repo-url")
 	if url == "" {
-		st, _, err := a.openStore(v, true)
+		st, _, err := a.openStore(v, writes)
 		if err != nil {
 			return nil, nil, err
 		}

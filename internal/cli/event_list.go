@@ -32,7 +32,7 @@ func (a *app) eventListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, cleanup, err := a.openEventStore(v)
+			st, cleanup, err := a.openEventStore(v, false)
 			if err != nil {
 				return err
 			}
