@@ -163,7 +163,7 @@ func (d *deliverer) proposeGroup(ctx context.Context, base plumbing.Hash, g []*t
 		for _, t := range g {
 			if t.item.Commit != "" {
 				t.item.Message = strings.TrimPrefix(t.item.Message+"; ", "; ") +
-					"branch pushed; no pull request opened (no GitHub or GitLab token): open one from " + branch
+					"branch pushed; no pull request opened (--forge none, or no GitHub or GitLab token): open one from " + branch
 			}
 		}
 		return nil
