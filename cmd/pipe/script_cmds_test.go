@@ -26,6 +26,9 @@ type tbKey struct{}
 // must appear in no output, note, commit or request body.
 const gitServerToken = "gitsrv-T0ken-9f8e7d6c5b4a"
 
+// gitServerReadOnlyToken may fetch but not push (HTTP 403).
+const gitServerReadOnlyToken = "gitsrv-ReadOnly-T0ken-1a2b3c"
+
 // fakeGitLabToken is the GITLAB_TOKEN `fakegitlab start` sets.
 const fakeGitLabToken = "glpat-fakeT0ken0123456789"
 
@@ -99,8 +102,8 @@ var scriptRemotes = &remotes{}
 //	                       credentials), REMOTE_DIR (the bare repository),
 //	                       PIPE_GIT_TOKEN (the token pipe pushes with) and
 //	                       the git command line's auth header (GIT_CONFIG_*),
-//	                       so that plain `exec git clone $REMOTE_URL` works
-//	gitserver token        print the token (for `! stdout` checks elsewhere)
+//	                       so that plain `exec git clone $REMOTE_URL` works;
+//	                       REMOTE_READONLY_TOKEN may fetch and not push
 func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 	return func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg {
@@ -121,12 +124,13 @@ func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 			root := tb.TempDir()
 			name := args[1] + ".git"
 			dir := gitserver.NewBareRepo(tb, root, name)
-			srv := gitserver.StartHTTP(tb, root, gitserver.HTTPOptions{Token: gitServerToken})
+			srv := gitserver.StartHTTP(tb, root, gitserver.HTTPOptions{Token: gitServerToken, ReadOnlyToken: gitServerReadOnlyToken})
 			scriptRemotes.set(ts, dir)
 			ts.Defer(func() { scriptRemotes.forget(ts) })
 			ts.Setenv("REMOTE_URL", srv.RepoURL(name))
 			ts.Setenv("REMOTE_DIR", dir)
 			ts.Setenv("PIPE_GIT_TOKEN", gitServerToken)
+			ts.Setenv("REMOTE_READONLY_TOKEN", gitServerReadOnlyToken)
 			// The git command line authenticates by a header, so that no
 			// clone's remote URL holds the token.
 			basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + gitServerToken))
@@ -134,8 +138,6 @@ func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 			ts.Setenv("GIT_CONFIG_KEY_0", "http.extraHeader")
 			ts.Setenv("GIT_CONFIG_VALUE_0", "Authorization: Basic "+basic)
 			ts.Setenv("GIT_TERMINAL_PROMPT", "0")
-		case "token":
-			fmt.Fprintln(ts.Stdout(), gitServerToken)
 		default:
 			ts.Fatalf("unknown gitserver command %q", args[0])
 		}
@@ -243,7 +245,8 @@ func fakeGitLabCmd() func(*testscript.TestScript, bool, []string) {
 // belongs (its body or URL), or the git server's token anywhere.
 func leaks(r fakes.Request, forgeToken string) bool {
 	where := r.Body + r.Path + "?" + r.Query
-	return strings.Contains(where, forgeToken) || strings.Contains(where+r.Auth, gitServerToken)
+	return strings.Contains(where, forgeToken) || strings.Contains(where+r.Auth, gitServerToken) ||
+		strings.Contains(where+r.Auth, gitServerReadOnlyToken)
 }
 
 // pullLine renders a pull request of the GitHub fake for scripts.
