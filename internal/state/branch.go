@@ -134,11 +134,12 @@ func (s *GitStore) localBranch(name string) (BranchTip, error) {
 // separated, relative to the root) in commit's tree. A missing file is
 // ErrFileNotFound; a symbolic link, directory or submodule is an error.
 func (s *GitStore) ReadFile(commit plumbing.Hash, file string) ([]byte, error) {
-	c, err := s.commit(commit)
+	objs := s.objects()
+	c, err := object.GetCommit(objs, commit)
 	if err != nil {
 		return nil, &Error{Op: "read " + file, Err: err}
 	}
-	t, err := object.GetTree(s.st, c.TreeHash)
+	t, err := object.GetTree(objs, c.TreeHash)
 	if err != nil {
 		return nil, &Error{Op: "read " + file, Err: err}
 	}
@@ -153,7 +154,7 @@ func (s *GitStore) ReadFile(commit plumbing.Hash, file string) ([]byte, error) {
 		return nil, &Error{Op: "read " + file, Msg: fmt.Sprintf("it is a %s, not a regular file", modeName(e.Mode)),
 			Hint: "point the replacement at the file itself"}
 	}
-	return readBlob(s.st, e.Hash, maxEditedFile)
+	return readBlob(objs, e.Hash, maxEditedFile)
 }
 
 // maxEditedFile bounds the files the event watcher reads and writes.
@@ -174,20 +175,23 @@ func modeName(m filemode.FileMode) string {
 // CommitFiles writes a commit whose parent is parent and whose tree is
 // parent's with the given files' contents replaced (each keeps its mode;
 // files must exist). The author and committer are Options.Committer.
+//
+// The new objects stay in memory until PushBranch writes them.
 func (s *GitStore) CommitFiles(parent plumbing.Hash, files map[string][]byte, msg string) (plumbing.Hash, error) {
-	c, err := s.commit(parent)
+	objs := s.objects()
+	c, err := object.GetCommit(objs, parent)
 	if err != nil {
 		return plumbing.ZeroHash, &Error{Op: "commit", Err: err}
 	}
 	blobs := make(map[string]plumbing.Hash, len(files))
 	for p, data := range files {
-		h, err := storeBlob(s.st, data)
+		h, err := storeBlob(objs, data)
 		if err != nil {
 			return plumbing.ZeroHash, &Error{Op: "commit " + p, Err: err}
 		}
 		blobs[p] = h
 	}
-	tree, err := s.replaceBlobs(c.TreeHash, "", blobs)
+	tree, err := s.replaceBlobs(objs, c.TreeHash, "", blobs)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -195,14 +199,14 @@ func (s *GitStore) CommitFiles(parent plumbing.Hash, files map[string][]byte, ms
 		return plumbing.ZeroHash, &Error{Op: "commit " + p, Err: ErrFileNotFound}
 	}
 	sig := object.Signature{Name: s.opts.Committer.Name, Email: s.opts.Committer.Email, When: s.opts.Now()}
-	return storeObject(s.st, &object.Commit{Author: sig, Committer: sig, Message: string(s.mask([]byte(msg))),
+	return storeObject(objs, &object.Commit{Author: sig, Committer: sig, Message: string(s.mask([]byte(msg))),
 		TreeHash: tree, ParentHashes: []plumbing.Hash{parent}})
 }
 
 // replaceBlobs rewrites tree (at dir) with the blobs under it, removing
 // each one it places from blobs.
-func (s *GitStore) replaceBlobs(tree plumbing.Hash, dir string, blobs map[string]plumbing.Hash) (plumbing.Hash, error) {
-	t, err := object.GetTree(s.st, tree)
+func (s *GitStore) replaceBlobs(objs overlay, tree plumbing.Hash, dir string, blobs map[string]plumbing.Hash) (plumbing.Hash, error) {
+	t, err := object.GetTree(objs, tree)
 	if err != nil {
 		return plumbing.ZeroHash, &Error{Op: "commit", Err: err}
 	}
@@ -213,7 +217,7 @@ func (s *GitStore) replaceBlobs(tree plumbing.Hash, dir string, blobs map[string
 		full := path.Join(dir, e.Name)
 		switch {
 		case e.Mode == filemode.Dir && underAny(full, blobs):
-			sub, err := s.replaceBlobs(e.Hash, full, blobs)
+			sub, err := s.replaceBlobs(objs, e.Hash, full, blobs)
 			if err != nil {
 				return plumbing.ZeroHash, err
 			}
@@ -232,7 +236,7 @@ func (s *GitStore) replaceBlobs(tree plumbing.Hash, dir string, blobs map[string
 	if !changed {
 		return tree, nil
 	}
-	return storeObject(s.st, &object.Tree{Entries: entries})
+	return storeObject(objs, &object.Tree{Entries: entries})
 }
 
 func underAny(dir string, blobs map[string]plumbing.Hash) bool {
@@ -253,6 +257,9 @@ func (s *GitStore) PushBranch(ctx context.Context, name string, expected, next p
 	if !s.pushes() {
 		return &Error{Op: "push branch " + name, Msg: "pushing is turned off (--offline, --no-push or no remote)",
 			Hint: "run without it, or use --dry-run to see the changes"}
+	}
+	if err := s.flushPending(); err != nil {
+		return err
 	}
 	err := s.casPush(ctx, ref, expected, next, also...)
 	var conflict *conflictError

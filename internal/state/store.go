@@ -154,6 +154,8 @@ type GitStore struct {
 	// notesPrefix is "<NotesRef>/apps/": app refs are notesPrefix+EncodeApp(app).
 	notesPrefix string
 	fetched     map[plumbing.ReferenceName]bool
+	// pend holds the objects of branch commits until they are pushed.
+	pend pending
 }
 
 var _ Store = (*GitStore)(nil)
