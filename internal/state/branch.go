@@ -53,7 +53,7 @@ func (s *GitStore) FetchBranch(ctx context.Context, name string) (BranchTip, err
 	}
 	tip := remote[ref]
 	if tip.IsZero() {
-		return BranchTip{}, &Error{Op: "fetch branch " + name, Msg: fmt.Sprintf("the remote %s has no branch %q", s.opts.Remote, name),
+		return BranchTip{}, &Error{Op: "fetch branch " + name, Err: ErrNotFound, Msg: fmt.Sprintf("the remote %s has no branch %q", s.opts.Remote, name),
 			Hint: "check the branch name (git ls-remote --heads " + s.opts.Remote + ")"}
 	}
 	return BranchTip{Name: name, Hash: tip}, nil
@@ -125,7 +125,7 @@ func (s *GitStore) localBranch(name string) (BranchTip, error) {
 	}
 	h := s.ref(plumbing.NewBranchReferenceName(name))
 	if h.IsZero() {
-		return BranchTip{}, &Error{Op: "read branch " + name, Msg: fmt.Sprintf("there is no branch %q", name)}
+		return BranchTip{}, &Error{Op: "read branch " + name, Err: ErrNotFound, Msg: fmt.Sprintf("there is no branch %q", name)}
 	}
 	return BranchTip{Name: name, Hash: h}, nil
 }

@@ -100,7 +100,7 @@ func (s *GitStore) eventAnchor(ctx context.Context, branch string) (plumbing.Has
 		return plumbing.ZeroHash, err
 	}
 	if h.IsZero() {
-		return plumbing.ZeroHash, &Error{Op: "register event", Msg: fmt.Sprintf("the remote %s has no branch %q", s.opts.Remote, branch),
+		return plumbing.ZeroHash, &Error{Op: "register event", Err: ErrNotFound, Msg: fmt.Sprintf("the remote %s has no branch %q", s.opts.Remote, branch),
 			Hint: "name the GitOps repository's branch with --branch"}
 	}
 	return h, nil

@@ -103,9 +103,15 @@ func (s *GitStore) pushRejected(ctx context.Context, ref plumbing.ReferenceName,
 	if err == nil && now != expected || isLostRace(cause) {
 		return &conflictError{ref: ref, current: now}
 	}
-	return &Error{Op: "push " + ref.String(), Msg: "the remote refused the update", Err: redact.Error(cause),
+	return &Error{Op: "push " + ref.String(), Msg: "the remote refused the update", Err: trimmedError{redact.Error(cause)},
 		Hint: fmt.Sprintf("a server-side hook or ref protection may reject pushes to %s/* or %s*", s.opts.NotesRef, locksPrefix)}
 }
+
+// trimmedError drops the line break a server's message ends with.
+type trimmedError struct{ err error }
+
+func (e trimmedError) Error() string { return strings.TrimSpace(e.err.Error()) }
+func (e trimmedError) Unwrap() error { return e.err }
 
 // isLostRace reports whether a rejection reads as a compare-and-swap lost
 // to another writer.
@@ -146,6 +152,9 @@ func (s *GitStore) remoteError(op string, err error) error {
 	case errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed):
 		e.Err = fmt.Errorf("%w: %w", ErrPermission, err)
 		e.Hint = "the remote needs credentials: set GITHUB_TOKEN, GITLAB_TOKEN or PIPE_GIT_TOKEN (HTTPS), or PIPE_SSH_KEY_FILE (ssh)"
+		if src := s.opts.Credentials.TokenSource; s.opts.Credentials.Token != "" && src != "" {
+			e.Hint = "the remote rejected the token from " + src + ": check that it is valid, not expired, and can access the repository"
+		}
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		e.Hint = "check the remote's URL (git remote -v) and that the token can read the repository"
 	}

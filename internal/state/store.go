@@ -222,7 +222,7 @@ func Open(dir string, opts Options) (*GitStore, error) {
 		} else if s.remoteURL == "" {
 			_ = st.Close()
 			return nil, &Error{Op: "open state", Msg: fmt.Sprintf("the repository has no remote %q", opts.Remote),
-				Hint: "records are shared through the remote: add it (git remote add origin URL), name another one, or run with --no-push for a local dry run"}
+				Hint: "records are shared through the remote: add it (git remote add origin URL), name another one, or run with --no-push (pipe event watch: --dry-run) for a local dry run"}
 		}
 	}
 	return s, nil
