@@ -70,7 +70,9 @@ func (c *GitLabCommenter) webURL(id int64) string {
 	return fmt.Sprintf("%s/%s/-/merge_requests/%d#note_%d", base, c.project, c.iid, id)
 }
 
-func (c *GitLabCommenter) do(ctx context.Context, method, u string, body any, out any) (*http.Response, error) {
+// gitlabRequest builds a request to GitLab's API: body (if any) as JSON,
+// the token in its header (PRIVATE-TOKEN or JOB-TOKEN).
+func gitlabRequest(ctx context.Context, method, u string, body any, header, token string) (*http.Request, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -88,8 +90,16 @@ func (c *GitLabCommenter) do(ctx context.Context, method, u string, body any, ou
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "pipe")
-	if c.token != "" {
-		req.Header.Set(c.header, c.token)
+	if token != "" {
+		req.Header.Set(header, token)
+	}
+	return req, nil
+}
+
+func (c *GitLabCommenter) do(ctx context.Context, method, u string, body any, out any) (*http.Response, error) {
+	req, err := gitlabRequest(ctx, method, u, body, c.header, c.token)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,25 +29,9 @@ func (e *glError) Error() string {
 // do sends a request with the token in its header and decodes the answer
 // into out; an answer that is not a success is a *glError.
 func (p *GitLabPullRequester) do(ctx context.Context, method, u string, body, out any) (http.Header, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	req, err := gitlabRequest(ctx, method, u, body, p.c.header, p.c.token)
 	if err != nil {
 		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "pipe")
-	if p.c.token != "" {
-		req.Header.Set(p.c.header, p.c.token)
 	}
 	resp, err := p.http.Do(req)
 	if err != nil {
