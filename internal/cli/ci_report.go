@@ -76,18 +76,26 @@ func (a *app) githubClient() (*report.GitHub, error) {
 	return report.NewGitHub(a.httpClient(), a.ci.APIURL, a.ci.Repository, token)
 }
 
-// gitlabCommenter returns the notes client of merge request iid.
-func (a *app) gitlabCommenter(iid int) (*report.GitLabCommenter, error) {
-	token, job := a.env.Getenv("GITLAB_TOKEN"), false
+// gitlabAuth is the run's GitLab token (GITLAB_TOKEN, sent as
+// PRIVATE-TOKEN, else CI_JOB_TOKEN, sent as JOB-TOKEN: job is true) and
+// project (CI_PROJECT_ID, else its path).
+func (a *app) gitlabAuth() (token string, job bool, project string) {
+	token = a.env.Getenv("GITLAB_TOKEN")
 	if token == "" {
 		token, job = a.env.Getenv("CI_JOB_TOKEN"), true
 	}
-	if token == "" {
-		return nil, errors.New("no token: set GITLAB_TOKEN (a project access token with the api scope)")
-	}
-	project := a.env.Getenv("CI_PROJECT_ID")
+	project = a.env.Getenv("CI_PROJECT_ID")
 	if project == "" {
 		project = a.ci.Repository
+	}
+	return token, job, project
+}
+
+// gitlabCommenter returns the notes client of merge request iid.
+func (a *app) gitlabCommenter(iid int) (*report.GitLabCommenter, error) {
+	token, job, project := a.gitlabAuth()
+	if token == "" {
+		return nil, errors.New("no token: set GITLAB_TOKEN (a project access token with the api scope)")
 	}
 	return report.NewGitLab(a.httpClient(), a.ci.APIURL, project, iid, token, job)
 }

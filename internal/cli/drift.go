@@ -371,14 +371,7 @@ func (a *app) driftIssues() (*report.DriftIssues, error) {
 // or its path) at CI_API_V4_URL. The token is GITLAB_TOKEN (sent as
 // PRIVATE-TOKEN), else CI_JOB_TOKEN (JOB-TOKEN), as for merge request notes.
 func (a *app) gitlabDriftIssues() (*report.DriftIssues, error) {
-	token, job := a.env.Getenv("GITLAB_TOKEN"), false
-	if token == "" {
-		token, job = a.env.Getenv("CI_JOB_TOKEN"), true
-	}
-	project := a.env.Getenv("CI_PROJECT_ID")
-	if project == "" {
-		project = a.ci.Repository
-	}
+	token, job, project := a.gitlabAuth()
 	if token == "" || project == "" || a.ci.APIURL == "" {
 		return nil, usageError("--issue in GitLab CI needs GITLAB_TOKEN (a project access token with the api scope; or CI_JOB_TOKEN), CI_API_V4_URL and CI_PROJECT_ID or CI_PROJECT_PATH")
 	}

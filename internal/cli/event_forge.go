@@ -54,14 +54,7 @@ func (a *app) eventPullRequester(v *viper.Viper) (report.PullRequester, error) {
 		}
 		return g, nil
 	case "gitlab":
-		token, job := a.env.Getenv("GITLAB_TOKEN"), false
-		if token == "" {
-			token, job = a.env.Getenv("CI_JOB_TOKEN"), true
-		}
-		project := a.env.Getenv("CI_PROJECT_ID")
-		if project == "" {
-			project = a.ci.Repository
-		}
+		token, job, project := a.gitlabAuth()
 		api := a.ci.APIURL
 		if api == "" {
 			api = a.env.Getenv("CI_API_V4_URL")
