@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/gitops-pipe/pipe/internal/eventwatch"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
 
@@ -30,15 +30,13 @@ commit or a pull request, which the usual pipe sync then deploys.
 Events and what each watcher did with them are kept in the notes ref
 refs/notes/pipe/events: no server and no database. See docs/events.md.`,
 	}
-	cmd.AddCommand(a.eventRegisterCommand(), a.eventWatchCommand(), a.eventListCommand())
+	cmd.AddCommand(a.eventRegisterCommand(), a.eventWatchCommand(), a.eventListCommand(), a.eventGCCommand())
 	return cmd
 }
 
 // maxEventValue bounds an event's value: values are image tags, digests,
 // versions; a file's worth is a mistake.
 const maxEventValue = 64 << 10
-
-var contextKey = regexp.MustCompile(`^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$`)
 
 func (a *app) eventRegisterCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -111,8 +109,8 @@ func (a *app) eventFromFlags(v *viper.Viper, name, value string) (*state.Registe
 	if len(value) > maxEventValue {
 		return nil, usageError("the event value is %d bytes, over the limit of %d: events carry a tag, digest or version, not a file", len(value), maxEventValue)
 	}
-	if strings.ContainsRune(value, 0) {
-		return nil, usageError("the event value holds a NUL byte")
+	if err := eventwatch.CheckValue(value); err != nil {
+		return nil, usageError("%v", err)
 	}
 	ev := &state.RegisteredEvent{Name: name, Value: value, Labels: v.GetStringMapString("labels"), Contexts: v.GetStringMapString("contexts")}
 	for k, val := range ev.Labels {
@@ -121,7 +119,7 @@ func (a *app) eventFromFlags(v *viper.Viper, name, value string) (*state.Registe
 		}
 	}
 	for k := range ev.Contexts {
-		if !contextKey.MatchString(k) {
+		if !eventwatch.ContextKey.MatchString(k) {
 			return nil, &Error{Code: ExitUsage, Summary: fmt.Sprintf("--contexts: key %q is not a valid trailer key", k),
 				Hint: "use letters, digits and single dashes, e.g. Build-Url"}
 		}

@@ -55,6 +55,12 @@ func (a *app) eventPullRequester(v *viper.Viper) (report.PullRequester, error) {
 		return g, nil
 	case "gitlab":
 		token, job, project := a.gitlabAuth()
+		if job {
+			// GitLab refuses to open merge requests with a job token: every
+			// run would push the branch and fail.
+			fmt.Fprintln(a.err, "CI_JOB_TOKEN cannot open merge requests: makePullRequest watchers push their branch only; set GITLAB_TOKEN (a project access token with the api scope) to open them")
+			return nil, nil
+		}
 		api := a.ci.APIURL
 		if api == "" {
 			api = a.env.Getenv("CI_API_V4_URL")

@@ -67,7 +67,7 @@ func (a *app) eventListCommand() *cobra.Command {
 			fmt.Fprintln(tw, "REGISTERED\tEVENT\tVALUE\tSTATUS\tID")
 			for _, e := range out {
 				fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\n", e.CreatedAt.UTC().Format(time.RFC3339), state.SafeText(e.Name), labelSuffix(e.Labels),
-					clipValue(e.Value), handlingSummary(e.Handlings), e.ID)
+					clipValue(e.Value), state.SafeText(handlingSummary(e.Handlings)), state.SafeText(e.ID))
 			}
 			return tw.Flush()
 		},

@@ -64,7 +64,7 @@ change is made again on its new tip. Run it on a schedule, or right after
 				}
 			}
 			res, runErr := eventwatch.Run(cmd.Context(), o)
-			if res != nil {
+			if res != nil && (runErr == nil || len(res.Items) > 0) {
 				if output == "json" {
 					if err := writeJSON(a.out, res); err != nil {
 						return err
@@ -149,7 +149,7 @@ func (a *app) printWatch(res *eventwatch.Result, dry bool) {
 			continue
 		}
 		ev := it.Event
-		fmt.Fprintf(a.out, "%-8s %s%s = %s  %s\n", it.Status, state.SafeText(ev.Name), labelSuffix(ev.Labels), strconv.Quote(ev.Value), it.Watcher)
+		fmt.Fprintf(a.out, "%-8s %s%s = %s  %s\n", it.Status, state.SafeText(ev.Name), labelSuffix(ev.Labels), strconv.Quote(ev.Value), it.Source)
 		for _, c := range it.Changes {
 			switch {
 			case c.Error != "":

@@ -29,12 +29,15 @@ type task struct {
 	item *Item
 }
 
-// decide sorts the watchers' events into tasks (the newest event of each
+// decide sorts the watchers' events for branch into tasks (the newest event of each
 // watcher that it has not handled), outdated handlings (older events it
 // never handled, and events past maxAge) and items for the report.
-func decide(log *state.EventLog, watchers []Watcher, now time.Time, maxAge time.Duration, by string) (tasks []*task, outdated []*state.Handling, items []*Item) {
+func decide(log *state.EventLog, watchers []Watcher, branch string, now time.Time, maxAge time.Duration, by string) (tasks []*task, outdated []*state.Handling, items []*Item) {
 	byKey := map[string][]*state.RegisteredEvent{} // newest first, as in log
 	for _, ev := range log.Events {
+		if ev.Branch != "" && ev.Branch != branch {
+			continue // for another branch's watch
+		}
 		byKey[ev.Key()] = append(byKey[ev.Key()], ev)
 	}
 	for i := range watchers {

@@ -18,6 +18,71 @@ import (
 type deliverer struct {
 	o   Options
 	res *Result
+	// delivered holds the items recorded by earlier attempts (by
+	// itemKey): a later attempt reads them as HANDLED.
+	delivered map[string]*Item
+}
+
+// attempt reads the branch, the pull request branches and the events,
+// delivers what the watchers have not handled, and records it. moved is
+// true when a push found its branch moved: nothing of that delivery was
+// recorded, and a new attempt reads everything again.
+func (d *deliverer) attempt(ctx context.Context) (moved bool, err error) {
+	tip, err := d.o.Store.FetchBranch(ctx, d.o.Branch)
+	if err != nil {
+		return false, err
+	}
+	d.res.Branch, d.res.Base = tip.Name, tip.Hash.String()
+	if d.res.Head == "" {
+		d.res.Head = tip.Hash.String()
+	}
+	prTips := map[string]plumbing.Hash{}
+	for _, w := range d.o.Watchers {
+		if b := prBranch(&w); w.MakePullRequest && !d.o.DryRun {
+			if _, seen := prTips[b]; !seen {
+				if prTips[b], err = d.o.Store.RemoteBranch(ctx, b); err != nil {
+					return false, err
+				}
+			}
+		}
+	}
+	// The events are read after the branches: whatever a job pushed to
+	// them came from events this read includes.
+	log, err := d.o.Store.Events(ctx)
+	if err != nil {
+		return false, err
+	}
+	tasks, outdated, items := decide(log, d.o.Watchers, tip.Name, d.o.Now(), d.o.MaxAge, d.o.By)
+	for i, it := range items {
+		if prev := d.delivered[itemKey(it)]; prev != nil && it.Status == StatusHandled {
+			items[i] = prev // what an earlier attempt did, rather than "handled"
+		}
+	}
+	d.res.Items = items
+	var direct, proposed []*task
+	for _, t := range tasks {
+		if t.w.MakePullRequest {
+			proposed = append(proposed, t)
+		} else {
+			direct = append(direct, t)
+		}
+	}
+	head := tip.Hash
+	if len(direct) > 0 {
+		if head, moved, err = d.commitToBranch(ctx, tip, direct); err != nil || moved {
+			return moved, errors.Join(err, d.record(ctx, nil, outdated))
+		}
+	}
+	if err := d.record(ctx, direct, outdated); err != nil {
+		return false, err
+	}
+	var errs []error
+	for _, g := range groupByEvent(proposed) {
+		m, err := d.proposeGroup(ctx, head, prTips[prBranch(g[0].w)], g)
+		moved = moved || m
+		errs = append(errs, err, d.record(ctx, g, nil))
+	}
+	return moved, errors.Join(errs...)
 }
 
 // build applies tasks one after the other on top of base, one commit per
@@ -29,6 +94,10 @@ func (d *deliverer) build(base plumbing.Hash, tasks []*task) (plumbing.Hash, err
 	for _, t := range tasks {
 		it := t.item
 		it.Changes, it.Commit, it.Branch, it.PullRequest = nil, "", "", ""
+		if err := CheckValue(t.ev.Value); err != nil {
+			it.Status, it.Message = state.HandledFailure, err.Error()
+			continue
+		}
 		msg, err := commitMessage(t.w, t.ev)
 		if err != nil {
 			it.Status, it.Message = state.HandledFailure, err.Error()
@@ -62,51 +131,39 @@ func (d *deliverer) build(base plumbing.Hash, tasks []*task) (plumbing.Hash, err
 	return head, nil
 }
 
-// commitToBranch commits the tasks on the branch and pushes them. When the
-// branch moved meanwhile, the changes are made again on its new tip (a
-// value another job wrote already is no change) and pushed again.
-func (d *deliverer) commitToBranch(ctx context.Context, tip state.BranchTip, tasks []*task) error {
-	for attempt := 1; ; attempt++ {
-		head, err := d.build(tip.Hash, tasks)
-		if err != nil {
-			return err
-		}
-		for _, t := range tasks {
-			if t.item.Commit != "" {
-				t.item.Branch = tip.Name
-			}
-		}
-		if head == tip.Hash || d.o.DryRun {
-			return nil
-		}
-		err = d.o.Store.PushBranch(ctx, tip.Name, tip.Hash, head)
-		if err == nil {
-			d.res.Head = head.String()
-			d.o.Log("pushed %s to %s", short(head), tip.Name)
-			return nil
-		}
-		if !errors.Is(err, state.ErrBranchMoved) || attempt >= d.o.MaxAttempts {
-			markError(tasks, fmt.Sprintf("push to %s: %v", tip.Name, err))
-			if errors.Is(err, state.ErrBranchMoved) {
-				return fmt.Errorf("%s moved under each of %d pushes: %w (run again)", tip.Name, attempt, err)
-			}
-			return err
-		}
-		d.o.Log("%s moved while committing (%v); making the changes again on its new tip (attempt %d of %d)", tip.Name, err, attempt+1, d.o.MaxAttempts)
-		if err := d.o.Sleep(ctx, backoff(attempt)); err != nil {
-			return err
-		}
-		if tip, err = d.o.Store.FetchBranch(ctx, tip.Name); err != nil {
-			return err
-		}
-		d.res.Base = tip.Hash.String()
+// commitToBranch commits the tasks on the branch and pushes them on top of
+// tip. moved: the branch is no longer at tip (nothing was pushed).
+func (d *deliverer) commitToBranch(ctx context.Context, tip state.BranchTip, tasks []*task) (head plumbing.Hash, moved bool, err error) {
+	head, err = d.build(tip.Hash, tasks)
+	if err != nil {
+		markError(tasks, err.Error())
+		return tip.Hash, false, err
 	}
+	for _, t := range tasks {
+		if t.item.Commit != "" {
+			t.item.Branch = tip.Name
+		}
+	}
+	if head == tip.Hash || d.o.DryRun {
+		return head, false, nil
+	}
+	err = d.o.Store.PushBranch(ctx, tip.Name, tip.Hash, head)
+	switch {
+	case errors.Is(err, state.ErrBranchMoved):
+		d.o.Log("%s moved while committing (%v)", tip.Name, err)
+		markError(tasks, "not pushed: "+err.Error())
+		return tip.Hash, true, nil
+	case err != nil:
+		markError(tasks, fmt.Sprintf("push to %s: %v", tip.Name, err))
+		return tip.Hash, false, err
+	}
+	d.res.Head = head.String()
+	d.o.Log("pushed %s to %s", short(head), tip.Name)
+	return head, false, nil
 }
 
-// propose pushes the changes of each event identity's tasks to that
-// identity's branch, made from the branch's head, and opens or updates its
-// pull request.
-func (d *deliverer) propose(ctx context.Context, tasks []*task) error {
+// groupByEvent groups tasks by their event's identity, in order.
+func groupByEvent(tasks []*task) [][]*task {
 	var groups [][]*task
 	index := map[string]int{}
 	for _, t := range tasks {
@@ -118,23 +175,21 @@ func (d *deliverer) propose(ctx context.Context, tasks []*task) error {
 		index[k] = len(groups)
 		groups = append(groups, []*task{t})
 	}
-	base := plumbing.NewHash(d.res.Head)
-	var errs []error
-	for _, g := range groups {
-		if err := d.proposeGroup(ctx, base, g); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return groups
 }
 
-func (d *deliverer) proposeGroup(ctx context.Context, base plumbing.Hash, g []*task) error {
+// proposeGroup pushes the changes of one event identity's tasks, made on
+// base, to that identity's branch (by compare-and-swap from cur, its value
+// when the attempt began) and opens or updates its pull request. moved:
+// the branch was no longer at cur.
+func (d *deliverer) proposeGroup(ctx context.Context, base, cur plumbing.Hash, g []*task) (moved bool, err error) {
 	head, err := d.build(base, g)
 	if err != nil {
-		return err
+		markError(g, err.Error())
+		return false, err
 	}
 	if head == base {
-		return nil
+		return false, nil
 	}
 	branch := prBranch(g[0].w)
 	for _, t := range g {
@@ -143,49 +198,77 @@ func (d *deliverer) proposeGroup(ctx context.Context, base plumbing.Hash, g []*t
 		}
 	}
 	if d.o.DryRun {
-		return nil
+		return false, nil
 	}
-	for attempt := 1; ; attempt++ {
-		cur, err := d.o.Store.RemoteBranch(ctx, branch)
-		if err == nil {
-			err = d.o.Store.PushBranch(ctx, branch, cur, head, base)
-		}
-		if err == nil {
-			d.o.Log("pushed %s to %s", short(head), branch)
-			break
-		}
-		if !errors.Is(err, state.ErrBranchMoved) || attempt >= d.o.MaxAttempts {
+	if cur.IsZero() || !d.sameAsRemote(ctx, branch, cur, head) {
+		err = d.o.Store.PushBranch(ctx, branch, cur, head, base)
+		switch {
+		case errors.Is(err, state.ErrBranchMoved):
+			markError(g, "not pushed: "+err.Error())
+			return true, nil
+		case err != nil:
 			markError(g, fmt.Sprintf("push to %s: %v", branch, err))
-			return err
+			return false, err
+		}
+		d.o.Log("pushed %s to %s", short(head), branch)
+	} else {
+		// The branch holds this change already: keep its commit (a new one
+		// would re-run the pull request's checks for nothing).
+		for _, t := range g {
+			if t.item.Commit != "" {
+				t.item.Commit = cur.String()
+			}
 		}
 	}
 	if d.o.PullRequests == nil {
 		for _, t := range g {
 			if t.item.Commit != "" {
-				t.item.Message = strings.TrimPrefix(t.item.Message+"; ", "; ") +
-					"branch pushed; no pull request opened (--forge none, or no GitHub or GitLab token): open one from " + branch
+				t.item.Message = joinMsg(t.item.Message, "branch pushed; no pull request opened (--forge none, or no GitHub or GitLab token): open one from "+branch)
 			}
 		}
-		return nil
+		return false, nil
 	}
 	pr, err := d.o.PullRequests.EnsurePullRequest(ctx, report.PullRequestSpec{
 		Head: branch, Base: d.res.Branch, Title: title(g), Body: report.EventPullRequestBody(proposal(g, d.o.RunURL)), Labels: d.o.Labels,
 	})
-	if err != nil {
+	if err != nil && pr.URL == "" {
 		markError(g, fmt.Sprintf("branch %s pushed, but the pull request: %v", branch, err))
-		return err
+		return false, err
+	}
+	note := ""
+	if err != nil { // opened or updated; labelling it failed
+		d.o.Log("warning: %s: %v", pr.URL, err)
+		note = "labels not set: " + err.Error()
 	}
 	verb := "updated"
 	if pr.Created {
 		verb = "opened"
 	}
-	d.o.Log("%s pull request %s for %s", verb, pr.URL, branch)
+	d.o.Log("%s %s for %s", verb, pr.URL, branch)
 	for _, t := range g {
 		if t.item.Commit != "" {
 			t.item.PullRequest = pr.URL
+			t.item.Message = joinMsg(t.item.Message, note)
 		}
 	}
-	return nil
+	return false, nil
+}
+
+// sameAsRemote reports whether the remote branch, at cur, holds the change
+// head makes (same tree on the same base).
+func (d *deliverer) sameAsRemote(ctx context.Context, branch string, cur, head plumbing.Hash) bool {
+	tip, err := d.o.Store.FetchBranch(ctx, branch)
+	return err == nil && tip.Hash == cur && d.o.Store.SameChange(cur, head)
+}
+
+func joinMsg(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 // title is the pull request's title: the first change's commit subject.

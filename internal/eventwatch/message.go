@@ -3,9 +3,12 @@ package eventwatch
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"text/template"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gitops-pipe/pipe/internal/state"
 )
@@ -13,6 +16,25 @@ import (
 // TraceTrailer is the commit trailer naming the commit that produced the
 // event, PipeCD's, so that PipeCD's deployment trace and pipe read the same.
 const TraceTrailer = "Pipecd-Dev-Trace-Trigger-Commit-Hash"
+
+// ContextKey is the form of an event context's key (PipeCD's): it becomes a
+// commit trailer's key.
+var ContextKey = regexp.MustCompile(`^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$`)
+
+// CheckValue refuses event values that are not one line of text: the value
+// goes into files and commit messages, where a line break or a control
+// character could add lines (a forged trailer, a new key).
+func CheckValue(v string) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("the event's value is not valid UTF-8")
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+			return fmt.Errorf("the event's value holds the control character %U: values are one line of text (a tag, a digest, a version)", r)
+		}
+	}
+	return nil
+}
 
 // MessageData is what a commitMessage template sees: PipeCD's {{ .Value }}
 // and {{ .EventName }}, and the event's labels, contexts and app.
@@ -50,7 +72,9 @@ func commitMessage(w *Watcher, ev *state.RegisteredEvent) (string, error) {
 	}
 	var trailers []string
 	for _, k := range slices.Sorted(maps.Keys(ev.Contexts)) {
-		trailers = append(trailers, k+": "+oneLine(ev.Contexts[k]))
+		if ContextKey.MatchString(k) { // `pipe event register` checks them; a note may not have
+			trailers = append(trailers, k+": "+oneLine(ev.Contexts[k]))
+		}
 	}
 	if ev.Commit != nil && ev.Commit.Hash != "" {
 		trailers = append(trailers, TraceTrailer+": "+oneLine(ev.Commit.Hash))

@@ -2,6 +2,7 @@ package eventwatch
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -20,6 +21,7 @@ type Store interface {
 	ReadFile(commit plumbing.Hash, path string) ([]byte, error)
 	CommitFiles(parent plumbing.Hash, files map[string][]byte, msg string) (plumbing.Hash, error)
 	PushBranch(ctx context.Context, name string, expected, next plumbing.Hash, also ...plumbing.Hash) error
+	SameChange(a, b plumbing.Hash) bool
 }
 
 // Options configure a run.
@@ -71,9 +73,15 @@ func (r *Result) Failed() bool {
 
 // Run handles the events the watchers have not handled yet: commits their
 // values on the branch (makePullRequest: proposes them), then records what
-// was done. The error is for the run as a whole (events or branch
-// unreadable, a push refused): items delivered before it are still in the
-// result and recorded.
+// was done, each delivery as soon as it is pushed.
+//
+// Every attempt reads the branch's tip (and the pull request branches'),
+// then the events, then pushes by compare-and-swap against what it read: a
+// commit another job pushed meanwhile fails the push, and the next attempt
+// reads the events again, so a value is never written over one from a newer
+// event. The error is for the run as a whole (events or branch unreadable,
+// a push refused): what was delivered before it is in the result and
+// recorded.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
@@ -84,55 +92,49 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	log, err := o.Store.Events(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := o.Now()
-	tasks, outdated, items := decide(log, o.Watchers, now, o.MaxAge, o.By)
-	res := &Result{Items: items}
-	tip, err := o.Store.FetchBranch(ctx, o.Branch)
-	if err != nil {
-		return nil, err
-	}
-	res.Branch, res.Base, res.Head = tip.Name, tip.Hash.String(), tip.Hash.String()
-	var direct, proposed []*task
-	for _, t := range tasks {
-		if t.w.MakePullRequest {
-			proposed = append(proposed, t)
-		} else {
-			direct = append(direct, t)
+	d := &deliverer{o: o, res: &Result{}, delivered: map[string]*Item{}}
+	for attempt := 1; ; attempt++ {
+		moved, err := d.attempt(ctx)
+		if err != nil || !moved {
+			return d.res, err
+		}
+		if attempt >= o.MaxAttempts {
+			return d.res, fmt.Errorf("%s or a pull request branch moved under each of %d attempts: %w (run again)", d.res.Branch, attempt, state.ErrBranchMoved)
+		}
+		o.Log("a branch moved while committing; reading the branch and the events again (attempt %d of %d)", attempt+1, o.MaxAttempts)
+		if err := o.Sleep(ctx, backoff(attempt)); err != nil {
+			return d.res, err
 		}
 	}
-	d := &deliverer{o: o, res: res}
-	var runErr error
-	if len(direct) > 0 {
-		runErr = d.commitToBranch(ctx, tip, direct)
-	}
-	if runErr == nil && len(proposed) > 0 {
-		runErr = d.propose(ctx, proposed)
-	}
-	for _, t := range tasks {
-		if t.item.Status == "" {
-			t.item.Status, t.item.Message = StatusError, "not attempted: an earlier delivery failed"
-		}
-	}
-	if o.DryRun {
-		return res, runErr
+}
+
+// record writes the handlings of the delivered tasks and the outdated
+// events. It runs even when the run was interrupted: what was pushed must
+// be recorded.
+func (d *deliverer) record(ctx context.Context, tasks []*task, outdated []*state.Handling) error {
+	if d.o.DryRun {
+		return nil
 	}
 	records := outdated
 	for _, t := range tasks {
-		if t.item.Status == state.HandledSuccess || t.item.Status == state.HandledFailure {
-			h := handling(t.ev, t.w, t.item.Status, t.item.Message, o.Now(), o.By)
-			h.Commit, h.Branch, h.PullRequest = t.item.Commit, t.item.Branch, t.item.PullRequest
-			records = append(records, h)
+		it := t.item
+		if it.Status != state.HandledSuccess && it.Status != state.HandledFailure {
+			continue
 		}
+		h := handling(t.ev, t.w, it.Status, it.Message, d.o.Now(), d.o.By)
+		h.Commit, h.Branch, h.PullRequest = it.Commit, it.Branch, it.PullRequest
+		records = append(records, h)
+		d.delivered[itemKey(it)] = it
 	}
-	if err := o.Store.RecordHandlings(ctx, records); err != nil && runErr == nil {
-		runErr = err
+	if len(records) == 0 {
+		return nil
 	}
-	return res, runErr
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	return d.o.Store.RecordHandlings(rctx, records)
 }
+
+func itemKey(it *Item) string { return it.Watcher + "\x00" + it.Event.ID }
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -2,12 +2,15 @@ package eventwatch
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/gitops-pipe/pipe/internal/report"
 	"github.com/gitops-pipe/pipe/internal/state"
@@ -199,10 +202,18 @@ func TestRunRacingWatchers(t *testing.T) {
 	if len(commits) != 1 {
 		t.Fatalf("%d commits landed, want 1", len(commits))
 	}
+	// The winner succeeded; the other found the branch moved, read the
+	// events again and found the event handled (or, if it read the events
+	// before the winner recorded, the value already there).
+	statuses := map[string]int{}
 	for _, r := range results {
-		if r.Items[0].Status != state.HandledSuccess {
+		statuses[r.Items[0].Status]++
+		if r.Failed() || r.Items[0].Commit != commits[0] && r.Items[0].Commit != "" {
 			t.Fatalf("item %+v", r.Items[0])
 		}
+	}
+	if statuses[state.HandledSuccess] < 1 || statuses[state.HandledSuccess]+statuses[StatusHandled] != 2 {
+		t.Fatalf("statuses %v", statuses)
 	}
 }
 
@@ -260,5 +271,96 @@ func TestRunDryRunChangesNothing(t *testing.T) {
 	log, err := f.store(t).Events(context.Background())
 	if err != nil || len(log.Handlings) != 0 {
 		t.Fatalf("dry run recorded: %v %v", log.Handlings, err)
+	}
+}
+
+// hookStore runs a hook once, right after the first branch read of a run.
+type hookStore struct {
+	*state.GitStore
+	once func()
+}
+
+func (h *hookStore) FetchBranch(ctx context.Context, name string) (state.BranchTip, error) {
+	tip, err := h.GitStore.FetchBranch(ctx, name)
+	if h.once != nil {
+		f := h.once
+		h.once = nil
+		f()
+	}
+	return tip, err
+}
+
+// A watch that read the branch before a newer event was registered and
+// applied by another job never writes its older value over the newer one.
+func TestRunNeverWritesAnOlderValueOverANewerOne(t *testing.T) {
+	f := newFixture(t)
+	register(t, f.store(t), "v1")
+	slow := &hookStore{GitStore: f.store(t), once: func() {
+		register(t, f.store(t), "v2")
+		f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(false)}})
+	}}
+	res := f.run(t, Options{Store: slow, Watchers: []Watcher{webWatcher(false)}})
+	if got := gitserver.Git(t, f.bare, "show", "main:apps/web/tag.txt"); got != "tag=v2\n" {
+		t.Fatalf("tag.txt = %q, want the newer v2 (items %+v)", got, res.Items)
+	}
+	if res.Failed() {
+		t.Fatalf("items %+v", res.Items)
+	}
+}
+
+// failingPush refuses every push, as a protected branch does.
+type failingPush struct{ *state.GitStore }
+
+func (failingPush) PushBranch(context.Context, string, plumbing.Hash, plumbing.Hash, ...plumbing.Hash) error {
+	return errors.New("protected branch hook declined")
+}
+
+// A commit that was not pushed is never recorded: the next run applies
+// the event.
+func TestRunRecordsNothingItDidNotPush(t *testing.T) {
+	f := newFixture(t)
+	register(t, f.store(t), "v7")
+	o := Options{Store: failingPush{f.store(t)}, Watchers: []Watcher{webWatcher(false)}, Now: f.clock.Now}
+	res, err := Run(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "declined") || res.Items[0].Status != StatusError {
+		t.Fatalf("err %v, items %+v", err, res.Items)
+	}
+	log, err := f.store(t).Events(context.Background())
+	if err != nil || len(log.Handlings) != 0 {
+		t.Fatalf("recorded %v (%v)", log.Handlings, err)
+	}
+	again := f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(false)}})
+	if again.Items[0].Status != state.HandledSuccess || again.Items[0].Commit == "" {
+		t.Fatalf("next run: %+v", again.Items[0])
+	}
+}
+
+// An event registered for one branch is left alone by the watch of another.
+func TestRunKeepsEventsToTheirBranch(t *testing.T) {
+	f := newFixture(t)
+	gitserver.Git(t, f.bare, "branch", "production", "main")
+	ev := &state.RegisteredEvent{Name: "web-image", Value: "v8"}
+	if err := f.store(t).RegisterEvent(context.Background(), ev, "production"); err != nil || ev.Branch != "production" {
+		t.Fatalf("register: %v (branch %q)", err, ev.Branch)
+	}
+	if res := f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(false)}, Branch: "main"}); len(res.Items) != 0 {
+		t.Fatalf("main's watch took production's event: %+v", res.Items[0])
+	}
+	res := f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(false)}, Branch: "production"})
+	if len(res.Items) != 1 || res.Items[0].Status != state.HandledSuccess {
+		t.Fatalf("production's watch: %+v", res.Items)
+	}
+	if got := gitserver.Git(t, f.bare, "show", "production:apps/web/tag.txt"); got != "tag=v8\n" {
+		t.Fatalf("production tag.txt %q", got)
+	}
+}
+
+// A value that is not one line of text is refused, whoever wrote the note.
+func TestRunRefusesControlCharacters(t *testing.T) {
+	f := newFixture(t)
+	register(t, f.store(t), "v9\u2028x: y")
+	res := f.run(t, Options{Store: f.store(t), Watchers: []Watcher{webWatcher(false)}})
+	if it := res.Items[0]; it.Status != state.HandledFailure || !strings.Contains(it.Message, "U+2028") {
+		t.Fatalf("item %+v", it)
 	}
 }

@@ -12,8 +12,11 @@
 package eventwatch
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
@@ -22,8 +25,8 @@ import (
 
 // Watcher updates files when an event of its name and labels arrives.
 type Watcher struct {
-	// ID names the watcher in records: "app web eventWatcher[0]" or
-	// ".pipe/events.yaml events[1]".
+	// ID names the watcher in records: "app web: web-image (env=prod)
+	// #1a2b3c4d" or ".pipe: image-update #5e6f7a8b" (see watcherID).
 	ID string
 	// Source is where it is configured, file:line.
 	Source string
@@ -66,8 +69,8 @@ func Collect(repo *config.Repo) ([]Watcher, error) {
 		for i, ew := range app.Spec.Generic().EventWatcher {
 			p := fmt.Sprintf("spec.eventWatcher[%d]", i)
 			w := Watcher{
-				ID: fmt.Sprintf("app %s eventWatcher[%d]", app.Name, i), Source: source(f, app.File, p),
-				App: app.Name, Name: ew.Matcher.Name, Labels: ew.Matcher.Labels,
+				Source: source(f, app.File, p),
+				App:    app.Name, Name: ew.Matcher.Name, Labels: ew.Matcher.Labels,
 				CommitMessage: ew.Handler.Config.CommitMessage, MakePullRequest: ew.Handler.Config.MakePullRequest,
 			}
 			for j, r := range ew.Handler.Config.Replacements {
@@ -78,6 +81,7 @@ func Collect(repo *config.Repo) ([]Watcher, error) {
 				}
 				w.Replacements = append(w.Replacements, rep)
 			}
+			w.ID = watcherID("app "+app.Name, &w)
 			out = append(out, w)
 		}
 	}
@@ -88,7 +92,7 @@ func Collect(repo *config.Repo) ([]Watcher, error) {
 		}
 		for i, ev := range spec.Events {
 			p := fmt.Sprintf("spec.events[%d]", i)
-			w := Watcher{ID: fmt.Sprintf("%s events[%d]", f.Path, i), Source: source(f, f.Path, p), Name: ev.Name, Labels: ev.Labels}
+			w := Watcher{Source: source(f, f.Path, p), Name: ev.Name, Labels: ev.Labels}
 			for j, r := range ev.Replacements {
 				rep, err := replacement(r.File, r.YAMLField, r.JSONField, r.HCLField, r.Regex, source(f, f.Path, fmt.Sprintf("%s.replacements[%d]", p, j)))
 				if err != nil {
@@ -96,10 +100,32 @@ func Collect(repo *config.Repo) ([]Watcher, error) {
 				}
 				w.Replacements = append(w.Replacements, rep)
 			}
+			w.ID = watcherID(config.SharedDir, &w)
 			out = append(out, w)
 		}
 	}
 	return out, nil
+}
+
+// watcherID identifies a watcher in records by what it does, not by where
+// it is listed: its owner (an app, or .pipe), its event and a digest of its
+// replacements. Reordering watchers, or moving them between .pipe/ files,
+// keeps their records; changing what one replaces makes it a new watcher,
+// which applies the latest event to its new fields.
+func watcherID(owner string, w *Watcher) string {
+	h := sha256.New()
+	for _, r := range w.Replacements {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\n", r.File, r.Field, r.Expr)
+	}
+	name := w.Name
+	if len(w.Labels) > 0 {
+		var ls []string
+		for _, k := range slices.Sorted(maps.Keys(w.Labels)) {
+			ls = append(ls, k+"="+w.Labels[k])
+		}
+		name += " (" + strings.Join(ls, ",") + ")"
+	}
+	return fmt.Sprintf("%s: %s #%x", owner, name, h.Sum(nil)[:4])
 }
 
 func replacement(file, yamlField, jsonField, hclField, regex, src string) (Replacement, error) {

@@ -67,14 +67,14 @@ spec:
 		t.Fatalf("%d watchers: %+v", len(ws), ws)
 	}
 	w := ws[0]
-	if w.ID != "app web eventWatcher[0]" || w.App != "web" || !w.MakePullRequest || w.Labels["env"] != "prod" ||
+	if !strings.HasPrefix(w.ID, "app web: web-image (env=prod) #") || len(w.ID) != len("app web: web-image (env=prod) #")+8 || w.App != "web" || !w.MakePullRequest || w.Labels["env"] != "prod" ||
 		w.Source != "apps/web/app.pipecd.yaml:6" || w.CommitMessage != "deploy {{ .Value }}" {
 		t.Fatalf("app watcher %+v", w)
 	}
 	if r := w.Replacements[0]; r.File != "apps/web/deployment.yaml" || r.Field != "yamlField" || r.Source != "apps/web/app.pipecd.yaml:15" {
 		t.Fatalf("replacement %+v", r)
 	}
-	if w := ws[1]; w.ID != ".pipe/events.yaml events[0]" || w.Replacements[0].File != "apps/web/app.pipecd.yaml" || w.Replacements[0].Field != "regex" {
+	if w := ws[1]; !strings.HasPrefix(w.ID, ".pipe: chart #") || w.Replacements[0].File != "apps/web/app.pipecd.yaml" || w.Replacements[0].Field != "regex" {
 		t.Fatalf(".pipe watcher %+v", w)
 	}
 }

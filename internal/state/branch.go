@@ -157,6 +157,18 @@ func (s *GitStore) ReadFile(commit plumbing.Hash, file string) ([]byte, error) {
 	return readBlob(objs, e.Hash, maxEditedFile)
 }
 
+// SameChange reports whether commits a and b (both readable here) have the
+// same tree and the same first parent: the same change on the same base.
+func (s *GitStore) SameChange(a, b plumbing.Hash) bool {
+	objs := s.objects()
+	ca, err1 := object.GetCommit(objs, a)
+	cb, err2 := object.GetCommit(objs, b)
+	if err1 != nil || err2 != nil || ca.TreeHash != cb.TreeHash || len(ca.ParentHashes) == 0 || len(cb.ParentHashes) == 0 {
+		return false
+	}
+	return ca.ParentHashes[0] == cb.ParentHashes[0]
+}
+
 // maxEditedFile bounds the files the event watcher reads and writes.
 const maxEditedFile = 32 << 20
 

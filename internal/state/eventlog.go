@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -73,7 +75,7 @@ func (s *GitStore) RegisterEvent(ctx context.Context, ev *RegisteredEvent, branc
 	if ev.ID == "" {
 		ev.ID = NewID(now)
 	}
-	ev.CreatedAt, ev.On = now, tip.String()
+	ev.CreatedAt, ev.On, ev.Branch = now, tip.Hash.String(), tip.Name
 	msg := fmt.Sprintf("pipe: event %s", ev.Name)
 	return s.publishTo(ctx, s.eventsTarget(), func(base plumbing.Hash) (plumbing.Hash, error) {
 		return s.editEventNotes(base, msg, map[string]func(*eventNote){
@@ -82,28 +84,27 @@ func (s *GitStore) RegisterEvent(ctx context.Context, ev *RegisteredEvent, branc
 	})
 }
 
-// eventAnchor is the commit a new event is noted on: the branch's remote tip
-// (its local tip offline).
-func (s *GitStore) eventAnchor(ctx context.Context, branch string) (plumbing.Hash, error) {
+// eventAnchor is the branch a new event is for and the commit it is noted
+// on: the branch's remote tip (its local tip offline).
+func (s *GitStore) eventAnchor(ctx context.Context, branch string) (BranchTip, error) {
 	if !s.online() {
-		tip, err := s.localBranch(branch)
-		return tip.Hash, err
+		return s.localBranch(branch)
 	}
 	if branch == "" {
 		var err error
 		if branch, err = s.remoteDefaultBranch(ctx); err != nil {
-			return plumbing.ZeroHash, err
+			return BranchTip{}, err
 		}
 	}
 	h, err := s.RemoteBranch(ctx, branch)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return BranchTip{}, err
 	}
 	if h.IsZero() {
-		return plumbing.ZeroHash, &Error{Op: "register event", Err: ErrNotFound, Msg: fmt.Sprintf("the remote %s has no branch %q", s.opts.Remote, branch),
+		return BranchTip{}, &Error{Op: "register event", Err: ErrNotFound, Msg: fmt.Sprintf("the remote %s has no branch %q", s.opts.Remote, branch),
 			Hint: "name the GitOps repository's branch with --branch"}
 	}
-	return h, nil
+	return BranchTip{Name: branch, Hash: h}, nil
 }
 
 // RecordHandlings notes what watchers did with events (each Handling's On
@@ -131,8 +132,11 @@ func (s *GitStore) RecordHandlings(ctx context.Context, hs []*Handling) error {
 	})
 }
 
-// Events reads the events ref (fetched once per Store).
+// Events reads the events ref, fetched again at each call: a watch reads
+// the events after the branch it updates, so that no event it has not seen
+// can have been applied to that branch.
 func (s *GitStore) Events(ctx context.Context) (*EventLog, error) {
+	delete(s.fetched, s.EventsRef())
 	if err := s.refreshEvents(ctx); err != nil {
 		return nil, err
 	}
@@ -186,7 +190,7 @@ func (s *GitStore) readEventNotes(tip plumbing.Hash) (map[string]*eventNote, err
 			if total += size; size > maxEventNote || total > maxEventLog {
 				return nil, &Error{Op: "read events", Err: ErrNoteTooLarge,
 					Msg:  fmt.Sprintf("%s holds over %s", ref, byteSize(min(size, maxEventLog))),
-					Hint: "remove old events: git update-ref -d " + ref.String() + " (on the remote too) starts a new log"}
+					Hint: "remove old events: pipe event gc --older-than 720h"}
 			}
 			data, err := readSizedBlob(s.st, b, maxEventNote)
 			if err != nil {
@@ -244,7 +248,11 @@ func (s *GitStore) editedEventTree(base plumbing.Hash, edits map[string]func(*ev
 		edit(n)
 		data, err := n.encode()
 		if err != nil {
-			return tree, baseTree, &Error{Op: "write events", Err: err, Hint: "remove old events (see docs/events.md)"}
+			return tree, baseTree, &Error{Op: "write events", Err: err, Hint: "remove old events: pipe event gc --older-than 720h"}
+		}
+		if len(data) == 0 { // pruned empty: no note
+			delete(flat, key)
+			continue
 		}
 		if flat[key], err = s.writeBlob(data); err != nil {
 			return tree, baseTree, err
@@ -280,4 +288,52 @@ func (s *GitStore) mergeEventCommits(remote, local plumbing.Hash) (plumbing.Hash
 		return remote, nil // local adds nothing: take the remote's
 	}
 	return s.storeCommit(tree, "pipe: merge concurrent events", remote, local)
+}
+
+// PruneEvents removes the events registered before cutoff, with their
+// handlings, except the newest event of each identity and branch (what a
+// watch compares against). It returns how many events it removed.
+func (s *GitStore) PruneEvents(ctx context.Context, cutoff time.Time) (int, error) {
+	removed := 0
+	err := s.publishTo(ctx, s.eventsTarget(), func(base plumbing.Hash) (plumbing.Hash, error) {
+		removed = 0
+		if base.IsZero() {
+			return base, nil
+		}
+		notes, err := s.readEventNotes(base)
+		if err != nil {
+			return base, err
+		}
+		newest := map[string]*RegisteredEvent{}
+		for _, n := range notes {
+			for _, e := range n.events {
+				k := e.Key() + "\x00" + e.Branch
+				if cur := newest[k]; cur == nil || e.CreatedAt.After(cur.CreatedAt) || e.CreatedAt.Equal(cur.CreatedAt) && e.ID > cur.ID {
+					newest[k] = e
+				}
+			}
+		}
+		edits := map[string]func(*eventNote){}
+		for key, n := range notes {
+			drop := map[string]bool{}
+			for _, e := range n.events {
+				if e.CreatedAt.Before(cutoff) && newest[e.Key()+"\x00"+e.Branch] != e {
+					drop[e.ID] = true
+				}
+			}
+			if len(drop) == 0 {
+				continue
+			}
+			removed += len(drop)
+			edits[key] = func(n *eventNote) {
+				n.events = slices.DeleteFunc(n.events, func(e *RegisteredEvent) bool { return drop[e.ID] })
+				n.handlings = slices.DeleteFunc(n.handlings, func(h *Handling) bool { return drop[h.Event] })
+			}
+		}
+		if len(edits) == 0 {
+			return base, nil
+		}
+		return s.editEventNotes(base, fmt.Sprintf("pipe: prune %d event(s) registered before %s", removed, cutoff.UTC().Format(time.RFC3339)), edits)
+	})
+	return removed, err
 }

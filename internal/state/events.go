@@ -37,6 +37,10 @@ type RegisteredEvent struct {
 	CreatedAt time.Time    `json:"createdAt"`
 	// By is who registered it: a CI run's URL, or a user.
 	By string `json:"by,omitempty"`
+	// Branch is the GitOps branch the event is for: watches of another
+	// branch leave it alone ("": written before branches were recorded,
+	// for any branch).
+	Branch string `json:"branch,omitempty"`
 	// On is the commit the event is noted on (set when read).
 	On string `json:"-"`
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -181,5 +182,41 @@ func TestCommitAndPushBranch(t *testing.T) {
 	}
 	if got := gitserver.Git(t, e.bare, "log", "--format=%s", "-1", "pipe-event/img"); got != "pr\n" {
 		t.Fatalf("branch log %q", got)
+	}
+}
+
+func TestPruneEventsKeepsTheNewestOfEachIdentity(t *testing.T) {
+	e := newEnv(t, 1)
+	clock := newFakeClock()
+	s, _ := e.open(t, e.clone(t), clock)
+	var evs []*RegisteredEvent
+	for i, name := range []string{"a", "a", "b", "a"} {
+		ev := &RegisteredEvent{Name: name, Value: fmt.Sprint(i)}
+		if err := s.RegisterEvent(bg, ev, ""); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+		clock.Advance(24 * time.Hour)
+	}
+	h := &Handling{Event: evs[0].ID, Watcher: "w", Status: HandledOutdated, At: clock.Now(), On: evs[0].On}
+	if err := s.RecordHandlings(bg, []*Handling{h}); err != nil {
+		t.Fatal(err)
+	}
+	// Cut after the third: a's first two go; b (its only one) stays, a's newest stays.
+	n, err := s.PruneEvents(bg, evs[2].CreatedAt.Add(time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("pruned %d (%v), want 2", n, err)
+	}
+	other, _ := e.open(t, e.clone(t), clock)
+	log, err := other.Events(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals []string
+	for _, ev := range log.Events {
+		vals = append(vals, ev.Value)
+	}
+	if strings.Join(vals, ",") != "3,2" || len(log.Handlings) != 0 {
+		t.Fatalf("left %v, handlings %v", vals, log.Handlings)
 	}
 }

@@ -65,16 +65,18 @@ func (s *GitStore) objectsToPush(next, remoteTip plumbing.Hash, also ...plumbing
 	return hs, nil
 }
 
-// markAncestors marks tip and up to remoteAncestorWindow of its ancestors.
+// markAncestors marks tip and up to remoteAncestorWindow of its ancestors
+// (each tip has its own budget).
 func (s *GitStore) markAncestors(tip plumbing.Hash, known map[plumbing.Hash]bool) {
 	queue := []plumbing.Hash{tip}
-	for len(queue) > 0 && len(known) < remoteAncestorWindow {
+	for marked := 0; len(queue) > 0 && marked < remoteAncestorWindow; {
 		h := queue[0]
 		queue = queue[1:]
 		if known[h] {
 			continue
 		}
 		known[h] = true
+		marked++
 		c, err := s.commit(h)
 		if err != nil {
 			continue
