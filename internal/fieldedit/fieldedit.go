@@ -33,7 +33,11 @@
 // of the same type: a plain scalar stays plain only if the new text
 // resolves to the old tag (a string replaced by "true", "1.0", "null",
 // "a: b" or "" is double-quoted; an integer replaced by "4" stays a plain
-// integer, by "abc" becomes a double-quoted string). A single-quoted
+// integer, by "abc" becomes a double-quoted string). The type is the
+// same under YAML 1.2 and YAML 1.1, which Kubernetes and Helm read
+// (sigs.k8s.io/yaml): a string replaced by "yes", "off" or "1:20" is
+// double-quoted too, unless the old value was of the same kind (a plain
+// "yes" replaced by "no" stays plain). A single-quoted
 // scalar stays so unless the value holds a line break or a character that
 // needs an escape; a block scalar (| or >) keeps its indicator and
 // indentation for a value of several lines and becomes double-quoted

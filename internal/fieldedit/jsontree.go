@@ -144,7 +144,6 @@ func (p *jsonParser) collection(open byte) (*yaml.Node, error) {
 			if k.Tag != "!!str" {
 				return nil, errors.New("an object key is not a string")
 			}
-			delete(p.spans, k)
 			p.space()
 			if p.i >= len(p.data) || p.data[p.i] != ':' {
 				return nil, errors.New("expected ':'")

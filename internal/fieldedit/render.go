@@ -2,6 +2,7 @@ package fieldedit
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -13,7 +14,10 @@ import (
 // back as v in that style, and double-quoted otherwise. A plain scalar is
 // written only if it resolves to tag (such as "!!str" or "!!int"; "" for
 // any tag); flow says the scalar may stand in a flow collection ({...},
-// [...]), where commas and brackets end a plain scalar.
+// [...]), where commas and brackets end a plain scalar. A string that
+// YAML 1.1 reads as another type (yes, off, 1:20) is double-quoted, as
+// yaml.v3's encoder does: Kubernetes and Helm (sigs.k8s.io/yaml) read
+// YAML 1.1.
 func FormatScalar(v string, style yaml.Style, tag string, flow bool) string {
 	text, _ := formatScalar(v, style, tag, flow)
 	return text
@@ -25,7 +29,7 @@ func formatScalar(v string, style yaml.Style, tag string, flow bool) (string, bo
 	case style&yaml.SingleQuotedStyle != 0 && singleFits(v):
 		return "'" + strings.ReplaceAll(v, "'", "''") + "'", false
 	case style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 && plainFits(v, flow):
-		if t, ok := resolvePlain(v); ok && (tag == "" || t == tag) {
+		if t, ok := resolvePlain(v); ok && (tag == "" || t == tag && (t != "!!str" || yaml11Tag(v) == "")) {
 			return v, true
 		}
 	}
@@ -89,6 +93,30 @@ func resolvePlain(v string) (string, bool) {
 	}
 	return n.ShortTag(), true
 }
+
+// yaml11Tag is the tag YAML 1.1 gives v written plain where YAML 1.2
+// (yaml.v3) reads it as a string: "!!bool" for y, yes, on, n, no, off
+// (in their three cases), "!!int" or "!!float" for a sexagesimal number
+// (1:20, 1:20.5); "" when both read it alike. These are the strings yaml.v3's encoder
+// quotes (isOldBool, isBase60Float) for YAML 1.1 readers such as
+// sigs.k8s.io/yaml.
+func yaml11Tag(v string) string {
+	switch v {
+	case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
+		"n", "N", "no", "No", "NO", "off", "Off", "OFF":
+		return "!!bool"
+	}
+	if v != "" && strings.IndexByte(v, ':') >= 0 && strings.IndexByte("+-0123456789", v[0]) >= 0 && base60.MatchString(v) {
+		if strings.Contains(v, ".") {
+			return "!!float"
+		}
+		return "!!int"
+	}
+	return ""
+}
+
+// base60 is yaml.v3's (encode.go) pattern of YAML 1.1's sexagesimal numbers.
+var base60 = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
 
 // singleFits reports whether v can be written single-quoted on one line.
 func singleFits(v string) bool {

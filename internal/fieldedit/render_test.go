@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+	k8syaml "sigs.k8s.io/yaml"
 )
 
 func TestYAMLBlockScalars(t *testing.T) {
@@ -76,6 +77,32 @@ func TestFormatScalar(t *testing.T) {
 		var n yaml.Node
 		if err := yaml.Unmarshal([]byte("k: "+FormatScalar(tt.v, tt.style, tt.tag, tt.flow)), &n); err != nil || n.Content[0].Content[1].Value != tt.v {
 			t.Errorf("%q does not read back: %v", tt.v, err)
+		}
+	}
+}
+
+// A string written for a plain string reads as that string in YAML 1.1
+// too: Kubernetes and Helm read manifests with sigs.k8s.io/yaml, which
+// takes yes, off and y for booleans.
+func TestFormatScalarReadsAsAStringInYAML11(t *testing.T) {
+	values := []string{
+		"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+		"on", "On", "ON", "off", "Off", "OFF", "true", "True", "FALSE",
+		"~", "null", "Null", "NULL", "", "<<", "=",
+		"1", "-1", "+1", "0777", "0o17", "0x1F", "0b101", "-0b101", "1_000", "1__0",
+		".5", "1e3", "1.5e-3", "+.inf", ".NaN", "1:20", "-1:20:30.5", "190:20:30",
+		"2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5",
+		"v1.2.3", "yesterday", "1:60", "0.0.1", "1_2_3.4",
+	}
+	for _, v := range values {
+		text := FormatScalar(v, 0, "!!str", false)
+		var got map[string]any
+		if err := k8syaml.Unmarshal([]byte("k: "+text+"\n"), &got); err != nil {
+			t.Errorf("%q written %s: %v", v, text, err)
+			continue
+		}
+		if s, ok := got["k"].(string); !ok || s != v {
+			t.Errorf("%q written %s reads in sigs.k8s.io/yaml as %T %v", v, text, got["k"], got["k"])
 		}
 	}
 }

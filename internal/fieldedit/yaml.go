@@ -113,8 +113,13 @@ func yamlEdit(src *Source, pl place, value string) ([]repl, want, error) {
 		return []repl{{sp.Start, sp.End, doubleQuoted(value)}, {sp.Tail, sp.Stop, ""}}, w, nil
 	}
 	plainTag := tag
-	if explicit {
+	switch {
+	case explicit:
 		plainTag = "" // any: the tag written says the type
+	case n.Style == 0 && tag == "!!str" && yaml11Tag(n.Value) != "" && yaml11Tag(value) == yaml11Tag(n.Value):
+		// yes replaced by no: YAML 1.1 reads both as booleans, YAML 1.2
+		// as strings; plain, the value keeps the old one's type in both.
+		plainTag = ""
 	}
 	text, plain := formatScalar(value, n.Style, plainTag, pl.flow)
 	if plain && !explicit {

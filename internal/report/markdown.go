@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // A markdown document for a pull-request comment or a job summary is a
@@ -189,20 +190,58 @@ func split(blocks []block, o SplitOptions) []string {
 }
 
 // escapeCell makes text safe in a markdown table cell and inline text:
-// pipes, newlines and HTML brackets.
+// pipes, HTML brackets, and line breaks and other control characters,
+// which become spaces (see noControls).
 func escapeCell(s string) string {
-	r := strings.NewReplacer("|", `\|`, "\r", "", "\n", " ", "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
+	return cellEscaper.Replace(noControls(s))
 }
+
+var cellEscaper = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
+
+// escapeText makes untrusted text inert as inline markdown: escapeCell,
+// with a backslash before each character that could open a link, an
+// image, emphasis, strikethrough or code (\ ` * _ [ ] ~).
+func escapeText(s string) string {
+	s = noControls(s)
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_[]~", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return escapeCell(b.String())
+}
+
+// noControls replaces each control character (C0 including line breaks
+// and tabs, DEL, C1 including U+0085) and the line and paragraph
+// separators U+2028 and U+2029 by a space: inline text stays on one line,
+// whatever a renderer takes for a line break (GitHub ends a code span at
+// "\r\r").
+func noControls(s string) string {
+	if strings.IndexFunc(s, isControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func isControl(r rune) bool { return unicode.IsControl(r) || r == 0x2028 || r == 0x2029 }
 
 // escapeHTML escapes text placed inside HTML (a <summary>).
 func escapeHTML(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
 }
 
-// code renders s as inline code, safe for any backticks in s.
+// code renders s as inline code on one line (control characters become
+// spaces), safe for any backticks in s.
 func code(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
+	s = noControls(s)
 	if !strings.Contains(s, "`") {
 		return "`" + s + "`"
 	}
