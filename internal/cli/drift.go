@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +31,7 @@ type driftOptions struct {
 	lease    time.Duration
 	grace    time.Duration
 	issue    bool
+	dotenv   string
 }
 
 func (a *app) driftCommand() *cobra.Command {
@@ -59,7 +58,11 @@ their names) so that a large repository can be split over CI jobs.
 A change of an application's drift state (drift began, drift ended) is
 recorded as an event on its current deployment record (pipe history);
 unchanged states write nothing. In GitHub Actions the report is added to
-the job summary.
+the job summary, and the step outputs drifted (true/false), drifted-apps
+and failed-apps (JSON arrays) and checked-count, in-sync-count,
+drifted-count, failed-count and skipped-count are written. --dotenv writes
+the same values as a GitLab dotenv report (PIPE_DRIFTED,
+PIPE_DRIFTED_APPS, PIPE_FAILED_APPS, PIPE_CHECKED_COUNT...).
 
 With --issue, one issue per drifted application (label pipe-drift) holds
 its drift and the command that fixes it; it is updated while the drift
@@ -88,6 +91,7 @@ check (or a fix) failed.`,
 			opts.lease = v.GetDuration("lease")
 			opts.grace = a.grace(v)
 			opts.issue = v.GetBool("issue")
+			opts.dotenv = v.GetString("dotenv")
 			var err error
 			if opts.output, err = outputFormat(v, "text", "json"); err != nil {
 				return err
@@ -114,6 +118,7 @@ check (or a fix) failed.`,
 	cmd.Flags().Duration("lease", state.DefaultLease, "with --fix: lease of each app's lock")
 	addGraceFlag(cmd)
 	cmd.Flags().Bool("issue", false, "open (or update) an issue per drifted app, close it when back in sync: a GitHub issue (needs GITHUB_TOKEN and GITHUB_REPOSITORY) or, in GitLab CI, a GitLab issue (needs GITLAB_TOKEN)")
+	cmd.Flags().String("dotenv", "", "write drifted, drifted_apps, failed_apps and the counts as a GitLab dotenv report (PIPE_DRIFTED=true...) to this `file`; env PIPE_DOTENV")
 	return cmd
 }
 
@@ -185,12 +190,21 @@ func (a *app) runDrift(ctx context.Context, v *viper.Viper, opts *driftOptions, 
 		}
 	}
 
+	failed := rep.Failed()
+	outs := a.redactOutputs(a.redactor(), driftOutputs(rep))
 	if a.ci.Provider == ci.GitHub && a.ci.OutputPath != "" {
-		if err := appendDriftSummary(a.ci.OutputPath, a.mask(driftOutputs(rep))); err != nil {
+		if err := report.WriteGitHubOutputs(a.ci.OutputPath, githubOutputNames(outs)); err != nil {
 			fmt.Fprintf(a.err, "%s cannot write the step outputs: %v\n", a.style.Yellow("warning:"), err)
 		}
 	}
-	failed := rep.Failed()
+	if opts.dotenv != "" {
+		// Asked for by name, and read by the jobs that follow: not writing
+		// it fails the check.
+		if err := report.WriteDotenv(opts.dotenv, outs); err != nil {
+			fmt.Fprintf(a.err, "%s cannot write the dotenv report: %v\n", a.style.Red("error:"), err)
+			failed = true
+		}
+	}
 	if issues != nil {
 		acts, err := issues.Sync(ctx, rep)
 		for _, act := range acts {
@@ -393,34 +407,4 @@ func uniqueApps(apps []*config.App) []*config.App {
 		}
 	}
 	return out
-}
-
-// driftOutputs are the GitHub step outputs of a check: drifted
-// (true/false), drifted-apps and failed-apps (JSON arrays of names).
-func driftOutputs(rep *drift.Report) string {
-	drifted, failed := []string{}, []string{}
-	for _, r := range rep.Apps {
-		switch r.Status {
-		case drift.OutOfSync:
-			drifted = append(drifted, r.App)
-		case drift.Failed:
-			failed = append(failed, r.App)
-		}
-	}
-	d, _ := json.Marshal(drifted)
-	f, _ := json.Marshal(failed)
-	return fmt.Sprintf("drifted=%t\ndrifted-apps=%s\nfailed-apps=%s\n", len(drifted) > 0, d, f)
-}
-
-// appendDriftSummary appends s to the file at path (a CI job summary).
-func appendDriftSummary(path, s string) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(s); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

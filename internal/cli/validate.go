@@ -2,8 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -18,6 +20,8 @@ type validateOptions struct {
 	paths  []string
 	output string
 	strict bool
+	// reports are the CI reports to write (--format, --report).
+	reports []validateReportTarget
 }
 
 func (a *app) validateCommand() *cobra.Command {
@@ -38,10 +42,22 @@ files anywhere in the repository; shared files live in .pipe/
 
 In GitHub Actions, problems are also emitted as annotations on the files.
 
+--format writes a report for CI systems: codequality (GitLab's code
+quality report, for artifacts:reports:codequality: one issue per problem,
+errors critical, warnings minor) or junit (JUnit XML, for
+artifacts:reports:junit and test reporters: one test case per file,
+failed by its errors, its warnings as output). With --report FILE the
+report goes to FILE and the usual output to stdout; without it, the report
+goes to stdout and the usual text to stderr. Several reports at once take
+one --report each, in order. Reports are written whether or not the
+configuration is valid.
+
 Exits 0 when every file is valid, 2 otherwise.`,
 		Example: `  pipe validate
   pipe validate apps/web apps/api/app.pipecd.yaml
-  pipe validate -o json | jq '.files[] | select(.valid | not)'`,
+  pipe validate -o json | jq '.files[] | select(.valid | not)'
+  pipe validate --format junit > pipe-junit.xml
+  pipe validate --format codequality,junit --report gl-code-quality-report.json,pipe-junit.xml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := a.bind(cmd)
 			opts.paths = args
@@ -50,11 +66,19 @@ Exits 0 when every file is valid, 2 otherwise.`,
 			if opts.output, err = outputFormat(v, "text", "json"); err != nil {
 				return err
 			}
+			if opts.reports, err = validateReports(v.GetStringSlice("format"), v.GetStringSlice("report"), opts.output == "json"); err != nil {
+				return err
+			}
 			return a.runValidate(opts)
 		},
 	}
 	addOutputFlag(cmd, "text", "json")
 	cmd.Flags().Bool("strict", false, "treat warnings as errors")
+	cmd.Flags().StringSlice("format", nil, "also write a CI report: "+strings.Join(report.ValidateFormats(), "|")+" (several: comma-separated or repeated, each with its --report)")
+	cmd.Flags().StringSlice("report", nil, "write the --format report to this `file` instead of stdout (one per --format, in the same order)")
+	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return report.ValidateFormats(), cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
@@ -127,6 +151,9 @@ func (a *app) runValidate(opts *validateOptions) error {
 		res.Summary.Errors += len(diags.Errors())
 		res.Summary.Warnings += len(diags.Warnings())
 	}
+	if opts.strict {
+		res.Other = promoteWarnings(res.Other)
+	}
 	if res.Other.HasErrors() {
 		res.Valid = false
 	}
@@ -137,12 +164,23 @@ func (a *app) runValidate(opts *validateOptions) error {
 	if a.ci.Provider == ci.GitHub {
 		report.GitHubAnnotations(a.err, all)
 	}
-	if opts.output == "json" {
+	toStdout := false
+	for _, r := range opts.reports {
+		toStdout = toStdout || r.path == ""
+	}
+	switch {
+	case toStdout:
+		// The report has stdout: the text goes to the log on stderr.
+		a.printValidate(a.err, a.style, res, root)
+	case opts.output == "json":
 		if err := writeJSON(a.out, res); err != nil {
 			return err
 		}
-	} else {
-		a.printValidate(res, root)
+	default:
+		a.printValidate(a.out, a.ostyl, res, root)
+	}
+	if err := a.writeValidateReports(opts.reports, res); err != nil {
+		return err
 	}
 	if res.Summary.Files == 0 {
 		return &Error{Code: ExitUsage, Summary: "no configuration files found under " + root,
@@ -163,8 +201,8 @@ func promoteWarnings(ds config.Diagnostics) config.Diagnostics {
 	return out
 }
 
-func (a *app) printValidate(res validateResult, root string) {
-	st := a.ostyl
+// printValidate writes the human report of res to w, styled by st.
+func (a *app) printValidate(w io.Writer, st style, res validateResult, root string) {
 	src := sourceCache(root)
 	for _, f := range res.Files {
 		mark, what := st.Green("ok  "), string(f.Kind)
@@ -174,16 +212,16 @@ func (a *app) printValidate(res validateResult, root string) {
 		if !f.Valid {
 			mark = st.Red("FAIL")
 		}
-		fmt.Fprintf(a.out, "%s %s %s\n", mark, f.Path, st.Dim(what))
+		fmt.Fprintf(w, "%s %s %s\n", mark, f.Path, st.Dim(what))
 		for _, d := range f.Diagnostics {
-			report.WriteDiagnostic(indent{a.out}, d, src, st)
+			report.WriteDiagnostic(indent{w}, d, src, st)
 		}
 	}
 	for _, d := range res.Other {
-		report.WriteDiagnostic(a.out, d, src, st)
+		report.WriteDiagnostic(w, d, src, st)
 	}
 	s := res.Summary
-	fmt.Fprintf(a.out, "\n%d files: %d valid, %d invalid (%d errors, %d warnings)\n", s.Files, s.Valid, s.Invalid, s.Errors, s.Warnings)
+	fmt.Fprintf(w, "\n%d files: %d valid, %d invalid (%d errors, %d warnings)\n", s.Files, s.Valid, s.Invalid, s.Errors, s.Warnings)
 }
 
 // indent prefixes every line written to it, to nest diagnostics under files.
