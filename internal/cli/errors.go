@@ -51,9 +51,16 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// The hints of usage errors that do not know the command; runWith puts in
+// the command that was run.
+const (
+	commandHelpHint = "see `pipe <command> --help`"
+	rootHelpHint    = "see `pipe --help`"
+)
+
 // usageError marks command-line misuse (exit 2).
 func usageError(format string, args ...any) *Error {
-	return &Error{Code: ExitUsage, Summary: fmt.Sprintf(format, args...), Hint: "see `pipe <command> --help`"}
+	return &Error{Code: ExitUsage, Summary: fmt.Sprintf(format, args...), Hint: commandHelpHint}
 }
 
 // toError maps any error to an *Error with its exit code.
@@ -67,24 +74,26 @@ func toError(err error) *Error {
 	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument",
 		"invalid argument", "accepts ", "requires at least", "requires at most", "if any flags in the group", "required flag"} {
 		if strings.Contains(msg, p) {
-			return &Error{Code: ExitUsage, Summary: msg, Hint: "see `pipe --help`", Err: err}
+			return &Error{Code: ExitUsage, Summary: msg, Hint: rootHelpHint, Err: err}
 		}
 	}
 	return &Error{Code: ExitFailed, Summary: msg, Err: err}
 }
 
-// renderTo writes the error to w in the one format pipe uses.
+// renderTo writes the error to w in the one format pipe uses, for a
+// terminal: the Markdown code spans of its texts (`pipe plan --help`) lose
+// their backticks (see style.Text).
 func renderTo(w io.Writer, e *Error, st style) {
 	if e.Quiet {
 		return
 	}
-	fmt.Fprintf(w, "%s %s\n", st.Red("error:"), e.Summary)
+	fmt.Fprintf(w, "%s %s\n", st.Red("error:"), st.Text(e.Summary))
 	if e.Detail != "" {
 		for _, line := range strings.Split(strings.TrimRight(e.Detail, "\n"), "\n") {
-			fmt.Fprintf(w, "  %s\n", line)
+			fmt.Fprintf(w, "  %s\n", st.Text(line))
 		}
 	}
 	if e.Hint != "" {
-		fmt.Fprintf(w, "%s %s\n", st.Cyan("hint:"), e.Hint)
+		fmt.Fprintf(w, "%s %s\n", st.Cyan("hint:"), st.Text(e.Hint))
 	}
 }

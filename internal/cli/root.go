@@ -57,8 +57,8 @@ func Main(env Env) int {
 		}
 		cancel(fmt.Errorf("%w: %v", context.Canceled, sig))
 		sig = <-sigs
-		fmt.Fprintf(env.Stderr, "\npipe: second %v: exiting now; a deployment in progress may be left RUNNING with its lock held: "+
-			"`pipe status` shows it, `pipe sync APP --resume` or `pipe cancel APP` finishes it\n", sig)
+		fmt.Fprintf(env.Stderr, "\npipe: second %v: exiting now; a deployment in progress may be left RUNNING with its lock held: %s\n",
+			sig, style{}.Text("`pipe status` shows it, `pipe sync APP --resume` or `pipe cancel APP` finishes it"))
 		os.Exit(ExitInterrupted)
 	}()
 	return run(ctx, env)
@@ -84,10 +84,10 @@ func runWith(ctx context.Context, env Env, secrets *redact.Set) int {
 	root.SetErr(stderr)
 	// Colour is decided once flags are parsed (--no-color).
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		a.style = style{color: a.colorFor(env.StderrTTY)}
-		a.ostyl = style{color: a.colorFor(env.StdoutTTY)}
+		a.style = a.styleFor(env.Stderr, env.StderrTTY)
+		a.ostyl = a.styleFor(env.Stdout, env.StdoutTTY)
 		if warn != nil {
-			fmt.Fprintf(a.err, "%s %v\n", a.style.Yellow("warning:"), warn)
+			fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), a.style.Text(warn.Error()))
 		}
 		return nil
 	}
@@ -99,21 +99,39 @@ func runWith(ctx context.Context, env Env, secrets *redact.Set) int {
 	if ctx.Err() != nil && e.Code == ExitFailed {
 		e.Code = ExitInterrupted
 	}
-	if e.Code == ExitUsage && !e.Quiet && strings.Contains(e.Summary, "unknown command") {
-		e.Hint = "run `pipe --help` for the list of commands"
+	if e.Code == ExitUsage && !e.Quiet {
+		pointToHelp(e, root, env.Args)
 	}
 	stdout.Flush() // the results before the error
-	renderTo(a.err, e, style{color: a.colorFor(env.StderrTTY)})
+	renderTo(a.err, e, a.styleFor(env.Stderr, env.StderrTTY))
 	return e.Code
 }
 
-// colorFor applies NO_COLOR (https://no-color.org), --no-color, TERM=dumb
-// and the TTY check; CI logs get no colour codes.
-func (a *app) colorFor(tty bool) bool {
-	if a.noColor || a.env.Getenv("NO_COLOR") != "" || a.env.Getenv("TERM") == "dumb" {
-		return false
+// pointToHelp names, in the hint of a usage error that names none, the
+// help of the command that was run (args): the list of its commands when
+// the error is an unknown one.
+func pointToHelp(e *Error, root *cobra.Command, args []string) {
+	unknown := strings.Contains(e.Summary, "unknown command")
+	if !unknown && e.Hint != commandHelpHint && e.Hint != rootHelpHint {
+		return
 	}
-	return tty
+	c, _, _ := root.Find(args) // the deepest command found, even with an error
+	if c == nil {
+		c = root
+	}
+	if unknown && c.HasAvailableSubCommands() {
+		e.Hint = fmt.Sprintf("run `%s --help` for the list of commands", c.CommandPath())
+		return
+	}
+	e.Hint = fmt.Sprintf("see `%s --help`", c.CommandPath())
+}
+
+// styleFor is the style of one output stream, w, a terminal when tty is
+// set: see colorPolicy for the rules.
+func (a *app) styleFor(w io.Writer, tty bool) style {
+	p := colorPolicy{noColorFlag: a.noColor, getenv: a.env.Getenv,
+		ciLog: a.ci.Provider == ci.GitHub || a.ci.Provider == ci.GitLab}
+	return style{color: p.enabled(tty, isRegularFile(w))}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -126,6 +144,8 @@ with analysis and automated rollback, with every deployment recorded in Git
 notes. It needs no server and no database.
 
 Stdout carries results (use -o json on data commands); stderr carries progress.
+Colour follows NO_COLOR, --no-color, FORCE_COLOR, CLICOLOR_FORCE and CLICOLOR,
+and is on in GitHub Actions and GitLab CI logs. -v is --version, and only that.
 
 ` + exitCodeHelp,
 		SilenceUsage:  true,
@@ -133,11 +153,16 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		Version:       versionString(),
 	}
 	root.SetVersionTemplate("pipe {{.Version}}\n")
-	root.PersistentFlags().StringVarP(&a.repoDir, "repo", "C", ".", "repository directory (a path inside it is fine); env PIPE_REPO")
+	// -v is --version, on the top command only (cobra's default, made
+	// explicit): no command uses -v for anything else, so it never means
+	// two things.
+	root.Flags().BoolP("version", "v", false, "print pipe's version and exit (pipe version -o json for details)")
+	root.PersistentFlags().StringVarP(&a.repoDir, "repo", "C", ".", "the repository: its `dir` or a path inside it; env PIPE_REPO")
 	root.PersistentFlags().BoolVar(&a.noColor, "no-color", false, "disable colour (also NO_COLOR=1)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &Error{Code: ExitUsage, Summary: err.Error(), Hint: fmt.Sprintf("see `%s --help`", c.CommandPath())}
 	})
+	root.SetUsageFunc(a.usage)
 	root.AddCommand(
 		a.validateCommand(),
 		a.appsCommand(),
@@ -158,6 +183,7 @@ Stdout carries results (use -o json on data commands); stderr carries progress.
 		a.secretCommand(),
 		a.eventCommand(),
 	)
+	root.AddCommand(a.optionsCommand(hideConnectionFlags(root)))
 	return root
 }
 

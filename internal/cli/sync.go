@@ -121,7 +121,7 @@ platform provider's binary, else terraform (then tofu) in PATH.`,
 	addOutputFlag(cmd, "text", "json")
 	addStoreFlags(cmd, true)
 	pflags = addPlatformFlags(cmd)
-	cmd.Flags().String("plan", "", "apply exactly this saved plan (from `pipe plan --out`)")
+	cmd.Flags().String("plan", "", "apply exactly the plan saved in this `file` (by pipe plan --out)")
 	cmd.Flags().String("strategy", "", "force the strategy: quick or pipeline")
 	cmd.Flags().Bool("force-conflicts", false, "take over fields that other field managers own (server-side apply force)")
 	cmd.Flags().Bool("allow-dirty", false, "deploy even though the app's files have uncommitted changes (the record still names HEAD)")
