@@ -91,13 +91,32 @@ func (a *app) gitlabAuth() (token string, job bool, project string) {
 	return token, job, project
 }
 
-// gitlabCommenter returns the notes client of merge request iid.
+// gitlabCommenter returns the notes client of merge request iid; its note
+// links start at the project's page (gitlabProjectURL).
 func (a *app) gitlabCommenter(iid int) (*report.GitLabCommenter, error) {
 	token, job, project := a.gitlabAuth()
 	if token == "" {
 		return nil, errors.New("no token: set GITLAB_TOKEN (a project access token with the api scope)")
 	}
-	return report.NewGitLab(a.httpClient(), a.ci.APIURL, project, iid, token, job)
+	c, err := report.NewGitLab(a.httpClient(), a.ci.APIURL, project, iid, token, job)
+	if err != nil {
+		return nil, err
+	}
+	return c.WithProjectURL(a.gitlabProjectURL()), nil
+}
+
+// gitlabProjectURL is the web page of the run's GitLab project:
+// CI_PROJECT_URL, else CI_SERVER_URL and CI_PROJECT_PATH; "" when neither
+// is known. The API addresses the project by its numeric id, which is not
+// where its pages are.
+func (a *app) gitlabProjectURL() string {
+	if u := strings.TrimRight(a.env.Getenv("CI_PROJECT_URL"), "/"); u != "" {
+		return u
+	}
+	if a.ci.ServerURL != "" && a.ci.Repository != "" {
+		return strings.TrimRight(a.ci.ServerURL, "/") + "/" + strings.Trim(a.ci.Repository, "/")
+	}
+	return ""
 }
 
 // reportPlan writes the plan's job summary, step outputs and dotenv report

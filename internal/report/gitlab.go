@@ -22,6 +22,9 @@ type GitLabCommenter struct {
 	// header carries the token: PRIVATE-TOKEN for a personal, project or
 	// group access token (GITLAB_TOKEN), JOB-TOKEN for CI_JOB_TOKEN.
 	header, token string
+	// web is the project's page (CI_PROJECT_URL), which note links start
+	// at; "" when unknown.
+	web string
 }
 
 // NewGitLab returns the commenter of merge request iid of project (its
@@ -61,13 +64,42 @@ func (c *GitLabCommenter) noteURL(id int64) string {
 	return fmt.Sprintf("%s/%d", c.notesURL(), id)
 }
 
-// webURL is the merge request note's page, when the API URL allows it.
-func (c *GitLabCommenter) webURL(id int64) string {
-	base := strings.TrimSuffix(c.api, "/api/v4")
-	if base == c.api {
-		return ""
+// WithProjectURL returns the commenter whose note links start at the
+// project's page, projectURL (CI_PROJECT_URL, e.g.
+// https://gitlab.example.com/group/project). Without it, links are built
+// from the API URL's server and the project's path; a project known only
+// by its numeric id then gets no link, since its page is not at its id.
+// A projectURL that is not a plain http(s) URL is ignored.
+func (c *GitLabCommenter) WithProjectURL(projectURL string) *GitLabCommenter {
+	d := *c
+	d.web = ""
+	if u, err := url.Parse(projectURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") &&
+		u.Host != "" && u.User == nil && u.RawQuery == "" && u.Fragment == "" {
+		d.web = strings.TrimRight(u.String(), "/")
 	}
-	return fmt.Sprintf("%s/%s/-/merge_requests/%d#note_%d", base, c.project, c.iid, id)
+	return &d
+}
+
+// webURL is the merge request note's page: under the project's page when
+// it is known, else under the API URL's server and the project's path; ""
+// when neither is known.
+func (c *GitLabCommenter) webURL(id int64) string {
+	base := c.web
+	if base == "" {
+		server := strings.TrimSuffix(c.api, "/api/v4")
+		if server == c.api || isNumericID(c.project) {
+			return ""
+		}
+		base = server + "/" + strings.Trim(c.project, "/")
+	}
+	return fmt.Sprintf("%s/-/merge_requests/%d#note_%d", base, c.iid, id)
+}
+
+// isNumericID reports whether a GitLab project is named by its numeric id
+// rather than by its path.
+func isNumericID(project string) bool {
+	_, err := strconv.ParseUint(project, 10, 64)
+	return err == nil
 }
 
 // gitlabRequest builds a request to GitLab's API: body (if any) as JSON,

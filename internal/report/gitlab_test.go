@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +142,63 @@ func TestRedactor(t *testing.T) {
 	var none *Redactor
 	if none.Redact("x") != "x" {
 		t.Error("nil redactor")
+	}
+}
+
+// The note link of a merge request comment: under CI_PROJECT_URL when
+// given (the project addressed by its numeric id or its path alike), else
+// under the API's server and the project's path; a numeric id alone gives
+// no link rather than a broken one.
+func TestGitLabNoteLinks(t *testing.T) {
+	ctx := context.Background()
+	const token = "glpat-links0123456789"
+	fake, srv := fakes.NewGitLab("acme/deploys", 77, token)
+	defer srv.Close()
+	api := srv.URL + "/api/v4"
+	for _, tc := range []struct {
+		name, project, projectURL, want string
+	}{
+		{"id and project URL", "77", "https://gitlab.example/acme/deploys", "https://gitlab.example/acme/deploys/-/merge_requests/5#note_"},
+		{"path and project URL", "acme/deploys", "https://gitlab.example/acme/deploys/", "https://gitlab.example/acme/deploys/-/merge_requests/5#note_"},
+		{"path only", "acme/deploys", "", srv.URL + "/acme/deploys/-/merge_requests/5#note_"},
+		{"id only", "77", "", ""},
+		{"unusable project URL", "77", "javascript:alert(1)", ""},
+		{"project URL with credentials", "acme/deploys", "https://user:" + token + "@gitlab.example/acme/deploys", srv.URL + "/acme/deploys/-/merge_requests/5#note_"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := NewGitLab(srv.Client(), api, tc.project, 5, token, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.projectURL != "" {
+				c = c.WithProjectURL(tc.projectURL)
+			}
+			created, err := c.Create(ctx, "hello")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.want
+			if want != "" {
+				want += fmt.Sprint(created.ID)
+			}
+			if created.URL != want {
+				t.Errorf("created note link %q, want %q", created.URL, want)
+			}
+			updated, err := c.Update(ctx, created.ID, "hello again")
+			if err != nil || updated.URL != want {
+				t.Errorf("updated note link %q (%v), want %q", updated.URL, err, want)
+			}
+			notes, err := c.List(ctx)
+			if err != nil || len(notes) == 0 || notes[len(notes)-1].URL != want {
+				t.Errorf("listed notes %+v (%v), want the link %q", notes, err, want)
+			}
+			// Another merge request of the same project keeps the page.
+			if other := c.ForMergeRequest(6).webURL(1); want != "" && other != strings.Replace(tc.want, "/5#", "/6#", 1)+"1" {
+				t.Errorf("merge request 6: %q", other)
+			}
+		})
+	}
+	if n := len(fake.Notes(5)); n != 6 {
+		t.Errorf("%d notes on !5", n)
 	}
 }
