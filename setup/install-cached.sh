@@ -26,7 +26,7 @@
 #   PIPE_SETUP_OS           runner.os (Linux, macOS, Windows)
 # and the runner's RUNNER_TOOL_CACHE, RUNNER_TEMP, GITHUB_OUTPUT and
 # GITHUB_PATH. PIPE_GITHUB_API_URL and PIPE_DOWNLOAD_BASE_URL name mirrors,
-# as for install.sh.
+# and PIPE_INSTALL_DOWNLOADER picks curl or wget, as for install.sh.
 set -euo pipefail
 
 REPO=gitops-pipe/pipe
@@ -79,13 +79,23 @@ ARM64 | arm64 | aarch64) arch=arm64 ;;
 *) fail "unsupported runner architecture: $arch (pipe is released for X64 and ARM64)" ;;
 esac
 
-if command -v curl >/dev/null 2>&1; then
-	dl=curl
-elif command -v wget >/dev/null 2>&1; then
-	dl=wget
-else
-	fail "neither curl nor wget is installed on the runner"
-fi
+# The downloader, chosen as install.sh chooses (which reads the same variable).
+dl=${PIPE_INSTALL_DOWNLOADER:-}
+case $dl in
+"")
+	if command -v curl >/dev/null 2>&1; then
+		dl=curl
+	elif command -v wget >/dev/null 2>&1; then
+		dl=wget
+	else
+		fail "neither curl nor wget is installed on the runner"
+	fi
+	;;
+curl | wget)
+	command -v "$dl" >/dev/null 2>&1 || fail "PIPE_INSTALL_DOWNLOADER is $dl, which is not installed on the runner"
+	;;
+*) fail "invalid PIPE_INSTALL_DOWNLOADER: $dl (use curl or wget)" ;;
+esac
 
 tmp=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/pipe-setup.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -130,19 +130,42 @@ func TestSetupVersion(t *testing.T) {
 	}
 }
 
-func TestSetupLatestUsesTheWorkflowToken(t *testing.T) {
+// With either downloader: latest is asked with the workflow token (by
+// default), v1 reads the releases list page by page.
+func TestSetupDownloaders(t *testing.T) {
 	requireBash(t)
-	srv := newReleaseServer(t)
-	r := newActionRun(t, setupAction, srv.URL, t.TempDir(), map[string]string{"version": "latest"})
-	if code, out := r.run(); code != 0 {
-		t.Fatalf("exited %d:\n%s", code, out)
-	}
-	reqs := srv.apiRequests()
-	if len(reqs) != 1 || reqs[0].URL.Path != latestPath || reqs[0].Header.Get("Authorization") != "Bearer ghs_workflowToken123" {
-		t.Fatalf("API requests %v: want one to %s with the workflow token", reqs, latestPath)
-	}
-	if got := reqs[0].Header.Get("Accept"); got != "application/vnd.github+json" {
-		t.Errorf("Accept %q", got)
+	for _, dl := range []string{"curl", "wget"} {
+		t.Run(dl, func(t *testing.T) {
+			if _, err := exec.LookPath(dl); err != nil {
+				t.Skipf("%s is not installed", dl)
+			}
+			srv := newReleaseServer(t)
+			r := newActionRun(t, setupAction, srv.URL, t.TempDir(), map[string]string{"version": "latest"})
+			r.env = append(r.env, "PIPE_INSTALL_DOWNLOADER="+dl)
+			if code, out := r.run(); code != 0 || r.outputs()["version"] != testTag {
+				t.Fatalf("exited %d, outputs %v:\n%s", code, r.outputs(), out)
+			}
+			reqs := srv.apiRequests()
+			if len(reqs) != 1 || reqs[0].URL.Path != latestPath || reqs[0].Header.Get("Authorization") != "Bearer ghs_workflowToken123" {
+				t.Fatalf("API requests %v: want one to %s with the workflow token", reqs, latestPath)
+			}
+			if got := reqs[0].Header.Get("Accept"); got != "application/vnd.github+json" {
+				t.Errorf("Accept %q", got)
+			}
+
+			srv.status = http.StatusForbidden
+			r = newActionRun(t, setupAction, srv.URL, t.TempDir(), map[string]string{"version": "v1"})
+			r.env = append(r.env, "PIPE_INSTALL_DOWNLOADER="+dl)
+			if code, out := r.run(); code == 0 || !strings.Contains(out, "answered HTTP 403 (rate limited?)") {
+				t.Fatalf("rate limited: exited %d:\n%s", code, out)
+			}
+			srv.status = 0
+			r = newActionRun(t, setupAction, srv.URL, t.TempDir(), map[string]string{"version": "v1"})
+			r.env = append(r.env, "PIPE_INSTALL_DOWNLOADER="+dl)
+			if code, out := r.run(); code != 0 || r.outputs()["version"] != newerTag {
+				t.Fatalf("v1: exited %d, outputs %v:\n%s", code, r.outputs(), out)
+			}
+		})
 	}
 }
 
@@ -171,7 +194,7 @@ func TestSetupFailures(t *testing.T) {
 		{name: "invalid tag", version: "v1.2.3;id", want: "invalid version from the version input"},
 		{name: "no such line", version: "v7", want: "no pipe release matches v7"},
 		{name: "rate limited", version: "latest", status: http.StatusForbidden, want: "answered HTTP 403 (rate limited?): pass a token input"},
-		{name: "API error", version: "v1", status: http.StatusBadGateway, want: "answered HTTP 502"},
+		{name: "API error", version: "v1", status: http.StatusNotFound, want: "answered HTTP 404"},
 		{name: "missing release", version: "v1.2.4", want: "could not install pipe v1.2.4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
