@@ -285,9 +285,25 @@ func TestGitLabComponentsInputs(t *testing.T) {
 			t.Errorf("no %s component in templates/ (have %v)", want, names)
 		}
 	}
-	// A catalog project is documented by the README at its root.
+	// A catalog project is documented by the README at its root; the
+	// components and their inputs by docs/ci.md.
 	if _, err := os.Stat(filepath.Join("..", "..", "README.md")); err != nil {
 		t.Errorf("the component project needs a README.md: %v", err)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ci.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, gitlab, _ := strings.Cut(string(doc), "\n## GitLab\n")
+	for _, c := range glComponents(t) {
+		if !strings.Contains(gitlab, "| `"+c.name+"` |") {
+			t.Errorf("docs/ci.md (GitLab) has no row for the component %s", c.name)
+		}
+		for _, name := range c.order {
+			if !strings.Contains(gitlab, "| `"+name+"` |") {
+				t.Errorf("docs/ci.md (GitLab) does not document the input %s of %s", name, c.name)
+			}
+		}
 	}
 }
 
