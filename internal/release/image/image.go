@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -50,7 +51,7 @@ const (
 	userName = "nonroot"
 
 	title       = "pipe"
-	description = "GitOps continuous delivery from CI: plan, sync and watch Kubernetes, Terraform, ECS, Lambda and Cloud Run applications"
+	description = "GitOps continuous delivery without a server, run from CI jobs: PipeCD-style plan, sync and drift for Kubernetes, Terraform/OpenTofu, ECS, Lambda and Cloud Run"
 	defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 )
 
@@ -177,16 +178,29 @@ func Build(ctx context.Context, opts Options) (v1.ImageIndex, error) {
 		return archOrder(bins[i].Platform.Architecture) < archOrder(bins[j].Platform.Architecture)
 	})
 
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	var adds []mutate.IndexAddendum
-	for _, b := range bins {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		img, err := buildImage(ctx, opts, b)
+	// The platforms' images are independent; compressing each binary is
+	// most of the work, so they are built at the same time.
+	imgs := make([]v1.Image, len(bins))
+	errs := make([]error, len(bins))
+	var wg sync.WaitGroup
+	for i, b := range bins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = ctx.Err(); errs[i] == nil {
+				imgs[i], errs[i] = buildImage(ctx, opts, b)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
+	}
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	var adds []mutate.IndexAddendum
+	for _, img := range imgs {
 		cf, err := img.ConfigFile()
 		if err != nil {
 			return nil, err

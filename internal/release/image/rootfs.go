@@ -169,7 +169,7 @@ func (fs *baseFS) layerEntries(acct *account, binary []byte) (system, bin []entr
 			switch {
 			case ok && t == tar.TypeDir:
 			case ok:
-				return fmt.Errorf("its %s is not a directory (tar type %q), so the image cannot have %s", d, t, p)
+				return fmt.Errorf("its %s is %s, not a directory, so the image cannot have %s", d, typeName(t), p)
 			case !added[d]:
 				added[d] = true
 				*dst = append(*dst, entry{name: d, dir: true, mode: 0o755})
@@ -182,10 +182,10 @@ func (fs *baseFS) layerEntries(acct *account, binary []byte) (system, bin []entr
 			return err
 		}
 		if t, ok := fs.types[e.name]; ok && t != tar.TypeReg && !e.dir {
-			return fmt.Errorf("its %s is not a regular file (tar type %q), so the image cannot replace it", e.name, t)
+			return fmt.Errorf("its %s is %s, not a regular file, so the image cannot replace it", e.name, typeName(t))
 		}
 		if t, ok := fs.types[e.name]; ok && t != tar.TypeDir && e.dir {
-			return fmt.Errorf("its %s is not a directory (tar type %q), so the image cannot have it as one", e.name, t)
+			return fmt.Errorf("its %s is %s, not a directory, so the image cannot have it as one", e.name, typeName(t))
 		}
 		added[e.name] = true
 		*dst = append(*dst, e)
@@ -219,4 +219,18 @@ func (fs *baseFS) layerEntries(acct *account, binary []byte) (system, bin []entr
 		return nil, nil, err
 	}
 	return system, bin, nil
+}
+
+func typeName(t byte) string {
+	switch t {
+	case tar.TypeReg:
+		return "a regular file"
+	case tar.TypeDir:
+		return "a directory"
+	case tar.TypeSymlink:
+		return "a symbolic link"
+	case tar.TypeLink:
+		return "a hard link"
+	}
+	return fmt.Sprintf("a special file (tar type %q)", t)
 }

@@ -59,11 +59,9 @@ var errUsage = errors.New("usage")
 func parse(args []string, stderr io.Writer, getenv func(string) string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("image", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: go run ./internal/release/image/cmd --binary linux/ARCH=PATH... --version VERSION --created TIME (--oci-layout DIR | --push REF...)\n\nBuilds the multi-arch container image %s from prebuilt pipe binaries.\n\nFlags:\n", image.Repository)
-		fs.PrintDefaults()
-	}
+	// Parse errors are reported once, by run; the usage only on -h.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.Func("binary", "pipe binary of one platform as `linux/ARCH=PATH`, built with CGO_ENABLED=0 (repeat per platform)", func(s string) error {
 		b, err := image.ParseBinary(s)
 		if err != nil {
@@ -85,9 +83,12 @@ func parse(args []string, stderr io.Writer, getenv func(string) string) (*config
 	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "Usage: go run ./internal/release/image/cmd --binary linux/ARCH=PATH... --version VERSION --created TIME (--oci-layout DIR | --push REF...)\n\nBuilds the multi-arch container image %s from prebuilt pipe binaries.\n\nFlags:\n", image.Repository)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: %v (see -h)", errUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%w: unexpected argument %q; every input is a flag (see -h)", errUsage, fs.Arg(0))
