@@ -114,7 +114,7 @@ check (or a fix) failed.`,
 	cmd.Flags().Int("parallel", 8, "applications checked at once")
 	cmd.Flags().Bool("fix", false, "quick-sync the drifted applications (trigger drift)")
 	cmd.Flags().Bool("no-record", false, "do not record drift state changes in the deployment records")
-	cmd.Flags().BoolP("verbose", "v", false, "list the applications in sync too")
+	cmd.Flags().Bool("verbose", false, "list the applications in sync too")
 	cmd.Flags().Duration("lease", state.DefaultLease, "with --fix: lease of each app's lock")
 	addGraceFlag(cmd)
 	cmd.Flags().Bool("issue", false, "open (or update) an issue per drifted app, close it when back in sync: a GitHub issue (needs GITHUB_TOKEN and GITHUB_REPOSITORY) or, in GitLab CI, a GitLab issue (needs GITLAB_TOKEN)")
