@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"testing"
@@ -198,5 +199,56 @@ func flatten(t *testing.T, img v1.Image) map[string]fileEntry {
 			}
 		}
 		files["/"+path.Clean(hdr.Name)] = fileEntry{hdr: hdr, data: data}
+	}
+}
+
+func stderrOf(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// extract writes img's flattened filesystem (mutate.Extract) below root:
+// directories and regular files with their modes; links are skipped.
+func extract(t *testing.T, img v1.Image, root string) {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel := path.Clean("/" + hdr.Name)[1:]
+		if rel == "" {
+			continue
+		}
+		dst := filepath.Join(root, filepath.FromSlash(rel))
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(hdr.Mode).Perm())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(f, tr); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
