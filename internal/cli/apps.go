@@ -86,7 +86,7 @@ func (a *app) runApps(opts *appsOptions) error {
 		return err
 	}
 	if ds := repo.Diagnostics().Errors(); len(ds) > 0 {
-		fmt.Fprintf(a.err, "%s %d configuration errors; the apps of invalid files may be missing (run `pipe validate`)\n", a.style.Yellow("warning:"), len(ds))
+		fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), a.style.Text(fmt.Sprintf("%d configuration errors; the apps of invalid files may be missing (run `pipe validate`)", len(ds))))
 	}
 	var entries []appEntry
 	for _, ap := range repo.Apps {

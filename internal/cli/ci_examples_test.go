@@ -23,7 +23,8 @@ var (
 )
 
 // pipeCommandsIn returns the pipe command lines of a workflow or template:
-// the action's `command:` inputs and `pipe ...` in scripts.
+// the action's `args:` (one per line) and `command:` inputs and `pipe ...`
+// in scripts.
 func pipeCommandsIn(t *testing.T, path string) []string {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -43,6 +44,8 @@ func pipeCommandsIn(t *testing.T, path string) []string {
 				switch k.Value {
 				case "command":
 					out = append(out, v.Value)
+				case "args": // one argument per line
+					out = append(out, strings.Join(strings.Split(strings.TrimSpace(v.Value), "\n"), " "))
 				case "run", "script":
 					for _, m := range pipeInScript.FindAllStringSubmatch(v.Value, -1) {
 						out = append(out, m[1])
@@ -64,12 +67,28 @@ func pipeCommandsIn(t *testing.T, path string) []string {
 		}
 	}
 	walk(&doc)
-	// Commented-out workflows (the second half of plan-fork.yml) too.
+	// Commented-out workflows (the second half of plan-fork.yml) too: the
+	// `args: |` lines are uncommented and read as YAML.
+	var commented []string
 	for _, line := range strings.Split(string(data), "\n") {
-		if l := strings.TrimSpace(line); strings.HasPrefix(l, "#") {
-			if _, cmd, ok := strings.Cut(l, "command: "); ok {
-				out = append(out, cmd)
+		if rest, ok := strings.CutPrefix(strings.TrimLeft(line, " "), "#"); ok {
+			commented = append(commented, rest)
+		}
+	}
+	for i, l := range commented {
+		if _, cmd, ok := strings.Cut(l, "command: "); ok {
+			out = append(out, cmd)
+		}
+		if strings.TrimSpace(l) == "args: |" {
+			indent := len(l) - len(strings.TrimLeft(l, " "))
+			var args []string
+			for _, a := range commented[i+1:] {
+				if len(a)-len(strings.TrimLeft(a, " ")) <= indent || strings.TrimSpace(a) == "" {
+					break
+				}
+				args = append(args, strings.TrimSpace(a))
 			}
+			out = append(out, strings.Join(args, " "))
 		}
 	}
 	return out

@@ -32,7 +32,7 @@ func (a *app) platforms(v *viper.Viper, root string, repo *config.Repo, flags *r
 		Getenv:    a.env.Getenv,
 		Output:    a.err,
 		Say:       func(format string, args ...any) { fmt.Fprintf(a.err, format+"\n", args...) },
-		Warn:      func(msg string) { fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), msg) },
+		Warn:      func(msg string) { fmt.Fprintf(a.err, "%s %s\n", a.style.Yellow("warning:"), a.style.Text(msg)) },
 		UserAgent: "pipe/" + buildVersion().Version,
 		Untrusted: untrusted,
 	}

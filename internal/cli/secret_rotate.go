@@ -297,11 +297,11 @@ func (a *app) printRotate(res rotateResult) {
 		fmt.Fprintln(a.err, "dry run: no file was written")
 		return
 	}
-	fmt.Fprintf(a.err, `next steps:
+	fmt.Fprint(a.err, a.style.Text(fmt.Sprintf(`next steps:
   1. replace secretManagement in %s with the block above
   2. give the deployments the new private key (the CI secret the block names)
   3. review `+"`git diff`"+` (only ciphertexts changed) and commit everything together
-`, config.RepoConfigFile)
+`, config.RepoConfigFile)))
 }
 
 func joinRel(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
