@@ -1,22 +1,31 @@
 #!/bin/sh
-# install.sh: download a pipe release, verify its sha256 checksum, install the binary.
+# install.sh: download a pipe release, verify it (the sha256 checksum and, when
+# cosign is installed, the keyless signature of the checksums file), install
+# the binary.
 #
 #   curl -fsSL https://raw.githubusercontent.com/gitops-pipe/pipe/main/install.sh | sh
 #   curl -fsSL https://raw.githubusercontent.com/gitops-pipe/pipe/main/install.sh | sh -s -- --version v1.2.3 --bin-dir ~/bin
 #
 # Run with --help for the options. Artifact names follow internal/release
-# (pipe_<version>_<os>_<arch>.tar.gz|zip and pipe_<version>_checksums.txt);
+# (pipe_<version>_<os>_<arch>.tar.gz|zip, pipe_<version>_checksums.txt and its
+# signature pipe_<version>_checksums.txt.sigstore.json);
 # internal/release/install_test.go runs this script end to end.
 set -eu
 
 REPO="gitops-pipe/pipe"
 PROG="pipe-install"
+# Releases are signed keyless by the release workflow of the release's tag,
+# with a certificate GitHub Actions' OIDC issuer vouches for.
+SIGNER_WORKFLOW="https://github.com/$REPO/.github/workflows/release.yml"
+SIGNER_ISSUER="https://token.actions.githubusercontent.com"
 
 usage() {
 	cat <<'EOF'
-Install pipe from its GitHub releases, verifying the archive's sha256 checksum.
+Install pipe from its GitHub releases, verifying the archive's sha256 checksum
+and, when cosign is installed, the release's signature.
 
 Usage: install.sh [--version VERSION] [--bin-dir DIR] [--downloader curl|wget]
+                  [--require-signature | --skip-signature]
 
 Options:
   --version VERSION  version to install: v1.2.3, 1.2.3 or latest
@@ -26,6 +35,12 @@ Options:
                      else $HOME/.local/bin)
   --downloader TOOL  curl or wget (default: $PIPE_INSTALL_DOWNLOADER, else
                      curl if installed, else wget)
+  --require-signature
+                     fail unless the signature is verified: cosign must be
+                     installed (as PIPE_INSTALL_SIGNATURE=require)
+  --skip-signature   do not verify the signature even if cosign is
+                     installed; the sha256 checksum is still verified (as
+                     PIPE_INSTALL_SIGNATURE=skip)
   -h, --help         show this help
 
 Environment:
@@ -37,11 +52,19 @@ Environment:
                           set it to use a mirror
   PIPE_GITHUB_API_URL     GitHub API root used to resolve "latest"
                           (default: https://api.github.com)
+  PIPE_INSTALL_SIGNATURE  auto (default), require or skip: see above
+  PIPE_INSTALL_COSIGN     the cosign command (default: cosign, from PATH)
   GITHUB_TOKEN            if set, sent to the GitHub API only (avoids rate limits)
 
-The archive is checked against the release's checksums file before anything
-is installed: a mismatch, or an archive missing from the checksums file,
-stops the installation with an error.
+Nothing is installed until the download is verified:
+- signature: when cosign is installed (and not skipped), the checksums file
+  must carry a valid keyless signature (a Sigstore bundle) made by pipe's
+  release workflow for that very tag:
+    https://github.com/gitops-pipe/pipe/.github/workflows/release.yml@refs/tags/<tag>
+  (cosign v2.4.2 or newer reads the bundle);
+- checksum: the archive's sha256 must match its line in the checksums file.
+A failed check, or an archive missing from the checksums file, stops the
+installation with an error.
 EOF
 }
 
@@ -142,11 +165,30 @@ sha256_of() {
 	fi
 }
 
+# verify_signature CHECKSUMS BUNDLE: verify the keyless signature of the
+# checksums file with cosign; stop the installation if it does not hold.
+verify_signature() {
+	identity="$SIGNER_WORKFLOW@refs/tags/$tag"
+	if out=$("$cosign" verify-blob \
+		--bundle "$2" \
+		--certificate-identity "$identity" \
+		--certificate-oidc-issuer "$SIGNER_ISSUER" \
+		"$1" 2>&1); then
+		log "verified the signature of $checksums: signed by $identity"
+		return 0
+	fi
+	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    cosign: /' >&2
+	fail "the signature of $checksums does not verify (cosign verify-blob failed, output above): it was not signed by pipe's release workflow for $tag, or the file was altered; refusing to install. If cosign says it cannot read the bundle, upgrade cosign to v2.4.2 or newer"
+}
+
 # --- arguments and environment ------------------------------------------------
 
 version=${PIPE_VERSION:-}
 bin_dir=${PIPE_INSTALL_DIR:-}
 downloader=${PIPE_INSTALL_DOWNLOADER:-}
+signature=${PIPE_INSTALL_SIGNATURE:-auto}
+signature_from="PIPE_INSTALL_SIGNATURE=$signature"
+cosign=${PIPE_INSTALL_COSIGN:-cosign}
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -177,6 +219,16 @@ while [ $# -gt 0 ]; do
 		downloader=${1#*=}
 		shift
 		;;
+	--require-signature | --skip-signature)
+		mode=${1#--}
+		mode=${mode%-signature}
+		case $signature_from in
+		--*) [ "$signature_from" = "$1" ] || fail "$signature_from and $1 contradict each other: pass one of them" ;;
+		esac
+		signature=$mode
+		signature_from=$1
+		shift
+		;;
 	-h | --help)
 		usage
 		exit 0
@@ -204,6 +256,19 @@ curl | wget)
 	fail "unsupported downloader: $downloader (use curl or wget)"
 	;;
 esac
+
+case $signature in
+auto | skip) ;;
+require)
+	have "$cosign" ||
+		fail "a verified signature is required ($signature_from), but cosign is not installed (looked for: $cosign). Install it (https://docs.sigstore.dev/cosign/system_config/installation/), or drop $signature_from to install with the sha256 check only"
+	;;
+*) fail "invalid PIPE_INSTALL_SIGNATURE: $signature (use auto, require or skip)" ;;
+esac
+verify_sig=no
+if [ "$signature" != skip ] && have "$cosign"; then
+	verify_sig=yes
+fi
 
 os=$(detect_os)
 arch=$(detect_arch "$os")
@@ -243,6 +308,7 @@ else
 fi
 archive="pipe_${num}_${os}_${arch}.${ext}"
 checksums="pipe_${num}_checksums.txt"
+bundle="$checksums.sigstore.json"
 base=${PIPE_DOWNLOAD_BASE_URL:-https://github.com/$REPO/releases/download}
 base="${base%/}/$tag"
 
@@ -251,6 +317,21 @@ fetch "$base/$archive" "$tmp/$archive" ||
 	fail "could not download $base/$archive (does release $tag exist, with a build for $os/$arch?)"
 fetch "$base/$checksums" "$tmp/$checksums" ||
 	fail "could not download the checksums file $base/$checksums; refusing to install an unverified archive"
+
+case $verify_sig in
+yes)
+	fetch "$base/$bundle" "$tmp/$bundle" ||
+		fail "could not download the signature $base/$bundle (release $tag may predate signed releases); cosign is installed, so refusing to install an unsigned release. Pass --skip-signature to install it with the sha256 check only"
+	verify_signature "$tmp/$checksums" "$tmp/$bundle"
+	;;
+*)
+	if [ "$signature" = skip ]; then
+		log "not verifying the signature ($signature_from); verifying the sha256 checksum only"
+	else
+		log "cosign is not installed: verifying the sha256 checksum only (install cosign to also verify the release's signature, or pass --require-signature to insist on it)"
+	fi
+	;;
+esac
 
 expected=$(awk -v f="$archive" '$2 == f || $2 == "*" f { print $1; exit }' "$tmp/$checksums")
 [ -n "$expected" ] ||

@@ -82,8 +82,17 @@ func archive(t *testing.T, p Platform, binary []byte) []byte {
 	return buf.Bytes()
 }
 
+// fakeSignature is the stand-in for the Sigstore bundle that signs a
+// checksums file: it names the sha256 of the content it "signs", which is
+// what fakeCosign checks.
+func fakeSignature(checksums []byte) []byte {
+	sum := sha256.Sum256(checksums)
+	return fmt.Appendf(nil, `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","fakeSignatureOf":"%x"}`+"\n", sum)
+}
+
 // fakeGitHub serves a release of testTag for every platform, its checksums
-// file and the "latest release" API, and records the requests it gets.
+// file and that file's signature, and the "latest release" API, and records
+// the requests it gets.
 type fakeGitHub struct {
 	mu       sync.Mutex
 	files    map[string][]byte // URL path -> body
@@ -102,6 +111,7 @@ func newFakeGitHub(t *testing.T) (*fakeGitHub, *httptest.Server) {
 		gh.files["/download/"+testTag+"/"+name] = body
 	}
 	gh.files["/download/"+testTag+"/"+ChecksumsName(testTag)] = []byte(sums.String())
+	gh.files["/download/"+testTag+"/"+SignatureName(testTag)] = fakeSignature([]byte(sums.String()))
 	gh.files["/api/repos/gitops-pipe/pipe/releases/latest"] = []byte(
 		`{"url":"x","id":1,"tag_name":"` + testTag + `","name":"pipe ` + testTag + `","draft":false,"assets":[{"name":"a"}]}`)
 	srv := httptest.NewServer(gh)
@@ -125,6 +135,12 @@ func (gh *fakeGitHub) set(path string, body []byte) {
 	gh.mu.Lock()
 	defer gh.mu.Unlock()
 	gh.files[path] = body
+}
+
+func (gh *fakeGitHub) remove(path string) {
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	delete(gh.files, path)
 }
 
 // received returns the requests served so far, in order.
@@ -161,6 +177,8 @@ func newInstaller(t *testing.T, srv *httptest.Server) *installer {
 }
 
 // run runs `sh install.sh args...` with env added to a cleaned environment.
+// cosign is absent (PIPE_INSTALL_COSIGN names a missing file) unless env sets
+// PIPE_INSTALL_COSIGN, so that a cosign installed here changes no test.
 func (in *installer) run(env map[string]string, args ...string) result {
 	t := in.t
 	t.Helper()
@@ -183,6 +201,7 @@ func (in *installer) run(env map[string]string, args ...string) result {
 		"TMPDIR="+in.tmpDir,
 		"PIPE_DOWNLOAD_BASE_URL="+in.srv.URL+"/download",
 		"PIPE_GITHUB_API_URL="+in.srv.URL+"/api",
+		"PIPE_INSTALL_COSIGN="+filepath.Join(t.TempDir(), "absent", "cosign"),
 	)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -245,6 +264,81 @@ func (in *installer) refused(res result, wantMsg string) {
 	if entries, err := os.ReadDir(in.binDir); err == nil && len(entries) > 0 {
 		t.Errorf("bin dir is not empty after a refused install: %v", entries)
 	}
+}
+
+// fakeCosign is a cosign stand-in for install.sh: it records its arguments
+// and the files it was given, and "verifies" a bundle of fakeSignature by
+// checking that it names the sha256 of the blob, so that an altered checksums
+// file fails as it would with the real cosign.
+type fakeCosign struct {
+	dir string // holds the cosign script: put it first on PATH
+	log string // where the script records what it got
+}
+
+// newFakeCosign writes the stand-in; with reject, it refuses every signature
+// (as cosign does for another signer's certificate).
+func newFakeCosign(t *testing.T, reject bool) *fakeCosign {
+	t.Helper()
+	c := &fakeCosign{dir: t.TempDir(), log: t.TempDir()}
+	script := `#!/bin/sh
+log='` + c.log + `'
+reject=` + fmt.Sprint(reject) + `
+printf '%s\n' "$@" >"$log/args"
+bundle= blob=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--bundle) bundle=$2; shift 2 ;;
+	--*) shift 2 ;;
+	*) blob=$1; shift ;;
+	esac
+done
+if [ ! -f "$bundle" ] || [ ! -f "$blob" ]; then
+	echo "Error: fake cosign: no bundle or blob file" >&2
+	exit 2
+fi
+cp "$bundle" "$log/bundle"
+cp "$blob" "$log/blob"
+if command -v sha256sum >/dev/null 2>&1; then
+	sum=$(sha256sum "$blob" | cut -d ' ' -f 1)
+else
+	sum=$(shasum -a 256 "$blob" | cut -d ' ' -f 1)
+fi
+if [ "$reject" = true ]; then
+	echo "Error: none of the expected identities matched what was in the certificate" >&2
+	exit 1
+fi
+if ! grep -q "\"fakeSignatureOf\":\"$sum\"" "$bundle"; then
+	echo "Error: invalid signature when validating ASN.1 encoded signature" >&2
+	exit 1
+fi
+echo "Verified OK" >&2
+`
+	if err := os.WriteFile(filepath.Join(c.dir, "cosign"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// env returns the environment that makes install.sh find the stand-in as
+// "cosign" on PATH.
+func (c *fakeCosign) env() map[string]string {
+	return map[string]string{"PIPE_INSTALL_COSIGN": "", "PATH": c.dir + string(os.PathListSeparator) + os.Getenv("PATH")}
+}
+
+// called returns the arguments the stand-in was run with, and the bundle and
+// blob files it was given; called is false if it never ran.
+func (c *fakeCosign) called(t *testing.T) (args []string, bundle, blob []byte, called bool) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(c.log, "args"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, _ = os.ReadFile(filepath.Join(c.log, "bundle"))
+	blob, _ = os.ReadFile(filepath.Join(c.log, "blob"))
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"), bundle, blob, true
 }
 
 func requireSh(t *testing.T) {

@@ -48,11 +48,54 @@ type goreleaserConfig struct {
 	Changelog struct {
 		Sort string `yaml:"sort"`
 	} `yaml:"changelog"`
+	Nfpms []struct {
+		IDs              []string `yaml:"ids"`
+		PackageName      string   `yaml:"package_name"`
+		FileNameTemplate string   `yaml:"file_name_template"`
+		Formats          []string `yaml:"formats"`
+		Bindir           string   `yaml:"bindir"`
+		Homepage         string   `yaml:"homepage"`
+		Maintainer       string   `yaml:"maintainer"`
+		Description      string   `yaml:"description"`
+		License          string   `yaml:"license"`
+		Dependencies     []string `yaml:"dependencies"`
+		Recommends       []string `yaml:"recommends"`
+	} `yaml:"nfpms"`
+	Sboms []struct {
+		Artifacts string   `yaml:"artifacts"`
+		Cmd       string   `yaml:"cmd"`
+		Documents []string `yaml:"documents"`
+		Args      []string `yaml:"args"`
+	} `yaml:"sboms"`
+	Signs []struct {
+		Cmd         string   `yaml:"cmd"`
+		Artifacts   string   `yaml:"artifacts"`
+		Signature   string   `yaml:"signature"`
+		Certificate string   `yaml:"certificate"`
+		Args        []string `yaml:"args"`
+	} `yaml:"signs"`
+	HomebrewCasks []struct {
+		Name        string   `yaml:"name"`
+		IDs         []string `yaml:"ids"`
+		Binaries    []string `yaml:"binaries"`
+		Description string   `yaml:"description"`
+		Homepage    string   `yaml:"homepage"`
+		Repository  struct {
+			Owner string `yaml:"owner"`
+			Name  string `yaml:"name"`
+			Token string `yaml:"token"`
+		} `yaml:"repository"`
+		Hooks struct {
+			Post struct {
+				Install string `yaml:"install"`
+			} `yaml:"post"`
+		} `yaml:"hooks"`
+	} `yaml:"homebrew_casks"`
 }
 
 // templateData holds the goreleaser template fields that artifact names may use.
 type templateData struct {
-	ProjectName, Version, Os, Arch string
+	ProjectName, Version, Os, Arch, ArtifactName string
 }
 
 func readGoreleaserConfig(t *testing.T) goreleaserConfig {
@@ -68,9 +111,11 @@ func readGoreleaserConfig(t *testing.T) goreleaserConfig {
 	return cfg
 }
 
-func render(t *testing.T, name, text string, data templateData) string {
+// render executes a goreleaser name template with data (a templateData, or
+// a map for other fields).
+func render(t *testing.T, name, text string, data any) string {
 	t.Helper()
-	tmpl, err := template.New(name).Parse(text)
+	tmpl, err := template.New(name).Option("missingkey=error").Parse(text)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -183,8 +228,17 @@ func TestNaming(t *testing.T) {
 			t.Errorf("ArchiveName(%q, %q, %q) = %q, want %q", tc.version, tc.goos, tc.goarch, got, tc.want)
 		}
 	}
-	if got, want := ChecksumsName("v1.2.3"), "pipe_1.2.3_checksums.txt"; got != want {
-		t.Errorf("ChecksumsName = %q, want %q", got, want)
+	for _, tc := range []struct{ got, want string }{
+		{ChecksumsName("v1.2.3"), "pipe_1.2.3_checksums.txt"},
+		{SignatureName("1.2.3"), "pipe_1.2.3_checksums.txt.sigstore.json"},
+		{SBOMName("v1.2.3", "darwin", "arm64"), "pipe_1.2.3_darwin_arm64.tar.gz.spdx.json"},
+		{PackageName("v1.2.3", "arm64", "rpm"), "pipe_1.2.3_linux_arm64.rpm"},
+		{SigningIdentity("1.2.3"), "https://github.com/gitops-pipe/pipe/.github/workflows/release.yml@refs/tags/v1.2.3"},
+		{SigningIdentity("v1.2.3-rc.1"), "https://github.com/gitops-pipe/pipe/.github/workflows/release.yml@refs/tags/v1.2.3-rc.1"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
 	}
 	if BinaryFile("windows") != "pipe.exe" || BinaryFile("linux") != "pipe" {
 		t.Errorf("BinaryFile: windows %q, linux %q", BinaryFile("windows"), BinaryFile("linux"))

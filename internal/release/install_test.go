@@ -188,7 +188,8 @@ func TestInstallHelp(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("--help exited %d: %s", res.code, res.stderr)
 	}
-	for _, want := range []string{"--version", "--bin-dir", "PIPE_DOWNLOAD_BASE_URL", "GITHUB_TOKEN", "sha256"} {
+	for _, want := range []string{"--version", "--bin-dir", "PIPE_DOWNLOAD_BASE_URL", "GITHUB_TOKEN", "sha256",
+		"--require-signature", "--skip-signature", "PIPE_INSTALL_SIGNATURE", "cosign", strings.TrimSuffix(SigningIdentity("v0"), "v0") + "<tag>"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("--help does not mention %s:\n%s", want, res.stdout)
 		}
