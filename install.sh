@@ -61,7 +61,7 @@ Nothing is installed until the download is verified:
   must carry a valid keyless signature (a Sigstore bundle) made by pipe's
   release workflow for that very tag:
     https://github.com/gitops-pipe/pipe/.github/workflows/release.yml@refs/tags/<tag>
-  (cosign v2.4.2 or newer reads the bundle);
+  (cosign v2.4.0 or newer reads the bundle, with --new-bundle-format);
 - checksum: the archive's sha256 must match its line in the checksums file.
 A failed check, or an archive missing from the checksums file, stops the
 installation with an error.
@@ -170,6 +170,7 @@ sha256_of() {
 verify_signature() {
 	identity="$SIGNER_WORKFLOW@refs/tags/$tag"
 	if out=$("$cosign" verify-blob \
+		--new-bundle-format \
 		--bundle "$2" \
 		--certificate-identity "$identity" \
 		--certificate-oidc-issuer "$SIGNER_ISSUER" \
@@ -178,7 +179,7 @@ verify_signature() {
 		return 0
 	fi
 	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    cosign: /' >&2
-	fail "the signature of $checksums does not verify (cosign verify-blob failed, output above): it was not signed by pipe's release workflow for $tag, or the file was altered; refusing to install. If cosign says it cannot read the bundle, upgrade cosign to v2.4.2 or newer"
+	fail "the signature of $checksums does not verify (cosign verify-blob failed, output above): it was not signed by pipe's release workflow for $tag, or the file was altered; refusing to install. If cosign says it cannot read the bundle, upgrade cosign to v2.4.0 or newer"
 }
 
 # --- arguments and environment ------------------------------------------------

@@ -16,6 +16,8 @@
 #   PIPE_SETUP_ACTION_REF   github.action_ref: a release tag (v1.4.2, v1,
 #                           v1.4), a commit (the release tagged on it) or a
 #                           branch (latest)
+#   PIPE_RUNNER_API_URL     the workflow's GitHub API (github.api_url): the
+#                           token is only sent to it
 #   PIPE_SETUP_TOKEN        token for the GitHub API requests (latest, v1,
 #                           a commit); never sent to the download host
 #   PIPE_SETUP_SIGNATURE    auto (default), require or skip: install.sh's
@@ -107,6 +109,14 @@ trap 'exit 143' TERM
 api=${PIPE_GITHUB_API_URL:-https://api.github.com}
 api=${api%/}
 token=$(trim "${PIPE_SETUP_TOKEN:-}")
+# The workflow's token belongs to its own GitHub (github.api_url): on
+# GitHub Enterprise Server it is not sent to another API.
+runner_api=${PIPE_RUNNER_API_URL:-}
+runner_api=${runner_api%/}
+if [ -n "$token" ] && [ -n "$runner_api" ] && [ "$runner_api" != "$api" ]; then
+	echo "::notice title=pipe setup::the token is for $runner_api: calling $api without it"
+	token=
+fi
 
 # The headers go through files (mode 600), so that the token is in no
 # command line that another process could read.
@@ -130,7 +140,11 @@ get() {
 	wget)
 		local rc="$tmp/wgetrc"
 		sed 's/^/header = /' "$3" >"$rc"
-		code=$(wget -S -q --tries=3 --timeout=30 --config="$rc" -O "$2" "$1" 2>&1 >/dev/null |
+		# No redirect with the token: old wget forwarded headers to the
+		# redirect's host (CVE-2021-31879).
+		local redirects=20
+		[ "$3" != "$tmp/auth.h" ] || redirects=0
+		code=$(wget -S -q --tries=3 --timeout=30 --max-redirect="$redirects" --config="$rc" -O "$2" "$1" 2>&1 >/dev/null |
 			awk '$1 ~ /^HTTP\// { c = $2 } END { print c }') || true
 		;;
 	esac

@@ -123,6 +123,7 @@ func newActionRun(t *testing.T, rel, srvURL, toolCache string, inputs map[string
 		"github.action_path": filepath.Dir(filepath.Join(root, rel)),
 		"github.action_ref":  "",
 		"github.token":       "ghs_workflowToken123",
+		"github.api_url":     srvURL + "/api",
 		"runner.temp":        r.runnerTemp,
 		"runner.arch":        "X64",
 		"runner.os":          "Linux",

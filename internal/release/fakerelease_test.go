@@ -288,6 +288,7 @@ bundle= blob=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--bundle) bundle=$2; shift 2 ;;
+	--new-bundle-format) shift ;;
 	--*) shift 2 ;;
 	*) blob=$1; shift ;;
 	esac

@@ -48,6 +48,7 @@ func TestInstallVerifiesSignature(t *testing.T) {
 	// signed this tag, then the file.
 	want := []string{
 		"verify-blob",
+		"--new-bundle-format",
 		"--bundle", SignatureName(testTag),
 		"--certificate-identity", "https://github.com/gitops-pipe/pipe/.github/workflows/release.yml@refs/tags/" + testTag,
 		"--certificate-oidc-issuer", "https://token.actions.githubusercontent.com",
@@ -57,7 +58,7 @@ func TestInstallVerifiesSignature(t *testing.T) {
 		t.Fatalf("cosign args %q, want %q", args, want)
 	}
 	for i, a := range args {
-		if i == 2 || i == len(args)-1 { // files: install.sh's temp dir, then the name
+		if i == 3 || i == len(args)-1 { // files: install.sh's temp dir, then the name
 			if !strings.HasPrefix(a, in.tmpDir+string(filepath.Separator)) || filepath.Base(a) != want[i] {
 				t.Errorf("cosign arg %d = %q, want %s in install.sh's temp dir", i, a, want[i])
 			}

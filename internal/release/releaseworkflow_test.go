@@ -41,6 +41,7 @@ type releaseWorkflow struct {
 	} `yaml:"on"`
 	Permissions map[string]string `yaml:"permissions"`
 	Jobs        map[string]struct {
+		Needs       []string          `yaml:"needs"`
 		Permissions map[string]string `yaml:"permissions"`
 		Env         map[string]string `yaml:"env"`
 		Steps       []workflowStep    `yaml:"steps"`
@@ -60,20 +61,30 @@ func readReleaseWorkflow(t *testing.T) (job releaseJob) {
 	if !slices.Equal(w.On.Push.Tags, []string{"v*"}) {
 		t.Errorf("release.yml runs on tags %q, want v* (the signing identity is refs/tags/v...)", w.On.Push.Tags)
 	}
-	if len(w.Jobs) != 1 {
-		t.Fatalf("release.yml: %d jobs, want 1 (goreleaser's dist/ is used by the image and attestation steps)", len(w.Jobs))
+	if len(w.Jobs) != 2 {
+		t.Fatalf("release.yml: %d jobs, want 2: test, then release (goreleaser's dist/ is used by the image and attestation steps)", len(w.Jobs))
 	}
-	for _, j := range w.Jobs {
-		job = releaseJob{t: t, permissions: j.Permissions, topPermissions: w.Permissions, env: j.Env, steps: j.Steps}
+	test, rel := w.Jobs["test"], w.Jobs["release"]
+	// The tests run where nothing can sign or publish.
+	if !maps.Equal(test.Permissions, map[string]string{"contents": "read"}) || !slices.ContainsFunc(test.Steps, runs(".ci/run")) {
+		t.Errorf("job test: permissions %v, want contents: read, and a step running .ci/run", test.Permissions)
 	}
-	return job
+	if !slices.Equal(rel.Needs, []string{"test"}) {
+		t.Errorf("job release needs %q, want [test]", rel.Needs)
+	}
+	for _, s := range rel.Steps {
+		if runs(".ci/run")(s) || uses("actions/cache")(s) || uses("actions/checkout")(s) && s.With["persist-credentials"] != "false" {
+			t.Errorf("job release step %s%s: no tests, no restored cache and no persisted token where the signing identity is", s.Name, s.Uses)
+		}
+	}
+	return releaseJob{t: t, permissions: rel.Permissions, topPermissions: w.Permissions, env: rel.Env, steps: rel.Steps, testSteps: test.Steps}
 }
 
 type releaseJob struct {
 	t                           *testing.T
 	permissions, topPermissions map[string]string
 	env                         map[string]string
-	steps                       []workflowStep
+	steps, testSteps            []workflowStep
 }
 
 // step returns the index of the first step for which match holds.
@@ -101,12 +112,7 @@ func TestReleaseWorkflow(t *testing.T) {
 		t.Errorf("permissions: job %v, workflow %v; want job %v, workflow contents: read", j.permissions, j.topPermissions, want)
 	}
 
-	tests := j.step("runs the tests", runs(".ci/run"))
-	for i, s := range j.steps[:tests] {
-		if !slices.ContainsFunc([]string{"actions/checkout", "actions/setup-go", "actions/cache"}, func(a string) bool { return uses(a)(s) }) {
-			t.Errorf("step %d (%s%s) runs before the tests; only checkout, setup-go and the cache may", i, s.Name, s.Uses)
-		}
-	}
+	tests := -1 // the tests are job test's, which job release needs
 	cosign := j.step("installs cosign", uses("sigstore/cosign-installer"))
 	syft := j.step("installs syft", uses("anchore/sbom-action/download-syft"))
 	gr := j.step("runs goreleaser", uses("goreleaser/goreleaser-action"))
@@ -184,8 +190,9 @@ func TestReleaseWorkflowImageStep(t *testing.T) {
 		wantPushes  []string
 		wantFailure string
 	}{
-		{name: "release", tag: "v1.2.3", wantPushes: []string{Image + ":v1.2.3", Image + ":latest"}},
+		{name: "release", tag: "v1.3.0", wantPushes: []string{Image + ":v1.3.0", Image + ":latest"}},
 		{name: "pre-release", tag: "v1.3.0-rc.1", wantPushes: []string{Image + ":v1.3.0-rc.1"}},
+		{name: "backport", tag: "v1.2.4", wantPushes: []string{Image + ":v1.2.4"}},
 		{name: "two digests", tag: "v1.2.3", pushed: Image + "@" + digest + "\n" + Image + "@sha256:" + strings.Repeat("f", 64) + "\n",
 			wantFailure: "want " + Image + "@sha256:<digest> for every tag"},
 		{name: "nothing pushed", tag: "v1.2.3", pushed: "\n", wantFailure: "want " + Image + "@sha256:<digest>"},
@@ -208,7 +215,9 @@ func TestReleaseWorkflowImageStep(t *testing.T) {
 				fakeGo += "printf '%s' '" + tc.pushed + "'\n"
 			}
 			writeFile(t, filepath.Join(bin, "go"), fakeGo, 0o755)
-			writeFile(t, filepath.Join(bin, "git"), "#!/bin/sh\necho 2026-01-02T03:04:05+00:00\n", 0o755)
+			// git log gives the commit time; git tag the repository's
+			// tags, newest version first (v1.2.4 is a backport after v1.3.0).
+			writeFile(t, filepath.Join(bin, "git"), "#!/bin/sh\nif [ \"$1\" = tag ]; then printf '%s\\n' v1.3.0-rc.1 v1.3.0 v1.2.4 v1.2.3; exit; fi\necho 2026-01-02T03:04:05+00:00\n", 0o755)
 			output := filepath.Join(dir, "github_output")
 			writeFile(t, output, "", 0o644)
 

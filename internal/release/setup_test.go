@@ -183,6 +183,22 @@ func TestSetupRefusedTokenRetriesWithout(t *testing.T) {
 	}
 }
 
+// On GitHub Enterprise Server, the workflow's token is not sent to another
+// GitHub's API.
+func TestSetupKeepsTheTokenToItsGitHub(t *testing.T) {
+	requireBash(t)
+	srv := newReleaseServer(t)
+	r := newActionRun(t, setupAction, srv.URL, t.TempDir(), map[string]string{"version": "latest"})
+	r.ctx["github.api_url"] = "https://ghes.example.com/api/v3"
+	code, out := r.run()
+	if code != 0 || !strings.Contains(out, "the token is for https://ghes.example.com/api/v3: calling "+srv.URL+"/api without it") {
+		t.Fatalf("exited %d:\n%s", code, out)
+	}
+	if reqs := srv.apiRequests(); len(reqs) != 1 || reqs[0].Header.Get("Authorization") != "" {
+		t.Errorf("want one request without the token: %v", reqs)
+	}
+}
+
 func TestSetupFailures(t *testing.T) {
 	requireBash(t)
 	for _, tc := range []struct {
