@@ -271,3 +271,51 @@ func writeFile(t *testing.T, name, content string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// TestReleaseWorkflowFloatingTags runs the step that moves v1 and v1.2 (what
+// `uses: gitops-pipe/pipe@v1` resolves) with a stand-in git.
+func TestReleaseWorkflowFloatingTags(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash is not installed")
+	}
+	j := readReleaseWorkflow(t)
+	step := j.steps[j.step("moves the floating tags", runs("git tag -f"))]
+	tags := "v1.3.0-rc.1\nv1.3.0\nv1.2.4\nv1.2.3\nv0.9.0\n"
+	for _, tc := range []struct {
+		tag, wantMoves, wantPush string
+	}{
+		{tag: "v1.3.0", wantMoves: "v1 v1.3", wantPush: "+refs/tags/v1:refs/tags/v1 +refs/tags/v1.3:refs/tags/v1.3"},
+		{tag: "v1.2.4", wantMoves: "v1.2", wantPush: "+refs/tags/v1.2:refs/tags/v1.2"}, // a backport: v1 stays at v1.3.0
+		{tag: "v1.3.0-rc.1"},
+	} {
+		t.Run(tc.tag, func(t *testing.T) {
+			dir, bin, logDir := t.TempDir(), t.TempDir(), t.TempDir()
+			// git tag --list PATTERN prints the matching tags; tag -f and push are logged.
+			fakeGit := "#!/bin/bash\nlog='" + logDir + "'\n" +
+				"if [ \"$1\" = tag ] && [ \"$2\" = --list ]; then printf '" + tags + "' | grep -F \"${3%\\*}\" || true; exit; fi\n" +
+				"if [ \"$1\" = tag ] && [ \"$2\" = -f ]; then echo \"$3\" >>\"$log/moves\"; exit; fi\n" +
+				"for a in \"$@\"; do case $a in push) p=1 ;; *) [ -n \"$p\" ] && [[ $a == +* ]] && echo \"$a\" >>\"$log/push\" ;; esac; done\n" +
+				"for a in \"$@\"; do case $a in *extraheader*) echo \"$a\" >>\"$log/auth\" ;; esac; done\n"
+			writeFile(t, filepath.Join(bin, "git"), fakeGit, 0o755)
+			cmd := exec.Command("bash", "-e", "-c", step.Run)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+				"TAG="+tc.tag, "GITHUB_TOKEN=ghs_releaseToken", "GITHUB_REPOSITORY=gitops-pipe/pipe")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("step: %v\n%s", err, out)
+			} else if strings.Contains(string(out), "ghs_releaseToken") {
+				t.Errorf("the token was printed:\n%s", out)
+			}
+			read := func(name string) string {
+				b, _ := os.ReadFile(filepath.Join(logDir, name))
+				return strings.Join(strings.Fields(string(b)), " ")
+			}
+			if got := read("moves"); got != tc.wantMoves {
+				t.Errorf("moved %q, want %q", got, tc.wantMoves)
+			}
+			if got := read("push"); got != tc.wantPush {
+				t.Errorf("pushed %q, want %q", got, tc.wantPush)
+			}
+		})
+	}
+}
