@@ -165,13 +165,46 @@ func (e *Emulator) resolveKey(ref string, aliases bool) (*kmsKey, *apiError) {
 // usable is nil when k may be used in a cryptographic operation, else
 // DisabledException or KMSInvalidStateException as KMS words them.
 func (k *kmsKey) usable() *apiError {
-	switch k.state() {
-	case kmsDisabled:
+	if k.state() == kmsDisabled {
 		return kmsErr("DisabledException", "%s is disabled.", k.arn)
-	case kmsPendingDeletion:
+	}
+	return k.notPendingDeletion()
+}
+
+// notPendingDeletion is nil unless k is pending deletion, when it is the
+// KMSInvalidStateException KMS answers.
+func (k *kmsKey) notPendingDeletion() *apiError {
+	if k.state() == kmsPendingDeletion {
 		return kmsErr("KMSInvalidStateException", "%s is pending deletion.", k.arn)
 	}
 	return nil
+}
+
+// setEnabled enables or disables k, as EnableKey and DisableKey do.
+func (k *kmsKey) setEnabled(enabled bool) *apiError {
+	if aerr := k.notPendingDeletion(); aerr != nil {
+		return aerr
+	}
+	k.enabled = enabled
+	return nil
+}
+
+// checkNewAlias checks the name of an alias to create: valid, as
+// CreateAlias checks it, and not taken. Callers hold e.mu.
+func (e *Emulator) checkNewAlias(name string) *apiError {
+	if aerr := e.checkAliasName(name); aerr != nil {
+		return aerr
+	}
+	if e.kms.aliases[name] != nil {
+		return kmsErr("AlreadyExistsException", "An alias with the name %s already exists", e.kmsARN(name))
+	}
+	return nil
+}
+
+// addAlias creates the alias name of k. Callers hold e.mu.
+func (e *Emulator) addAlias(name string, k *kmsKey) {
+	now := e.now()
+	e.kms.aliases[name] = &kmsAlias{name: name, target: k.id, created: now, updated: now}
 }
 
 // The ciphertext blob: version byte, the key ID (36 ASCII characters),
@@ -258,11 +291,8 @@ func (e *Emulator) CreateKMSKey(alias string) (string, error) {
 	name := ""
 	if alias != "" {
 		name = "alias/" + strings.TrimPrefix(alias, "alias/")
-		if aerr := e.checkAliasName(name); aerr != nil {
+		if aerr := e.checkNewAlias(name); aerr != nil {
 			return "", aerr
-		}
-		if e.kms.aliases[name] != nil {
-			return "", kmsErr("AlreadyExistsException", "An alias with the name %s already exists", e.kmsARN(name))
 		}
 	}
 	k, err := e.newKMSKey("", nil)
@@ -270,7 +300,7 @@ func (e *Emulator) CreateKMSKey(alias string) (string, error) {
 		return "", err
 	}
 	if name != "" {
-		e.kms.aliases[name] = &kmsAlias{name: name, target: k.id, created: e.now(), updated: e.now()}
+		e.addAlias(name, k)
 	}
 	return k.arn, nil
 }
@@ -284,10 +314,9 @@ func (e *Emulator) SetKMSKeyEnabled(ref string, enabled bool) error {
 	if aerr != nil {
 		return aerr
 	}
-	if k.state() == kmsPendingDeletion {
-		return kmsErr("KMSInvalidStateException", "%s is pending deletion.", k.arn)
+	if aerr := k.setEnabled(enabled); aerr != nil {
+		return aerr
 	}
-	k.enabled = enabled
 	return nil
 }
 

@@ -45,6 +45,12 @@ func kmsErr(code, format string, args ...any) *apiError {
 	return &apiError{http.StatusBadRequest, code, fmt.Sprintf(format, args...)}
 }
 
+// kmsInternal is a failure of the emulator itself (randomness, cipher
+// setup), a KMSInternalException.
+func kmsInternal(err error) *apiError {
+	return kmsInternal(err)
+}
+
 // writeKMSError writes an awsJson1_1 error as KMS does: {"__type": Code,
 // "message": ...}. InvalidCiphertextException has no message, as KMS's
 // has none.
@@ -294,7 +300,7 @@ func (e *Emulator) kmsCreateKey(body []byte) (any, *apiError) {
 	}
 	k, err := e.newKMSKey(desc, slices.Clone(in.Tags))
 	if err != nil {
-		return nil, &apiError{http.StatusInternalServerError, "KMSInternalException", err.Error()}
+		return nil, kmsInternal(err)
 	}
 	return map[string]any{"KeyMetadata": k.metadata()}, nil
 }
@@ -391,27 +397,20 @@ func (e *Emulator) kmsAdminKey(body []byte) (*kmsKey, *apiError) {
 }
 
 func (e *Emulator) kmsEnableKey(body []byte) (any, *apiError) {
-	k, aerr := e.kmsAdminKey(body)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if k.state() == kmsPendingDeletion {
-		return nil, kmsErr("KMSInvalidStateException", "%s is pending deletion.", k.arn)
-	}
-	k.enabled = true
-	return nil, nil
+	return e.kmsSetEnabled(body, true)
 }
 
 func (e *Emulator) kmsDisableKey(body []byte) (any, *apiError) {
+	return e.kmsSetEnabled(body, false)
+}
+
+// kmsSetEnabled serves EnableKey and DisableKey.
+func (e *Emulator) kmsSetEnabled(body []byte, enabled bool) (any, *apiError) {
 	k, aerr := e.kmsAdminKey(body)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if k.state() == kmsPendingDeletion {
-		return nil, kmsErr("KMSInvalidStateException", "%s is pending deletion.", k.arn)
-	}
-	k.enabled = false
-	return nil, nil
+	return nil, k.setEnabled(enabled)
 }
 
 func (e *Emulator) kmsScheduleKeyDeletion(body []byte) (any, *apiError) {
@@ -441,8 +440,8 @@ func (e *Emulator) kmsScheduleKeyDeletion(body []byte) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	if k.state() == kmsPendingDeletion {
-		return nil, kmsErr("KMSInvalidStateException", "%s is pending deletion.", k.arn)
+	if aerr := k.notPendingDeletion(); aerr != nil {
+		return nil, aerr
 	}
 	k.deletion, k.pendingDays = e.now().Add(time.Duration(days)*24*time.Hour), days
 	return map[string]any{"KeyId": k.arn, "DeletionDate": epoch(k.deletion), "KeyState": kmsPendingDeletion, "PendingWindowInDays": days}, nil
@@ -482,6 +481,21 @@ type kmsAliasInput struct {
 	TargetKeyId *string `json:"TargetKeyId"`
 }
 
+// decodeAliasInput decodes the input of CreateAlias, UpdateAlias (target
+// set: TargetKeyId is required) and DeleteAlias, and checks its members.
+func decodeAliasInput(body []byte, target bool) (kmsAliasInput, *apiError) {
+	var in kmsAliasInput
+	if aerr := decodeKMS(body, &in); aerr != nil {
+		return in, aerr
+	}
+	var v kmsCheck
+	v.keyID("aliasName", in.AliasName)
+	if target {
+		v.keyID("targetKeyId", in.TargetKeyId)
+	}
+	return in, v.err()
+}
+
 // aliasTarget resolves the TargetKeyId of CreateAlias and UpdateAlias: a
 // key ID or key ARN of a key not pending deletion.
 func (e *Emulator) aliasTarget(ref string) (*kmsKey, *apiError) {
@@ -492,46 +506,31 @@ func (e *Emulator) aliasTarget(ref string) (*kmsKey, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	if k.state() == kmsPendingDeletion {
-		return nil, kmsErr("KMSInvalidStateException", "%s is pending deletion.", k.arn)
+	if aerr := k.notPendingDeletion(); aerr != nil {
+		return nil, aerr
 	}
 	return k, nil
 }
 
 func (e *Emulator) kmsCreateAlias(body []byte) (any, *apiError) {
-	var in kmsAliasInput
-	if aerr := decodeKMS(body, &in); aerr != nil {
+	in, aerr := decodeAliasInput(body, true)
+	if aerr != nil {
 		return nil, aerr
 	}
-	var v kmsCheck
-	v.keyID("aliasName", in.AliasName)
-	v.keyID("targetKeyId", in.TargetKeyId)
-	if aerr := v.err(); aerr != nil {
+	if aerr := e.checkNewAlias(*in.AliasName); aerr != nil {
 		return nil, aerr
-	}
-	if aerr := e.checkAliasName(*in.AliasName); aerr != nil {
-		return nil, aerr
-	}
-	if e.kms.aliases[*in.AliasName] != nil {
-		return nil, kmsErr("AlreadyExistsException", "An alias with the name %s already exists", e.kmsARN(*in.AliasName))
 	}
 	k, aerr := e.aliasTarget(*in.TargetKeyId)
 	if aerr != nil {
 		return nil, aerr
 	}
-	e.kms.aliases[*in.AliasName] = &kmsAlias{name: *in.AliasName, target: k.id, created: e.now(), updated: e.now()}
+	e.addAlias(*in.AliasName, k)
 	return nil, nil
 }
 
 func (e *Emulator) kmsUpdateAlias(body []byte) (any, *apiError) {
-	var in kmsAliasInput
-	if aerr := decodeKMS(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	var v kmsCheck
-	v.keyID("aliasName", in.AliasName)
-	v.keyID("targetKeyId", in.TargetKeyId)
-	if aerr := v.err(); aerr != nil {
+	in, aerr := decodeAliasInput(body, true)
+	if aerr != nil {
 		return nil, aerr
 	}
 	a := e.kms.aliases[*in.AliasName]
@@ -547,13 +546,8 @@ func (e *Emulator) kmsUpdateAlias(body []byte) (any, *apiError) {
 }
 
 func (e *Emulator) kmsDeleteAlias(body []byte) (any, *apiError) {
-	var in kmsAliasInput
-	if aerr := decodeKMS(body, &in); aerr != nil {
-		return nil, aerr
-	}
-	var v kmsCheck
-	v.keyID("aliasName", in.AliasName)
-	if aerr := v.err(); aerr != nil {
+	in, aerr := decodeAliasInput(body, false)
+	if aerr != nil {
 		return nil, aerr
 	}
 	if e.kms.aliases[*in.AliasName] == nil {
@@ -642,7 +636,7 @@ func (e *Emulator) kmsEncrypt(body []byte) (any, *apiError) {
 	}
 	blob, err := k.seal(in.Plaintext.b, in.EncryptionContext)
 	if err != nil {
-		return nil, &apiError{http.StatusInternalServerError, "KMSInternalException", err.Error()}
+		return nil, kmsInternal(err)
 	}
 	return map[string]any{"CiphertextBlob": blob, "KeyId": k.arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
 }
@@ -754,7 +748,7 @@ func (e *Emulator) kmsReEncrypt(body []byte) (any, *apiError) {
 	blob, err := dst.seal(pt, in.DestinationEncryptionContext)
 	clear(pt)
 	if err != nil {
-		return nil, &apiError{http.StatusInternalServerError, "KMSInternalException", err.Error()}
+		return nil, kmsInternal(err)
 	}
 	return map[string]any{"CiphertextBlob": blob, "SourceKeyId": src.arn, "KeyId": dst.arn,
 		"SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT", "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
@@ -801,11 +795,11 @@ func (e *Emulator) kmsDataKey(body []byte) (*kmsKey, []byte, []byte, *apiError) 
 	}
 	pt := make([]byte, n)
 	if _, err := rand.Read(pt); err != nil {
-		return nil, nil, nil, &apiError{http.StatusInternalServerError, "KMSInternalException", err.Error()}
+		return nil, nil, nil, kmsInternal(err)
 	}
 	blob, err := k.seal(pt, in.EncryptionContext)
 	if err != nil {
-		return nil, nil, nil, &apiError{http.StatusInternalServerError, "KMSInternalException", err.Error()}
+		return nil, nil, nil, kmsInternal(err)
 	}
 	return k, pt, blob, nil
 }
@@ -856,7 +850,7 @@ func (e *Emulator) kmsGenerateRandom(body []byte) (any, *apiError) {
 	}
 	b := make([]byte, *in.NumberOfBytes)
 	if _, err := rand.Read(b); err != nil {
-		return nil, &apiError{http.StatusInternalServerError, "KMSInternalException", err.Error()}
+		return nil, kmsInternal(err)
 	}
 	return map[string]any{"Plaintext": b}, nil
 }
