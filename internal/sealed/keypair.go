@@ -88,29 +88,33 @@ func (k RSAKeyPair) Encrypt(_ context.Context, plaintext []byte) (string, error)
 	return base64.StdEncoding.EncodeToString(out), nil
 }
 
-// Decrypt implements Decrypter.
+// errNoPrivateKey: a KEY_PAIR without the private key to decrypt with.
+var errNoPrivateKey = errors.New("KEY_PAIR: no private key to decrypt with")
+
+// Decrypt implements Decrypter. The ciphertext is decoded once, then
+// tried with Private and each of Previous in turn.
 func (k RSAKeyPair) Decrypt(ctx context.Context, ciphertext string) ([]byte, error) {
-	plain, err := k.decrypt(ciphertext)
+	if k.Private == nil {
+		return nil, errNoPrivateKey
+	}
+	data, err := decodeBase64(keyPairScheme, ciphertext)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := keyPairDecrypt(k.Private, data)
 	for _, prev := range k.Previous {
 		if err == nil || !errors.Is(err, ErrWrongKey) {
 			break
 		}
-		plain, err = RSAKeyPair{Private: prev}.decrypt(ciphertext)
+		plain, err = keyPairDecrypt(prev, data)
 	}
 	return plain, err
 }
 
-func (k RSAKeyPair) decrypt(ciphertext string) ([]byte, error) {
-	if k.Private == nil {
-		return nil, errors.New("KEY_PAIR: no private key to decrypt with")
-	}
-	s, err := compactBase64(keyPairScheme, ciphertext)
-	if err != nil {
-		return nil, err
-	}
-	data, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, malformed(keyPairScheme, "not base64 (%s)", base64Problem(err))
+// keyPairDecrypt decrypts the decoded ciphertext data with priv.
+func keyPairDecrypt(priv *rsa.PrivateKey, data []byte) ([]byte, error) {
+	if priv == nil {
+		return nil, errNoPrivateKey
 	}
 	if len(data) < 2 {
 		return nil, malformed(keyPairScheme, "truncated: %d bytes", len(data))
@@ -123,13 +127,13 @@ func (k RSAKeyPair) decrypt(ciphertext string) ([]byte, error) {
 		return nil, malformed(keyPairScheme, "truncated: the RSA part has %d of its %d bytes", len(data)-2, rsaLen)
 	}
 	rsaCT, gcmCT := data[2:2+rsaLen], data[2+rsaLen:]
-	if size := k.Private.Size(); rsaLen != size {
+	if size := priv.Size(); rsaLen != size {
 		return nil, wrongKey(keyPairScheme, "encrypted with a %d-bit RSA key, this private key has %d bits", rsaLen*8, size*8)
 	}
 	if len(gcmCT) < 16 {
 		return nil, malformed(keyPairScheme, "truncated: the AES-GCM part has %d bytes, less than its 16-byte tag", len(gcmCT))
 	}
-	symKey, err := rsa.DecryptOAEP(sha256.New(), nil, k.Private, rsaCT, nil)
+	symKey, err := rsa.DecryptOAEP(sha256.New(), nil, priv, rsaCT, nil)
 	if err != nil {
 		return nil, wrongKey(keyPairScheme, "the private key cannot decrypt its AES key (RSA-OAEP SHA-256)")
 	}

@@ -89,13 +89,9 @@ func (k KMS) Decrypt(ctx context.Context, ciphertext string) ([]byte, error) {
 	if k.Client == nil {
 		return nil, errors.New("AWS_KMS: no KMS client")
 	}
-	s, err := compactBase64(kmsScheme, ciphertext)
+	data, err := decodeBase64(kmsScheme, ciphertext)
 	if err != nil {
 		return nil, err
-	}
-	data, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, malformed(kmsScheme, "not base64 (%s)", base64Problem(err))
 	}
 	if !bytes.HasPrefix(data, kmsMagic) {
 		return nil, malformed(kmsScheme, "no %q header", kmsMagic)

@@ -16,6 +16,7 @@ package sealed
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,6 +67,20 @@ func checkPlaintext(scheme string, p []byte) error {
 		return fmt.Errorf("%s: the secret is %d bytes, more than the %d MiB a secret may have", scheme, len(p), MaxPlaintextSize>>20)
 	}
 	return nil
+}
+
+// decodeBase64 decodes a ciphertext that is base64 (StdEncoding), with
+// compactBase64's checks; an error tells what is wrong without the input.
+func decodeBase64(scheme, ciphertext string) ([]byte, error) {
+	s, err := compactBase64(scheme, ciphertext)
+	if err != nil {
+		return nil, err
+	}
+	data, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, malformed(scheme, "not base64 (%s)", base64Problem(err))
+	}
+	return data, nil
 }
 
 // compactBase64 checks the size of a ciphertext and removes the ASCII
