@@ -182,26 +182,29 @@ func readKeyEnv(d Deps, typ, field, name string) ([]byte, error) {
 	return []byte(v), nil
 }
 
+// readPrivateKey reads the private key a config holds in a file (fileField
+// names it) or in an environment variable (envField names it), the file
+// first; where tells which in errors. where is "" when neither is set.
+func readPrivateKey(d Deps, typ, fileField, file, envField, env string) (data []byte, where string, err error) {
+	switch {
+	case file != "":
+		data, err = readKeyFile(&d, typ, fileField, file, true)
+		return data, fileField + " " + file, err
+	case env != "":
+		data, err = readKeyEnv(d, typ, envField, env)
+		return data, "the environment variable " + env + " (" + envField + ")", err
+	}
+	return nil, "", nil
+}
+
 // keyPairPrivates returns the KEY_PAIR private keys (the current one
 // first, then those of before a rotation), none when none is configured.
 func keyPairPrivates(kp *config.KeyPairConfig, d Deps) ([]*rsa.PrivateKey, error) {
 	if kp == nil {
 		return nil, nil
 	}
-	var data []byte
-	var where string
-	var err error
-	switch {
-	case kp.PrivateKeyFile != "":
-		where = "privateKeyFile " + string(kp.PrivateKeyFile)
-		data, err = readKeyFile(&d, "KEY_PAIR", "privateKeyFile", string(kp.PrivateKeyFile), true)
-	case kp.PrivateKeyEnv != "":
-		where = "the environment variable " + string(kp.PrivateKeyEnv) + " (privateKeyEnv)"
-		data, err = readKeyEnv(d, "KEY_PAIR", "privateKeyEnv", string(kp.PrivateKeyEnv))
-	default:
-		return nil, nil
-	}
-	if err != nil {
+	data, where, err := readPrivateKey(d, "KEY_PAIR", "privateKeyFile", string(kp.PrivateKeyFile), "privateKeyEnv", string(kp.PrivateKeyEnv))
+	if err != nil || where == "" {
 		return nil, err
 	}
 	defer clear(data)
@@ -246,20 +249,8 @@ func ageIdentities(a *config.AgeConfig, d Deps) ([]age.Identity, error) {
 	if a == nil {
 		return nil, nil
 	}
-	var data []byte
-	var where string
-	var err error
-	switch {
-	case a.IdentityFile != "":
-		where = "identityFile " + string(a.IdentityFile)
-		data, err = readKeyFile(&d, "AGE", "identityFile", string(a.IdentityFile), true)
-	case a.IdentityEnv != "":
-		where = "the environment variable " + string(a.IdentityEnv) + " (identityEnv)"
-		data, err = readKeyEnv(d, "AGE", "identityEnv", string(a.IdentityEnv))
-	default:
-		return nil, nil
-	}
-	if err != nil {
+	data, where, err := readPrivateKey(d, "AGE", "identityFile", string(a.IdentityFile), "identityEnv", string(a.IdentityEnv))
+	if err != nil || where == "" {
 		return nil, err
 	}
 	defer clear(data)
