@@ -38,12 +38,15 @@ func (d *deliverer) attempt(ctx context.Context) (moved bool, err error) {
 	}
 	prTips := map[string]plumbing.Hash{}
 	for _, w := range d.o.Watchers {
-		if b := prBranch(&w); w.MakePullRequest && !d.o.DryRun {
-			if _, seen := prTips[b]; !seen {
-				if prTips[b], err = d.o.Store.RemoteBranch(ctx, b); err != nil {
-					return false, err
-				}
-			}
+		if !w.MakePullRequest || d.o.DryRun {
+			continue
+		}
+		b := prBranch(&w)
+		if _, seen := prTips[b]; seen {
+			continue
+		}
+		if prTips[b], err = d.o.Store.RemoteBranch(ctx, b); err != nil {
+			return false, err
 		}
 	}
 	// The events are read after the branches: whatever a job pushed to
@@ -139,11 +142,9 @@ func (d *deliverer) commitToBranch(ctx context.Context, tip state.BranchTip, tas
 		markError(tasks, err.Error())
 		return tip.Hash, false, err
 	}
-	for _, t := range tasks {
-		if t.item.Commit != "" {
-			t.item.Branch = tip.Name
-		}
-	}
+	forCommitted(tasks, func(it *Item) {
+		it.Branch = tip.Name
+	})
 	if head == tip.Hash || d.o.DryRun {
 		return head, false, nil
 	}
@@ -192,11 +193,9 @@ func (d *deliverer) proposeGroup(ctx context.Context, base, cur plumbing.Hash, g
 		return false, nil
 	}
 	branch := prBranch(g[0].w)
-	for _, t := range g {
-		if t.item.Commit != "" {
-			t.item.Branch = branch
-		}
-	}
+	forCommitted(g, func(it *Item) {
+		it.Branch = branch
+	})
 	if d.o.DryRun {
 		return false, nil
 	}
@@ -214,18 +213,14 @@ func (d *deliverer) proposeGroup(ctx context.Context, base, cur plumbing.Hash, g
 	} else {
 		// The branch holds this change already: keep its commit (a new one
 		// would re-run the pull request's checks for nothing).
-		for _, t := range g {
-			if t.item.Commit != "" {
-				t.item.Commit = cur.String()
-			}
-		}
+		forCommitted(g, func(it *Item) {
+			it.Commit = cur.String()
+		})
 	}
 	if d.o.PullRequests == nil {
-		for _, t := range g {
-			if t.item.Commit != "" {
-				t.item.Message = joinMsg(t.item.Message, "branch pushed; no pull request opened (--forge none, or no GitHub or GitLab token): open one from "+branch)
-			}
-		}
+		forCommitted(g, func(it *Item) {
+			it.Message = joinMsg(it.Message, "branch pushed; no pull request opened (--forge none, or no GitHub or GitLab token): open one from "+branch)
+		})
 		return false, nil
 	}
 	pr, err := d.o.PullRequests.EnsurePullRequest(ctx, report.PullRequestSpec{
@@ -245,12 +240,10 @@ func (d *deliverer) proposeGroup(ctx context.Context, base, cur plumbing.Hash, g
 		verb = "opened"
 	}
 	d.o.Log("%s %s for %s", verb, pr.URL, branch)
-	for _, t := range g {
-		if t.item.Commit != "" {
-			t.item.PullRequest = pr.URL
-			t.item.Message = joinMsg(t.item.Message, note)
-		}
-	}
+	forCommitted(g, func(it *Item) {
+		it.PullRequest = pr.URL
+		it.Message = joinMsg(it.Message, note)
+	})
 	return false, nil
 }
 
@@ -310,9 +303,16 @@ func proposal(g []*task, runURL string) report.EventProposal {
 // markError marks the tasks that had something to deliver as not
 // delivered: they are not recorded and the next run tries again.
 func markError(tasks []*task, msg string) {
+	forCommitted(tasks, func(it *Item) {
+		it.Status, it.Message = StatusError, msg
+	})
+}
+
+// forCommitted calls f with the item of each task that made a commit.
+func forCommitted(tasks []*task, f func(it *Item)) {
 	for _, t := range tasks {
 		if t.item.Commit != "" {
-			t.item.Status, t.item.Message = StatusError, msg
+			f(t.item)
 		}
 	}
 }

@@ -116,6 +116,51 @@ func checkInput(path string, data []byte, value string) error {
 	return nil
 }
 
+// start parses the path of a YAML, JSON or HCL edit (with implicitRoot, it
+// may leave out its leading "$.") and checks the file and the value.
+func start(text string, data []byte, value string, implicitRoot bool) (*path, error) {
+	p, err := parsePath(text, implicitRoot)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkInput(text, data, value); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// apply ends a YAML, JSON or HCL edit: it splices repls into data and
+// returns res with the edited file, unless check finds that the edited
+// file does not read as the original with only the values replaced (an
+// unsafe edit). res is returned as is when there is nothing to replace.
+func apply(path string, data []byte, value string, res Result, repls []repl, check func(out []byte) error) (Result, error) {
+	if len(repls) == 0 {
+		return res, nil
+	}
+	out, err := splice(data, repls)
+	if err != nil {
+		return Result{}, errorf(path, res.Lines[0], "%v", err)
+	}
+	if err := checkOutput(path, out); err != nil {
+		return Result{}, err
+	}
+	if err := check(out); err != nil {
+		return Result{}, unsafeEdit(path, res.Lines[0], value, err)
+	}
+	res.Out, res.Changed = out, true
+	return res, nil
+}
+
+// unsafeEdit is an edit refused because the edited file does not read as
+// the original with only the value changed.
+func unsafeEdit(path string, line int, value string, err error) *Error {
+	why := err.Error()
+	if fe, ok := err.(*Error); ok {
+		why = fe.Msg
+	}
+	return errorf(path, line, "cannot write %s here safely: the edited file would read differently (%s); edit the file by hand", short(value), why)
+}
+
 // checkOutput refuses an edited file over MaxFileSize.
 func checkOutput(path string, out []byte) error {
 	if len(out) > MaxFileSize {

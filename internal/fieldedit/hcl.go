@@ -22,11 +22,8 @@ import (
 // attribute are edited. The new expression is a string literal, or a
 // number or boolean literal when it replaces one and value is one.
 func HCL(data []byte, path, value string) (Result, error) {
-	p, err := parsePath(path, true)
+	p, err := start(path, data, value, true)
 	if err != nil {
-		return Result{}, err
-	}
-	if err := checkInput(path, data, value); err != nil {
 		return Result{}, err
 	}
 	segs, err := hclSegments(p)
@@ -61,21 +58,9 @@ func HCL(data []byte, path, value string) (Result, error) {
 		res.Old = append(res.Old, old)
 		res.Lines = append(res.Lines, r.Start.Line)
 	}
-	if len(repls) == 0 {
-		return res, nil
-	}
-	out, err := splice(data, repls)
-	if err != nil {
-		return Result{}, errorf(path, res.Lines[0], "%v", err)
-	}
-	if err := checkOutput(path, out); err != nil {
-		return Result{}, err
-	}
-	if err := checkHCL(path, data, out, body, segs, kinds, value); err != nil {
-		return Result{}, unsafeEdit(path, res.Lines[0], value, err)
-	}
-	res.Out, res.Changed = out, true
-	return res, nil
+	return apply(path, data, value, res, repls, func(out []byte) error {
+		return checkHCL(path, data, out, body, segs, kinds, value)
+	})
 }
 
 // hclSegments is the path's steps as names: HCL paths have no indexes.

@@ -15,11 +15,8 @@ import (
 // literal only when value is a literal of the same JSON type, and by a
 // string otherwise.
 func JSON(data []byte, path, value string) (Result, error) {
-	p, err := parsePath(path, false)
+	p, err := start(path, data, value, false)
 	if err != nil {
-		return Result{}, err
-	}
-	if err := checkInput(path, data, value); err != nil {
 		return Result{}, err
 	}
 	tree, err := parseJSON(path, data, "the file")
@@ -50,21 +47,9 @@ func JSON(data []byte, path, value string) (Result, error) {
 		res.Old = append(res.Old, n.Value)
 		res.Lines = append(res.Lines, n.Line)
 	}
-	if len(repls) == 0 {
-		return res, nil
-	}
-	out, err := splice(data, repls)
-	if err != nil {
-		return Result{}, errorf(path, res.Lines[0], "%v", err)
-	}
-	if err := checkOutput(path, out); err != nil {
-		return Result{}, err
-	}
-	if err := checkJSON(path, out, tree, changed); err != nil {
-		return Result{}, unsafeEdit(path, res.Lines[0], value, err)
-	}
-	res.Out, res.Changed = out, true
-	return res, nil
+	return apply(path, data, value, res, repls, func(out []byte) error {
+		return checkJSON(path, out, tree, changed)
+	})
 }
 
 var jsonNumberRe = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)

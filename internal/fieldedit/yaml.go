@@ -18,11 +18,8 @@ import (
 // value (PipeCD's yamlField). See the package documentation for the path
 // syntax and how the value is written.
 func YAML(data []byte, path, value string) (Result, error) {
-	p, err := parsePath(path, false)
+	p, err := start(path, data, value, false)
 	if err != nil {
-		return Result{}, err
-	}
-	if err := checkInput(path, data, value); err != nil {
 		return Result{}, err
 	}
 	docs, err := decodeYAML(path, data, "the file")
@@ -55,35 +52,13 @@ func YAML(data []byte, path, value string) (Result, error) {
 		res.Old = append(res.Old, pl.node.Value)
 		res.Lines = append(res.Lines, pl.node.Line)
 	}
-	if len(repls) == 0 {
-		return res, nil
-	}
-	out, err := splice(data, repls)
-	if err != nil {
-		return Result{}, errorf(path, res.Lines[0], "%v", err)
-	}
-	if err := checkOutput(path, out); err != nil {
-		return Result{}, err
-	}
-	after, err := decodeYAML(path, out, "the edited file")
-	if err == nil {
-		err = sameDocs(docs, after, changed)
-	}
-	if err != nil {
-		return Result{}, unsafeEdit(path, res.Lines[0], value, err)
-	}
-	res.Out, res.Changed = out, true
-	return res, nil
-}
-
-// unsafeEdit is an edit refused because the edited file does not read as
-// the original with only the value changed.
-func unsafeEdit(path string, line int, value string, err error) *Error {
-	why := err.Error()
-	if fe, ok := err.(*Error); ok {
-		why = fe.Msg
-	}
-	return errorf(path, line, "cannot write %s here safely: the edited file would read differently (%s); edit the file by hand", short(value), why)
+	return apply(path, data, value, res, repls, func(out []byte) error {
+		after, err := decodeYAML(path, out, "the edited file")
+		if err != nil {
+			return err
+		}
+		return sameDocs(docs, after, changed)
+	})
 }
 
 // yamlEdit writes value in the place of pl: the bytes replaced, and what

@@ -38,14 +38,11 @@ func (s *GitStore) EventsRef() plumbing.ReferenceName {
 }
 
 func (s *GitStore) eventsTarget() notesTarget {
-	ref := s.EventsRef()
 	return notesTarget{
-		ref: ref, what: "events",
-		refresh: s.refreshEvents,
-		integrate: func(remote plumbing.Hash) error {
-			return s.integrate("", ref, remote, s.mergeEventCommits)
-		},
-		busyHint: "other jobs are registering events at a high rate; retry the command",
+		ref: s.EventsRef(), what: "events",
+		refresh:   s.refreshEvents,
+		integrate: s.integrateEvents,
+		busyHint:  "other jobs are registering events at a high rate; retry the command",
 	}
 }
 
@@ -60,7 +57,13 @@ func (s *GitStore) refreshEvents(ctx context.Context) error {
 		return err
 	}
 	s.fetched[ref] = true
-	return s.integrate("", ref, remote[ref], s.mergeEventCommits)
+	return s.integrateEvents(remote[ref])
+}
+
+// integrateEvents brings the remote's events commit into the local events
+// ref (see integrateRemote), merging diverged ones line by line.
+func (s *GitStore) integrateEvents(remote plumbing.Hash) error {
+	return s.integrate("", s.EventsRef(), remote, s.mergeEventCommits)
 }
 
 // RegisterEvent records ev, noted on the tip of branch at the remote
