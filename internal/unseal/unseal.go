@@ -20,11 +20,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,11 +191,7 @@ func (u *Unsealer) secrets(ctx context.Context, r *os.Root, app *config.App, enc
 	if len(enc.EncryptedSecrets) == 0 {
 		return out, nil
 	}
-	names := make([]string, 0, len(enc.EncryptedSecrets))
-	for k := range enc.EncryptedSecrets {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(enc.EncryptedSecrets))
 	if u.Sealed {
 		for _, k := range names {
 			out[k] = Placeholder(enc.EncryptedSecrets[k])
@@ -299,11 +296,11 @@ func render(r *os.Root, app *config.App, target, what string, data map[string]an
 	}
 	tmpl, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(src))
 	if err != nil {
-		return &Error{App: app.Name, File: name, Msg: fmt.Sprintf("%s is not a valid template: %s", what, templateMessage(name, err)), Err: err}
+		return &Error{App: app.Name, File: name, Msg: fmt.Sprintf("%s is not a valid template: %s", what, templateMessage(err)), Err: err}
 	}
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, data); err != nil {
-		return &Error{App: app.Name, File: name, Msg: fmt.Sprintf("%s: %s", what, execMessage(name, err, data)), Err: err}
+		return &Error{App: app.Name, File: name, Msg: fmt.Sprintf("%s: %s", what, execMessage(err, data)), Err: err}
 	}
 	// Written anew, not through a symlink the tree may hold, with the
 	// file's permission bits.
@@ -336,12 +333,15 @@ func appPath(app *config.App, p string) string {
 	return path.Join(app.Dir, p)
 }
 
-// funcs are sprig's text functions less those that read the process's
-// environment or the network: a template would otherwise put a CI
-// secret (`{{ env "GITHUB_TOKEN" }}`) into a rendered file.
+// withheld are the sprig functions that read the process's environment or
+// the network: a template would otherwise put a CI secret
+// (`{{ env "GITHUB_TOKEN" }}`) into a rendered file.
+var withheld = []string{"env", "expandenv", "getHostByName"}
+
+// funcs are sprig's text functions less the withheld ones.
 var funcs = func() template.FuncMap {
 	m := sprig.TxtFuncMap()
-	for _, f := range []string{"env", "expandenv", "getHostByName"} {
+	for _, f := range withheld {
 		delete(m, f)
 	}
 	return m
@@ -353,20 +353,22 @@ var (
 )
 
 // templateMessage words a parse error: the position and the problem.
-func templateMessage(name string, err error) string {
+func templateMessage(err error) string {
 	msg := err.Error()
 	if m := posRe.FindStringSubmatch(msg); m != nil {
 		msg = m[1] + ": " + m[2]
 	}
-	if strings.Contains(msg, `function "env" not defined`) || strings.Contains(msg, `function "expandenv" not defined`) || strings.Contains(msg, `function "getHostByName" not defined`) {
-		msg += " (pipe leaves out the template functions that read the environment or the network)"
+	for _, f := range withheld {
+		if strings.Contains(msg, `function "`+f+`" not defined`) {
+			return msg + " (pipe leaves out the template functions that read the environment or the network)"
+		}
 	}
 	return msg
 }
 
 // execMessage words an execution error: where, and for a name that is not
 // defined, which names are.
-func execMessage(name string, err error, data map[string]any) string {
+func execMessage(err error, data map[string]any) string {
 	msg := err.Error()
 	var ee template.ExecError
 	if errors.As(err, &ee) {
@@ -405,12 +407,7 @@ func defined(v any) string {
 	if len(m) == 0 {
 		return "none is"
 	}
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return "defined: " + strings.Join(names, ", ")
+	return "defined: " + strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }
 
 // cleanFSError drops the Go package noise of a file error.
