@@ -60,18 +60,29 @@ func (m *Masker) add(v string) {
 		return
 	}
 	m.pattern(v)
-	if strings.ContainsAny(v, "\r\n") {
-		for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
-			if l = strings.TrimSpace(l); len(l) >= minLine {
-				m.pattern(l)
-			}
-		}
+	for _, l := range valueLines(v) {
+		m.pattern(l)
 	}
 	for _, enc := range base64Forms(v) {
 		if len(enc) >= minEncoded {
 			m.pattern(enc)
 		}
 	}
+}
+
+// valueLines returns the lines of a multi-line value that are masked on
+// their own (trimmed, at least minLine long); none for a one-line value.
+func valueLines(v string) []string {
+	if !strings.ContainsAny(v, "\r\n") {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if l = strings.TrimSpace(l); len(l) >= minLine {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (m *Masker) pattern(p string) {

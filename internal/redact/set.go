@@ -120,12 +120,8 @@ func (m *Masker) cloneForAdd() *Masker {
 func (m *Masker) addForms(v string) {
 	m.add(v)
 	m.escapedForms(v)
-	if strings.ContainsAny(v, "\r\n") {
-		for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
-			if l = strings.TrimSpace(l); len(l) >= minLine {
-				m.escapedForms(l)
-			}
-		}
+	for _, l := range valueLines(v) {
+		m.escapedForms(l)
 	}
 }
 
