@@ -55,34 +55,41 @@ func tbOf(ts *testscript.TestScript) scriptTB {
 	return scriptTB{TB: tb, ts: ts}
 }
 
-// remotes maps a running script to the bare repository its `gitserver
-// start` serves, for the fakes' BranchExists hooks.
-type remotes struct {
-	mu   sync.Mutex
-	bare map[*testscript.TestScript]string
+// perScript holds one value for each running script; set forgets it when
+// the script ends.
+type perScript[T any] struct {
+	mu sync.Mutex
+	m  map[*testscript.TestScript]T
 }
 
-func (r *remotes) set(ts *testscript.TestScript, dir string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.bare == nil {
-		r.bare = map[*testscript.TestScript]string{}
+func (p *perScript[T]) set(ts *testscript.TestScript, v T) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[*testscript.TestScript]T{}
 	}
-	r.bare[ts] = dir
+	p.m[ts] = v
+	ts.Defer(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		delete(p.m, ts)
+	})
 }
 
-func (r *remotes) forget(ts *testscript.TestScript) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.bare, ts)
+func (p *perScript[T]) get(ts *testscript.TestScript) T {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[ts]
 }
+
+// scriptRemotes maps a running script to the bare repository its
+// `gitserver start` serves, for the fakes' BranchExists hooks.
+var scriptRemotes perScript[string]
 
 // branchExists says whether the script's served repository has branch b;
 // with no server started, every branch exists (the fakes' default).
-func (r *remotes) branchExists(ts *testscript.TestScript, b string) bool {
-	r.mu.Lock()
-	dir := r.bare[ts]
-	r.mu.Unlock()
+func branchExists(ts *testscript.TestScript, b string) bool {
+	dir := scriptRemotes.get(ts)
 	if dir == "" {
 		return true
 	}
@@ -90,9 +97,6 @@ func (r *remotes) branchExists(ts *testscript.TestScript, b string) bool {
 	cmd.Env = gitserver.Env()
 	return cmd.Run() == nil
 }
-
-// scriptRemotes is shared by the commands of every script.
-var scriptRemotes = &remotes{}
 
 // gitServerCmd is the script command that serves a bare repository over
 // smart HTTP (`git http-backend`, internal/testenv/gitserver) with basic
@@ -126,7 +130,6 @@ func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 			dir := gitserver.NewBareRepo(tb, root, name)
 			srv := gitserver.StartHTTP(tb, root, gitserver.HTTPOptions{Token: gitServerToken, ReadOnlyToken: gitServerReadOnlyToken})
 			scriptRemotes.set(ts, dir)
-			ts.Defer(func() { scriptRemotes.forget(ts) })
 			ts.Setenv("REMOTE_URL", srv.RepoURL(name))
 			ts.Setenv("REMOTE_DIR", dir)
 			ts.Setenv("PIPE_GIT_TOKEN", gitServerToken)
@@ -185,8 +188,7 @@ func exitsCmd(ts *testscript.TestScript, neg bool, args []string) {
 //	fakegitlab nosecret   fail if a request carries a token in its body or
 //	                      URL, or the git token anywhere
 func fakeGitLabCmd() func(*testscript.TestScript, bool, []string) {
-	var mu sync.Mutex
-	running := map[*testscript.TestScript]*fakes.GitLab{}
+	var running perScript[*fakes.GitLab]
 	return func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg {
 			ts.Fatalf("fakegitlab cannot be negated")
@@ -194,25 +196,16 @@ func fakeGitLabCmd() func(*testscript.TestScript, bool, []string) {
 		if len(args) != 1 {
 			ts.Fatalf("usage: fakegitlab start|mrs|requests|nosecret")
 		}
-		mu.Lock()
-		fake := running[ts]
-		mu.Unlock()
+		fake := running.get(ts)
 		if args[0] != "start" && fake == nil {
 			ts.Fatalf("fakegitlab start first")
 		}
 		switch args[0] {
 		case "start":
 			f, srv := fakes.NewGitLab("acme/gitops", 42, fakeGitLabToken)
-			f.BranchExists = func(b string) bool { return scriptRemotes.branchExists(ts, b) }
+			f.BranchExists = func(b string) bool { return branchExists(ts, b) }
 			ts.Defer(srv.Close)
-			mu.Lock()
-			running[ts] = f
-			mu.Unlock()
-			ts.Defer(func() {
-				mu.Lock()
-				delete(running, ts)
-				mu.Unlock()
-			})
+			running.set(ts, f)
 			ts.Setenv("CI_API_V4_URL", srv.URL+"/api/v4")
 			ts.Setenv("CI_PROJECT_ID", "42")
 			ts.Setenv("GITLAB_TOKEN", fakeGitLabToken)
@@ -226,17 +219,28 @@ func fakeGitLabCmd() func(*testscript.TestScript, bool, []string) {
 					m.SourceBranch, m.TargetBranch, strings.Join(m.Labels, ","), m.Updates, m.Title, m.Description)
 			}
 		case "requests":
-			for _, r := range fake.Requests() {
-				fmt.Fprintf(ts.Stdout(), "%s %s\n", r.Method, r.Path)
-			}
+			printRequests(ts, fake.Requests())
 		case "nosecret":
-			for _, r := range fake.Requests() {
-				if leaks(r, fakeGitLabToken) {
-					ts.Fatalf("%s %s carries the token", r.Method, r.Path)
-				}
-			}
+			noSecret(ts, fake.Requests(), fakeGitLabToken)
 		default:
 			ts.Fatalf("unknown fakegitlab command %q", args[0])
+		}
+	}
+}
+
+// printRequests prints "METHOD PATH" of each of reqs, for `fakeX requests`.
+func printRequests(ts *testscript.TestScript, reqs []fakes.Request) {
+	for _, r := range reqs {
+		fmt.Fprintf(ts.Stdout(), "%s %s\n", r.Method, r.Path)
+	}
+}
+
+// noSecret fails the script if one of reqs leaks (see leaks), for
+// `fakeX nosecret`.
+func noSecret(ts *testscript.TestScript, reqs []fakes.Request, forgeToken string) {
+	for _, r := range reqs {
+		if leaks(r, forgeToken) {
+			ts.Fatalf("%s %s carries the token", r.Method, r.Path)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -87,8 +86,7 @@ const fakeGitHubToken = "ghs_fakeT0ken0123456789abcdef"
 //	fakegithub nosecret           fail if a request body holds the token,
 //	                              or a request the git server's token
 func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
-	var mu sync.Mutex
-	running := map[*testscript.TestScript]*fakes.GitHub{}
+	var running perScript[*fakes.GitHub]
 	return func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg {
 			ts.Fatalf("fakegithub cannot be negated")
@@ -96,9 +94,7 @@ func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
 		if len(args) == 0 {
 			ts.Fatalf("usage: fakegithub start|comment|comments|labels|statuses|pulls|requests|nosecret")
 		}
-		mu.Lock()
-		fake := running[ts]
-		mu.Unlock()
+		fake := running.get(ts)
 		if args[0] != "start" && fake == nil {
 			ts.Fatalf("fakegithub start first")
 		}
@@ -113,11 +109,9 @@ func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
 		switch args[0] {
 		case "start":
 			f, srv := fakes.NewGitHub(fakeGitHubToken)
-			f.BranchExists = func(b string) bool { return scriptRemotes.branchExists(ts, b) }
+			f.BranchExists = func(b string) bool { return branchExists(ts, b) }
 			ts.Defer(srv.Close)
-			mu.Lock()
-			running[ts] = f
-			mu.Unlock()
+			running.set(ts, f)
 			ts.Setenv("GITHUB_API_URL", srv.URL)
 			ts.Setenv("GITHUB_TOKEN", fakeGitHubToken)
 		case "comment":
@@ -145,15 +139,9 @@ func fakeGitHubCmd() func(*testscript.TestScript, bool, []string) {
 				fmt.Fprint(ts.Stdout(), pullLine(p))
 			}
 		case "requests":
-			for _, r := range fake.Requests() {
-				fmt.Fprintf(ts.Stdout(), "%s %s\n", r.Method, r.Path)
-			}
+			printRequests(ts, fake.Requests())
 		case "nosecret":
-			for _, r := range fake.Requests() {
-				if leaks(r, fakeGitHubToken) {
-					ts.Fatalf("%s %s carries the token", r.Method, r.Path)
-				}
-			}
+			noSecret(ts, fake.Requests(), fakeGitHubToken)
 		default:
 			ts.Fatalf("unknown fakegithub command %q", args[0])
 		}

@@ -38,20 +38,31 @@ func fakePipe(p Platform) []byte {
 // at its root next to a README.md, as goreleaser does.
 func archive(t *testing.T, p Platform, binary []byte) []byte {
 	t.Helper()
-	files := []struct {
-		name string
-		mode int64
-		body []byte
-	}{{BinaryFile(p.OS), 0o755, binary}, {"README.md", 0o644, []byte("# pipe\n")}}
+	return packArchive(t, ArchiveFormat(p.OS), []archiveMember{
+		{BinaryFile(p.OS), 0o755, binary},
+		{"README.md", 0o644, []byte("# pipe\n")},
+	})
+}
+
+// archiveMember is one regular file of a release archive.
+type archiveMember struct {
+	name string
+	mode int64
+	body []byte
+}
+
+// packArchive writes members, in order, into a "zip" or "tar.gz" archive.
+func packArchive(t *testing.T, format string, members []archiveMember) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	if ArchiveFormat(p.OS) == "zip" {
+	if format == "zip" {
 		zw := zip.NewWriter(&buf)
-		for _, f := range files {
-			h := &zip.FileHeader{Name: f.name, Method: zip.Deflate}
-			h.SetMode(os.FileMode(f.mode))
+		for _, m := range members {
+			h := &zip.FileHeader{Name: m.name, Method: zip.Deflate}
+			h.SetMode(os.FileMode(m.mode))
 			w, err := zw.CreateHeader(h)
 			if err == nil {
-				_, err = w.Write(f.body)
+				_, err = w.Write(m.body)
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -64,12 +75,12 @@ func archive(t *testing.T, p Platform, binary []byte) []byte {
 	}
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
-	for _, f := range files {
-		h := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg}
+	for _, m := range members {
+		h := &tar.Header{Name: m.name, Mode: m.mode, Size: int64(len(m.body)), Typeflag: tar.TypeReg}
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tw.Write(f.body); err != nil {
+		if _, err := tw.Write(m.body); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,10 +1,6 @@
 package release
 
 import (
-	"archive/tar"
-	"archive/zip"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -164,60 +160,19 @@ func archiveFiles(t *testing.T, root string, globs []string) []string {
 // the repository root), in p's archive format, as goreleaser does.
 func snapshotArchive(t *testing.T, p Platform, bin string, files []string) []byte {
 	t.Helper()
-	type member struct {
-		name string
-		mode int64
-		body []byte
-	}
-	var members []member
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	members = append(members, member{BinaryFile(p.OS), 0o755, data})
+	members := []archiveMember{{BinaryFile(p.OS), 0o755, data}}
 	for _, f := range files {
 		data, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(f)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		members = append(members, member{f, 0o644, data})
+		members = append(members, archiveMember{f, 0o644, data})
 	}
-	var buf bytes.Buffer
-	if ArchiveFormat(p.OS) == "zip" {
-		zw := zip.NewWriter(&buf)
-		for _, m := range members {
-			h := &zip.FileHeader{Name: m.name, Method: zip.Deflate}
-			h.SetMode(os.FileMode(m.mode))
-			w, err := zw.CreateHeader(h)
-			if err == nil {
-				_, err = w.Write(m.body)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
-	}
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, m := range members {
-		if err := tw.WriteHeader(&tar.Header{Name: m.name, Mode: m.mode, Size: int64(len(m.body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(m.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return packArchive(t, ArchiveFormat(p.OS), members)
 }
 
 // verifyChecksums reads the checksums file back as `sha256sum -c` would:

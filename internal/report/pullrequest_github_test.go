@@ -40,6 +40,24 @@ func writes(reqs []fakes.Request) []string {
 	return out
 }
 
+// checkErr fails the test named name unless err says every one of want and
+// does not carry secret (the token the client was given).
+func checkErr(t *testing.T, name string, err error, secret string, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: no error", name)
+		return
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%s: %q does not say %q", name, err, w)
+		}
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("%s: the token is in %q", name, err)
+	}
+}
+
 var webSpec = PullRequestSpec{Head: "event/web", Base: "main", Title: "Update web to v2",
 	Body: "Event `image-update` set the image to v2.", Labels: []string{"pipe:event", "auto"}}
 
@@ -136,33 +154,18 @@ func TestGitHubEnsurePullRequestErrors(t *testing.T) {
 	ctx := context.Background()
 	fake, gh := newFakeGitHub(t, "")
 	fake.BranchExists = branchesOf(t)
-	check := func(name string, err error, want ...string) {
-		t.Helper()
-		if err == nil {
-			t.Errorf("%s: no error", name)
-			return
-		}
-		for _, w := range want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s: %q does not say %q", name, err, w)
-			}
-		}
-		if strings.Contains(err.Error(), testToken) {
-			t.Errorf("%s: the token is in %q", name, err)
-		}
-	}
 	gone := webSpec
 	gone.Head = "event/gone"
 	_, err := gh.EnsurePullRequest(ctx, gone)
-	check("missing head", err, `open a pull request from branch "event/gone" into "main" of acme/deploys`, `branch "event/gone" does not exist in acme/deploys: push it`)
+	checkErr(t, "missing head", err, testToken, `open a pull request from branch "event/gone" into "main" of acme/deploys`, `branch "event/gone" does not exist in acme/deploys: push it`)
 	noBase := webSpec
 	noBase.Base = "release"
 	_, err = gh.EnsurePullRequest(ctx, noBase)
-	check("missing base", err, `the base branch "release" does not exist in acme/deploys`)
+	checkErr(t, "missing base", err, testToken, `the base branch "release" does not exist in acme/deploys`)
 
 	fake.PullsPermission = "read"
 	_, err = gh.EnsurePullRequest(ctx, webSpec)
-	check("read permission", err, "GitHub answered 403 Resource not accessible by integration", "`pull-requests: write` and `contents: write`", "acme/deploys")
+	checkErr(t, "read permission", err, testToken, "GitHub answered 403 Resource not accessible by integration", "`pull-requests: write` and `contents: write`", "acme/deploys")
 	fake.PullsPermission = ""
 
 	bad, err := NewGitHub(http.DefaultClient, serverOf(t, fake), "acme/deploys", "ghp_wrongTokenValue123456")
@@ -170,7 +173,7 @@ func TestGitHubEnsurePullRequestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = bad.EnsurePullRequest(ctx, webSpec)
-	check("bad token", err, "list the open pull requests", "401 Bad credentials", "invalid or has expired")
+	checkErr(t, "bad token", err, testToken, "list the open pull requests", "401 Bad credentials", "invalid or has expired")
 	if strings.Contains(err.Error(), "ghp_wrongTokenValue123456") {
 		t.Errorf("the token is in %q", err)
 	}

@@ -111,34 +111,19 @@ func TestGitLabEnsurePullRequestErrors(t *testing.T) {
 	ctx := context.Background()
 	fake, api, p := newFakeGitLabMRs(t, "acme/deploys")
 	fake.BranchExists = branchesOf(t)
-	check := func(name string, err error, secret string, want ...string) {
-		t.Helper()
-		if err == nil {
-			t.Errorf("%s: no error", name)
-			return
-		}
-		for _, w := range want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s: %q does not say %q", name, err, w)
-			}
-		}
-		if strings.Contains(err.Error(), secret) {
-			t.Errorf("%s: the token is in %q", name, err)
-		}
-	}
 	gone := webSpec
 	gone.Head = "event/gone"
 	_, err := p.EnsurePullRequest(ctx, gone)
-	check("missing head", err, glToken, `open a merge request from branch "event/gone" into "main" of acme/deploys`,
+	checkErr(t, "missing head", err, glToken, `open a merge request from branch "event/gone" into "main" of acme/deploys`,
 		`branch "event/gone" does not exist in acme/deploys: push it`)
 	noBase := webSpec
 	noBase.Base = "release"
 	_, err = p.EnsurePullRequest(ctx, noBase)
-	check("missing target", err, glToken, `the target branch "release" does not exist in acme/deploys`)
+	checkErr(t, "missing target", err, glToken, `the target branch "release" does not exist in acme/deploys`)
 
 	fake.TokenScope = "read_api"
 	_, err = p.EnsurePullRequest(ctx, webSpec)
-	check("read_api token", err, glToken, "GitLab answered 403 insufficient_scope: The request requires higher privileges than provided by the access token: the token needs the api scope and at least the Developer role in acme/deploys")
+	checkErr(t, "read_api token", err, glToken, "GitLab answered 403 insufficient_scope: The request requires higher privileges than provided by the access token: the token needs the api scope and at least the Developer role in acme/deploys")
 	fake.TokenScope = ""
 
 	job, err := NewGitLabPullRequester(http.DefaultClient, api, "acme/deploys", glToken, true)
@@ -146,7 +131,7 @@ func TestGitLabEnsurePullRequestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = job.EnsurePullRequest(ctx, webSpec)
-	check("job token", err, glToken, "list the open merge requests", "GitLab answered 401 Unauthorized: a CI_JOB_TOKEN cannot open or edit merge requests; set GITLAB_TOKEN", "api scope")
+	checkErr(t, "job token", err, glToken, "list the open merge requests", "GitLab answered 401 Unauthorized: a CI_JOB_TOKEN cannot open or edit merge requests; set GITLAB_TOKEN", "api scope")
 
 	const wrong = "glpat-wrongTokenValue999"
 	bad, err := NewGitLabPullRequester(http.DefaultClient, api, "acme/deploys", wrong, false)
@@ -154,19 +139,19 @@ func TestGitLabEnsurePullRequestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = bad.EnsurePullRequest(ctx, webSpec)
-	check("wrong token", err, wrong, "GitLab answered 401 Unauthorized: the token is invalid, expired or revoked")
+	checkErr(t, "wrong token", err, wrong, "GitLab answered 401 Unauthorized: the token is invalid, expired or revoked")
 
 	other, err := NewGitLabPullRequester(http.DefaultClient, api, "acme/elsewhere", glToken, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = other.EnsurePullRequest(ctx, webSpec)
-	check("unknown project", err, glToken, "GitLab answered 404 Project Not Found: project acme/elsewhere does not exist, or the token cannot see it")
+	checkErr(t, "unknown project", err, glToken, "GitLab answered 404 Project Not Found: project acme/elsewhere does not exist, or the token cannot see it")
 
 	comma := webSpec
 	comma.Labels = []string{"a,b"}
 	_, err = p.EnsurePullRequest(ctx, comma)
-	check("comma", err, glToken, `label "a,b"`, "separator")
+	checkErr(t, "comma", err, glToken, `label "a,b"`, "separator")
 	if _, err := NewGitLabPullRequester(nil, "", "acme/deploys", glToken, false); err == nil {
 		t.Error("no API URL: no error")
 	}

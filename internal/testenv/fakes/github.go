@@ -354,44 +354,16 @@ func (g *GitHub) bodyFits(w http.ResponseWriter, body string) bool {
 }
 
 func (g *GitHub) listComments(w http.ResponseWriter, r *http.Request, base, owner, repo string, issue int) {
-	per := atoi(r.URL.Query().Get("per_page"))
-	if per <= 0 {
-		per = 30
-	}
-	if maxPer := g.PerPage; maxPer > 0 && per > maxPer {
-		per = maxPer
-	} else if per > 100 {
-		per = 100
-	}
-	page := max(atoi(r.URL.Query().Get("page")), 1)
 	var all []*GitHubComment
 	for _, c := range g.comments {
 		if c.Issue == issue {
 			all = append(all, c)
 		}
 	}
-	start := min((page-1)*per, len(all))
-	end := min(start+per, len(all))
+	start, end := g.ghPage(w, r, base, len(all))
 	out := []map[string]any{}
 	for _, c := range all[start:end] {
 		out = append(out, g.commentJSON(c, owner, repo))
-	}
-	last := max((len(all)+per-1)/per, 1)
-	link := func(p int, rel string) string {
-		q := r.URL.Query()
-		q.Set("page", strconv.Itoa(p))
-		q.Set("per_page", strconv.Itoa(per))
-		return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, base, r.URL.Path, q.Encode(), rel)
-	}
-	var links []string
-	if page < last {
-		links = append(links, link(page+1, "next"), link(last, "last"))
-	}
-	if page > 1 {
-		links = append(links, link(1, "first"), link(page-1, "prev"))
-	}
-	if len(links) > 0 {
-		w.Header().Set("Link", strings.Join(links, ", "))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
