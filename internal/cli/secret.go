@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -55,6 +55,20 @@ with the private key, held in a CI secret.
 	}
 	cmd.AddCommand(a.secretKeygenCommand(), a.secretEncryptCommand(), a.secretDecryptCommand(), a.secretRotateCommand())
 	return cmd
+}
+
+// openSecretRepo opens the repository and its secretManagement, as the
+// secret commands need them.
+func (a *app) openSecretRepo() (string, *config.Repo, *config.SecretManagement, error) {
+	root, repo, err := a.openRepo()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	sm, err := secretScheme(repo)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return root, repo, sm, nil
 }
 
 // secretScheme is the repository's secretManagement, refused (exit 2)
@@ -130,13 +144,8 @@ func findApp(repo *config.Repo, name string) (*config.App, error) {
 	case 1:
 		return aps[0], nil
 	case 0:
-		names := make([]string, 0, len(byName))
-		for n := range byName {
-			names = append(names, n)
-		}
-		sort.Strings(names)
 		return nil, &Error{Code: ExitUsage, Summary: fmt.Sprintf("no application named %q", name),
-			Hint: "the applications are: " + strings.Join(names, ", ")}
+			Hint: "the applications are: " + strings.Join(slices.Sorted(maps.Keys(byName)), ", ")}
 	default:
 		files := make([]string, len(aps))
 		for i, ap := range aps {
@@ -203,11 +212,4 @@ func readLimited(r io.Reader, max int64, what string) ([]byte, error) {
 func (a *app) stdinIsTerminal() bool {
 	f, ok := a.env.Stdin.(*os.File)
 	return ok && isTerminal(f)
-}
-
-// wipe overwrites a plaintext once it is no longer needed.
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
 }

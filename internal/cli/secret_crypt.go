@@ -76,11 +76,7 @@ type encryptResult struct {
 var templateName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (a *app) runEncrypt(cmd *cobra.Command, opts *encryptOptions) error {
-	root, repo, err := a.openRepo()
-	if err != nil {
-		return err
-	}
-	sm, err := secretScheme(repo)
+	root, repo, sm, err := a.openSecretRepo()
 	if err != nil {
 		return err
 	}
@@ -117,7 +113,7 @@ func (a *app) runEncrypt(cmd *cobra.Command, opts *encryptOptions) error {
 			return err
 		}
 	}
-	defer wipe(plain)
+	defer clear(plain)
 	if len(plain) == 0 {
 		return &Error{Code: ExitUsage, Summary: "the secret is empty",
 			Hint: "pipe the value in (`printf %s \"$VALUE\" | pipe secret encrypt`) or give --file"}
@@ -125,7 +121,7 @@ func (a *app) runEncrypt(cmd *cobra.Command, opts *encryptOptions) error {
 	if opts.base64 {
 		b := make([]byte, base64.StdEncoding.EncodedLen(len(plain)))
 		base64.StdEncoding.Encode(b, plain)
-		wipe(plain)
+		clear(plain)
 		plain = b
 	}
 	if res.Ciphertext, err = enc.Encrypt(cmd.Context(), plain); err != nil {
@@ -200,11 +196,7 @@ func (a *app) runDecrypt(cmd *cobra.Command, opts *decryptOptions, args []string
 		return &Error{Code: ExitUsage, Summary: "pipe secret decrypt does not run in CI: the plaintext would land in the job's log",
 			Hint: "deployments decrypt secrets themselves (decryptionTargets); run it on your machine, or add --force if you really mean it"}
 	}
-	root, repo, err := a.openRepo()
-	if err != nil {
-		return err
-	}
-	sm, err := secretScheme(repo)
+	root, repo, sm, err := a.openSecretRepo()
 	if err != nil {
 		return err
 	}
@@ -236,7 +228,7 @@ func (a *app) runDecrypt(cmd *cobra.Command, opts *decryptOptions, args []string
 	if err != nil {
 		return decryptFailure(ref, sm, err)
 	}
-	defer wipe(plain)
+	defer clear(plain)
 	if a.env.StdoutTTY {
 		fmt.Fprintln(a.err, a.style.Yellow("warning:")+" printing the plaintext on your terminal")
 	}

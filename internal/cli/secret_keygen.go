@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/sealed"
 )
 
@@ -110,7 +111,7 @@ func (a *app) runKeygen(opts *keygenOptions) error {
 		if err != nil {
 			return err
 		}
-		res.Type, res.Recipient = "AGE", recipient
+		res.Type, res.Recipient = config.SecretManagementAge, recipient
 		res.SecretManagement = ageBlock([]string{recipient}, opts.keyEnv)
 		private = fmt.Appendf(nil, "# created: %s\n# public key: %s\n%s\n", a.env.Now().UTC().Format(time.RFC3339), recipient, identity)
 	} else {
@@ -118,10 +119,10 @@ func (a *app) runKeygen(opts *keygenOptions) error {
 		if err != nil {
 			return err
 		}
-		res.Type, res.PublicKey, private = "KEY_PAIR", string(pub), priv
+		res.Type, res.PublicKey, private = config.SecretManagementKeyPair, string(pub), priv
 		res.SecretManagement = keyPairBlock(pub, opts.keyEnv)
 	}
-	defer wipe(private)
+	defer clear(private)
 
 	if opts.out == "-" {
 		if _, err := a.out.Write(private); err != nil {
@@ -183,7 +184,7 @@ func (a *app) printKeygen(w io.Writer, res keygenResult) {
 			fmt.Fprintf(w, "#   %s\n", l)
 		}
 	}
-	fmt.Fprintf(w, "# in %s, under spec:\n%s", ".pipe/config.yaml", res.SecretManagement)
+	fmt.Fprintf(w, "# in %s, under spec:\n%s", config.RepoConfigFile, res.SecretManagement)
 }
 
 // keygenAdvice says on stderr what to do with the keys.
@@ -210,7 +211,7 @@ func (a *app) keygenAdvice(res keygenResult, file string) {
      environment variable %[2]s: in GitHub Actions, %[3]s and
      env: {%[2]s: ${{ secrets.%[2]s }}}; in GitLab, a protected CI/CD variable %[2]s
 `, src, res.KeyEnv, gh)
-	if res.Type == "KEY_PAIR" {
+	if res.Type == config.SecretManagementKeyPair {
 		fmt.Fprintf(w, "     (a masked GitLab variable is one line: store `base64 -w0 FILE`; %s may hold the PEM or its base64)\n", res.KeyEnv)
 	}
 	fmt.Fprintf(w, "  3. encrypt secrets: printf %%s \"$VALUE\" | pipe secret encrypt --app APP --name NAME\n")

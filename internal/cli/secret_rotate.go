@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/sealed"
 )
 
@@ -114,11 +115,7 @@ type rotateResult struct {
 
 func (a *app) runRotate(cmd *cobra.Command, opts *rotateOptions) error {
 	ctx := cmd.Context()
-	root, repo, err := a.openRepo()
-	if err != nil {
-		return err
-	}
-	cur, err := secretScheme(repo)
+	root, repo, cur, err := a.openSecretRepo()
 	if err != nil {
 		return err
 	}
@@ -153,7 +150,7 @@ func (a *app) runRotate(cmd *cobra.Command, opts *rotateOptions) error {
 	defer func() {
 		for _, p := range work {
 			for _, b := range p.plain {
-				wipe(b)
+				clear(b)
 			}
 		}
 	}()
@@ -186,7 +183,7 @@ func (a *app) runRotate(cmd *cobra.Command, opts *rotateOptions) error {
 		}
 		e.Detail = strings.Join(failures, "\n")
 		key := cmp.Or(currentKeyEnv(currentSchemeNode(root)), "its key file")
-		if cur.Type == "AWS_KMS" {
+		if cur.Type == config.SecretManagementAWSKMS {
 			key = "AWS credentials allowed to decrypt with the key"
 		}
 		e.Hint = "the secrets must decrypt with the current secretManagement of " + config.RepoConfigFile +
@@ -215,7 +212,7 @@ func (a *app) runRotate(cmd *cobra.Command, opts *rotateOptions) error {
 			return err
 		}
 		if !st.Mode().IsRegular() {
-			return &Error{Code: ExitUsage, Summary: fmt.Sprintf("%s is a %s; rotate rewrites regular files only; nothing was changed", p.ap.File, fileKind(st.Mode())),
+			return &Error{Code: ExitUsage, Summary: fmt.Sprintf("%s is %s; rotate rewrites regular files only; nothing was changed", p.ap.File, fsafe.FileType(st.Mode())),
 				Hint: "re-encrypt the secrets of app " + p.ap.Name + " by hand in the file it points to"}
 		}
 		ra.mode = st.Mode().Perm()
@@ -305,13 +302,6 @@ func (a *app) printRotate(res rotateResult) {
 }
 
 func joinRel(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
-
-func fileKind(m fs.FileMode) string {
-	if m&fs.ModeSymlink != 0 {
-		return "symlink"
-	}
-	return "special file"
-}
 
 // writeFileAtomic replaces the file rel of root with data: a temporary
 // file in the same directory, synced, then renamed over it, with mode.

@@ -144,7 +144,7 @@ func (a *app) resolveRotateTarget(opts *rotateOptions, root string, cur *config.
 		block, source = ageBlock(opts.toRecipients, keyEnv), "--to-recipient"
 	case opts.toKMSKey != "":
 		var extra []*yaml.Node
-		if cur.Type == "AWS_KMS" && curCfg != nil {
+		if cur.Type == config.SecretManagementAWSKMS && curCfg != nil {
 			for i := 0; i+1 < len(curCfg.Content); i += 2 {
 				if curCfg.Content[i].Value != "keyId" {
 					extra = append(extra, curCfg.Content[i], curCfg.Content[i+1])
