@@ -476,6 +476,10 @@ func TestRSAKeyRingDecryptsWithPreviousKeys(t *testing.T) {
 	if _, err := (RSAKeyPair{Private: keys[0]}).Decrypt(ctx, oldCT); !errors.Is(err, ErrWrongKey) {
 		t.Errorf("err = %v, want ErrWrongKey", err)
 	}
+	// A nil previous key fails as a missing key does, without a panic.
+	if _, err := (RSAKeyPair{Private: keys[0], Previous: []*rsa.PrivateKey{nil}}).Decrypt(ctx, oldCT); err == nil || !strings.Contains(err.Error(), "no private key") {
+		t.Errorf("err = %v, want no private key", err)
+	}
 	// A broken second key is named by its place.
 	if _, err := ParseRSAPrivateKeys(append(append([]byte{}, newPEM...), []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")...)); err == nil || !strings.Contains(err.Error(), "key 2 of 2") {
 		t.Errorf("err = %v, want it to name key 2 of 2", err)
