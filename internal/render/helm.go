@@ -67,27 +67,45 @@ func (r *Renderer) helm(ctx context.Context, a *appTree) ([]rendered, error) {
 		return nil, err
 	}
 
+	rel := helmRelease{Name: a.app.Name, Namespace: r.releaseNamespace(a), KubeVersion: opts.KubeVersion, APIVersions: opts.APIVersions}
+	if opts.ReleaseName != "" {
+		rel.Name = opts.ReleaseName
+	}
+	return r.templateChart(ctx, ch, vals, rel)
+}
+
+// helmRelease is what a chart is rendered for: Helm's release and
+// capabilities.
+type helmRelease struct {
+	Name      string
+	Namespace string
+	// KubeVersion is .Capabilities.KubeVersion ("" is Helm's default);
+	// APIVersions are added to .Capabilities.APIVersions.
+	KubeVersion string
+	APIVersions []string
+}
+
+// templateChart renders a loaded chart with its values like `helm template
+// --no-hooks --include-crds`, each object sourced to its template.
+func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[string]any, rel helmRelease) ([]rendered, error) {
 	inst := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
 	inst.DryRun, inst.DryRunOption, inst.ClientOnly, inst.Replace = true, "client", true, true
 	inst.DisableHooks, inst.IncludeCRDs = true, true
-	inst.ReleaseName = a.app.Name
-	if opts.ReleaseName != "" {
-		inst.ReleaseName = opts.ReleaseName
-	}
-	inst.Namespace = r.releaseNamespace(a)
-	inst.APIVersions = chartutil.VersionSet(opts.APIVersions)
-	if opts.KubeVersion != "" {
-		kv, err := chartutil.ParseKubeVersion(opts.KubeVersion)
+	inst.ReleaseName = rel.Name
+	inst.Namespace = rel.Namespace
+	inst.APIVersions = chartutil.VersionSet(rel.APIVersions)
+	if rel.KubeVersion != "" {
+		kv, err := chartutil.ParseKubeVersion(rel.KubeVersion)
 		if err != nil {
-			return nil, fmt.Errorf("helmOptions.kubeVersion %q: %w", opts.KubeVersion, err)
+			return nil, fmt.Errorf("helmOptions.kubeVersion %q: %w", rel.KubeVersion, err)
 		}
 		inst.KubeVersion = kv
 	}
-	rel, err := inst.RunWithContext(ctx, ch.chart, vals)
+	out, err := inst.RunWithContext(ctx, ch.chart, vals)
 	if err != nil {
 		return nil, ch.templateError(err)
 	}
-	return decodeStream([]byte(rel.Manifest), "", false, func(d document, i int) Source {
+	return decodeStream([]byte(out.Manifest), "", false, func(d document, i int) Source {
 		return Source{File: ch.templateFile(d.source), Chart: ch.desc, Doc: i, Item: -1}
 	})
 }
