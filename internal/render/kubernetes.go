@@ -32,6 +32,13 @@ type Renderer struct {
 	// (when the application sets no input.namespace), for their keys; ""
 	// means "default". It is also Helm's .Release.Namespace then.
 	DefaultNamespace string
+	// CacheDir is the directory of the download cache (charts, repository
+	// indexes, remote values files, Git trees), shared by runs: what it
+	// holds is verified before use. "" caches nothing.
+	CacheDir string
+	// Offline forbids the network: what is needed must be in CacheDir, and
+	// what is not fails naming it.
+	Offline bool
 
 	indexes indexCache
 }
