@@ -1,0 +1,247 @@
+// Package netguard keeps downloads that an unreviewed change chooses
+// (remote values files, chart repositories given by URL, Git remotes of
+// charts and kustomize bases) away from the network the CI job sits in: a
+// pull request's `pipe plan` must not be able to read a cloud metadata
+// endpoint, a service on the runner or an internal host and show what it
+// read in the plan it comments.
+//
+// A Guard refuses every address that is not a public unicast one
+// (loopback, private, link-local, CGNAT, multicast, unspecified,
+// documentation and benchmark ranges, and IPv6's equivalents, IPv4-mapped
+// included), except for the hosts the trusted configuration names (chart
+// repositories and registries of .pipe/config.yaml). It checks each address
+// when the connection is made, so a name that resolves to a public address
+// once and to an internal one later (DNS rebinding) is still refused.
+package netguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Guard decides which hosts and addresses downloads may reach. The zero
+// value allows public addresses only.
+type Guard struct {
+	// Allowed are host names (or host:port) that may resolve to any
+	// address: the trusted configuration's own servers.
+	allowed map[string]bool
+	// Resolver resolves names for Check; nil is net.DefaultResolver.
+	Resolver *net.Resolver
+}
+
+// New returns a Guard allowing the hosts of allowed (URLs, host names or
+// host:port; scp-like Git remotes such as git@host:org/repo too) to
+// resolve anywhere.
+func New(allowed ...string) *Guard {
+	g := &Guard{allowed: map[string]bool{}}
+	for _, a := range allowed {
+		if h := Host(a); h != "" {
+			g.allowed[h] = true
+		}
+	}
+	return g
+}
+
+// ErrBlocked is wrapped by the errors of refused addresses.
+var ErrBlocked = errors.New("address not allowed for a download an unreviewed change chooses")
+
+// Host returns the lower-case host name of a URL, an scp-like Git remote
+// (user@host:path), a host:port or a bare host; "" when there is none.
+func Host(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return ""
+		}
+		return strings.ToLower(u.Hostname())
+	}
+	if at := strings.Index(s, "@"); at >= 0 {
+		s = s[at+1:]
+	}
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		return strings.ToLower(strings.Trim(h, "[]"))
+	}
+	if i := strings.IndexAny(s, ":/"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.ToLower(strings.Trim(s, "[]"))
+}
+
+// Allowed reports whether host is one of the trusted hosts.
+func (g *Guard) Allowed(host string) bool {
+	return g != nil && g.allowed[strings.ToLower(strings.Trim(host, "[]"))]
+}
+
+// Public reports whether addr is a public unicast address.
+func Public(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	if !addr.IsValid() || addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
+		addr.IsLinkLocalMulticast() || addr.IsInterfaceLocalMulticast() || addr.IsMulticast() || addr.IsUnspecified() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(addr) {
+			return false
+		}
+	}
+	return true
+}
+
+// nonPublic are the special-purpose ranges (RFC 6890 and successors) that
+// netip's predicates leave out.
+var nonPublic = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8",       // "this network"
+		"100.64.0.0/10",   // carrier-grade NAT (some clouds' metadata and internal services)
+		"192.0.0.0/24",    // IETF protocol assignments
+		"192.0.2.0/24",    // documentation
+		"198.18.0.0/15",   // benchmarking
+		"198.51.100.0/24", // documentation
+		"203.0.113.0/24",  // documentation
+		"240.0.0.0/4",     // reserved, broadcast
+		"64:ff9b::/96",    // NAT64: would reach any IPv4 address, the private ones too
+		"64:ff9b:1::/48",  // local-use NAT64
+		"100::/64",        // discard
+		"2001:db8::/32",   // documentation
+		"2002::/16",       // 6to4: embeds any IPv4 address
+		"fec0::/10",       // deprecated site-local
+	} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}()
+
+// checkAddr refuses addr for host unless it is public or host is trusted.
+func (g *Guard) checkAddr(host string, addr netip.Addr) error {
+	if g.Allowed(host) || Public(addr) {
+		return nil
+	}
+	what := host
+	if what == "" || what == addr.String() {
+		what = addr.String()
+	} else {
+		what = fmt.Sprintf("%s (%s)", host, addr)
+	}
+	return fmt.Errorf("%w: %s is not a public address; an unreviewed change may only download from public hosts "+
+		"or from the chart repositories and registries of .pipe/config.yaml", ErrBlocked, what)
+}
+
+// Check resolves the host of target (a URL, an scp-like Git remote or a
+// host) and refuses it when any of its addresses is not allowed.
+func (g *Guard) Check(ctx context.Context, target string) error {
+	host := Host(target)
+	if host == "" {
+		return fmt.Errorf("%w: %q names no host", ErrBlocked, target)
+	}
+	if g.Allowed(host) {
+		return nil
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		return g.checkAddr(host, addr)
+	}
+	r := net.DefaultResolver
+	if g != nil && g.Resolver != nil {
+		r = g.Resolver
+	}
+	addrs, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", host, err)
+	}
+	for _, a := range addrs {
+		if err := g.checkAddr(host, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Dialer returns a dialer whose every connection is checked at connect
+// time, after name resolution: the address actually dialled is the one
+// judged.
+func (g *Guard) Dialer() *net.Dialer {
+	return &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second,
+		Control: func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			addr, err := netip.ParseAddr(host)
+			if err != nil {
+				return fmt.Errorf("%w: %s", ErrBlocked, address)
+			}
+			return g.checkAddr("", addr)
+		}}
+}
+
+// Transport returns a clone of base (nil: http.DefaultTransport) whose
+// connections to hosts that are not trusted go through the guarded
+// dialer. When the environment names a proxy, the proxy connects on
+// pipe's behalf: the host is then resolved and checked before the request
+// goes to the proxy.
+func (g *Guard) Transport(base *http.Transport) *http.Transport {
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport)
+	}
+	t := base.Clone()
+	guarded := g.Dialer()
+	plain := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	// The proxies the environment named: dialled as they are.
+	var proxies sync.Map
+	if proxy := t.Proxy; proxy != nil {
+		t.Proxy = func(req *http.Request) (*url.URL, error) {
+			u, err := proxy(req)
+			if err != nil || u == nil {
+				return u, err
+			}
+			proxies.Store(proxyAddr(u), true)
+			if g.Allowed(req.URL.Hostname()) {
+				return u, nil
+			}
+			if err := g.Check(req.Context(), req.URL.Hostname()); err != nil {
+				return nil, err
+			}
+			return u, nil
+		}
+	}
+	t.DialContext = func(ctx context.Context, network, address string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := proxies.Load(address); ok || g.Allowed(host) {
+			return plain.DialContext(ctx, network, address)
+		}
+		return guarded.DialContext(ctx, network, address)
+	}
+	return t
+}
+
+// proxyAddr is the host:port a proxy URL is dialled at.
+func proxyAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		switch u.Scheme {
+		case "https":
+			port = "443"
+		case "socks5", "socks5h":
+			port = "1080"
+		default:
+			port = "80"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
