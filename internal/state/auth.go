@@ -243,3 +243,47 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// AuthMethod is go-git's transport auth of the credentials for url (see
+// authMethod's rules on plain http).
+func (c Credentials) AuthMethod(url string) (transport.AuthMethod, error) {
+	return c.authMethod(url)
+}
+
+// ForgeCredentialsFromEnv picks credentials for a remote that the
+// repository's content names rather than its own origin (a chart's or a
+// kustomize base's Git remote), which a pull request can choose: a token
+// goes only to the forge it belongs to (GITHUB_TOKEN to github.com and
+// GITHUB_SERVER_URL's host, GITLAB_TOKEN or CI_JOB_TOKEN to gitlab.com and
+// CI_SERVER_HOST), never to another host, and PIPE_GIT_TOKEN, which
+// CredentialsFromEnv sends to any host, is not used. SSH remotes get the
+// key, agent and known_hosts of CredentialsFromEnv: a key signs, it is
+// never sent.
+func ForgeCredentialsFromEnv(getenv func(string) string, remoteURL string) Credentials {
+	if isSSHURL(remoteURL) {
+		return CredentialsFromEnv(getenv, remoteURL)
+	}
+	if !strings.HasPrefix(remoteURL, "https://") && !strings.HasPrefix(remoteURL, "http://") {
+		return Credentials{}
+	}
+	noGeneric := func(k string) string {
+		if k == "PIPE_GIT_TOKEN" {
+			return ""
+		}
+		return getenv(k)
+	}
+	c := CredentialsFromEnv(noGeneric, remoteURL)
+	host := urlHost(remoteURL)
+	switch c.TokenSource {
+	case "GITHUB_TOKEN":
+		if host == "github.com" || strings.HasSuffix(host, ".github.com") ||
+			(getenv("GITHUB_SERVER_URL") != "" && urlHost(getenv("GITHUB_SERVER_URL")) == host) {
+			return c
+		}
+	case "GITLAB_TOKEN", "CI_JOB_TOKEN":
+		if host == "gitlab.com" || (getenv("CI_SERVER_HOST") != "" && getenv("CI_SERVER_HOST") == host) {
+			return c
+		}
+	}
+	return Credentials{}
+}
