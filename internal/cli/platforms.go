@@ -18,6 +18,7 @@ import (
 // platform (kubectl's connection flags, --terraform-binary...) and
 // --platform-provider.
 func addPlatformFlags(cmd *cobra.Command) *registry.Flags {
+	addDownloadFlags(cmd)
 	return registry.AddFlags(cmd.Flags())
 }
 
@@ -36,6 +37,8 @@ func (a *app) platforms(v *viper.Viper, root string, repo *config.Repo, flags *r
 		UserAgent: "pipe/" + buildVersion().Version,
 		Untrusted: untrusted,
 	}
+	dl := a.downloads(v, repo.Config, untrusted)
+	env.HTTP, env.Git, env.CacheDir, env.Offline = dl.HTTP, dl.Git, dl.CacheDir, dl.Offline
 	if a.env.Environ != nil {
 		env.Environ = a.env.Environ()
 	}

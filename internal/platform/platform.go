@@ -20,6 +20,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/deploy"
 	"github.com/gitops-pipe/pipe/internal/drift"
+	"github.com/gitops-pipe/pipe/internal/render"
 )
 
 // Platform is one platform kind's part of every command: planning,
@@ -97,8 +98,19 @@ type Env struct {
 	Say  func(format string, args ...any)
 	Warn func(msg string)
 	// HTTP is the client for downloads (charts, values files); nil
-	// refuses them.
+	// refuses them. On an untrusted run it reaches public hosts and the
+	// configured ones only (internal/netguard).
 	HTTP *http.Client
+	// Git fetches other Git repositories (charts, kustomize bases, Lambda
+	// code) with the run's credentials and network rules; nil means an
+	// unauthenticated render.GoGitFetcher.
+	Git render.GitFetcher
+	// CacheDir is the download cache shared by runs (charts, indexes,
+	// remote values files, Git repositories); "" caches nothing.
+	CacheDir string
+	// Offline forbids downloads: what rendering needs comes from CacheDir
+	// or fails naming what is missing.
+	Offline bool
 	// UserAgent identifies pipe to the platforms' APIs.
 	UserAgent string
 	// TempDir is where temporary files go ("" is the system's).

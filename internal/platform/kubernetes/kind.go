@@ -26,8 +26,11 @@ func Kind() platform.Kind {
 				Untrusted: env.Untrusted, Root: env.Root}
 			opts := PlatformOptions{
 				Root: env.Root, Connect: conn.Connect, Key: conn.key, Namespace: conn.Namespace,
-				Getenv: env.Getenv, HTTP: env.HTTP, Git: &render.GoGitFetcher{},
+				Getenv: env.Getenv, HTTP: env.HTTP, Git: env.Git, CacheDir: env.CacheDir, Offline: env.Offline,
 				Say: env.Say, Warn: env.Warn,
+			}
+			if opts.Git == nil {
+				opts.Git = &render.GoGitFetcher{TempDir: env.TempDir}
 			}
 			if env.Config != nil {
 				opts.ChartRepositories = env.Config.ChartRepositories

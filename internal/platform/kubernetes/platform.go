@@ -49,6 +49,10 @@ type PlatformOptions struct {
 	HTTP *http.Client
 	// Git fetches charts from other Git repositories; nil refuses them.
 	Git render.GitFetcher
+	// CacheDir and Offline: the download cache and --offline (see
+	// render.Renderer).
+	CacheDir string
+	Offline  bool
 	// Say narrates (stderr), Warn warns; nil says nothing.
 	Say  func(format string, args ...any)
 	Warn func(msg string)
@@ -130,7 +134,8 @@ func (p *Platform) renderer(ns string) (*render.Renderer, error) {
 	defer p.mu.Unlock()
 	r := p.renderers[ns]
 	if r == nil {
-		r = &render.Renderer{HTTP: p.opts.HTTP, Git: p.opts.Git, ChartRepos: p.repos, DefaultNamespace: ns}
+		r = &render.Renderer{HTTP: p.opts.HTTP, Git: p.opts.Git, ChartRepos: p.repos, DefaultNamespace: ns,
+			CacheDir: p.opts.CacheDir, Offline: p.opts.Offline}
 		p.renderers[ns] = r
 	}
 	return r, nil

@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/netguard"
+	"github.com/gitops-pipe/pipe/internal/redact"
+	"github.com/gitops-pipe/pipe/internal/render"
+	"github.com/gitops-pipe/pipe/internal/state"
+)
+
+// addDownloadFlags adds the flags of what rendering downloads: charts,
+// repository indexes, remote values files, Git repositories.
+// --offline, when the command reads records too, keeps them local as well.
+func addDownloadFlags(cmd *cobra.Command) {
+	const render = "render from the download cache only (charts, indexes, remote values files, Git repositories), failing with what is missing"
+	if f := cmd.Flags().Lookup("offline"); f != nil {
+		f.Usage = "use no network: read and write local records only (no fetch, no push), and " + render + "; env PIPE_OFFLINE"
+	} else {
+		cmd.Flags().Bool("offline", false, "use no network: "+render+"; env PIPE_OFFLINE")
+	}
+	cmd.Flags().String("download-cache", "", "the directory of the download cache, shared by runs and verified before use (default $XDG_CACHE_HOME/pipe/downloads or ~/.cache/pipe/downloads); env PIPE_DOWNLOAD_CACHE")
+}
+
+// downloads are how rendering reaches beyond the repository in one run.
+type downloads struct {
+	HTTP     *http.Client
+	Git      render.GitFetcher
+	CacheDir string
+	Offline  bool
+}
+
+// downloadTimeout bounds one download (a large chart over a slow link).
+const downloadTimeout = 10 * time.Minute
+
+// downloads builds the run's download client and Git fetcher. On an
+// untrusted run (a pull request's plan) they reach public hosts and the
+// servers .pipe/config.yaml names only, and Git remotes on this machine's
+// disk are refused: the change chooses what is fetched, and whatever is
+// fetched can end up in the plan it comments.
+func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) downloads {
+	d := downloads{Offline: v.GetBool("offline"), CacheDir: a.cacheDir(v)}
+	base := http.DefaultTransport.(*http.Transport)
+	var rt http.RoundTripper = base
+	var guard *netguard.Guard
+	if untrusted {
+		guard = netguard.New(trustedHosts(cfg)...)
+		rt = guard.Transport(base)
+	}
+	d.HTTP = &http.Client{Timeout: downloadTimeout, Transport: &maskingTransport{set: a.secrets, base: rt}}
+	var git render.GitFetcher = &render.GoGitFetcher{Auth: a.gitAuth(cfg)}
+	if untrusted {
+		git = guardedGit{next: git, guard: guard}
+	}
+	d.Git = git
+	return d
+}
+
+// cacheDir is --download-cache, else $XDG_CACHE_HOME/pipe/downloads, else
+// ~/.cache/pipe/downloads; "" when none can be found (nothing is cached
+// then).
+func (a *app) cacheDir(v *viper.Viper) string {
+	if d := v.GetString("download-cache"); d != "" {
+		return d
+	}
+	if x := a.env.Getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "pipe", "downloads")
+	}
+	if h := a.env.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache", "pipe", "downloads")
+	}
+	return ""
+}
+
+// trustedHosts are the servers the trusted configuration names: chart
+// repositories (HTTP addresses, GIT remotes) and chart registries.
+func trustedHosts(cfg *config.PipeSpec) []string {
+	if cfg == nil {
+		return nil
+	}
+	var hosts []string
+	for _, r := range cfg.ChartRepositories {
+		hosts = append(hosts, r.Address, r.GitRemote)
+	}
+	for _, r := range cfg.ChartRegistries {
+		hosts = append(hosts, r.Address)
+	}
+	return hosts
+}
+
+// gitAuth picks the credentials of a Git remote that rendering fetches: the
+// sshKeyFile of the GIT chart repository of .pipe/config.yaml with that
+// remote (PipeCD's way), else the run's forge token for its own forge's
+// hosts only, or the SSH key or agent of the environment (see
+// state.ForgeCredentialsFromEnv).
+func (a *app) gitAuth(cfg *config.PipeSpec) func(remote string) (transport.AuthMethod, error) {
+	return func(remote string) (transport.AuthMethod, error) {
+		c := state.ForgeCredentialsFromEnv(a.env.Getenv, remote)
+		if cfg != nil {
+			for _, r := range cfg.ChartRepositories {
+				if r.Type == "GIT" && r.SSHKeyFile != "" && sameRemote(r.GitRemote, remote) {
+					c.SSHKeyFile, c.SSHAgentSocket, c.SSHKeyPassword = string(r.SSHKeyFile), "", ""
+				}
+			}
+		}
+		if c.Token == "" && c.KnownHostsFiles == nil {
+			return nil, nil // https without a token for this host, git://, a local path
+		}
+		return c.AuthMethod(remote)
+	}
+}
+
+// sameRemote compares two Git remotes as the same repository: host case,
+// a trailing slash and ".git" aside.
+func sameRemote(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(s), "/"), ".git")
+		if h := netguard.Host(s); h != "" {
+			if i := strings.Index(strings.ToLower(s), h); i >= 0 {
+				s = s[:i] + h + s[i+len(h):]
+			}
+		}
+		return s
+	}
+	return a != "" && norm(a) == norm(b)
+}
+
+// guardedGit refuses the Git remotes an unreviewed change may not reach:
+// a repository on this machine's disk, or a host that is not public and
+// not configured.
+type guardedGit struct {
+	next  render.GitFetcher
+	guard *netguard.Guard
+}
+
+func (g guardedGit) Fetch(ctx context.Context, remote, ref, sub string) (string, func(), error) {
+	if strings.HasPrefix(remote, "file://") || filepath.IsAbs(remote) || strings.HasPrefix(remote, ".") {
+		return "", nil, fmt.Errorf("git remote %s is a path on this machine: an unreviewed change may only fetch from public hosts "+
+			"or from the GIT chart repositories of .pipe/config.yaml", redact.URL(remote))
+	}
+	if err := g.guard.Check(ctx, remote); err != nil {
+		return "", nil, fmt.Errorf("git remote %s: %w", redact.URL(remote), err)
+	}
+	return g.next.Fetch(ctx, remote, ref, sub)
+}
