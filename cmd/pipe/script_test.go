@@ -45,7 +45,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"fakegithub": fakeGitHubCmd(), "webhookrecv": fakes.WebhookCmd(),
 			"awsemu": awsemu.ScriptCmd(), "gitserver": gitServerCmd(), "fakegitlab": fakeGitLabCmd(),
-			"exits": exitsCmd,
+			"exits": exitsCmd, "fileserver": fileServerCmd(),
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "examples" {

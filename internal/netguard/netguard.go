@@ -52,7 +52,7 @@ func New(allowed ...string) *Guard {
 }
 
 // ErrBlocked is wrapped by the errors of refused addresses.
-var ErrBlocked = errors.New("address not allowed for a download an unreviewed change chooses")
+var ErrBlocked = errors.New("refused")
 
 // Host returns the lower-case host name of a URL, an scp-like Git remote
 // (user@host:path), a host:port or a bare host; "" when there is none.
