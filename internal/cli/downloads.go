@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -116,7 +117,18 @@ func (a *app) gitAuth(cfg *config.PipeSpec) func(remote string) (transport.AuthM
 		if c.Token == "" && c.KnownHostsFiles == nil {
 			return nil, nil // https without a token for this host, git://, a local path
 		}
-		return c.AuthMethod(remote)
+		auth, err := c.AuthMethod(remote)
+		var se *state.Error
+		if errors.As(err, &se) && se.Hint != "" {
+			hint := se.Hint
+			if c.SSHKeyFile == "" && c.SSHAgentSocket == "" && se.Op == "ssh auth" && strings.HasPrefix(se.Msg, "no ssh key") {
+				// state's hint is about pushing records: this is a read.
+				hint = "set PIPE_SSH_KEY_FILE to a key that can read the repository, give the GIT chart repository of " +
+					config.RepoConfigFile + " with this gitRemote an sshKeyFile, or start an ssh-agent holding one"
+			}
+			return nil, fmt.Errorf("%w (%s)", err, hint)
+		}
+		return auth, err
 	}
 }
 
