@@ -108,6 +108,11 @@ func branchExists(ts *testscript.TestScript, b string) bool {
 //	                       the git command line's auth header (GIT_CONFIG_*),
 //	                       so that plain `exec git clone $REMOTE_URL` works;
 //	                       REMOTE_READONLY_TOKEN may fetch and not push
+//	gitserver ssh NAME     create NAME.git and serve it over SSH (Debian's
+//	                       sshd; check [sshd] first); set SSH_REMOTE_URL,
+//	                       SSH_REMOTE_DIR (push to it as a path),
+//	                       SSH_KEY_FILE (the client key the server accepts)
+//	                       and PIPE_SSH_KNOWN_HOSTS (its host key)
 func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 	return func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg {
@@ -141,6 +146,19 @@ func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 			ts.Setenv("GIT_CONFIG_KEY_0", "http.extraHeader")
 			ts.Setenv("GIT_CONFIG_VALUE_0", "Authorization: Basic "+basic)
 			ts.Setenv("GIT_TERMINAL_PROMPT", "0")
+		case "ssh":
+			if len(args) != 2 || strings.ContainsAny(args[1], "/\\ ") {
+				ts.Fatalf("usage: gitserver ssh NAME (a plain name)")
+			}
+			tb := tbOf(ts)
+			root := tb.TempDir()
+			name := args[1] + ".git"
+			dir := gitserver.NewBareRepo(tb, root, name)
+			srv := gitserver.StartSSH(tb, root)
+			ts.Setenv("SSH_REMOTE_URL", srv.RepoURL(name))
+			ts.Setenv("SSH_REMOTE_DIR", dir)
+			ts.Setenv("SSH_KEY_FILE", srv.KeyFile)
+			ts.Setenv("PIPE_SSH_KNOWN_HOSTS", srv.KnownHosts)
 		default:
 			ts.Fatalf("unknown gitserver command %q", args[0])
 		}

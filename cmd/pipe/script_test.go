@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/gitops-pipe/pipe/internal/cli"
 	"github.com/gitops-pipe/pipe/internal/testenv/awsemu"
 	"github.com/gitops-pipe/pipe/internal/testenv/fakes"
+	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
 )
 
 // TestMain lets the test binary act as the `pipe` command inside scripts,
@@ -48,8 +50,14 @@ func TestScripts(t *testing.T) {
 			"exits": exitsCmd, "fileserver": fileServerCmd(),
 		},
 		Condition: func(cond string) (bool, error) {
-			if cond == "examples" {
+			switch cond {
+			case "examples":
 				return examplesDir() != "", nil
+			case "sshd":
+				// gitserver ssh: Debian's openssh-server (.ci/run installs it).
+				_, err := os.Stat(gitserver.SSHDPath)
+				_, kerr := exec.LookPath("ssh-keygen")
+				return err == nil && kerr == nil, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
