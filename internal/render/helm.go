@@ -14,11 +14,15 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/ignore"
+	"helm.sh/helm/v4/pkg/chart/common"
+	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
+	"helm.sh/helm/v4/pkg/ignore"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 )
 
 // helmChart is a loaded chart and how to name it in sources.
@@ -53,10 +57,8 @@ func (r *Renderer) helm(ctx context.Context, a *appTree) ([]rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	if deps := ch.chart.Metadata.Dependencies; len(deps) > 0 {
-		if err := action.CheckDependencies(ch.chart, deps); err != nil {
-			return nil, fmt.Errorf("chart %s: %w (pipe does not download dependencies: run `helm dependency build` and commit charts/)", ch.desc, err)
-		}
+	if err := checkDependencies(ch); err != nil {
+		return nil, err
 	}
 	opts := a.input.HelmOptions
 	if opts == nil {
@@ -86,28 +88,91 @@ type helmRelease struct {
 }
 
 // templateChart renders a loaded chart with its values like `helm template
-// --no-hooks --include-crds`, each object sourced to its template.
+// --no-hooks --include-crds`, each object sourced to its template: Helm's
+// engine without a cluster (lookup gives nothing), the CRDs of crds/
+// directories first, then the manifests in Helm's install order; hooks
+// (tests included), NOTES.txt, partials and empty documents are left out.
+// The chart is not modified: it may be rendered again.
 func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[string]any, rel helmRelease) ([]rendered, error) {
-	inst := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-	inst.DryRun, inst.DryRunOption, inst.ClientOnly, inst.Replace = true, "client", true, true
-	inst.DisableHooks, inst.IncludeCRDs = true, true
-	inst.ReleaseName = rel.Name
-	inst.Namespace = rel.Namespace
-	inst.APIVersions = chartutil.VersionSet(rel.APIVersions)
+	if err := chartutil.ValidateReleaseName(rel.Name); err != nil {
+		return nil, fmt.Errorf("release name %q: %w (set helmOptions.releaseName)", rel.Name, err)
+	}
+	caps := common.DefaultCapabilities.Copy()
 	if rel.KubeVersion != "" {
-		kv, err := chartutil.ParseKubeVersion(rel.KubeVersion)
+		kv, err := common.ParseKubeVersion(rel.KubeVersion)
 		if err != nil {
 			return nil, fmt.Errorf("helmOptions.kubeVersion %q: %w", rel.KubeVersion, err)
 		}
-		inst.KubeVersion = kv
+		caps.KubeVersion = *kv
 	}
-	out, err := inst.RunWithContext(ctx, ch.chart, vals)
+	caps.APIVersions = append(caps.APIVersions, rel.APIVersions...)
+
+	c := cloneChart(ch.chart)
+	if err := chartutil.ProcessDependencies(c, vals); err != nil {
+		return nil, ch.templateError(fmt.Errorf("chart dependencies: %w", err))
+	}
+	top, err := commonutil.ToRenderValuesWithSchemaValidation(c, vals, common.ReleaseOptions{
+		Name: rel.Name, Namespace: rel.Namespace, Revision: 1, IsInstall: true,
+	}, caps, false)
 	if err != nil {
 		return nil, ch.templateError(err)
 	}
-	return decodeStream([]byte(out.Manifest), "", false, func(d document, i int) Source {
+	if kv := c.Metadata.KubeVersion; kv != "" && !chartutil.IsCompatibleRange(kv, caps.KubeVersion.String()) {
+		return nil, &Error{File: ch.metaFile(), Err: fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s (set helmOptions.kubeVersion to a version the chart supports)", kv, caps.KubeVersion.Version)}
+	}
+	files, err := (&engine.Engine{}).RenderWithContext(ctx, c, top)
+	if err != nil {
+		return nil, ch.templateError(err)
+	}
+	// The sorter leaves out partials and empty files; NOTES.txt is no
+	// manifest.
+	for name := range files {
+		if path.Base(name) == "NOTES.txt" {
+			delete(files, name)
+		}
+	}
+	_, manifests, err := releaseutil.SortManifests(files, caps.APIVersions, releaseutil.InstallOrder)
+	if err != nil {
+		return nil, ch.templateError(err)
+	}
+	var b bytes.Buffer
+	for _, crd := range c.CRDObjects() {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", crd.Filename, crd.File.Data)
+	}
+	for _, m := range manifests {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.Name, m.Content)
+	}
+	return decodeStream(b.Bytes(), "", false, func(d document, i int) Source {
 		return Source{File: ch.templateFile(d.source), Chart: ch.desc, Doc: i, Item: -1}
 	})
+}
+
+// cloneChart copies what rendering modifies in a chart and its
+// dependencies (Helm's dependency processing disables, renames and imports
+// values in place): the charts and their metadata.
+func cloneChart(c *chart.Chart) *chart.Chart {
+	out := *c
+	md := *c.Metadata
+	md.Dependencies = make([]*chart.Dependency, len(c.Metadata.Dependencies))
+	for i, d := range c.Metadata.Dependencies {
+		cp := *d
+		md.Dependencies[i] = &cp
+	}
+	out.Metadata = &md
+	deps := make([]*chart.Chart, len(c.Dependencies()))
+	for i, d := range c.Dependencies() {
+		deps[i] = cloneChart(d)
+	}
+	out.SetDependencies(deps...)
+	return &out
+}
+
+// metaFile is the chart's Chart.yaml for messages.
+func (c *helmChart) metaFile() string {
+	if c.repoDir == "" {
+		return path.Join(c.chart.Name(), "Chart.yaml")
+	}
+	return path.Join(c.repoDir, "Chart.yaml")
 }
 
 // templateFile maps a template name as Helm gives it (chart/templates/x.yaml,
@@ -183,7 +248,7 @@ func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 		if p, err = t.confine(p, t.rel(p)); err != nil {
 			return nil, err
 		}
-		b, err := t.read(p, loader.MaxDecompressedFileSize)
+		b, err := t.read(p, archive.MaxDecompressedFileSize)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			// A dangling symlink: no rules, as for no file.
@@ -197,7 +262,7 @@ func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 	}
 	rules.AddDefaults()
 	var (
-		files []*loader.BufferedFile
+		files []*archive.BufferedFile
 		total int64
 	)
 	var walk func(real, name string, depth int) error
@@ -238,14 +303,14 @@ func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 			}
 			// Only regular files (a named pipe or a device is refused,
 			// naming it), and Helm's caps: a file, and the chart.
-			data, err := t.read(p, loader.MaxDecompressedFileSize)
+			data, err := t.read(p, archive.MaxDecompressedFileSize)
 			if err != nil {
 				return err
 			}
-			if total += int64(len(data)); total > loader.MaxDecompressedChartSize {
-				return fmt.Errorf("the chart's files are more than %s (Helm's limit for a chart, reached at %s)", fsafe.Bytes(loader.MaxDecompressedChartSize), t.rel(p))
+			if total += int64(len(data)); total > archive.MaxDecompressedChartSize {
+				return fmt.Errorf("the chart's files are more than %s (Helm's limit for a chart, reached at %s)", fsafe.Bytes(archive.MaxDecompressedChartSize), t.rel(p))
 			}
-			files = append(files, &loader.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))})
+			files = append(files, &archive.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))})
 		}
 		return nil
 	}

@@ -11,14 +11,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/redact"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/repo"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"sigs.k8s.io/yaml"
 )
 
@@ -72,7 +74,7 @@ func ChartReposFromConfig(repos []config.ChartRepository, getenv func(string) st
 // rendering many applications reads each index once.
 type indexCache struct {
 	mu sync.Mutex
-	m  map[string]*repo.IndexFile
+	m  map[string]*chartIndex
 }
 
 func (r *Renderer) findRepo(name string) (*ChartRepo, error) {
@@ -128,10 +130,10 @@ func (r *Renderer) repoChart(ctx context.Context, repoName, name, version string
 	if err != nil {
 		return nil, err
 	}
-	cv, err := idx.Get(name, version)
+	cv, err := idx.get(name, version)
 	if err != nil {
 		switch {
-		case errors.Is(err, repo.ErrNoChartName):
+		case errors.Is(err, errNoChartName):
 			return nil, fmt.Errorf("chart %q is not in repository %s", name, cr.Name)
 		case version == "":
 			return nil, fmt.Errorf("chart %s/%s: no stable version in the repository index", cr.Name, name)
@@ -142,7 +144,7 @@ func (r *Renderer) repoChart(ctx context.Context, repoName, name, version string
 	if len(cv.URLs) == 0 {
 		return nil, fmt.Errorf("chart %s: the repository index gives no URL", desc)
 	}
-	u, err := repo.ResolveReferenceURL(cr.URL, cv.URLs[0])
+	u, err := resolveReferenceURL(cr.URL, cv.URLs[0])
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", desc, err)
 	}
@@ -169,7 +171,7 @@ func (r *Renderer) repoChart(ctx context.Context, repoName, name, version string
 	return &helmChart{chart: c, desc: desc}, nil
 }
 
-func versionsOf(idx *repo.IndexFile, name string) string {
+func versionsOf(idx *chartIndex, name string) string {
 	var vs []string
 	for i, cv := range idx.Entries[name] {
 		if i == 10 {
@@ -206,7 +208,7 @@ func sameHost(a, b string) bool {
 }
 
 // index downloads and parses a repository's index.yaml, once per Renderer.
-func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*repo.IndexFile, error) {
+func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*chartIndex, error) {
 	r.indexes.mu.Lock()
 	defer r.indexes.mu.Unlock()
 	if idx, ok := r.indexes.m[cr.URL]; ok {
@@ -226,7 +228,7 @@ func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*repo.IndexFile, e
 		return nil, fmt.Errorf("chart repository %s: index.yaml: %w", cr.Name, err)
 	}
 	if r.indexes.m == nil {
-		r.indexes.m = map[string]*repo.IndexFile{}
+		r.indexes.m = map[string]*chartIndex{}
 	}
 	r.indexes.m[cr.URL] = idx
 	return idx, nil
@@ -234,11 +236,11 @@ func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*repo.IndexFile, e
 
 // parseIndex reads a repository index (YAML or JSON) like Helm, dropping
 // empty entries.
-func parseIndex(data []byte) (*repo.IndexFile, error) {
+func parseIndex(data []byte) (*chartIndex, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, repo.ErrEmptyIndexYaml
+		return nil, errors.New("empty index.yaml file")
 	}
-	idx := &repo.IndexFile{}
+	idx := &chartIndex{}
 	var err error
 	if json.Valid(data) {
 		err = json.Unmarshal(data, idx)
@@ -249,7 +251,7 @@ func parseIndex(data []byte) (*repo.IndexFile, error) {
 		return nil, err
 	}
 	if idx.APIVersion == "" {
-		return nil, repo.ErrNoAPIVersion
+		return nil, errors.New("no API version specified")
 	}
 	for name, cvs := range idx.Entries {
 		kept := cvs[:0]
@@ -260,6 +262,90 @@ func parseIndex(data []byte) (*repo.IndexFile, error) {
 		}
 		idx.Entries[name] = kept
 	}
-	idx.SortEntries()
+	idx.sortEntries()
 	return idx, nil
+}
+
+// chartIndex is a chart repository's index.yaml, in Helm's format (Helm's
+// pkg/repo brings its getters and plugins along).
+type chartIndex struct {
+	APIVersion string                     `json:"apiVersion"`
+	Entries    map[string][]*chartVersion `json:"entries"`
+}
+
+// chartVersion is an entry of an index: a chart's metadata and where its
+// archive is.
+type chartVersion struct {
+	*chart.Metadata
+	URLs   []string `json:"urls"`
+	Digest string   `json:"digest,omitempty"`
+}
+
+var errNoChartName = errors.New("no chart name found")
+
+// sortEntries sorts each chart's versions newest first (unparsable last).
+func (i *chartIndex) sortEntries() {
+	for _, vs := range i.Entries {
+		sort.SliceStable(vs, func(a, b int) bool {
+			va, err := semver.NewVersion(vs[a].Version)
+			if err != nil {
+				return false
+			}
+			vb, err := semver.NewVersion(vs[b].Version)
+			if err != nil {
+				return true
+			}
+			return va.GreaterThan(vb)
+		})
+	}
+}
+
+// get finds a version like Helm's IndexFile.Get: an exact match first,
+// else the newest matching the constraint ("" is the newest stable).
+func (i *chartIndex) get(name, version string) (*chartVersion, error) {
+	vs, ok := i.Entries[name]
+	if !ok {
+		return nil, errNoChartName
+	}
+	constraint := "*"
+	if version != "" {
+		constraint = version
+		for _, v := range vs {
+			if v.Version == version {
+				return v, nil
+			}
+		}
+	}
+	c, err := semver.NewConstraint(constraint)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if sv, err := semver.NewVersion(v.Version); err == nil && c.Check(sv) {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("no chart version found for %s-%s", name, version)
+}
+
+// resolveReferenceURL resolves an index's archive URL against the
+// repository URL like Helm (the repository URL as a directory, its query
+// kept).
+func resolveReferenceURL(baseURL, refURL string) (string, error) {
+	ref, err := url.Parse(refURL)
+	if err != nil {
+		return "", fmt.Errorf("failed to parse %s as URL: %w", refURL, err)
+	}
+	if ref.IsAbs() {
+		return refURL, nil
+	}
+	base, err := url.Parse(baseURL)
+	if err != nil {
+		return "", fmt.Errorf("failed to parse %s as URL: %w", baseURL, err)
+	}
+	base.RawPath = strings.TrimSuffix(base.RawPath, "/") + "/"
+	base.Path = strings.TrimSuffix(base.Path, "/") + "/"
+	u := base.ResolveReference(ref)
+	u.RawQuery = base.RawQuery
+	return u.String(), nil
 }

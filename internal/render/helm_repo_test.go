@@ -16,9 +16,8 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/repo"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"sigs.k8s.io/yaml"
 )
 
@@ -31,7 +30,7 @@ type chartRepoServer struct {
 	files     map[string][]byte
 }
 
-func newChartRepo(t *testing.T, tls bool, mutate func(idx *repo.IndexFile)) *chartRepoServer {
+func newChartRepo(t *testing.T, tls bool, mutate func(idx *chartIndex)) *chartRepoServer {
 	t.Helper()
 	s := &chartRepoServer{files: map[string][]byte{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -64,7 +63,7 @@ func newChartRepo(t *testing.T, tls bool, mutate func(idx *repo.IndexFile)) *cha
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	idx := repo.NewIndexFile()
+	idx := &chartIndex{APIVersion: "v1", Entries: map[string][]*chartVersion{}}
 	for _, v := range []string{"0.1.0", "0.2.0", "0.3.0-rc.1"} {
 		ch.Metadata.Version = v
 		p, err := chartutil.Save(ch, out)
@@ -79,15 +78,7 @@ func newChartRepo(t *testing.T, tls bool, mutate func(idx *repo.IndexFile)) *cha
 		name := filepath.Base(p)
 		s.files["/charts/archives/"+name] = data
 		md := *ch.Metadata
-		if err := idx.MustAdd(&md, "archives/"+name, "", "sha256:"+hex.EncodeToString(sum[:])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Helm writes "sha256:<hex>" only with provenance; index digests are plain hex.
-	for _, cvs := range idx.Entries {
-		for _, cv := range cvs {
-			cv.Digest = strings.TrimPrefix(cv.Digest, "sha256:")
-		}
+		idx.Entries[md.Name] = append(idx.Entries[md.Name], &chartVersion{Metadata: &md, URLs: []string{"archives/" + name}, Digest: hex.EncodeToString(sum[:])})
 	}
 	if mutate != nil {
 		mutate(idx)
@@ -143,7 +134,7 @@ func TestHelmChartRepository(t *testing.T) {
 
 func TestHelmChartRepositoryErrors(t *testing.T) {
 	srv := newChartRepo(t, false, nil)
-	bad := newChartRepo(t, false, func(idx *repo.IndexFile) {
+	bad := newChartRepo(t, false, func(idx *chartIndex) {
 		idx.Entries["web"][0].Digest = strings.Repeat("0", 64)
 	})
 	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
