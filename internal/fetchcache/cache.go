@@ -15,7 +15,8 @@
 // the error of what is not in it.
 //
 // Layout below the directory (DefaultDir): blobs/sha256/<hex> and
-// refs/<kind>/<sha256 of the key>.json ({"key": ..., "digest": ...}).
+// refs/<kind>/<sha256 of the key>.json ({"digest": ...}; the key itself is
+// not written down, for it may be a URL holding a token).
 package fetchcache
 
 import (

@@ -16,10 +16,9 @@ const maxRefSize = 64 << 10
 // kindRe is what a ref kind may be: a directory name.
 var kindRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
-// ref is the content of a ref file: the key is kept whole, so that a ref
-// is only ever read for the key it was written for.
+// ref is the content of a ref file. The key is not kept: it may be a URL
+// holding a token, and cache directories are saved and restored by CI.
 type ref struct {
-	Key    string `json:"key"`
 	Digest string `json:"digest"`
 }
 
@@ -44,7 +43,7 @@ func (c *Cache) Ref(kind, key string) (string, bool) {
 		return "", false
 	}
 	var r ref
-	if json.Unmarshal(b, &r) != nil || r.Key != key {
+	if json.Unmarshal(b, &r) != nil {
 		return "", false
 	}
 	if _, ok := ParseDigest(r.Digest); !ok {
@@ -63,7 +62,7 @@ func (c *Cache) SetRef(kind, key, digest string) {
 	if cur, ok := c.Ref(kind, key); ok && cur == digest {
 		return
 	}
-	b, err := json.Marshal(ref{Key: key, Digest: digest})
+	b, err := json.Marshal(ref{Digest: digest})
 	if err == nil {
 		err = c.writeAtomic(p, append(b, '\n'))
 	}
