@@ -7,6 +7,9 @@ import (
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 )
 
+// maxDependencyDepth bounds how deep charts' dependencies may nest.
+const maxDependencyDepth = 8
+
 // missingDependencies lists the dependencies of Chart.yaml that no chart of
 // charts/ provides (by name, like Helm's install check).
 func missingDependencies(c *chart.Chart) []*chart.Dependency {
