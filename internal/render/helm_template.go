@@ -200,4 +200,3 @@ func (c *helmChart) templateError(err error) error {
 	}
 	return e
 }
-
