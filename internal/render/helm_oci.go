@@ -12,6 +12,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
+	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -324,7 +325,8 @@ func (s *ociSession) blob(l v1.Descriptor, what string) ([]byte, error) {
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, l.Size+1))
 	if err != nil {
-		return nil, ociError(what, s.auth, err)
+		// A digest or size mismatch shows here, as the stream ends.
+		return nil, fmt.Errorf("OCI chart %s: downloading the chart layer %s: %w (nothing was rendered from it)", what, l.Digest, redact.Error(err))
 	}
 	if got := fetchcache.Digest(data); int64(len(data)) != l.Size || got != l.Digest.String() {
 		return nil, fmt.Errorf("OCI chart %s: the chart layer downloaded (%d bytes, %s) is not the manifest's (%d bytes, %s): nothing was rendered from it", what, len(data), got, l.Size, l.Digest)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
@@ -39,7 +41,7 @@ func ChartRegistriesFromConfig(regs []config.ChartRegistry, getenv func(string) 
 		field := fmt.Sprintf("chartRegistries[%d]", i)
 		addr := registryHost(c.Address)
 		if _, err := name.NewRegistry(addr, name.StrictValidation); err != nil || addr == "" {
-			return nil, fmt.Errorf("chart registry %s: %s.address in %s is not a registry host (e.g. ghcr.io, or registry.example.com:5000)", c.Address, field, config.RepoConfigFile)
+			return nil, fmt.Errorf("%s.address %q in %s is not a registry host (e.g. ghcr.io, or registry.example.com:5000)", field, c.Address, config.RepoConfigFile)
 		}
 		out = append(out, ChartRegistry{
 			Address: addr, Username: c.Username, field: field,
@@ -65,8 +67,15 @@ type registryAuth struct {
 	source string
 }
 
-// dockerConfigSource names the Docker credential file for messages.
-const dockerConfigSource = "the Docker credential file ($DOCKER_CONFIG/config.json, else ~/.docker/config.json)"
+// dockerConfigFile names the Docker credential file for messages: the
+// one go-containerregistry reads ($DOCKER_CONFIG/config.json, else
+// ~/.docker/config.json).
+func dockerConfigFile() string {
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		return filepath.Join(d, "config.json")
+	}
+	return "~/.docker/config.json"
+}
 
 // registryAuth finds the credentials of a registry: the chartRegistries
 // entry of its host, else the Docker credential file's (docker login,
@@ -84,26 +93,24 @@ func (r *Renderer) registryAuth(reg name.Registry) (registryAuth, error) {
 				return registryAuth{}, err
 			}
 		}
-		src := "the credentials of " + config.RepoConfigFile + " chartRegistries"
-		if cr.field != "" {
-			src = "the credentials of " + cr.field + " in " + config.RepoConfigFile
+		field := cmpOr(cr.field, "chartRegistries")
+		if cr.Username == "" && pass == "" {
+			return registryAuth{auth: authn.Anonymous, source: "no credentials (" + field + " in " + config.RepoConfigFile + " gives none)"}, nil
 		}
+		src := "the credentials of " + field + " in " + config.RepoConfigFile
 		if cr.Username != "" {
 			src += " (username " + cr.Username + ")"
-		}
-		if cr.Username == "" && pass == "" {
-			return registryAuth{auth: authn.Anonymous, source: "no credentials (" + strings.TrimPrefix(src, "the credentials of ") + " gives none)"}, nil
 		}
 		return registryAuth{auth: authn.FromConfig(authn.AuthConfig{Username: cr.Username, Password: pass}), source: src}, nil
 	}
 	a, err := authn.DefaultKeychain.Resolve(reg)
 	if err != nil {
-		return registryAuth{}, fmt.Errorf("reading the credentials of %s from %s: %w", reg.RegistryStr(), dockerConfigSource, redact.Error(err))
+		return registryAuth{}, fmt.Errorf("reading the credentials of %s from the Docker credential file %s: %w", reg.RegistryStr(), dockerConfigFile(), redact.Error(err))
 	}
 	if a == authn.Anonymous {
-		return registryAuth{auth: a, source: "no credentials (" + reg.RegistryStr() + " is neither in chartRegistries of " + config.RepoConfigFile + " nor in " + dockerConfigSource + ")"}, nil
+		return registryAuth{auth: a, source: "no credentials (" + reg.RegistryStr() + " is in neither chartRegistries of " + config.RepoConfigFile + " nor the Docker credential file " + dockerConfigFile() + ")"}, nil
 	}
-	return registryAuth{auth: a, source: "the credentials of " + dockerConfigSource}, nil
+	return registryAuth{auth: a, source: "the credentials of the Docker credential file " + dockerConfigFile()}, nil
 }
 
 // registryTransport refuses plain http except to this machine: the
@@ -155,7 +162,7 @@ func ociError(ref string, auth registryAuth, err error) error {
 		return fmt.Errorf("OCI chart %s: the registry refused access (%s) with %s: check the reference, and give credentials that may read it: chartRegistries in %s (address, username, passwordEnv), or `docker login` / `helm registry login` on this machine",
 			ref, http.StatusText(code), auth.source, config.RepoConfigFile)
 	case http.StatusNotFound:
-		return fmt.Errorf("OCI chart %s: not found in the registry (read with %s): check helmChart.repository, name and version", ref, auth.source)
+		return fmt.Errorf("OCI chart %s: not found in the registry, asked with %s: check helmChart.repository, name and version", ref, auth.source)
 	}
 	return fmt.Errorf("OCI chart %s: %w", ref, redact.Error(err))
 }
