@@ -52,9 +52,13 @@ func TestChartRepositoryCache(t *testing.T) {
 		}
 		return rs
 	}
-	online := func() *Renderer { return &Renderer{HTTP: srv.Client(), ChartRepos: repos("s3cret"), CacheDir: cacheDir} }
+	online := func() *Renderer {
+		return &Renderer{HTTP: srv.Client(), ChartRepos: repos("s3cret"), CacheDir: cacheDir}
+	}
 	offline := func() *Renderer { return &Renderer{ChartRepos: repos(""), CacheDir: cacheDir, Offline: true} }
-	render := func(r *Renderer, version string) string { return renderedChart(t, r, app(root, "app", repoInput("web", version))) }
+	render := func(r *Renderer, version string) string {
+		return renderedChart(t, r, app(root, "app", repoInput("web", version)))
+	}
 
 	r := online()
 	if got := render(r, "0.1.0"); got != "example/web@0.1.0" {
