@@ -14,7 +14,8 @@
 // In offline mode the cache is the only source: callers ask Missing for
 // the error of what is not in it.
 //
-// Layout below the directory (DefaultDir): blobs/sha256/<hex> and
+// Layout below the directory (DefaultDir; other caches may live beside,
+// e.g. git/): blobs/sha256/<hex> and
 // refs/<kind>/<sha256 of the key>.json ({"digest": ...}; the key itself is
 // not written down, for it may be a URL holding a token).
 package fetchcache
@@ -29,25 +30,34 @@ import (
 	"sync/atomic"
 )
 
-// DefaultDir is the cache directory of a run: $PIPE_CACHE_DIR, else
-// $XDG_CACHE_HOME/pipe, else ~/.cache/pipe (internal/testenv keeps its
-// builds beside it, in testenv/). getenv reads the environment (os.Getenv).
+// EnvVar is the environment variable that names the download cache
+// directory (the CLI's --download-cache flag sets the same).
+const EnvVar = "PIPE_DOWNLOAD_CACHE"
+
+// how names the ways to choose the directory, for messages.
+const how = "--download-cache or " + EnvVar
+
+// DefaultDir is the download cache directory of a run: $PIPE_DOWNLOAD_CACHE,
+// else $XDG_CACHE_HOME/pipe/downloads, else ~/.cache/pipe/downloads
+// (internal/testenv keeps its builds beside it, in pipe/testenv). The
+// environment is read through getenv (os.Getenv): the package reads none
+// itself, and callers may take the directory from elsewhere.
 func DefaultDir(getenv func(string) string) (string, error) {
-	if d := getenv("PIPE_CACHE_DIR"); d != "" {
+	if d := getenv(EnvVar); d != "" {
 		return filepath.Abs(d)
 	}
 	// The XDG base directory spec: a relative path is invalid and ignored.
 	if x := getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
-		return filepath.Join(x, "pipe"), nil
+		return filepath.Join(x, "pipe", "downloads"), nil
 	}
 	home := getenv("HOME")
 	if home == "" && runtime.GOOS == "windows" {
 		home = getenv("USERPROFILE")
 	}
 	if home == "" {
-		return "", errors.New("download cache: none of PIPE_CACHE_DIR, XDG_CACHE_HOME or HOME is set: set PIPE_CACHE_DIR to a directory pipe may write")
+		return "", errors.New("download cache: none of " + EnvVar + ", XDG_CACHE_HOME or HOME is set: give a directory pipe may write (" + how + ")")
 	}
-	return filepath.Join(home, ".cache", "pipe"), nil
+	return filepath.Join(home, ".cache", "pipe", "downloads"), nil
 }
 
 // Options configure a Cache.
@@ -106,7 +116,7 @@ type MissError struct {
 
 func (e *MissError) Error() string {
 	if e.Dir == "" {
-		return fmt.Sprintf("offline: %s must be downloaded, and no download cache directory is set: run without --offline, or give the cache directory (PIPE_CACHE_DIR) of a run that had network", e.What)
+		return fmt.Sprintf("offline: %s must be downloaded, and no download cache directory is set: run without --offline, or give the download cache directory of a run that had network (%s)", e.What, how)
 	}
 	return fmt.Sprintf("offline: %s is not in the download cache %s: run once with network (without --offline) to fill it, or restore the cache directory", e.What, e.Dir)
 }
@@ -123,7 +133,7 @@ func (c *Cache) Missing(what string) error { return &MissError{What: what, Dir: 
 func (c *Cache) writeFailed(err error) {
 	c.readOnly.Store(true)
 	c.warnWrite.Do(func() {
-		c.warn(fmt.Sprintf("the download cache %s cannot be written (%v): this run downloads without caching; make it writable or set PIPE_CACHE_DIR to a directory that is", c.dir, err))
+		c.warn(fmt.Sprintf("the download cache %s cannot be written (%v): this run downloads without caching; make it writable, or choose another directory (%s)", c.dir, err, how))
 	})
 }
 

@@ -179,7 +179,7 @@ func TestOfflineMiss(t *testing.T) {
 	}
 	none.Put("chart", "k", []byte("x"))
 	err = none.Missing("the index of https://charts.example.com")
-	if !strings.Contains(err.Error(), "no download cache directory is set") || !strings.Contains(err.Error(), "PIPE_CACHE_DIR") {
+	if !strings.Contains(err.Error(), "no download cache directory is set") || !strings.Contains(err.Error(), "(--download-cache or PIPE_DOWNLOAD_CACHE)") {
 		t.Errorf("error without a directory: %v", err)
 	}
 }
@@ -204,7 +204,7 @@ func TestUnwritableDir(t *testing.T) {
 	}
 	ws := w.all()
 	if len(ws) != 1 || !strings.Contains(ws[0], "the download cache "+dir+" cannot be written") ||
-		!strings.Contains(ws[0], "without caching") || !strings.Contains(ws[0], "PIPE_CACHE_DIR") {
+		!strings.Contains(ws[0], "without caching") || !strings.Contains(ws[0], "choose another directory (--download-cache or PIPE_DOWNLOAD_CACHE)") {
 		t.Errorf("warnings: %q", ws)
 	}
 }
@@ -242,18 +242,18 @@ func TestDefaultDir(t *testing.T) {
 		getenv func(string) string
 		want   string
 	}{
-		{env("PIPE_CACHE_DIR", "/c", "XDG_CACHE_HOME", "/x", "HOME", "/h"), "/c"},
-		{env("PIPE_CACHE_DIR", "rel"), abs},
-		{env("XDG_CACHE_HOME", "/x", "HOME", "/h"), "/x/pipe"},
-		{env("XDG_CACHE_HOME", "relative", "HOME", "/h"), "/h/.cache/pipe"},
-		{env("HOME", "/h"), "/h/.cache/pipe"},
+		{env("PIPE_DOWNLOAD_CACHE", "/c", "XDG_CACHE_HOME", "/x", "HOME", "/h"), "/c"},
+		{env("PIPE_DOWNLOAD_CACHE", "rel"), abs},
+		{env("XDG_CACHE_HOME", "/x", "HOME", "/h"), "/x/pipe/downloads"},
+		{env("XDG_CACHE_HOME", "relative", "HOME", "/h"), "/h/.cache/pipe/downloads"},
+		{env("HOME", "/h"), "/h/.cache/pipe/downloads"},
 	} {
 		got, err := DefaultDir(c.getenv)
 		if err != nil || got != filepath.FromSlash(c.want) {
 			t.Errorf("DefaultDir = %s, %v; want %s", got, err, c.want)
 		}
 	}
-	if _, err := DefaultDir(env()); err == nil || !strings.Contains(err.Error(), "set PIPE_CACHE_DIR") {
+	if _, err := DefaultDir(env()); err == nil || !strings.Contains(err.Error(), "(--download-cache or PIPE_DOWNLOAD_CACHE)") {
 		t.Errorf("no environment: %v", err)
 	}
 }
