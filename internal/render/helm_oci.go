@@ -3,10 +3,8 @@ package render
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -172,74 +170,6 @@ func (s *ociSession) options() ([]remote.Option, error) {
 	}
 	s.opts = []remote.Option{remote.WithContext(s.ctx), remote.WithTransport(t), remote.WithAuth(s.auth.auth)}
 	return s.opts, nil
-}
-
-// resolveTag picks the highest tag matching a version constraint ("" is
-// the newest stable), like Helm: tags are read as strict semver, "_" for
-// "+". Online the tags are listed (and cached); offline the cached list
-// of the last run that had network is used.
-func (s *ociSession) resolveTag(constraint string) (string, error) {
-	what := "oci://" + s.repo.Name()
-	var tags []string
-	if data, ok := s.cache.Get(cacheKindOCITags, s.repo.Name(), maxManifest); s.cache.Offline() && ok {
-		if err := json.Unmarshal(data, &tags); err != nil {
-			return "", s.cache.Missing("the tags of " + what)
-		}
-	} else if s.cache.Offline() {
-		return "", s.cache.Missing(fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint))
-	} else {
-		opts, err := s.options()
-		if err != nil {
-			return "", err
-		}
-		if tags, err = remote.List(s.repo, opts...); err != nil {
-			return "", ociError(what, s.auth, err)
-		}
-		if b, err := json.Marshal(tags); err == nil {
-			s.cache.Put(cacheKindOCITags, s.repo.Name(), b)
-		}
-	}
-	c, err := semver.NewConstraint(cmpOr(constraint, "*"))
-	if err != nil {
-		return "", fmt.Errorf("OCI chart %s: version %q is neither a version nor a semver constraint: %w", what, constraint, err)
-	}
-	var vs []*semver.Version
-	byVersion := map[*semver.Version]string{}
-	for _, t := range tags {
-		if v, err := semver.StrictNewVersion(strings.ReplaceAll(t, "_", "+")); err == nil {
-			vs = append(vs, v)
-			byVersion[v] = t
-		}
-	}
-	slices.SortFunc(vs, func(a, b *semver.Version) int { return b.Compare(a) })
-	for _, v := range vs {
-		if c.Check(v) {
-			return byVersion[v], nil
-		}
-	}
-	listed := make([]string, 0, 10)
-	for i, v := range vs {
-		if i == 10 {
-			listed = append(listed, "...")
-			break
-		}
-		listed = append(listed, byVersion[v])
-	}
-	has := "it has no semver tag"
-	if len(listed) > 0 {
-		has = "it has " + strings.Join(listed, ", ")
-	}
-	if constraint == "" {
-		return "", fmt.Errorf("OCI chart %s: no stable version among the tags (%s): set helmChart.version", what, has)
-	}
-	return "", fmt.Errorf("OCI chart %s: no tag matches version %s (%s)", what, constraint, has)
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // manifest returns the manifest of a tag or digest: cached, or fetched

@@ -1,14 +1,18 @@
 package render
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -113,21 +117,81 @@ func (r *Renderer) registryAuth(reg name.Registry) (registryAuth, error) {
 	return registryAuth{auth: a, source: "the credentials of the Docker credential file " + dockerConfigFile()}, nil
 }
 
-// registryTransport refuses plain http except to this machine: the
-// registry client falls back to http for private addresses, and would
-// send credentials (or fetch a chart an attacker on the path could swap)
-// in clear.
-type registryTransport struct{ base http.RoundTripper }
+// registryTransport is the round tripper of registry requests, over the
+// injected client's transport (the CLI's guards). It refuses plain http
+// except to this machine: the registry client falls back to http for
+// private addresses, and would send credentials (or fetch a chart an
+// attacker on the path could swap) in clear. It bounds what a response
+// may hold (a registry is named by the application, which a pull request
+// controls) and applies the client's Timeout to each request.
+type registryTransport struct {
+	base    http.RoundTripper
+	timeout time.Duration
+}
+
+// maxRegistryMetadata bounds a registry response that is not a blob
+// (manifests, tag lists, errors); blobs are bounded by maxDownload.
+const maxRegistryMetadata = 16 << 20
 
 func (t registryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" && !redact.Loopback(req.URL.Hostname()) {
 		return nil, fmt.Errorf("refusing plain %s to %s: chart registries are reached over https (plain http only on this machine: localhost, 127.0.0.1, ::1)", req.URL.Scheme, req.URL.Host)
 	}
-	return t.base.RoundTrip(req)
+	cancel := context.CancelFunc(func() {})
+	if t.timeout > 0 {
+		var ctx context.Context
+		ctx, cancel = context.WithTimeout(req.Context(), t.timeout)
+		req = req.WithContext(ctx)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	limit := int64(maxDownload)
+	if strings.HasPrefix(req.URL.Path, "/v2/") && !strings.Contains(req.URL.Path, "/blobs/") {
+		limit = maxRegistryMetadata
+	}
+	resp.Body = &boundedBody{rc: resp.Body, left: limit, limit: limit, url: req.URL.Redacted(), cancel: cancel}
+	return resp, nil
 }
 
-// transport is the round tripper of registry requests: the injected
-// client's (the CLI's guards), refusing plain http to other hosts.
+// boundedBody fails a response body past its limit, and releases the
+// request's timeout when closed.
+type boundedBody struct {
+	rc     io.ReadCloser
+	left   int64
+	limit  int64
+	url    string
+	cancel context.CancelFunc
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("the response of %s is larger than the %s pipe reads from a registry", redactURL(b.url), fsafe.Bytes(b.limit))
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	if b.left <= 0 && err == nil {
+		// One byte more tells a body of exactly the limit from a longer one.
+		var one [1]byte
+		if m, _ := b.rc.Read(one[:]); m == 0 {
+			b.left = 1
+			return n, io.EOF
+		}
+	}
+	return n, err
+}
+
+func (b *boundedBody) Close() error {
+	defer b.cancel()
+	return b.rc.Close()
+}
+
+// registryTransport returns the round tripper of registry requests.
 func (r *Renderer) registryTransport() (http.RoundTripper, error) {
 	if r.HTTP == nil {
 		return nil, errors.New("no HTTP client was given to rendering")
@@ -136,7 +200,7 @@ func (r *Renderer) registryTransport() (http.RoundTripper, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return registryTransport{base: base}, nil
+	return registryTransport{base: base, timeout: r.HTTP.Timeout}, nil
 }
 
 // ociError explains a registry error about ref: not found, or refused
