@@ -107,7 +107,8 @@ func (r *Renderer) chartRepo(repository string) (*ChartRepo, error) {
 				return &r.ChartRepos[i], nil
 			}
 		}
-		return &ChartRepo{Name: repository, URL: repository}, nil
+		u := strings.TrimSuffix(repository, "/")
+		return &ChartRepo{Name: u, URL: u}, nil
 	}
 	name := strings.TrimPrefix(strings.TrimPrefix(repository, "@"), "alias:")
 	var names []string

@@ -162,6 +162,11 @@ func TestHelmChartRepositoryURL(t *testing.T) {
 	if got := m.Objects[1].Source.Chart; got != srv.URL+"/charts/web@0.1.0" {
 		t.Errorf("chart %s", got)
 	}
+	in.HelmChart.Repository += "/"
+	m = mustRender(t, &Renderer{HTTP: srv.Client()}, app(root, "app", in))
+	if got := m.Objects[1].Source.Chart; got != srv.URL+"/charts/web@0.1.0" {
+		t.Errorf("with a trailing slash: chart %s", got)
+	}
 }
 
 func TestHelmChartRepositoryErrors(t *testing.T) {
