@@ -108,9 +108,9 @@ func (r *Renderer) ociChart(ctx context.Context, repository, chartName, version 
 	if err != nil {
 		return nil, err
 	}
-	reg := &ociSession{r: r, ctx: ctx, cache: r.cache(), repo: ref.repo}
+	s := &ociSession{r: r, ctx: ctx, cache: r.cache(), repo: ref.repo}
 	if ref.tag == "" && ref.digest == "" {
-		if ref.tag, err = reg.resolveTag(ref.version); err != nil {
+		if ref.tag, err = s.resolveTag(ref.version); err != nil {
 			return nil, err
 		}
 	}
@@ -119,7 +119,7 @@ func (r *Renderer) ociChart(ctx context.Context, repository, chartName, version 
 		target = ref.repo.Digest(ref.digest)
 	}
 	what := "oci://" + target.Name()
-	manifest, err := reg.manifest(target, what)
+	manifest, err := s.manifest(target, what)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (r *Renderer) ociChart(ctx context.Context, repository, chartName, version 
 	if err != nil {
 		return nil, err
 	}
-	data, err := reg.blob(layer, what)
+	data, err := s.blob(layer, what)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +160,10 @@ type ociSession struct {
 func (s *ociSession) options() ([]remote.Option, error) {
 	if s.opts != nil {
 		return s.opts, nil
+	}
+	if s.cache.Offline() {
+		// Callers check the cache first; this is the last line.
+		return nil, s.cache.Missing("oci://" + s.repo.Name())
 	}
 	t, err := s.r.registryTransport()
 	if err != nil {
