@@ -26,6 +26,15 @@ type helmChart struct {
 	// repoDir is the chart directory relative to the repository root, for a
 	// chart of the repository; templates are then named by their file.
 	repoDir string
+	// tree and dir (absolute, in tree) are the chart's directory, for a
+	// chart of a directory: its file:// dependencies are read there. tree
+	// is nil for a chart from an archive.
+	tree *tree
+	dir  string
+	// subDirs maps the Helm path of a dependency pipe attached
+	// ("web/charts/redis") to its directory relative to the repository, ""
+	// when it is not in the repository (see resolveDependencies).
+	subDirs map[string]string
 	// aliases maps the Helm path of an aliased subchart
 	// ("web/charts/cache-a") to its chart's name ("cache"), for the files
 	// of aliased subcharts.
@@ -52,9 +61,6 @@ func (r *Renderer) helm(ctx context.Context, a *appTree) ([]rendered, error) {
 	}
 	defer cleanup()
 	if err != nil {
-		return nil, err
-	}
-	if err := checkDependencies(ch); err != nil {
 		return nil, err
 	}
 	opts := a.input.HelmOptions
@@ -85,7 +91,7 @@ func (a *appTree) localChart(ref string) (*helmChart, error) {
 		return nil, &Error{File: a.rel(dir), Err: fmt.Errorf("load chart: %w", err)}
 	}
 	rel := a.rel(dir)
-	return &helmChart{chart: c, desc: rel, repoDir: rel}, nil
+	return &helmChart{chart: c, desc: rel, repoDir: rel, tree: a.tree, dir: dir}, nil
 }
 
 // exists reports whether p exists, as itself (a symlink counts, wherever it

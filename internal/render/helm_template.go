@@ -33,7 +33,9 @@ type helmRelease struct {
 // engine without a cluster (lookup gives nothing), the CRDs of crds/
 // directories first, then the manifests in Helm's install order; hooks
 // (tests included), NOTES.txt, partials and empty documents are left out.
-// The chart is not modified: it may be rendered again.
+// Dependencies that charts/ lacks are resolved from the chart's lock file
+// first (resolveDependencies). The chart is not modified: it may be
+// rendered again.
 func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[string]any, rel helmRelease) ([]rendered, error) {
 	if err := chartutil.ValidateReleaseName(rel.Name); err != nil {
 		return nil, fmt.Errorf("release name %q: %w (set helmOptions.releaseName)", rel.Name, err)
@@ -48,10 +50,14 @@ func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[st
 	}
 	caps.APIVersions = append(caps.APIVersions, rel.APIVersions...)
 
-	hc := *ch
-	hc.aliases = chartAliases(ch.chart)
-	ch = &hc
 	c := cloneChart(ch.chart)
+	subDirs, err := r.resolveDependencies(ctx, ch, c)
+	if err != nil {
+		return nil, err
+	}
+	hc := *ch
+	hc.subDirs, hc.aliases = subDirs, chartAliases(c)
+	ch = &hc
 	if err := chartutil.ProcessDependencies(c, vals); err != nil {
 		return nil, ch.templateError(valuesTypeError(err))
 	}
@@ -141,8 +147,10 @@ func (c *helmChart) metaFile() string {
 
 // templateFile maps a template name as Helm gives it (chart/templates/x.yaml,
 // chart/charts/sub/templates/y.yaml) to the file of a chart of the
-// repository, an aliased subchart by its chart's name (a subchart's
-// directory is assumed to be named as its chart); other names are kept.
+// repository: an aliased subchart by its chart's name, a vendored subchart
+// in charts/ by its name (its directory is assumed to be named as its
+// chart), an attached file:// dependency by its directory. Names of charts
+// that are not in the repository are kept.
 func (c *helmChart) templateFile(name string) string {
 	if c.repoDir == "" || name == "" {
 		return name
@@ -151,14 +159,22 @@ func (c *helmChart) templateFile(name string) string {
 	if len(segs) < 2 {
 		return name
 	}
-	cur := segs[0]
+	cur, base, rest := segs[0], c.repoDir, 1
 	for i := 1; i+1 < len(segs) && segs[i] == "charts"; i += 2 {
-		if real, ok := c.aliases[cur+"/charts/"+segs[i+1]]; ok {
-			segs[i+1] = real
+		sub := segs[i+1]
+		if real, ok := c.aliases[cur+"/charts/"+sub]; ok {
+			sub = real
 		}
-		cur += "/charts/" + segs[i+1]
+		cur += "/charts/" + sub
+		base, rest = path.Join(base, "charts", sub), i+2
+		if dir, ok := c.subDirs[cur]; ok {
+			if dir == "" {
+				return name
+			}
+			base = dir
+		}
 	}
-	return path.Join(append([]string{c.repoDir}, segs[1:]...)...)
+	return path.Join(append([]string{base}, segs[rest:]...)...)
 }
 
 // chartAliases maps the Helm paths of the aliased subcharts of c (at any
