@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,7 +49,9 @@ func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[st
 		}
 		caps.KubeVersion = *kv
 	}
-	caps.APIVersions = append(caps.APIVersions, rel.APIVersions...)
+	// Copy shares the default APIVersions: a new slice, or concurrent
+	// renderings would append into one array.
+	caps.APIVersions = slices.Concat(caps.APIVersions, rel.APIVersions)
 
 	c := cloneChart(ch.chart)
 	subDirs, err := r.resolveDependencies(ctx, ch, c)
@@ -84,7 +87,7 @@ func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[st
 	// The sorter leaves out partials and empty files; NOTES.txt is no
 	// manifest.
 	for name := range files {
-		if path.Base(name) == "NOTES.txt" {
+		if strings.HasSuffix(name, "NOTES.txt") {
 			delete(files, name)
 		}
 	}
