@@ -8,17 +8,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/ignore"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/ignore"
 )
 
 // helmChart is a loaded chart and how to name it in sources.
@@ -29,6 +26,19 @@ type helmChart struct {
 	// repoDir is the chart directory relative to the repository root, for a
 	// chart of the repository; templates are then named by their file.
 	repoDir string
+	// tree and dir (absolute, in tree) are the chart's directory, for a
+	// chart of a directory: its file:// dependencies are read there. tree
+	// is nil for a chart from an archive.
+	tree *tree
+	dir  string
+	// subDirs maps the Helm path of a dependency pipe attached
+	// ("web/charts/redis") to its directory relative to the repository, ""
+	// when it is not in the repository (see resolveDependencies).
+	subDirs map[string]string
+	// aliases maps the Helm path of an aliased subchart
+	// ("web/charts/cache-a") to its chart's name ("cache"), for the files
+	// of aliased subcharts.
+	aliases map[string]string
 }
 
 // helm renders input.helmChart like PipeCD's `helm template --no-hooks
@@ -53,11 +63,6 @@ func (r *Renderer) helm(ctx context.Context, a *appTree) ([]rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	if deps := ch.chart.Metadata.Dependencies; len(deps) > 0 {
-		if err := action.CheckDependencies(ch.chart, deps); err != nil {
-			return nil, fmt.Errorf("chart %s: %w (pipe does not download dependencies: run `helm dependency build` and commit charts/)", ch.desc, err)
-		}
-	}
 	opts := a.input.HelmOptions
 	if opts == nil {
 		opts = &config.InputHelmOptions{}
@@ -74,74 +79,6 @@ func (r *Renderer) helm(ctx context.Context, a *appTree) ([]rendered, error) {
 	return r.templateChart(ctx, ch, vals, rel)
 }
 
-// helmRelease is what a chart is rendered for: Helm's release and
-// capabilities.
-type helmRelease struct {
-	Name      string
-	Namespace string
-	// KubeVersion is .Capabilities.KubeVersion ("" is Helm's default);
-	// APIVersions are added to .Capabilities.APIVersions.
-	KubeVersion string
-	APIVersions []string
-}
-
-// templateChart renders a loaded chart with its values like `helm template
-// --no-hooks --include-crds`, each object sourced to its template.
-func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[string]any, rel helmRelease) ([]rendered, error) {
-	inst := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-	inst.DryRun, inst.DryRunOption, inst.ClientOnly, inst.Replace = true, "client", true, true
-	inst.DisableHooks, inst.IncludeCRDs = true, true
-	inst.ReleaseName = rel.Name
-	inst.Namespace = rel.Namespace
-	inst.APIVersions = chartutil.VersionSet(rel.APIVersions)
-	if rel.KubeVersion != "" {
-		kv, err := chartutil.ParseKubeVersion(rel.KubeVersion)
-		if err != nil {
-			return nil, fmt.Errorf("helmOptions.kubeVersion %q: %w", rel.KubeVersion, err)
-		}
-		inst.KubeVersion = kv
-	}
-	out, err := inst.RunWithContext(ctx, ch.chart, vals)
-	if err != nil {
-		return nil, ch.templateError(err)
-	}
-	return decodeStream([]byte(out.Manifest), "", false, func(d document, i int) Source {
-		return Source{File: ch.templateFile(d.source), Chart: ch.desc, Doc: i, Item: -1}
-	})
-}
-
-// templateFile maps a template name as Helm gives it (chart/templates/x.yaml,
-// chart/charts/sub/templates/y.yaml) to the file of a chart of the
-// repository; other names are kept.
-func (c *helmChart) templateFile(name string) string {
-	if c.repoDir == "" || name == "" {
-		return name
-	}
-	_, rest, ok := strings.Cut(name, "/")
-	if !ok {
-		return name
-	}
-	return path.Join(c.repoDir, rest)
-}
-
-// helmLocRe finds the template location in Helm's errors: "template:
-// chart/templates/x.yaml:12:3: ...", "execution error at
-// (chart/templates/x.yaml:12:3): ..." or "YAML parse error on
-// chart/templates/x.yaml: ..." (whose line is of the rendered output: not
-// kept).
-var helmLocRe = regexp.MustCompile(`(?:template: |\(|YAML parse error on )([^\s():]+\.(?:yaml|yml|tpl|txt|json))(?::(\d+):)?`)
-
-func (c *helmChart) templateError(err error) error {
-	e := &Error{Err: fmt.Errorf("helm template %s: %w", c.desc, err)}
-	if m := helmLocRe.FindStringSubmatch(err.Error()); m != nil {
-		e.File = c.templateFile(m[1])
-		if m[2] != "" {
-			e.Line, _ = strconv.Atoi(m[2])
-		}
-	}
-	return e
-}
-
 // localChart loads a chart directory of the repository (path relative to
 // the application directory).
 func (a *appTree) localChart(ref string) (*helmChart, error) {
@@ -154,7 +91,7 @@ func (a *appTree) localChart(ref string) (*helmChart, error) {
 		return nil, &Error{File: a.rel(dir), Err: fmt.Errorf("load chart: %w", err)}
 	}
 	rel := a.rel(dir)
-	return &helmChart{chart: c, desc: rel, repoDir: rel}, nil
+	return &helmChart{chart: c, desc: rel, repoDir: rel, tree: a.tree, dir: dir}, nil
 }
 
 // exists reports whether p exists, as itself (a symlink counts, wherever it
@@ -183,7 +120,7 @@ func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 		if p, err = t.confine(p, t.rel(p)); err != nil {
 			return nil, err
 		}
-		b, err := t.read(p, loader.MaxDecompressedFileSize)
+		b, err := t.read(p, archive.MaxDecompressedFileSize)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			// A dangling symlink: no rules, as for no file.
@@ -197,7 +134,7 @@ func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 	}
 	rules.AddDefaults()
 	var (
-		files []*loader.BufferedFile
+		files []*archive.BufferedFile
 		total int64
 	)
 	var walk func(real, name string, depth int) error
@@ -238,14 +175,14 @@ func loadChartDir(t *tree, dir string) (*chart.Chart, error) {
 			}
 			// Only regular files (a named pipe or a device is refused,
 			// naming it), and Helm's caps: a file, and the chart.
-			data, err := t.read(p, loader.MaxDecompressedFileSize)
+			data, err := t.read(p, archive.MaxDecompressedFileSize)
 			if err != nil {
 				return err
 			}
-			if total += int64(len(data)); total > loader.MaxDecompressedChartSize {
-				return fmt.Errorf("the chart's files are more than %s (Helm's limit for a chart, reached at %s)", fsafe.Bytes(loader.MaxDecompressedChartSize), t.rel(p))
+			if total += int64(len(data)); total > archive.MaxDecompressedChartSize {
+				return fmt.Errorf("the chart's files are more than %s (Helm's limit for a chart, reached at %s)", fsafe.Bytes(archive.MaxDecompressedChartSize), t.rel(p))
 			}
-			files = append(files, &loader.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))})
+			files = append(files, &archive.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))})
 		}
 		return nil
 	}

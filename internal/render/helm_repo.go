@@ -3,42 +3,43 @@ package render
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/fsafe"
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"github.com/gitops-pipe/pipe/internal/redact"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/repo"
-	"sigs.k8s.io/yaml"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 )
 
-// ChartRepo is an HTTP chart repository (an index.yaml and its charts),
-// with its credentials resolved.
+// ChartRepo is an HTTP chart repository (an index.yaml and its charts).
 type ChartRepo struct {
 	// Name is what helmChart.repository refers to.
 	Name string
 	// URL is the repository's base URL (index.yaml is below it).
 	URL      string
 	Username string
+	// Password is the password when it is known; ChartReposFromConfig
+	// leaves it empty and reads passwordEnv or passwordFile when a chart
+	// of the repository is first downloaded.
 	Password string
 	// Insecure skips TLS certificate verification for this repository.
 	Insecure bool
+
+	password *secret
 }
 
-// ChartReposFromConfig resolves the HTTP chart repositories of
-// .pipe/config.yaml: passwords come from the named environment variable
-// (through getenv) or file. GIT repositories are left out: they only give
-// credentials to charts fetched by gitRemote.
+// ChartReposFromConfig returns the HTTP chart repositories of
+// .pipe/config.yaml. Their passwords (passwordEnv through getenv, or
+// passwordFile) are read only when a chart of the repository is
+// downloaded: a repository whose variable is unset fails the applications
+// that use it, naming the repository, the variable and the config file,
+// and no other. GIT repositories are left out: they only give credentials
+// to charts fetched by gitRemote.
 //
 // A passwordFile is a path of the machine pipe runs on, which the trusted
 // config names: it may be anywhere, but it must be a regular file of at
@@ -46,36 +47,70 @@ type ChartRepo struct {
 // without blocking), and no error holds its content.
 func ChartReposFromConfig(repos []config.ChartRepository, getenv func(string) string) ([]ChartRepo, error) {
 	var out []ChartRepo
-	for _, c := range repos {
+	for i, c := range repos {
 		if c.Type == "GIT" {
 			continue
 		}
-		r := ChartRepo{Name: c.Name, URL: c.Address, Username: c.Username, Insecure: c.Insecure}
-		switch {
-		case c.PasswordEnv != "":
-			if r.Password = getenv(string(c.PasswordEnv)); r.Password == "" {
-				return nil, fmt.Errorf("chart repository %s: environment variable %s (passwordEnv) is not set", c.Name, c.PasswordEnv)
-			}
-		case c.PasswordFile != "":
-			b, err := fsafe.ReadHostFile(string(c.PasswordFile), fsafe.MaxSecretSize)
-			if err != nil {
-				return nil, fmt.Errorf("chart repository %s: passwordFile: %w (it must be a file holding the password only)", c.Name, err)
-			}
-			r.Password = strings.TrimRight(string(b), "\r\n")
+		field := fmt.Sprintf("chartRepositories[%d]", i)
+		if u, err := url.Parse(c.Address); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("chart repository %s: %s.address %q in %s is not an http(s) URL", c.Name, field, redactURL(c.Address), config.RepoConfigFile)
 		}
-		out = append(out, r)
+		out = append(out, ChartRepo{
+			Name: c.Name, URL: c.Address, Username: c.Username, Insecure: c.Insecure,
+			password: newSecret("chart repository "+c.Name, field, c.PasswordEnv, c.PasswordFile, getenv),
+		})
 	}
 	return out, nil
 }
 
-// indexCache keeps the repository indexes one Renderer downloaded, so that
-// rendering many applications reads each index once.
-type indexCache struct {
-	mu sync.Mutex
-	m  map[string]*repo.IndexFile
+// describe names the repository in messages: its name and URL.
+func (cr *ChartRepo) describe() string {
+	u := redactURL(cr.URL)
+	if cr.Name == "" || cr.Name == cr.URL {
+		return u
+	}
+	return cr.Name + " (" + u + ")"
 }
 
-func (r *Renderer) findRepo(name string) (*ChartRepo, error) {
+// credentials returns the repository's user and password (reading a
+// configured password now), unless they would cross the network in
+// clear: plain http to another host than this machine.
+func (cr *ChartRepo) credentials() (user, pass string, err error) {
+	pass = cr.Password
+	if pass == "" {
+		if pass, err = cr.password.get(); err != nil {
+			return "", "", err
+		}
+	}
+	if cr.Username == "" && pass == "" {
+		return "", "", nil
+	}
+	if redact.Cleartext(cr.URL) {
+		host := "its host"
+		if u, err := url.Parse(cr.URL); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		return "", "", fmt.Errorf("chart repository %s: refusing to send its credentials over plain http to %s, where anyone on the network path can read them: "+
+			"give it an https:// address (chartRepositories in %s); plain http carries credentials only to this machine (localhost, 127.0.0.1, ::1)", cr.Name, host, config.RepoConfigFile)
+	}
+	return cr.Username, pass, nil
+}
+
+// chartRepo finds the repository helmChart.repository (or a dependency's
+// repository) names: a configured name, also written "@name" or
+// "alias:name" (Chart.yaml's forms), or an http(s) URL, which takes the
+// credentials of the configured repository of that URL, if any.
+func (r *Renderer) chartRepo(repository string) (*ChartRepo, error) {
+	if strings.HasPrefix(repository, "http://") || strings.HasPrefix(repository, "https://") {
+		for i := range r.ChartRepos {
+			if strings.TrimSuffix(r.ChartRepos[i].URL, "/") == strings.TrimSuffix(repository, "/") {
+				return &r.ChartRepos[i], nil
+			}
+		}
+		u := strings.TrimSuffix(repository, "/")
+		return &ChartRepo{Name: u, URL: u}, nil
+	}
+	name := strings.TrimPrefix(strings.TrimPrefix(repository, "@"), "alias:")
 	var names []string
 	for i := range r.ChartRepos {
 		if r.ChartRepos[i].Name == name {
@@ -84,9 +119,9 @@ func (r *Renderer) findRepo(name string) (*ChartRepo, error) {
 		names = append(names, r.ChartRepos[i].Name)
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("helmChart.repository %q: no chart repository is configured (chartRepositories in .pipe/config.yaml)", name)
+		return nil, fmt.Errorf("helmChart.repository %q: no chart repository is configured (chartRepositories in %s); give the repository's https:// URL or configure it", repository, config.RepoConfigFile)
 	}
-	return nil, fmt.Errorf("helmChart.repository %q is not a configured chart repository (chartRepositories in .pipe/config.yaml: %s)", name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("helmChart.repository %q is not a configured chart repository (chartRepositories in %s: %s)", repository, config.RepoConfigFile, strings.Join(names, ", "))
 }
 
 // client returns the HTTP client for a repository: the injected one, with
@@ -112,37 +147,78 @@ func (r *Renderer) client(cr *ChartRepo) *http.Client {
 	return &c
 }
 
-// repoChart downloads a chart from a chart repository: the version
-// (exact, or a semver constraint; empty means the latest stable) is found
-// in the repository's index.yaml, and the archive's digest is checked
-// against the index.
-func (r *Renderer) repoChart(ctx context.Context, repoName, name, version string) (*helmChart, error) {
-	if strings.HasPrefix(repoName, "oci://") {
-		return nil, fmt.Errorf("helmChart.repository %q: OCI registries are not supported yet", repoName)
+// cacheKindChart is the download cache's kind of chart archives from
+// repositories, by repository URL, chart name and exact version.
+const cacheKindChart = "helm-chart"
+
+// repoChart loads a chart: from an OCI registry (oci://), or from a chart
+// repository (see chartRepo), where the version (exact, or a semver
+// constraint; empty means the latest stable) is found in index.yaml and
+// the archive's digest is checked against the index. A chart of an exact
+// version that is in the download cache is loaded with no network at all.
+func (r *Renderer) repoChart(ctx context.Context, repository, name, version string) (*helmChart, error) {
+	if strings.HasPrefix(repository, "oci://") {
+		return r.ociChart(ctx, repository, name, version)
 	}
-	cr, err := r.findRepo(repoName)
+	cr, err := r.chartRepo(repository)
 	if err != nil {
 		return nil, err
+	}
+	c := r.cache()
+	key := func(v string) string { return cr.URL + "|" + name + "|" + v }
+	if exactVersion(version) {
+		if data, ok := c.Get(cacheKindChart, key(version), maxDownload); ok {
+			return loadArchive(data, cr.Name+"/"+name)
+		}
 	}
 	idx, err := r.index(ctx, cr)
 	if err != nil {
 		return nil, err
 	}
-	cv, err := idx.Get(name, version)
-	if err != nil {
-		switch {
-		case errors.Is(err, repo.ErrNoChartName):
-			return nil, fmt.Errorf("chart %q is not in repository %s", name, cr.Name)
-		case version == "":
-			return nil, fmt.Errorf("chart %s/%s: no stable version in the repository index", cr.Name, name)
-		}
-		return nil, fmt.Errorf("chart %s/%s: no version %s in the repository index (%s)", cr.Name, name, version, versionsOf(idx, name))
+	cv, err := idx.get(name, version)
+	switch {
+	case errors.Is(err, errNoChartName):
+		return nil, fmt.Errorf("chart %q is not in chart repository %s", name, cr.describe())
+	case err != nil:
+		return nil, fmt.Errorf("chart %s/%s: %w", cr.Name, name, err)
+	case cv == nil && version == "":
+		return nil, fmt.Errorf("chart %s/%s: the repository index has no stable version (%s): set helmChart.version", cr.Name, name, idx.versions(name))
+	case cv == nil:
+		return nil, fmt.Errorf("chart %s/%s: no version %s in the repository index (%s)", cr.Name, name, version, idx.versions(name))
 	}
 	desc := cr.Name + "/" + name + "@" + cv.Version
+	data, err := r.repoArchive(ctx, c, cr, cv, key(cv.Version), desc)
+	if err != nil {
+		return nil, err
+	}
+	if version != cv.Version && exactVersion(version) {
+		c.Put(cacheKindChart, key(version), data)
+	}
+	return loadArchive(data, cr.Name+"/"+name)
+}
+
+// repoArchive returns the archive of an index entry: the cached copy when
+// the cache holds the index's digest (or, offline, the version), else
+// downloaded and checked against the index's digest.
+func (r *Renderer) repoArchive(ctx context.Context, c *fetchcache.Cache, cr *ChartRepo, cv *chartVersion, key, desc string) ([]byte, error) {
+	if _, ok := fetchcache.ParseDigest(cv.Digest); ok {
+		if data, ok := c.Blob(cv.Digest, maxDownload); ok {
+			c.SetRef(cacheKindChart, key, fetchcache.Digest(data))
+			return data, nil
+		}
+	} else if cv.Digest != "" {
+		return nil, fmt.Errorf("chart %s: the repository index's digest %q is not a SHA-256 in hex", desc, cv.Digest)
+	}
+	if c.Offline() {
+		if data, ok := c.Get(cacheKindChart, key, maxDownload); ok {
+			return data, nil
+		}
+		return nil, c.Missing("chart " + desc + " of repository " + cr.describe())
+	}
 	if len(cv.URLs) == 0 {
 		return nil, fmt.Errorf("chart %s: the repository index gives no URL", desc)
 	}
-	u, err := repo.ResolveReferenceURL(cr.URL, cv.URLs[0])
+	u, err := resolveReferenceURL(cr.URL, cv.URLs[0])
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", desc, err)
 	}
@@ -156,110 +232,27 @@ func (r *Renderer) repoChart(ctx context.Context, repoName, name, version string
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", desc, err)
 	}
-	if cv.Digest != "" {
-		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, cv.Digest) {
-			return nil, fmt.Errorf("chart %s: the archive's sha256 %s does not match the index's digest %s", desc, got, cv.Digest)
-		}
+	got := fetchcache.Digest(data)
+	if want, ok := fetchcache.ParseDigest(cv.Digest); ok && got != "sha256:"+want {
+		return nil, fmt.Errorf("chart %s: the archive downloaded from %s has digest %s, not the index's sha256:%s: the repository is inconsistent or the download was altered; nothing was rendered from it",
+			desc, redactURL(u), got, want)
 	}
-	c, err := loader.LoadArchive(bytes.NewReader(data))
+	c.Put(cacheKindChart, key, data)
+	return data, nil
+}
+
+// loadArchive loads a chart archive (.tgz) within Helm's limits; the
+// chart is named where@version, with the version of its Chart.yaml.
+func loadArchive(data []byte, where string) (*helmChart, error) {
+	ch, err := loader.LoadArchive(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("chart %s: %w", desc, err)
+		return nil, fmt.Errorf("chart %s: %w", where, err)
 	}
-	return &helmChart{chart: c, desc: desc}, nil
-}
-
-func versionsOf(idx *repo.IndexFile, name string) string {
-	var vs []string
-	for i, cv := range idx.Entries[name] {
-		if i == 10 {
-			vs = append(vs, "...")
-			break
-		}
-		vs = append(vs, cv.Version)
-	}
-	return "has " + strings.Join(vs, ", ")
-}
-
-// credentials returns the repository's user and password, unless they
-// would cross the network in clear: plain http to another host than this
-// machine.
-func (cr *ChartRepo) credentials() (user, pass string, err error) {
-	if cr.Username == "" && cr.Password == "" {
-		return "", "", nil
-	}
-	if redact.Cleartext(cr.URL) {
-		host := "its host"
-		if u, err := url.Parse(cr.URL); err == nil && u.Host != "" {
-			host = u.Host
-		}
-		return "", "", fmt.Errorf("chart repository %s: refusing to send its credentials over plain http to %s, where anyone on the network path can read them: "+
-			"give it an https:// address (chartRepositories in .pipe/config.yaml); plain http carries credentials only to this machine (localhost, 127.0.0.1, ::1)", cr.Name, host)
-	}
-	return cr.Username, cr.Password, nil
+	return &helmChart{chart: ch, desc: where + "@" + ch.Metadata.Version}, nil
 }
 
 func sameHost(a, b string) bool {
 	ua, err1 := url.Parse(a)
 	ub, err2 := url.Parse(b)
 	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && ua.Host == ub.Host
-}
-
-// index downloads and parses a repository's index.yaml, once per Renderer.
-func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*repo.IndexFile, error) {
-	r.indexes.mu.Lock()
-	defer r.indexes.mu.Unlock()
-	if idx, ok := r.indexes.m[cr.URL]; ok {
-		return idx, nil
-	}
-	user, pass, err := cr.credentials()
-	if err != nil {
-		return nil, err
-	}
-	u := strings.TrimSuffix(cr.URL, "/") + "/index.yaml"
-	data, err := r.getWith(ctx, r.client(cr), u, user, pass)
-	if err != nil {
-		return nil, fmt.Errorf("chart repository %s: %w", cr.Name, err)
-	}
-	idx, err := parseIndex(data)
-	if err != nil {
-		return nil, fmt.Errorf("chart repository %s: index.yaml: %w", cr.Name, err)
-	}
-	if r.indexes.m == nil {
-		r.indexes.m = map[string]*repo.IndexFile{}
-	}
-	r.indexes.m[cr.URL] = idx
-	return idx, nil
-}
-
-// parseIndex reads a repository index (YAML or JSON) like Helm, dropping
-// empty entries.
-func parseIndex(data []byte) (*repo.IndexFile, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, repo.ErrEmptyIndexYaml
-	}
-	idx := &repo.IndexFile{}
-	var err error
-	if json.Valid(data) {
-		err = json.Unmarshal(data, idx)
-	} else {
-		err = yaml.Unmarshal(data, idx)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if idx.APIVersion == "" {
-		return nil, repo.ErrNoAPIVersion
-	}
-	for name, cvs := range idx.Entries {
-		kept := cvs[:0]
-		for _, cv := range cvs {
-			if cv != nil && cv.Metadata != nil && cv.Version != "" {
-				kept = append(kept, cv)
-			}
-		}
-		idx.Entries[name] = kept
-	}
-	idx.SortEntries()
-	return idx, nil
 }

@@ -3,6 +3,7 @@ package render
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -16,9 +17,8 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/repo"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"sigs.k8s.io/yaml"
 )
 
@@ -29,13 +29,18 @@ type chartRepoServer struct {
 	*httptest.Server
 	indexHits atomic.Int32
 	files     map[string][]byte
+	// requests counts every request, answered or not.
+	requests atomic.Int32
+	// anonymous serves without credentials.
+	anonymous atomic.Bool
 }
 
-func newChartRepo(t *testing.T, tls bool, mutate func(idx *repo.IndexFile)) *chartRepoServer {
+func newChartRepo(t *testing.T, tls bool, mutate func(idx *chartIndex)) *chartRepoServer {
 	t.Helper()
 	s := &chartRepoServer{files: map[string][]byte{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != "reader" || p != "s3cret" {
+		s.requests.Add(1)
+		if u, p, ok := r.BasicAuth(); !s.anonymous.Load() && (!ok || u != "reader" || p != "s3cret") {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
@@ -64,7 +69,7 @@ func newChartRepo(t *testing.T, tls bool, mutate func(idx *repo.IndexFile)) *cha
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	idx := repo.NewIndexFile()
+	idx := &chartIndex{APIVersion: "v1", Entries: map[string][]*chartVersion{}}
 	for _, v := range []string{"0.1.0", "0.2.0", "0.3.0-rc.1"} {
 		ch.Metadata.Version = v
 		p, err := chartutil.Save(ch, out)
@@ -79,15 +84,7 @@ func newChartRepo(t *testing.T, tls bool, mutate func(idx *repo.IndexFile)) *cha
 		name := filepath.Base(p)
 		s.files["/charts/archives/"+name] = data
 		md := *ch.Metadata
-		if err := idx.MustAdd(&md, "archives/"+name, "", "sha256:"+hex.EncodeToString(sum[:])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Helm writes "sha256:<hex>" only with provenance; index digests are plain hex.
-	for _, cvs := range idx.Entries {
-		for _, cv := range cvs {
-			cv.Digest = strings.TrimPrefix(cv.Digest, "sha256:")
-		}
+		idx.Entries[md.Name] = append(idx.Entries[md.Name], &chartVersion{Metadata: &md, URLs: []string{"archives/" + name}, Digest: hex.EncodeToString(sum[:])})
 	}
 	if mutate != nil {
 		mutate(idx)
@@ -139,11 +136,42 @@ func TestHelmChartRepository(t *testing.T) {
 	if n := srv.indexHits.Load(); n != 1 {
 		t.Errorf("index.yaml downloaded %d times by one renderer, want 1", n)
 	}
+
+	// The other ways to name a repository: "@name", "alias:name" (Chart.yaml's
+	// forms), and its URL, which takes the configured repository's
+	// credentials.
+	for _, repository := range []string{"@example", "alias:example", srv.URL + "/charts", srv.URL + "/charts/"} {
+		in := config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{Repository: repository, Name: "web", Version: "0.2.0"}}
+		m := mustRender(t, r, app(root, "app", in))
+		if got := m.Objects[1].Source.Chart; !strings.HasSuffix(got, "/web@0.2.0") {
+			t.Errorf("repository %q: chart %s", repository, got)
+		}
+	}
+}
+
+// A repository URL that no chartRepositories entry has is read without
+// credentials (a dependency of Chart.lock on a public repository).
+func TestHelmChartRepositoryURL(t *testing.T) {
+	srv := newChartRepo(t, false, nil)
+	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
+	in := config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{Repository: srv.URL + "/charts", Name: "web", Version: "~0.1"}}
+	err := renderErr(t, &Renderer{HTTP: srv.Client()}, app(root, "app", in))
+	wantErr(t, err, "chart repository "+srv.URL+"/charts", "401 Unauthorized")
+	srv.anonymous.Store(true)
+	m := mustRender(t, &Renderer{HTTP: srv.Client()}, app(root, "app", in))
+	if got := m.Objects[1].Source.Chart; got != srv.URL+"/charts/web@0.1.0" {
+		t.Errorf("chart %s", got)
+	}
+	in.HelmChart.Repository += "/"
+	m = mustRender(t, &Renderer{HTTP: srv.Client()}, app(root, "app", in))
+	if got := m.Objects[1].Source.Chart; got != srv.URL+"/charts/web@0.1.0" {
+		t.Errorf("with a trailing slash: chart %s", got)
+	}
 }
 
 func TestHelmChartRepositoryErrors(t *testing.T) {
 	srv := newChartRepo(t, false, nil)
-	bad := newChartRepo(t, false, func(idx *repo.IndexFile) {
+	bad := newChartRepo(t, false, func(idx *chartIndex) {
 		idx.Entries["web"][0].Digest = strings.Repeat("0", 64)
 	})
 	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
@@ -156,21 +184,25 @@ func TestHelmChartRepositoryErrors(t *testing.T) {
 		want []string
 	}{
 		{"no such version", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{srv.repo(false)}}, repoInput("web", "9.9.9"),
-			[]string{"app/app.pipecd.yaml", "chart example/web: no version 9.9.9", "has 0.3.0-rc.1, 0.2.0, 0.1.0"}},
+			[]string{"app/app.pipecd.yaml", "chart example/web: no version 9.9.9", "it has 0.3.0-rc.1, 0.2.0, 0.1.0"}},
+		{"no matching version", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{srv.repo(false)}}, repoInput("web", "^1.0"),
+			[]string{"chart example/web: no version ^1.0 in the repository index (it has 0.3.0-rc.1, 0.2.0, 0.1.0)"}},
+		{"bad constraint", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{srv.repo(false)}}, repoInput("web", "not a version"),
+			[]string{`version "not a version" is neither a version nor a semver constraint`}},
 		{"no such chart", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{srv.repo(false)}}, repoInput("api", "1.0.0"),
-			[]string{`chart "api" is not in repository example`}},
+			[]string{`chart "api" is not in chart repository example (` + srv.URL + "/charts)"}},
 		{"unknown repository", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{srv.repo(false)}},
 			config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{Repository: "other", Name: "web"}},
-			[]string{`"other" is not a configured chart repository`, "example"}},
+			[]string{`"other" is not a configured chart repository`, "chartRepositories in .pipe/config.yaml: example"}},
+		{"no repository configured", &Renderer{HTTP: srv.Client()},
+			config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{Repository: "other", Name: "web"}},
+			[]string{`helmChart.repository "other": no chart repository is configured`, "https:// URL"}},
 		{"wrong password", &Renderer{HTTP: srv.Client(), ChartRepos: []ChartRepo{wrongPass}}, repoInput("web", "0.1.0"),
 			[]string{"chart repository example", "401 Unauthorized"}},
 		{"digest mismatch", &Renderer{HTTP: bad.Client(), ChartRepos: []ChartRepo{bad.repo(false)}}, repoInput("web", "0.1.0"),
-			[]string{"example/web@0.1.0", "does not match the index's digest"}},
+			[]string{"chart example/web@0.1.0: the archive downloaded from " + bad.URL + "/charts/archives/web-0.1.0.tgz has digest sha256:", "not the index's sha256:000000", "nothing was rendered from it"}},
 		{"no HTTP client", &Renderer{ChartRepos: []ChartRepo{srv.repo(false)}}, repoInput("web", "0.1.0"),
 			[]string{"no HTTP client"}},
-		{"OCI", &Renderer{HTTP: srv.Client()},
-			config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{Repository: "oci://ghcr.io/org/charts", Name: "web"}},
-			[]string{"OCI registries are not supported"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -203,27 +235,36 @@ func TestChartReposFromConfig(t *testing.T) {
 		{Type: "HTTP", Name: "b", Address: "https://b.example.com", Username: "u", PasswordFile: config.HostPath(filepath.Join(secret, "charts")), Insecure: true},
 		{Type: "GIT", GitRemote: "git@github.com:org/charts.git"},
 		{Type: "HTTP", Name: "c", Address: "https://c.example.com"},
+		{Type: "HTTP", Name: "d", Address: "https://d.example.com", Username: "u", PasswordEnv: "UNSET_PASSWORD"},
 	}, getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []ChartRepo{
-		{Name: "a", URL: "https://a.example.com", Username: "u", Password: "from-env"},
-		{Name: "b", URL: "https://b.example.com", Username: "u", Password: "from-file", Insecure: true},
-		{Name: "c", URL: "https://c.example.com"},
+	want := []struct {
+		name, url, user, pass string
+		insecure              bool
+	}{
+		{"a", "https://a.example.com", "u", "from-env", false},
+		{"b", "https://b.example.com", "u", "from-file", true},
+		{"c", "https://c.example.com", "", "", false},
 	}
-	if len(repos) != len(want) {
+	if len(repos) != 4 {
 		t.Fatalf("repos = %+v", repos)
 	}
-	for i := range want {
-		if repos[i] != want[i] {
-			t.Errorf("repo %d = %+v, want %+v", i, repos[i], want[i])
+	for i, w := range want {
+		cr := repos[i]
+		user, pass, err := cr.credentials()
+		if err != nil || cr.Name != w.name || cr.URL != w.url || user != w.user || pass != w.pass || cr.Insecure != w.insecure {
+			t.Errorf("repo %d = %+v (credentials %q, %q, %v), want %+v", i, cr, user, pass, err, w)
 		}
 	}
-	_, err = ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "a", PasswordEnv: "MISSING"}}, getenv)
-	if err == nil || !strings.Contains(err.Error(), "MISSING (passwordEnv) is not set") {
-		t.Errorf("err = %v", err)
-	}
+	// An unset variable fails when the password is needed, naming the
+	// repository, the variable and the config file.
+	_, _, err = repos[3].credentials()
+	wantErr(t, err, "chart repository d: environment variable UNSET_PASSWORD (chartRepositories[4].passwordEnv in .pipe/config.yaml) is not set")
+
+	_, err = ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "x", Address: "ftp://x.example.com"}}, getenv)
+	wantErr(t, err, `chart repository x: chartRepositories[0].address "ftp://x.example.com" in .pipe/config.yaml is not an http(s) URL`)
 
 	// A passwordFile is a regular file of bounded size; a named pipe does
 	// not block; no error shows the content.
@@ -232,22 +273,27 @@ func TestChartReposFromConfig(t *testing.T) {
 		t.Logf("mkfifo: %v", err)
 		pipe = ""
 	}
+	const prefix = "chart repository a: chartRepositories[0].passwordFile in .pipe/config.yaml: "
 	for _, c := range []struct {
 		file string
 		want []string
 	}{
-		{filepath.Join(dir, "nope"), []string{"chart repository a: passwordFile:", "nope", "no such file"}},
-		{filepath.Join(dir, "big"), []string{"chart repository a: passwordFile:", "big is 65537 bytes, more than the 64 KiB pipe reads from one file"}},
-		{"/dev/zero", []string{"chart repository a: passwordFile: /dev/zero is a character device, not a regular file"}},
+		{filepath.Join(dir, "nope"), []string{prefix, "nope", "no such file"}},
+		{filepath.Join(dir, "big"), []string{prefix, "big is 65537 bytes, more than the 64 KiB pipe reads from one file"}},
+		{"/dev/zero", []string{prefix + "/dev/zero is a character device, not a regular file"}},
 		{dir, []string{"is a directory, not a regular file"}},
-		{pipe, []string{"chart repository a: passwordFile:", "pipe is a named pipe, not a regular file"}},
+		{pipe, []string{prefix, "pipe is a named pipe, not a regular file"}},
 	} {
 		if c.file == "" {
 			continue
 		}
+		repos, err := ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "a", Address: "https://a.example.com", Username: "u", PasswordFile: config.HostPath(c.file)}}, getenv)
+		if err != nil {
+			t.Fatalf("%s: the file was read before it was needed: %v", c.file, err)
+		}
 		done := make(chan error, 1)
 		go func() {
-			_, err := ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "a", PasswordFile: config.HostPath(c.file)}}, getenv)
+			_, _, err := repos[0].credentials()
 			done <- err
 		}()
 		select {
@@ -260,4 +306,30 @@ func TestChartReposFromConfig(t *testing.T) {
 			t.Fatalf("%s: reading the passwordFile blocked", c.file)
 		}
 	}
+}
+
+// An unset passwordEnv fails only the applications that use a chart of
+// its repository, not the others (nor the plan).
+func TestChartRepositoryPasswordLazy(t *testing.T) {
+	srv := newChartRepo(t, false, nil)
+	root := writeFiles(t, t.TempDir(), map[string]string{
+		"plain/deployment.yaml": fmt.Sprintf(deployment, "plain"),
+	})
+	repos, err := ChartReposFromConfig([]config.ChartRepository{
+		{Type: "HTTP", Name: "example", Address: srv.URL + "/charts", Username: "reader", PasswordEnv: "EXAMPLE_PASSWORD"},
+	}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Renderer{HTTP: srv.Client(), ChartRepos: repos}
+	mustRender(t, r, app(root, "plain", config.KubernetesDeploymentInput{}))
+	err = renderErr(t, r, app(root, "plain", repoInput("web", "0.1.0")))
+	wantErr(t, err, "chart repository example: environment variable EXAMPLE_PASSWORD (chartRepositories[0].passwordEnv in .pipe/config.yaml) is not set")
+	if n := srv.requests.Load(); n != 0 {
+		t.Errorf("%d requests without the password", n)
+	}
+	repos, _ = ChartReposFromConfig([]config.ChartRepository{
+		{Type: "HTTP", Name: "example", Address: srv.URL + "/charts", Username: "reader", PasswordEnv: "EXAMPLE_PASSWORD"},
+	}, func(k string) string { return map[string]string{"EXAMPLE_PASSWORD": "s3cret"}[k] })
+	mustRender(t, &Renderer{HTTP: srv.Client(), ChartRepos: repos}, app(root, "plain", repoInput("web", "0.1.0")))
 }

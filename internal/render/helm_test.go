@@ -172,7 +172,7 @@ func TestHelmErrors(t *testing.T) {
 		{name: "chart outside the repository", in: helm("../../private", nil),
 			want: []string{"helmChart.path", "outside the repository"}},
 		{name: "missing dependencies", in: helm("../charts/deps", nil),
-			want: []string{"chart charts/deps", "missing in charts/ directory: redis", "helm dependency build"}},
+			want: []string{"chart charts/deps: dependency redis is missing in charts/ and the chart has no Chart.lock", "helm dependency update charts/deps"}, file: "charts/deps/Chart.yaml"},
 		{name: "kubeVersion", in: helm("../charts/old", &config.InputHelmOptions{KubeVersion: "1.30.0"}),
 			want: []string{"chart requires kubeVersion: <1.20.0"}},
 		{name: "bad kubeVersion", in: helm("../charts/old", &config.InputHelmOptions{KubeVersion: "latest"}),

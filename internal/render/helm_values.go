@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,8 +11,7 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/redact"
-	"helm.sh/helm/v3/pkg/strvals"
+	"helm.sh/helm/v4/pkg/strvals"
 	"sigs.k8s.io/yaml"
 )
 
@@ -105,45 +102,3 @@ func mergeMaps(a, b map[string]any) map[string]any {
 	}
 	return out
 }
-
-// maxDownload bounds what one download may read (a large repository index
-// is tens of MB).
-const maxDownload = 256 << 20
-
-// get downloads a URL through the injected client, with basic auth when
-// user is set.
-func (r *Renderer) get(ctx context.Context, rawURL, user, password string) ([]byte, error) {
-	return r.getWith(ctx, r.HTTP, rawURL, user, password)
-}
-
-func (r *Renderer) getWith(ctx context.Context, c *http.Client, rawURL, user, password string) ([]byte, error) {
-	if c == nil {
-		return nil, fmt.Errorf("cannot download %s: no HTTP client was given to rendering", redactURL(rawURL))
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, err
-	}
-	if user != "" {
-		req.SetBasicAuth(user, password)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("GET %s: %s", redactURL(rawURL), resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxDownload+1))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", redactURL(rawURL), err)
-	}
-	if len(b) > maxDownload {
-		return nil, fmt.Errorf("GET %s: larger than %d bytes", redactURL(rawURL), maxDownload)
-	}
-	return b, nil
-}
-
-// redactURL drops the credentials of a URL for messages (see redact.URL).
-func redactURL(s string) string { return redact.URL(s) }

@@ -28,6 +28,10 @@ type Renderer struct {
 	// ChartRepos are the chart repositories of .pipe/config.yaml that
 	// helmChart.repository names (see ChartReposFromConfig).
 	ChartRepos []ChartRepo
+	// ChartRegistries are the OCI registries of .pipe/config.yaml with
+	// their credentials (see ChartRegistriesFromConfig); a registry not
+	// among them is read with the Docker credential file's, if any.
+	ChartRegistries []ChartRegistry
 	// DefaultNamespace is the namespace of namespaced objects that name none
 	// (when the application sets no input.namespace), for their keys; ""
 	// means "default". It is also Helm's .Release.Namespace then.
@@ -40,7 +44,7 @@ type Renderer struct {
 	// what is not fails naming it.
 	Offline bool
 
-	indexes indexCache
+	fetch fetchState
 }
 
 // KubernetesApp is a Kubernetes application in a tree to render.

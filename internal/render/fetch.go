@@ -1,0 +1,90 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
+	"github.com/gitops-pipe/pipe/internal/fsafe"
+	"github.com/gitops-pipe/pipe/internal/redact"
+)
+
+// maxDownload bounds what one download may read (a large repository index
+// is tens of MB; Helm caps a chart at 100 MiB decompressed).
+const maxDownload = 256 << 20
+
+// cacheKindValues is the download cache's kind of remote values files, by
+// URL.
+const cacheKindValues = "helm-values"
+
+// cache returns the Renderer's download cache (CacheDir, Offline).
+func (r *Renderer) cache() *fetchcache.Cache {
+	r.fetch.cacheOnce.Do(func() {
+		r.fetch.cache = fetchcache.New(r.CacheDir, fetchcache.Options{Offline: r.Offline})
+	})
+	return r.fetch.cache
+}
+
+// get downloads a remote values file through the injected client, with
+// basic auth when user is set: from the network each time (a values file
+// at a URL may change), kept in the cache for offline runs, which read
+// the copy of the last run that had network.
+func (r *Renderer) get(ctx context.Context, rawURL, user, password string) ([]byte, error) {
+	c := r.cache()
+	if c.Offline() {
+		if b, ok := c.Get(cacheKindValues, rawURL, maxDownload); ok {
+			return b, nil
+		}
+		return nil, c.Missing("the values file " + redactURL(rawURL))
+	}
+	b, err := r.getWith(ctx, r.HTTP, rawURL, user, password)
+	if err != nil {
+		return nil, err
+	}
+	c.Put(cacheKindValues, rawURL, b)
+	return b, nil
+}
+
+// getWith downloads a URL with the client c (nil refuses), at most
+// maxDownload bytes, with basic auth when user is set. It never reads the
+// cache: callers decide what may come from it.
+func (r *Renderer) getWith(ctx context.Context, c *http.Client, rawURL, user, password string) ([]byte, error) {
+	if r.Offline {
+		// Callers check the cache first; this is the last line.
+		return nil, r.cache().Missing(redactURL(rawURL))
+	}
+	if c == nil {
+		return nil, fmt.Errorf("cannot download %s: no HTTP client was given to rendering", redactURL(rawURL))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, redact.Error(err)
+	}
+	if user != "" || password != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, redact.Error(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("GET %s: %s", redactURL(rawURL), resp.Status)
+	}
+	if resp.ContentLength > maxDownload {
+		return nil, fmt.Errorf("GET %s: the response is %s, more than the %s pipe downloads", redactURL(rawURL), fsafe.Bytes(resp.ContentLength), fsafe.Bytes(maxDownload))
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxDownload+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", redactURL(rawURL), redact.Error(err))
+	}
+	if len(b) > maxDownload {
+		return nil, fmt.Errorf("GET %s: the response is larger than the %s pipe downloads", redactURL(rawURL), fsafe.Bytes(maxDownload))
+	}
+	return b, nil
+}
+
+// redactURL drops the credentials of a URL for messages (see redact.URL).
+func redactURL(s string) string { return redact.URL(s) }

@@ -1,0 +1,224 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"sigs.k8s.io/yaml"
+)
+
+// chartIndex is a chart repository's index.yaml, in Helm's format (Helm's
+// own pkg/repo brings its getters, plugins and OCI client along).
+type chartIndex struct {
+	APIVersion string                     `json:"apiVersion"`
+	Entries    map[string][]*chartVersion `json:"entries"`
+}
+
+// chartVersion is an entry of an index: a chart's metadata and where its
+// archive is.
+type chartVersion struct {
+	*chart.Metadata
+	URLs []string `json:"urls"`
+	// Digest is the archive's SHA-256, in hex (Helm writes no prefix).
+	Digest string `json:"digest,omitempty"`
+}
+
+var errNoChartName = errors.New("no chart of that name in the index")
+
+// parseIndex reads a repository index (YAML or JSON) like Helm, dropping
+// entries without metadata or version, each chart's versions newest first.
+func parseIndex(data []byte) (*chartIndex, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("the file is empty")
+	}
+	idx := &chartIndex{}
+	var err error
+	if json.Valid(data) {
+		err = json.Unmarshal(data, idx)
+	} else {
+		err = yaml.Unmarshal(data, idx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if idx.APIVersion == "" {
+		return nil, errors.New("no apiVersion: not a chart repository index")
+	}
+	for name, cvs := range idx.Entries {
+		idx.Entries[name] = slices.DeleteFunc(cvs, func(cv *chartVersion) bool {
+			return cv == nil || cv.Metadata == nil || cv.Version == ""
+		})
+	}
+	idx.sortEntries()
+	return idx, nil
+}
+
+// sortEntries sorts each chart's versions newest first (unparsable last),
+// like Helm.
+func (i *chartIndex) sortEntries() {
+	for _, vs := range i.Entries {
+		slices.SortStableFunc(vs, func(a, b *chartVersion) int {
+			va, erra := semver.NewVersion(a.Version)
+			vb, errb := semver.NewVersion(b.Version)
+			switch {
+			case erra != nil && errb != nil:
+				return 0
+			case erra != nil:
+				return 1
+			case errb != nil:
+				return -1
+			}
+			return vb.Compare(va)
+		})
+	}
+}
+
+// get finds a version like Helm's IndexFile.Get: an exact match first,
+// else the newest matching the constraint ("" is the newest stable).
+func (i *chartIndex) get(name, version string) (*chartVersion, error) {
+	vs, ok := i.Entries[name]
+	if !ok {
+		return nil, errNoChartName
+	}
+	constraint := "*"
+	if version != "" {
+		constraint = version
+		for _, v := range vs {
+			if v.Version == version {
+				return v, nil
+			}
+		}
+	}
+	c, err := semver.NewConstraint(constraint)
+	if err != nil {
+		return nil, fmt.Errorf("version %q is neither a version nor a semver constraint: %w", version, err)
+	}
+	for _, v := range vs {
+		if sv, err := semver.NewVersion(v.Version); err == nil && c.Check(sv) {
+			return v, nil
+		}
+	}
+	return nil, nil
+}
+
+// versions lists a chart's versions for messages (the newest ten).
+func (i *chartIndex) versions(name string) string {
+	var vs []string
+	for n, cv := range i.Entries[name] {
+		if n == 10 {
+			vs = append(vs, "...")
+			break
+		}
+		vs = append(vs, cv.Version)
+	}
+	if len(vs) == 0 {
+		return "it lists no version"
+	}
+	return "it has " + strings.Join(vs, ", ")
+}
+
+// exactVersion reports whether a helmChart.version names one version
+// (1.2.3, v1.2.3-rc.1+build) rather than a range: such a chart, once
+// cached, is rendered with no network at all.
+func exactVersion(v string) bool {
+	_, err := semver.StrictNewVersion(strings.TrimPrefix(v, "v"))
+	return err == nil
+}
+
+// resolveReferenceURL resolves an index's archive URL against the
+// repository URL like Helm (the repository URL as a directory, its query
+// kept).
+func resolveReferenceURL(baseURL, refURL string) (string, error) {
+	ref, err := url.Parse(refURL)
+	if err != nil {
+		return "", fmt.Errorf("the index's URL %q does not parse: %w", redactURL(refURL), err)
+	}
+	if ref.IsAbs() {
+		return refURL, nil
+	}
+	base, err := url.Parse(baseURL)
+	if err != nil {
+		return "", fmt.Errorf("the repository URL does not parse: %w", err)
+	}
+	base.RawPath = strings.TrimSuffix(base.RawPath, "/") + "/"
+	base.Path = strings.TrimSuffix(base.Path, "/") + "/"
+	u := base.ResolveReference(ref)
+	u.RawQuery = base.RawQuery
+	return u.String(), nil
+}
+
+// fetchState is what one Renderer downloaded: the parsed repository
+// indexes (each read once per run), and the download cache.
+type fetchState struct {
+	mu      sync.Mutex
+	indexes map[string]*indexEntry
+
+	cacheOnce sync.Once
+	cache     *fetchcache.Cache
+}
+
+// indexEntry is one repository's index, downloaded once.
+type indexEntry struct {
+	mu  sync.Mutex
+	idx *chartIndex
+}
+
+// cacheKindIndex is the download cache's kind of repository indexes, by
+// repository URL.
+const cacheKindIndex = "helm-index"
+
+// index returns a repository's index.yaml, parsed: downloaded once per
+// Renderer (and stored in the cache), or the cached copy offline.
+func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*chartIndex, error) {
+	r.fetch.mu.Lock()
+	e := r.fetch.indexes[cr.URL]
+	if e == nil {
+		if r.fetch.indexes == nil {
+			r.fetch.indexes = map[string]*indexEntry{}
+		}
+		e = &indexEntry{}
+		r.fetch.indexes[cr.URL] = e
+	}
+	r.fetch.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.idx != nil {
+		return e.idx, nil
+	}
+	c := r.cache()
+	var data []byte
+	if c.Offline() {
+		var ok bool
+		if data, ok = c.Get(cacheKindIndex, cr.URL, maxDownload); !ok {
+			return nil, c.Missing(fmt.Sprintf("the index of chart repository %s", cr.describe()))
+		}
+	} else {
+		user, pass, err := cr.credentials()
+		if err != nil {
+			return nil, err
+		}
+		u := strings.TrimSuffix(cr.URL, "/") + "/index.yaml"
+		if data, err = r.getWith(ctx, r.client(cr), u, user, pass); err != nil {
+			return nil, fmt.Errorf("chart repository %s: %w", cr.describe(), err)
+		}
+	}
+	idx, err := parseIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("chart repository %s: index.yaml: %w", cr.describe(), err)
+	}
+	if !c.Offline() {
+		c.Put(cacheKindIndex, cr.URL, data)
+	}
+	e.idx = idx
+	return idx, nil
+}

@@ -1,0 +1,112 @@
+package render
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Bounds of a repository's tag list: a registry is named by the
+// application, which a pull request controls, and could page forever.
+const (
+	maxTagPages = 1000
+	maxTags     = 100000
+)
+
+// resolveTag picks the highest tag matching a version constraint ("" is
+// the newest stable), like Helm: tags are read as strict semver, "_" for
+// "+". Online the tags are listed (and cached); offline the cached list
+// of the last run that had network is used.
+func (s *ociSession) resolveTag(constraint string) (string, error) {
+	what := "oci://" + s.repo.Name()
+	var tags []string
+	if data, ok := s.cache.Get(cacheKindOCITags, s.repo.Name(), maxManifest); s.cache.Offline() && ok {
+		if err := json.Unmarshal(data, &tags); err != nil {
+			return "", s.cache.Missing("the tags of " + what)
+		}
+	} else if s.cache.Offline() {
+		return "", s.cache.Missing(fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint))
+	} else {
+		opts, err := s.options()
+		if err != nil {
+			return "", err
+		}
+		if tags, err = listTags(s.ctx, s.repo, opts); err != nil {
+			return "", ociError(what, s.auth, err)
+		}
+		if b, err := json.Marshal(tags); err == nil {
+			s.cache.Put(cacheKindOCITags, s.repo.Name(), b)
+		}
+	}
+	c, err := semver.NewConstraint(cmpOr(constraint, "*"))
+	if err != nil {
+		return "", fmt.Errorf("OCI chart %s: version %q is neither a version nor a semver constraint: %w", what, constraint, err)
+	}
+	var vs []*semver.Version
+	byVersion := map[*semver.Version]string{}
+	for _, t := range tags {
+		if v, err := semver.StrictNewVersion(strings.ReplaceAll(t, "_", "+")); err == nil {
+			vs = append(vs, v)
+			byVersion[v] = t
+		}
+	}
+	slices.SortFunc(vs, func(a, b *semver.Version) int { return b.Compare(a) })
+	for _, v := range vs {
+		if c.Check(v) {
+			return byVersion[v], nil
+		}
+	}
+	listed := make([]string, 0, 10)
+	for i, v := range vs {
+		if i == 10 {
+			listed = append(listed, "...")
+			break
+		}
+		listed = append(listed, byVersion[v])
+	}
+	has := "it has no semver tag"
+	if len(listed) > 0 {
+		has = "it has " + strings.Join(listed, ", ")
+	}
+	if constraint == "" {
+		return "", fmt.Errorf("OCI chart %s: no stable version among the tags (%s): set helmChart.version", what, has)
+	}
+	return "", fmt.Errorf("OCI chart %s: no tag matches version %s (%s)", what, constraint, has)
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// listTags lists a repository's tags, page after page, within bounds.
+func listTags(ctx context.Context, repo name.Repository, opts []remote.Option) ([]string, error) {
+	p, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, err
+	}
+	l, err := p.Lister(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	for pages := 0; l.HasNext(); pages++ {
+		if pages == maxTagPages || len(tags) > maxTags {
+			return nil, fmt.Errorf("the registry lists more than %d tags or %d pages of tags for %s: give helmChart.version an exact version, which needs no list", maxTags, maxTagPages, repo.Name())
+		}
+		page, err := l.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tags = append(tags, page.Tags...)
+	}
+	return tags, nil
+}
