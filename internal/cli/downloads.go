@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"github.com/gitops-pipe/pipe/internal/netguard"
 	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/gitops-pipe/pipe/internal/render"
@@ -67,20 +68,21 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 	return d
 }
 
-// cacheDir is --download-cache, else $XDG_CACHE_HOME/pipe/downloads, else
-// ~/.cache/pipe/downloads; "" when none can be found (nothing is cached
-// then).
+// cacheDir is --download-cache (or PIPE_DOWNLOAD_CACHE), else
+// fetchcache.DefaultDir's; "" when none can be found: nothing is cached
+// then, and --offline fails naming what is missing.
 func (a *app) cacheDir(v *viper.Viper) string {
 	if d := v.GetString("download-cache"); d != "" {
+		if abs, err := filepath.Abs(d); err == nil {
+			return abs
+		}
 		return d
 	}
-	if x := a.env.Getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
-		return filepath.Join(x, "pipe", "downloads")
+	d, err := fetchcache.DefaultDir(a.env.Getenv)
+	if err != nil {
+		return ""
 	}
-	if h := a.env.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".cache", "pipe", "downloads")
-	}
-	return ""
+	return d
 }
 
 // trustedHosts are the servers the trusted configuration names: chart

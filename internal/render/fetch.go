@@ -22,7 +22,7 @@ const cacheKindValues = "helm-values"
 // cache returns the Renderer's download cache (CacheDir, Offline).
 func (r *Renderer) cache() *fetchcache.Cache {
 	r.fetch.cacheOnce.Do(func() {
-		r.fetch.cache = fetchcache.New(r.CacheDir, fetchcache.Options{Offline: r.Offline})
+		r.fetch.cache = fetchcache.New(r.CacheDir, fetchcache.Options{Offline: r.Offline, Warn: r.Warn})
 	})
 	return r.fetch.cache
 }

@@ -43,6 +43,9 @@ type Renderer struct {
 	// Offline forbids the network: what is needed must be in CacheDir, and
 	// what is not fails naming it.
 	Offline bool
+	// Warn receives warnings about the cache (a directory that cannot be
+	// written, a corrupt entry removed); nil writes them to stderr.
+	Warn func(msg string)
 
 	fetch fetchState
 }

@@ -34,6 +34,7 @@ func Kind() platform.Kind {
 			}
 			if env.Config != nil {
 				opts.ChartRepositories = env.Config.ChartRepositories
+				opts.ChartRegistries = env.Config.ChartRegistries
 			}
 			return NewPlatform(opts), nil
 		},

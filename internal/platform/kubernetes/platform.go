@@ -20,6 +20,7 @@ type Platform struct {
 	clients   map[string]*connection
 	renderers map[string]*render.Renderer
 	repos     []render.ChartRepo
+	regs      []render.ChartRegistry
 	reposErr  error
 	reposOnce sync.Once
 }
@@ -44,7 +45,10 @@ type PlatformOptions struct {
 	// render.ChartReposFromConfig); resolved when a chart from a
 	// repository is first rendered.
 	ChartRepositories []config.ChartRepository
-	Getenv            func(string) string
+	// ChartRegistries are the OCI registries of .pipe/config.yaml, whose
+	// passwords are read when a chart of the registry is first fetched.
+	ChartRegistries []config.ChartRegistry
+	Getenv          func(string) string
 	// HTTP downloads charts and remote values files; nil refuses them.
 	HTTP *http.Client
 	// Git fetches charts from other Git repositories; nil refuses them.
@@ -126,16 +130,19 @@ func (p *Platform) renderer(ns string) (*render.Renderer, error) {
 		if len(p.opts.ChartRepositories) > 0 {
 			p.repos, p.reposErr = render.ChartReposFromConfig(p.opts.ChartRepositories, p.opts.Getenv)
 		}
+		if p.reposErr == nil && len(p.opts.ChartRegistries) > 0 {
+			p.regs, p.reposErr = render.ChartRegistriesFromConfig(p.opts.ChartRegistries, p.opts.Getenv)
+		}
 	})
 	if p.reposErr != nil {
-		return nil, fmt.Errorf("chart repositories of %s: %w", config.RepoConfigFile, p.reposErr)
+		return nil, fmt.Errorf("chart repositories and registries of %s: %w", config.RepoConfigFile, p.reposErr)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := p.renderers[ns]
 	if r == nil {
-		r = &render.Renderer{HTTP: p.opts.HTTP, Git: p.opts.Git, ChartRepos: p.repos, DefaultNamespace: ns,
-			CacheDir: p.opts.CacheDir, Offline: p.opts.Offline}
+		r = &render.Renderer{HTTP: p.opts.HTTP, Git: p.opts.Git, ChartRepos: p.repos, ChartRegistries: p.regs, DefaultNamespace: ns,
+			CacheDir: p.opts.CacheDir, Offline: p.opts.Offline, Warn: p.opts.Warn}
 		p.renderers[ns] = r
 	}
 	return r, nil
