@@ -48,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"fakegithub": fakeGitHubCmd(), "webhookrecv": fakes.WebhookCmd(),
 			"awsemu": awsemu.ScriptCmd(), "gitserver": gitServerCmd(), "fakegitlab": fakeGitLabCmd(),
 			"exits": exitsCmd, "fileserver": fileServerCmd(),
+			"helmchart": helmChartCmd, "ociregistry": ociRegistryCmd(),
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
