@@ -56,7 +56,11 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 	}
 	rem := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{remote}})
 	fail := func(err error) (*git.Repository, plumbing.Hash, error) {
-		return nil, plumbing.ZeroHash, fmt.Errorf("fetch %s: %w", redactURL(remote), redact.Error(err))
+		err = redact.Error(err)
+		if msg := err.Error(); strings.HasSuffix(msg, ": ") {
+			err = errors.New(strings.TrimSuffix(msg, ": ")) // go-git's "repository not found: "
+		}
+		return nil, plumbing.ZeroHash, fmt.Errorf("fetch %s: %w", redactURL(remote), err)
 	}
 	if !hashLikeRe.MatchString(ref) {
 		refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
