@@ -101,6 +101,9 @@ func (b *kbuild) helmChart(t *ktree, dir string, c types.HelmChart, globals type
 		chartDir = filepath.Join(chartDir, c.Name+"-"+c.Version)
 	}
 	chartDir = filepath.Join(chartDir, filepath.FromSlash(c.Name))
+	if !within(t.root, chartDir) {
+		return nil, fmt.Errorf("helmGlobals.chartHome %q with the chart %q leads %w", home, c.Name, errOutside)
+	}
 	ch, local, err := b.loadHelmChart(t, chartDir, c)
 	if err != nil {
 		return nil, err
@@ -135,9 +138,6 @@ func (b *kbuild) helmChart(t *ktree, dir string, c types.HelmChart, globals type
 // loadHelmChart loads the chart at chartDir when it is there (local
 // reports so), else downloads it from c.Repo.
 func (b *kbuild) loadHelmChart(t *ktree, chartDir string, c types.HelmChart) (*helmChart, bool, error) {
-	if !within(t.root, chartDir) {
-		return nil, false, fmt.Errorf("the chart directory %s is %w", t.name(chartDir), errOutside)
-	}
 	if st, err := os.Stat(chartDir); err == nil && st.IsDir() {
 		real, err := t.confine(chartDir, t.name(chartDir))
 		if err != nil {

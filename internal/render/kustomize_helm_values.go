@@ -29,7 +29,8 @@ func (b *kbuild) kustomizeHelmValues(t *ktree, dir, chartDir string, local bool,
 		base, err = b.valuesFile(t, dir, c.ValuesFile)
 	case local:
 		baseName = t.name(filepath.Join(chartDir, "values.yaml"))
-		base, err = b.chartValuesFile(t, dir, filepath.Join(chartDir, "values.yaml"))
+		p := filepath.Join(chartDir, "values.yaml")
+		base, err = b.chartValuesFile(t, dir, p, t.name(p))
 	default:
 		// A chart downloaded: its values.yaml, as Helm loaded it.
 		baseName = ch.desc + " values.yaml"
@@ -116,14 +117,15 @@ func (b *kbuild) valuesFile(t *ktree, dir, f string) ([]byte, error) {
 	if filepath.IsAbs(f) {
 		return nil, fmt.Errorf("%q is an absolute path: give one relative to the kustomization", f)
 	}
-	return b.chartValuesFile(t, dir, filepath.Join(dir, filepath.FromSlash(f)))
+	return b.chartValuesFile(t, dir, filepath.Join(dir, filepath.FromSlash(f)), f)
 }
 
-// chartValuesFile reads the values file p (absolute), which kustomize
-// loads with its load restrictor: in the kustomization's directory, or
-// anywhere with LoadRestrictionsNone (in the tree for pipe).
-func (b *kbuild) chartValuesFile(t *ktree, dir, p string) ([]byte, error) {
-	real, err := t.confine(p, t.name(p))
+// chartValuesFile reads the values file p (absolute; shown names it in
+// messages), which kustomize loads with its load restrictor: in the
+// kustomization's directory, or anywhere with LoadRestrictionsNone (in the
+// tree for pipe).
+func (b *kbuild) chartValuesFile(t *ktree, dir, p, shown string) ([]byte, error) {
+	real, err := t.confine(p, shown)
 	if err != nil {
 		return nil, err
 	}
