@@ -107,8 +107,10 @@ func (d *kdoc) itemLine(field string, i int) int {
 	return d.keyLine(field)
 }
 
-// replace rewrites every item old of the list field to repl.
-func (d *kdoc) replace(field, old, repl string) {
+// replace rewrites every item old of the list field to repl, and reports
+// whether there was one.
+func (d *kdoc) replace(field, old, repl string) bool {
+	done := false
 	for _, f := range d.fields(field) {
 		seq := deref(f[1])
 		if seq == nil || seq.Kind != yaml.SequenceNode {
@@ -117,10 +119,12 @@ func (d *kdoc) replace(field, old, repl string) {
 		for _, it := range seq.Content {
 			if it = deref(it); it.Kind == yaml.ScalarNode && it.Value == old {
 				it.Value, it.Tag, it.Style = repl, "!!str", yaml.DoubleQuotedStyle
-				d.changed = true
+				done = true
 			}
 		}
 	}
+	d.changed = d.changed || done
+	return done
 }
 
 // remove deletes the top-level field.

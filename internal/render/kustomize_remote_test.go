@@ -279,6 +279,11 @@ func TestKustomizeRemoteFile(t *testing.T) {
 		"app/kustomization.yaml:2: resources", "404 Not Found")
 	wantErr(t, renderErr(t, r, kustomizeApp(t, "resources:\n- "+srv.URL+"/big.yaml\n", nil)),
 		"app/kustomization.yaml:2: resources", "is larger than")
+	// An entry kustomize sees through a YAML merge key: pipe cannot point
+	// it at the downloaded copy, and refuses rather than let kustomize
+	// fetch it.
+	merged := "helmCharts:\n- name: web\n  valuesInline: &m\n    resources:\n    - " + srv.URL + "/cm.yaml\n<<: *m\n"
+	wantErr(t, renderErr(t, r, kustomizeApp(t, merged, nil)), "app/kustomization.yaml: resources", "could not rewrite this entry")
 	off := &Renderer{HTTP: srv.Client(), Offline: true}
 	wantErr(t, renderErr(t, off, kustomizeApp(t, "resources:\n- "+srv.URL+"/cm.yaml\n", nil)),
 		"app/kustomization.yaml:2: resources", "rendering is offline")
