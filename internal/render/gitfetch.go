@@ -16,8 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
-// GitFetcher gives rendering the files of another Git repository (charts
-// of helmChart.gitRemote).
+// GitFetcher gives rendering the files of another Git repository: charts
+// of helmChart.gitRemote, remote bases of kustomizations.
 type GitFetcher interface {
 	// Fetch writes the tree of remote at ref (a branch, a tag or a commit)
 	// to a new local directory and returns it; the directory holds at least

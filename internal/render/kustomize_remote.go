@@ -19,7 +19,7 @@ import (
 // repositories (remote@ref) in all.
 const (
 	maxRemoteDepth = 8
-	maxRemoteRepos = 32
+	maxRemoteRepos = 16
 )
 
 // remoteRef is an entry of resources, bases or components that kustomize
