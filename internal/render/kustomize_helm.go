@@ -43,7 +43,9 @@ func helmChartsOf(k *types.Kustomization) ([]types.HelmChart, types.HelmGlobals)
 // them with a component listing the rendered objects, first of the
 // kustomization's components. kustomize adds the generator's objects after
 // the resources and the ConfigMap and Secret generators' ones, then the
-// components': the objects come at the same place. They are annotated
+// components': the objects come at the same place (the objects of the
+// `generators:` plugins, which kustomize adds between, come before them
+// here). They are annotated
 // as kustomize annotates Helm's output, so that the kustomization's
 // namespace is not set on them (Helm's namespace is).
 func (b *kbuild) helmCharts(t *ktree, dir, name string, doc *kdoc, field string, charts []types.HelmChart, globals types.HelmGlobals, ownNS, inheritedNS string) error {
@@ -74,7 +76,9 @@ func (b *kbuild) helmCharts(t *ktree, dir, name string, doc *kdoc, field string,
 	return nil
 }
 
-// helmChart renders one chart like `helm template` as kustomize runs it.
+// helmChart renders one chart like `helm template` as kustomize runs it,
+// but for hooks: templateChart leaves them out (--no-hooks), where
+// kustomize keeps them unless skipHooks is set.
 func (b *kbuild) helmChart(t *ktree, dir string, c types.HelmChart, globals types.HelmGlobals, ownNS, inheritedNS string) ([]rendered, error) {
 	if c.Name == "" {
 		return nil, errors.New("chart name cannot be empty")
