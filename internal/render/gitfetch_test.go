@@ -153,7 +153,7 @@ func TestHelmGitChartOverGitProtocol(t *testing.T) {
 	}
 	cleanup()
 	err = renderErr(t, r, app(root, "app", gitInput(d.RepoURL("missing.git"), "main")))
-	wantErr(t, err, "clone "+d.RepoURL("missing.git"))
+	wantErr(t, err, "fetch "+d.RepoURL("missing.git"), "repository not found")
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("temporary trees left behind: %v", left)
 	}

@@ -2,44 +2,44 @@ package render
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // kustomize builds the application directory in-process, like `kustomize
-// build` with input.kustomizeOptions. Remote bases and resources are refused
-// before kustomize could fetch them, and every file kustomize reads must be
-// in the tree.
+// build` with input.kustomizeOptions. Remote bases and resources are
+// fetched first (through r.Git and r.HTTP) and helmCharts rendered with
+// pipe's Helm code: kustomize then builds from a file system where those
+// entries point at the fetched trees and rendered files (see kbuild), so
+// that it never runs git or helm nor reaches the network itself. Every
+// file kustomize reads must be in the tree or in a fetched one.
 func (r *Renderer) kustomize(ctx context.Context, a *appTree) ([]rendered, error) {
 	kfile := a.rel(filepath.Join(a.dir, a.kustomization()))
 	opts, err := kustomizeOptions(a.input.KustomizeOptions)
 	if err != nil {
 		return nil, &Error{File: a.configFile(), Err: err}
 	}
-	if err := checkKustomizations(a.tree, a.dir); err != nil {
+	b := newKbuild(ctx, r, a, opts)
+	defer b.cleanup()
+	if err := b.prepare(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	fsys := &treeFS{FileSystem: filesys.MakeFsOnDisk(), tree: a.tree}
-	m, err := krusty.MakeKustomizer(opts).Run(fsys, a.dir)
+	m, err := krusty.MakeKustomizer(opts.krusty).Run(b.fs, a.dir)
 	if err != nil {
-		if v := fsys.violation(); v != nil {
+		if v := b.fs.violation(); v != nil {
 			return nil, &Error{File: kfile, Err: fmt.Errorf("kustomize build: %w", v)}
 		}
-		return nil, &Error{File: kfile, Err: fmt.Errorf("kustomize build: %s", a.relPaths(err.Error()))}
+		return nil, &Error{File: kfile, Err: fmt.Errorf("kustomize build: %s", b.fs.relPaths(err.Error()))}
 	}
 	out := make([]rendered, 0, m.Size())
 	for i, res := range m.Resources() {
@@ -60,17 +60,25 @@ func (r *Renderer) kustomize(ctx context.Context, a *appTree) ([]rendered, error
 	return out, nil
 }
 
-// relPaths shortens absolute paths of the tree in a message to
-// repository-relative ones.
-func (a *appTree) relPaths(msg string) string {
-	return strings.ReplaceAll(msg, a.root+string(filepath.Separator), "")
+// kustOptions are input.kustomizeOptions: krusty's options, and those of
+// kustomize's Helm support.
+type kustOptions struct {
+	krusty *krusty.Options
+	// helm is --enable-helm: helmCharts are rendered only with it.
+	helm bool
+	// helmKubeVersion and helmAPIVersions (--helm-kube-version,
+	// --helm-api-versions) override those of every chart.
+	helmKubeVersion string
+	helmAPIVersions []string
 }
 
 // kustomizeOptions maps input.kustomizeOptions (flags of `kustomize build`,
 // by name without dashes) to krusty options. Flags that need an external
-// program or the network are refused.
-func kustomizeOptions(in map[string]string) (*krusty.Options, error) {
-	opts := krusty.MakeDefaultOptions()
+// program are refused; those of kustomize's Helm support are taken for
+// pipe's in-process Helm.
+func kustomizeOptions(in map[string]string) (*kustOptions, error) {
+	ko := &kustOptions{krusty: krusty.MakeDefaultOptions()}
+	opts := ko.krusty
 	// Like the kustomize CLI: the kustomization's sortOptions, else legacy order.
 	opts.Reorder = krusty.ReorderOptionUnspecified
 	keys := make([]string, 0, len(in))
@@ -109,17 +117,32 @@ func kustomizeOptions(in map[string]string) (*krusty.Options, error) {
 			default:
 				return nil, bad("%q is not an order (legacy or none)", v)
 			}
-		case "enable-helm", "enable_helm", "helm-command", "helm-api-versions", "helm-kube-version", "helm-debug":
-			return nil, bad("kustomize's Helm support runs the helm program, and pipe renders without external programs; render the chart with input.helmChart instead")
+		case "enable-helm", "enable_helm":
+			b, err := flagBool(v)
+			if err != nil {
+				return nil, bad("%v", err)
+			}
+			ko.helm = b
+		case "helm-kube-version":
+			ko.helmKubeVersion = v
+		case "helm-api-versions":
+			for _, s := range strings.Split(v, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					ko.helmAPIVersions = append(ko.helmAPIVersions, s)
+				}
+			}
+		case "helm-command", "helm-debug":
+			// pipe renders charts in-process: no helm program to choose,
+			// nothing to debug in its output.
 		case "enable-alpha-plugins", "enable-exec", "enable-star", "mount", "network", "network-name", "env", "e", "as-current-user":
 			return nil, bad("KRM function plugins run containers or programs, and pipe renders in-process only")
 		case "output", "o", "stack-trace":
 			// Output options of the CLI: nothing to render differently.
 		default:
-			return nil, bad("unknown or unsupported option (supported: load-restrictor, enable-managedby-label, reorder)")
+			return nil, bad("unknown or unsupported option (supported: load-restrictor, enable-managedby-label, reorder, enable-helm, helm-kube-version, helm-api-versions)")
 		}
 	}
-	return opts, nil
+	return ko, nil
 }
 
 func flagBool(v string) (bool, error) {
@@ -130,142 +153,4 @@ func flagBool(v string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not a boolean", v)
-}
-
-// treeFS is the on-disk file system confined to the tree, read-only.
-// kustomize's own load restrictor keeps files under each kustomization's
-// root, but bases may be anywhere: treeFS keeps everything in the
-// repository. Predicates (Exists, IsDir) answer false outside it and record
-// the violation, so that the error kustomize then reports can be replaced
-// by the reason.
-type treeFS struct {
-	filesys.FileSystem
-	tree *tree
-	mu   sync.Mutex
-	bad  error
-}
-
-var errReadOnly = errors.New("rendering does not write files")
-
-// check confines p (absolute, or relative to the working directory as
-// kustomize's on-disk file system takes it) to the tree and returns it with
-// symlinks evaluated.
-func (f *treeFS) check(p string) (string, error) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", err
-	}
-	real, err := f.tree.confine(abs, f.tree.rel(abs))
-	if err != nil {
-		f.record(err)
-		return "", err
-	}
-	return real, nil
-}
-
-// record keeps the first refusal, to report it instead of what kustomize
-// makes of it.
-func (f *treeFS) record(err error) {
-	f.mu.Lock()
-	if f.bad == nil {
-		f.bad = err
-	}
-	f.mu.Unlock()
-}
-
-func (f *treeFS) ok(p string) bool {
-	_, err := f.check(p)
-	return err == nil
-}
-
-func (f *treeFS) violation() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.bad
-}
-
-func (f *treeFS) Create(string) (filesys.File, error) { return nil, errReadOnly }
-func (f *treeFS) Mkdir(string) error                  { return errReadOnly }
-func (f *treeFS) MkdirAll(string) error               { return errReadOnly }
-func (f *treeFS) RemoveAll(string) error              { return errReadOnly }
-func (f *treeFS) WriteFile(string, []byte) error      { return errReadOnly }
-
-// Open and ReadFile read regular files only, within the tree's caps (see
-// tree.read): a named pipe or a device where kustomize expects a file is
-// refused, and so is a file too large.
-func (f *treeFS) Open(p string) (filesys.File, error) {
-	real, err := f.check(p)
-	if err != nil {
-		return nil, err
-	}
-	file, err := f.tree.open(real)
-	if err != nil {
-		f.record(err)
-		return nil, err
-	}
-	return file, nil
-}
-
-func (f *treeFS) IsDir(p string) bool { return f.ok(p) && f.FileSystem.IsDir(p) }
-
-func (f *treeFS) Exists(p string) bool { return f.ok(p) && f.FileSystem.Exists(p) }
-
-func (f *treeFS) ReadDir(p string) ([]string, error) {
-	if _, err := f.check(p); err != nil {
-		return nil, err
-	}
-	return f.FileSystem.ReadDir(p)
-}
-
-func (f *treeFS) ReadFile(p string) ([]byte, error) {
-	real, err := f.check(p)
-	if err != nil {
-		return nil, err
-	}
-	if f.FileSystem.IsDir(real) {
-		// kustomize tries a resource as a file, then as a directory.
-		return f.FileSystem.ReadFile(real)
-	}
-	b, err := f.tree.read(real, maxFileSize)
-	if err == nil {
-		// kyaml follows aliases without bounds: see checkAliases.
-		if aerr := checkAliases(f.tree.rel(real), b); aerr != nil {
-			b, err = nil, aerr
-		}
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		f.record(err)
-	}
-	return b, err
-}
-
-func (f *treeFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
-	if _, err := f.check(p); err != nil {
-		return "", "", err
-	}
-	return f.FileSystem.CleanedAbs(p)
-}
-
-func (f *treeFS) Glob(pattern string) ([]string, error) {
-	if _, err := f.check(filepath.Dir(pattern)); err != nil {
-		return nil, err
-	}
-	matches, err := f.FileSystem.Glob(pattern)
-	if err != nil {
-		return nil, err
-	}
-	kept := matches[:0]
-	for _, m := range matches {
-		if f.ok(m) {
-			kept = append(kept, m)
-		}
-	}
-	return kept, nil
-}
-
-func (f *treeFS) Walk(p string, fn filepath.WalkFunc) error {
-	if _, err := f.check(p); err != nil {
-		return err
-	}
-	return f.FileSystem.Walk(p, fn)
 }

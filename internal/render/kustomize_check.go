@@ -2,6 +2,7 @@ package render
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -10,170 +11,103 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// checkKustomizations walks the kustomization of dir and every local
-// kustomization it refers to, refusing what kustomize would fetch from the
-// network (remote bases, components and files) or render with an external
-// program (helmCharts). Anything else is left for kustomize to judge.
-func checkKustomizations(t *tree, dir string) error {
-	seen := map[string]bool{}
-	var visit func(dir string) error
-	visit = func(dir string) error {
-		if seen[dir] {
-			return nil
-		}
-		seen[dir] = true
-		var (
-			file string
-			data []byte
-		)
-		for _, n := range kustomizationFiles {
-			p := filepath.Join(dir, n)
-			if st, err := os.Stat(p); err != nil || st.IsDir() {
-				if err == nil || !exists(p) {
-					continue
-				}
-				// A dangling symlink: read below, for its error.
-			}
-			real, err := t.confine(p, t.rel(p))
-			if err != nil {
-				return &Error{File: t.rel(p), Err: err}
-			}
-			b, err := t.read(real, maxFileSize)
-			if err != nil {
-				return &Error{File: t.rel(p), Err: err}
-			}
-			file, data = p, b
-			break
-		}
-		if file == "" {
-			return nil
-		}
-		var k types.Kustomization
-		if err := yaml.Unmarshal(data, &k); err != nil {
-			// kustomize reports it, with its own words.
-			return nil
-		}
-		rel := t.rel(file)
-		// Inline YAML (patches, generators...) is parsed by kyaml, which
-		// expands aliases without bound: check each string as a file.
-		var inline []string
-		for _, p := range k.Patches {
-			inline = append(inline, p.Patch)
-		}
-		for _, p := range k.PatchesJson6902 {
-			inline = append(inline, p.Patch)
-		}
-		for _, p := range k.PatchesStrategicMerge {
-			inline = append(inline, string(p))
-		}
-		inline = append(inline, k.Generators...)
-		inline = append(inline, k.Transformers...)
-		inline = append(inline, k.Validators...)
-		inline = append(inline, k.Resources...)
-		for _, y := range inline {
-			if strings.Contains(y, "\n") {
-				if err := checkAliases(rel+" (inline YAML)", []byte(y)); err != nil {
-					return err
-				}
-			}
-		}
-		if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 {
-			return errorf(rel, 0, "helmCharts: kustomize's Helm support runs the helm program, and pipe renders without external programs; render the chart with input.helmChart instead")
-		}
-		type ref struct{ field, value string }
-		var refs []ref
-		add := func(field string, vs ...string) {
-			for _, v := range vs {
-				if v != "" {
-					refs = append(refs, ref{field, v})
-				}
-			}
-		}
-		add("resources", k.Resources...)
-		add("bases", k.Bases...)
-		add("components", k.Components...)
-		add("crds", k.Crds...)
-		add("configurations", k.Configurations...)
-		add("generators", k.Generators...)
-		add("transformers", k.Transformers...)
-		add("validators", k.Validators...)
-		add("openapi.path", k.OpenAPI["path"])
-		for _, p := range k.Patches {
-			add("patches.path", p.Path)
-		}
-		for _, p := range k.PatchesJson6902 {
-			add("patchesJson6902.path", p.Path)
-		}
-		for _, p := range k.PatchesStrategicMerge {
-			if s := string(p); !strings.Contains(s, "\n") {
-				add("patchesStrategicMerge", s)
-			}
-		}
-		for _, r := range k.Replacements {
-			add("replacements.path", r.Path)
-		}
-		for _, g := range k.ConfigMapGenerator {
-			add("configMapGenerator", kvPaths(g.KvPairSources)...)
-		}
-		for _, g := range k.SecretGenerator {
-			add("secretGenerator", kvPaths(g.KvPairSources)...)
-		}
-		for _, r := range refs {
-			if strings.Contains(r.value, "\n") {
-				continue // an inline document
-			}
-			if isRemoteRef(r.value) {
-				return errorf(rel, 0, "%s: %q is remote: pipe renders without network access; vendor it into the repository and refer to it by a relative path", r.field, r.value)
-			}
-		}
-		for _, r := range refs {
-			plugin := false
-			switch r.field {
-			case "generators", "transformers", "validators":
-				plugin = true
-			case "resources", "bases", "components":
-			default:
+// findKustomization reads the kustomization file of dir, if any.
+func findKustomization(t *ktree, dir string) (string, []byte, error) {
+	for _, n := range kustomizationFiles {
+		p := filepath.Join(dir, n)
+		if st, err := os.Stat(p); err != nil || st.IsDir() {
+			if err == nil || !exists(p) {
 				continue
 			}
-			if strings.Contains(r.value, "\n") {
-				if plugin {
-					if err := checkPluginConfigs([]byte(r.value), rel, r.field); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			if filepath.IsAbs(r.value) {
-				continue
-			}
-			p := filepath.Join(dir, filepath.FromSlash(r.value))
-			st, err := os.Stat(p)
-			if err != nil || !within(t.root, p) {
-				continue
-			}
-			if st.IsDir() {
-				if err := visit(p); err != nil {
-					return err
-				}
-				continue
-			}
-			if plugin {
-				if b, _, err := t.readFile(dir, r.value); err == nil {
-					if err := checkPluginConfigs(b, t.rel(p), r.field); err != nil {
-						return err
-					}
-				}
-			}
+			// A dangling symlink: read below, for its error.
 		}
-		return nil
+		real, err := t.confine(p, t.name(p))
+		if err != nil {
+			return "", nil, &Error{File: t.name(p), Err: err}
+		}
+		b, err := t.read(real, maxFileSize)
+		if err != nil {
+			return "", nil, &Error{File: t.name(p), Err: err}
+		}
+		return p, b, nil
 	}
-	return visit(dir)
+	return "", nil, nil
+}
+
+// checkInline checks the inline YAML (patches, generators...), which kyaml
+// parses expanding aliases without bound, as it would a file.
+func checkInline(name string, k *types.Kustomization) error {
+	var inline []string
+	for _, p := range k.Patches {
+		inline = append(inline, p.Patch)
+	}
+	for _, p := range k.PatchesJson6902 {
+		inline = append(inline, p.Patch)
+	}
+	for _, p := range k.PatchesStrategicMerge {
+		inline = append(inline, string(p))
+	}
+	inline = append(inline, k.Generators...)
+	inline = append(inline, k.Transformers...)
+	inline = append(inline, k.Validators...)
+	inline = append(inline, k.Resources...)
+	for _, y := range inline {
+		if strings.Contains(y, "\n") {
+			if err := checkAliases(name+" (inline YAML)", []byte(y)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// kustomizationRefs lists what a kustomization refers to by path or URL.
+func kustomizationRefs(k *types.Kustomization) []kref {
+	var refs []kref
+	add := func(field string, vs ...string) {
+		for _, v := range vs {
+			if v != "" {
+				refs = append(refs, kref{field, v})
+			}
+		}
+	}
+	add("resources", k.Resources...)
+	add("bases", k.Bases...)
+	add("components", k.Components...)
+	add("crds", k.Crds...)
+	add("configurations", k.Configurations...)
+	add("generators", k.Generators...)
+	add("transformers", k.Transformers...)
+	add("validators", k.Validators...)
+	add("openapi.path", k.OpenAPI["path"])
+	for _, p := range k.Patches {
+		add("patches.path", p.Path)
+	}
+	for _, p := range k.PatchesJson6902 {
+		add("patchesJson6902.path", p.Path)
+	}
+	for _, p := range k.PatchesStrategicMerge {
+		if s := string(p); !strings.Contains(s, "\n") {
+			add("patchesStrategicMerge", s)
+		}
+	}
+	for _, r := range k.Replacements {
+		add("replacements.path", r.Path)
+	}
+	for _, g := range k.ConfigMapGenerator {
+		add("configMapGenerator", kvPaths(g.KvPairSources)...)
+	}
+	for _, g := range k.SecretGenerator {
+		add("secretGenerator", kvPaths(g.KvPairSources)...)
+	}
+	return refs
 }
 
 // checkPluginConfigs refuses builtin plugin configurations (the documents
 // of a generators/transformers/validators entry) that would run Helm or
-// load a remote file.
-func checkPluginConfigs(data []byte, file, field string) error {
+// load a remote file; in a remote base (fetched), their paths must stay in
+// its repository.
+func checkPluginConfigs(data []byte, file, field string, fetched bool) error {
 	for _, d := range splitDocuments(data) {
 		var c struct {
 			Kind         string   `json:"kind"`
@@ -190,15 +124,19 @@ func checkPluginConfigs(data []byte, file, field string) error {
 			continue // kustomize reports it
 		}
 		if c.Kind == "HelmChartInflationGenerator" {
-			return errorf(file, 0, "%s: HelmChartInflationGenerator runs the helm program, and pipe renders without external programs; render the chart with input.helmChart instead", field)
+			return errorf(file, 0, "%s: a HelmChartInflationGenerator configuration runs the helm program: list the chart in the kustomization's helmCharts instead (pipe renders those in-process, with enable-helm)", field)
 		}
 		vs := append(append(append([]string{c.Path, c.Env}, c.Paths...), c.Envs...), kvPaths(types.KvPairSources{FileSources: c.Files})...)
 		for _, r := range c.Replacements {
 			vs = append(vs, r.Path)
 		}
 		for _, v := range vs {
-			if v != "" && isRemoteRef(v) {
-				return errorf(file, 0, "%s: %s refers to %q, which is remote: pipe renders without network access; vendor it into the repository", field, c.Kind, v)
+			switch {
+			case v == "":
+			case isRemoteRef(v):
+				return errorf(file, 0, "%s: %s refers to %q, which is remote: pipe fetches remote resources, bases and components only: vendor it into the repository", field, c.Kind, redactURL(v))
+			case fetched && (filepath.IsAbs(v) || strings.HasPrefix(path.Clean(filepath.ToSlash(v)), "../")):
+				return errorf(file, 0, "%s: %s refers to %q, outside the remote base: everything a remote base reads must be in its repository", field, c.Kind, v)
 			}
 		}
 	}

@@ -52,24 +52,44 @@ func TestKustomizeRefusals(t *testing.T) {
 		want []string
 	}{
 		{
-			name: "remote git base",
+			name: "remote git base without a Git fetcher",
 			kust: "resources:\n  - github.com/example/repo//deploy?ref=v1.0.0\n",
-			want: []string{"app/kustomization.yaml", "resources", "github.com/example/repo//deploy?ref=v1.0.0", "is remote", "without network access"},
+			want: []string{"app/kustomization.yaml:2: resources", "github.com/example/repo//deploy?ref=v1.0.0", "no Git fetcher"},
 		},
 		{
-			name: "remote https resource",
+			name: "remote https resource without an HTTP client",
 			kust: "resources:\n  - https://example.com/manifests/app.yaml\n",
-			want: []string{"is remote"},
+			want: []string{"app/kustomization.yaml:2: resources", "no HTTP client"},
 		},
 		{
-			name: "remote base in a local base",
+			name: "unpinned remote base in a local base",
 			kust: "resources:\n  - ../base\n",
-			want: []string{"base/kustomization.yaml", "components", "git@github.com:example/repo.git", "is remote"},
+			want: []string{"base/kustomization.yaml:2: components", "git@github.com:example/repo.git//component", "no ref", "?ref=<tag or commit>"},
+		},
+		{
+			name: "file:// base",
+			kust: "resources:\n  - file:///etc/repo//x?ref=v1\n",
+			want: []string{"app/kustomization.yaml:2: resources", "reads the files of the machine"},
+		},
+		{
+			name: "git:// base",
+			kust: "bases:\n  - git://example.com/org/repo//x?ref=v1\n",
+			want: []string{"app/kustomization.yaml:2: bases", "does not fetch git:// URLs"},
+		},
+		{
+			name: "not a remote kustomize knows",
+			kust: "resources:\n  - gh:org/repo\n",
+			want: []string{"app/kustomization.yaml:2: resources", "not a remote kustomize fetches"},
+		},
+		{
+			name: "remote file as a component",
+			kust: "components:\n  - https://example.com/c.yaml\n",
+			want: []string{"app/kustomization.yaml:2: components", "a component is a directory"},
 		},
 		{
 			name: "remote patch",
 			kust: "resources: [cm.yaml]\npatches:\n  - path: https://example.com/patch.yaml\n",
-			want: []string{"patches.path", "is remote"},
+			want: []string{"app/kustomization.yaml:3: patches.path", "is remote", "vendor the file"},
 		},
 		{
 			name: "remote path in a transformer config file",
@@ -79,18 +99,18 @@ func TestKustomizeRefusals(t *testing.T) {
 		{
 			name: "inline Helm generator",
 			kust: "generators:\n  - |\n    apiVersion: builtin\n    kind: HelmChartInflationGenerator\n    metadata: {name: x}\n    chartName: web\n",
-			want: []string{"app/kustomization.yaml", "generators: HelmChartInflationGenerator runs the helm program"},
+			want: []string{"app/kustomization.yaml", "generators: a HelmChartInflationGenerator configuration runs the helm program", "helmCharts"},
 		},
 		{
-			name: "helm charts",
-			kust: "helmCharts:\n  - name: web\n    repo: https://charts.example.com\n",
-			want: []string{"helmCharts", "input.helmChart"},
+			name: "helm charts without enable-helm",
+			kust: "resources: [cm.yaml]\nhelmCharts:\n  - name: web\n    repo: https://charts.example.com\n",
+			want: []string{"app/kustomization.yaml:2: helmCharts", "only with --enable-helm", "`enable-helm: \"true\"` in input.kustomizeOptions (app/app.pipecd.yaml)"},
 		},
 		{
-			name: "enable-helm",
+			name: "enable-helm not a boolean",
 			kust: "resources: [cm.yaml]\n",
-			opts: map[string]string{"enable-helm": ""},
-			want: []string{"kustomizeOptions.enable-helm", "external programs", "app.pipecd.yaml"},
+			opts: map[string]string{"enable-helm": "yes"},
+			want: []string{"app/app.pipecd.yaml", "kustomizeOptions.enable-helm", `"yes" is not a boolean`},
 		},
 		{
 			name: "alpha plugins",
