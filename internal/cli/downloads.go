@@ -60,7 +60,7 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 		rt = guard.Transport(base)
 	}
 	d.HTTP = &http.Client{Timeout: downloadTimeout, Transport: &maskingTransport{set: a.secrets, base: rt}}
-	var git render.GitFetcher = &render.GoGitFetcher{Auth: a.gitAuth(cfg)}
+	var git render.GitFetcher = &render.GoGitFetcher{Auth: a.gitAuth(cfg), CacheDir: d.CacheDir, Offline: d.Offline}
 	if untrusted {
 		git = guardedGit{next: git, guard: guard}
 	}

@@ -15,8 +15,8 @@ import (
 // is tens of MB; Helm caps a chart at 100 MiB decompressed).
 const maxDownload = 256 << 20
 
-// cacheKindValues is the download cache's kind of remote values files, by
-// URL.
+// cacheKindValues is the download cache's kind of files at a URL (values
+// files, schemas, kustomize resources), by URL.
 const cacheKindValues = "helm-values"
 
 // cache returns the Renderer's download cache (CacheDir, Offline).
@@ -27,19 +27,19 @@ func (r *Renderer) cache() *fetchcache.Cache {
 	return r.fetch.cache
 }
 
-// get downloads a remote values file through the injected client, with
-// basic auth when user is set: from the network each time (a values file
-// at a URL may change), kept in the cache for offline runs, which read
-// the copy of the last run that had network.
-func (r *Renderer) get(ctx context.Context, rawURL, user, password string) ([]byte, error) {
+// get downloads a file at a URL (what it is names it in messages: "the
+// values file") through the injected client, without credentials: from
+// the network each time (a file at a URL may change), kept in the cache
+// for offline runs, which read the copy of the last run that had network.
+func (r *Renderer) get(ctx context.Context, what, rawURL string) ([]byte, error) {
 	c := r.cache()
 	if c.Offline() {
 		if b, ok := c.Get(cacheKindValues, rawURL, maxDownload); ok {
 			return b, nil
 		}
-		return nil, c.Missing("the values file " + redactURL(rawURL))
+		return nil, c.Missing(what + " " + redactURL(rawURL))
 	}
-	b, err := r.getWith(ctx, r.HTTP, rawURL, user, password)
+	b, err := r.getWith(ctx, r.HTTP, rawURL, "", "")
 	if err != nil {
 		return nil, err
 	}

@@ -183,7 +183,9 @@ func resolveRef(repo *git.Repository, ref string) (plumbing.Hash, error) {
 // gitChart loads a chart from another Git repository through r.Git.
 func (r *Renderer) gitChart(ctx context.Context, remote, ref, sub string) (*helmChart, func(), error) {
 	noop := func() {}
-	desc := redactURL(remote) + "@" + ref + ":" + sub
+	// Kustomize's form (remote//path?ref=): "remote@ref" would read as
+	// user info in an URL.
+	desc := redactURL(remote) + "//" + strings.TrimPrefix(sub, "/") + "?ref=" + ref
 	if _, err := cleanSub(sub); err != nil {
 		return nil, noop, fmt.Errorf("chart %s: helmChart.path: %w", desc, err)
 	}
@@ -212,5 +214,5 @@ func (r *Renderer) gitChart(ctx context.Context, remote, ref, sub string) (*helm
 		cleanup()
 		return nil, noop, fmt.Errorf("chart %s: %w", desc, err)
 	}
-	return &helmChart{chart: c, desc: desc}, cleanup, nil
+	return &helmChart{chart: c, desc: desc, tree: t, dir: cdir}, cleanup, nil
 }

@@ -105,7 +105,7 @@ func TestHelmGitChartLocalBareRepository(t *testing.T) {
 		if got := replicasOf(t, m); got != want {
 			t.Errorf("ref %s: replicas %d, want %d", ref, got, want)
 		}
-		if s := m.Objects[1].Source; s.Chart != "file://"+bare+"@"+ref+":charts/web" || s.File != "web/templates/service.yaml" {
+		if s := m.Objects[1].Source; s.Chart != "file://"+bare+"//charts/web?ref="+ref || s.File != "web/templates/service.yaml" {
 			t.Errorf("source = %+v", s)
 		}
 	}

@@ -130,7 +130,7 @@ func (l *schemaLoader) Load(raw string) (any, error) {
 		if l.remote++; l.remote > maxRemoteSchemas {
 			return nil, fmt.Errorf("the schemas refer to more than %d remote documents", maxRemoteSchemas)
 		}
-		b, err := l.r.get(l.ctx, raw, "", "")
+		b, err := l.r.get(l.ctx, "the schema", raw)
 		if err != nil {
 			return nil, err
 		}

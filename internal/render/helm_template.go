@@ -15,6 +15,7 @@ import (
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/engine"
+	release "helm.sh/helm/v4/pkg/release/v1"
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 )
 
@@ -27,6 +28,10 @@ type helmRelease struct {
 	// APIVersions are added to .Capabilities.APIVersions.
 	KubeVersion string
 	APIVersions []string
+	// Hooks keeps the hooks, after the manifests, as `helm template`
+	// without --no-hooks prints them (kustomize's helmCharts without
+	// skipHooks); SkipTests then leaves the test hooks out (--skip-tests).
+	Hooks, SkipTests bool
 }
 
 // templateChart renders a loaded chart with its values like `helm template
@@ -91,7 +96,7 @@ func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[st
 			delete(files, name)
 		}
 	}
-	_, manifests, err := releaseutil.SortManifests(files, caps.APIVersions, releaseutil.InstallOrder)
+	hooks, manifests, err := releaseutil.SortManifests(files, caps.APIVersions, releaseutil.InstallOrder)
 	if err != nil {
 		return nil, ch.templateError(err)
 	}
@@ -101,6 +106,11 @@ func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[st
 	}
 	for _, m := range manifests {
 		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.Name, m.Content)
+	}
+	for _, h := range hooks {
+		if rel.Hooks && !(rel.SkipTests && slices.Contains(h.Events, release.HookTest)) {
+			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+		}
 	}
 	return decodeStream(b.Bytes(), "", false, func(d document, i int) Source {
 		return Source{File: ch.templateFile(d.source), Chart: ch.desc, Doc: i, Item: -1}

@@ -180,7 +180,7 @@ func TestHelmErrors(t *testing.T) {
 		{name: "chart repository not configured", in: config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{Repository: "stable", Name: "web"}},
 			want: []string{`"stable"`, "no chart repository is configured"}},
 		{name: "git chart without a fetcher", in: config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{GitRemote: "https://example.com/charts.git", Ref: "main", Path: "web"}},
-			want: []string{"chart https://example.com/charts.git@main:web", "no Git fetcher"}},
+			want: []string{"chart https://example.com/charts.git//web?ref=main", "no Git fetcher"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -31,7 +31,7 @@ func (r *Renderer) helmValues(ctx context.Context, a *appTree, opts *config.Inpu
 				return nil, fmt.Errorf("helmOptions.valueFiles[%d]: scheme %q is not allowed for a values file (http or https)", i, u.Scheme)
 			}
 			file = f
-			data, err = r.get(ctx, f, "", "")
+			data, err = r.get(ctx, "the values file", f)
 			if err != nil {
 				return nil, fmt.Errorf("helmOptions.valueFiles[%d]: %w", i, err)
 			}

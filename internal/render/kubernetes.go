@@ -22,8 +22,9 @@ type Renderer struct {
 	// HTTP downloads from chart repositories and remote values files; nil
 	// refuses them.
 	HTTP *http.Client
-	// Git fetches charts from other Git repositories (helmChart.gitRemote);
-	// nil refuses them. GoGitFetcher is the implementation pipe uses.
+	// Git fetches charts from other Git repositories (helmChart.gitRemote)
+	// and kustomize's remote bases; nil refuses them. GoGitFetcher is the
+	// implementation pipe uses.
 	Git GitFetcher
 	// ChartRepos are the chart repositories of .pipe/config.yaml that
 	// helmChart.repository names (see ChartReposFromConfig).

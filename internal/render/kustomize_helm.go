@@ -112,9 +112,6 @@ func (b *kbuild) helmChart(t *ktree, dir string, c types.HelmChart, globals type
 	if err != nil {
 		return nil, err
 	}
-	if err := checkChartDeps(ch); err != nil {
-		return nil, err
-	}
 	vals, err := b.kustomizeHelmValues(t, dir, chartDir, local, ch, c, merge)
 	if err != nil {
 		return nil, err
@@ -151,7 +148,7 @@ func (b *kbuild) loadHelmChart(t *ktree, chartDir string, c types.HelmChart) (*h
 		if err != nil {
 			return nil, false, fmt.Errorf("load chart %s: %w", t.name(real), err)
 		}
-		hc := &helmChart{chart: ch, desc: t.name(real)}
+		hc := &helmChart{chart: ch, desc: t.name(real), tree: t.tree, dir: real}
 		if t.desc == "" {
 			hc.repoDir = t.rel(real)
 		}
@@ -171,35 +168,13 @@ func (b *kbuild) loadHelmChart(t *ktree, chartDir string, c types.HelmChart) (*h
 	return ch, false, err
 }
 
-// checkChartDeps fails when a dependency of Chart.yaml is not in charts/,
-// as `helm template` does.
-func checkChartDeps(ch *helmChart) error {
-	var missing []string
-outer:
-	for _, d := range ch.chart.Metadata.Dependencies {
-		if d == nil {
-			continue
-		}
-		for _, sub := range ch.chart.Dependencies() {
-			if sub.Name() == d.Name {
-				continue outer
-			}
-		}
-		missing = append(missing, d.Name)
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("chart %s: found in Chart.yaml, but missing in charts/ directory: %s (run `helm dependency build` and commit charts/)", ch.desc, strings.Join(missing, ", "))
-	}
-	return nil
-}
-
 // helmRelease is the release kustomize gives helm: releaseName or the name
 // nameTemplate makes; the chart's namespace, else the kustomization's,
 // else the one it inherits from the kustomizations above it, else the
 // application's; kubeVersion and apiVersions, unless kustomizeOptions give
 // them.
 func (b *kbuild) helmRelease(c types.HelmChart, ownNS, inheritedNS string) (helmRelease, error) {
-	rel := helmRelease{Name: c.ReleaseName, KubeVersion: c.KubeVersion, APIVersions: c.ApiVersions}
+	rel := helmRelease{Name: c.ReleaseName, KubeVersion: c.KubeVersion, APIVersions: c.ApiVersions, Hooks: !c.SkipHooks, SkipTests: c.SkipTests}
 	switch {
 	case c.NameTemplate != "" && c.ReleaseName != "":
 		return rel, errors.New("releaseName and nameTemplate are both set, and helm refuses a name template with a name: keep one")

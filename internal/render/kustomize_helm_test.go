@@ -88,14 +88,29 @@ components: [comp]
 		":Service:team:rel-web",
 		"apps:Deployment:default:rel-web",
 		"example.com:Widget:default:rel-web",
+		// Hooks, tests included, after the manifests: kustomize runs
+		// `helm template` without --no-hooks unless skipHooks is set.
+		":Pod:default:rel-web-test",
+		"batch:Job:default:rel-web-migrate",
 		":ServiceAccount:team:comp",
 	)
 	if n := replicasIn(t, m, "default", "rel-web"); n != 3 {
 		t.Errorf("replicas %d, want 3 (valuesInline)", n)
 	}
+	// skipTests leaves the test hooks out (--skip-tests), skipHooks all
+	// of them (--no-hooks).
+	for flag, keys := range map[string][]string{
+		"skipTests: true": {":Service:default:rel-web", "apps:Deployment:default:rel-web", "example.com:Widget:default:rel-web", "batch:Job:default:rel-web-migrate"},
+		"skipHooks: true": {":Service:default:rel-web", "apps:Deployment:default:rel-web", "example.com:Widget:default:rel-web"},
+	} {
+		m := mustRender(t, &Renderer{}, helmKustomizeApp(t, map[string]string{
+			"app/kustomization.yaml": "helmCharts:\n- name: web\n  releaseName: rel\n  " + flag + "\n",
+		}, map[string]string{"reorder": "none"}))
+		wantKeys(t, m, keys...)
+	}
 	for _, o := range m.Objects {
-		if len(o.Object.GetAnnotations()) != 0 {
-			t.Errorf("%s: annotations %v", o.Key, o.Object.GetAnnotations())
+		if a := o.Object.GetAnnotations(); len(a) != 0 && (len(a) != 1 || a["helm.sh/hook"] == "") {
+			t.Errorf("%s: annotations %v (only hooks keep Helm's)", o.Key, a)
 		}
 		if o.Source.File != "app/kustomization.yaml" {
 			t.Errorf("%s: source %+v", o.Key, o.Source)
@@ -111,7 +126,9 @@ components: [comp]
 		"apiextensions.k8s.io:CustomResourceDefinition::widgets.example.com",
 		":Service:web:rel-web",
 		"apps:Deployment:default:rel-web",
+		"batch:Job:default:rel-web-migrate",
 		"example.com:Widget::rel-web", // the CRD says Widgets are cluster-scoped
+		":Pod:default:rel-web-test",
 	)
 }
 
@@ -231,7 +248,7 @@ func TestKustomizeHelmChartsFromARepository(t *testing.T) {
 	root := writeFiles(t, t.TempDir(), map[string]string{"app/kustomization.yaml": kust})
 	in := config.KubernetesDeploymentInput{KustomizeOptions: map[string]string{"enable-helm": "true"}}
 	m := mustRender(t, r, app(root, "app", in))
-	wantKeys(t, m, ":Service:apps:rel-web", "apps:Deployment:default:rel-web", "example.com:Widget:default:rel-web")
+	wantKeys(t, m, ":Service:apps:rel-web", "apps:Deployment:default:rel-web", "batch:Job:default:rel-web-migrate", "example.com:Widget:default:rel-web", ":Pod:default:rel-web-test")
 	if n := replicasIn(t, m, "default", "rel-web"); n != 6 {
 		t.Errorf("replicas %d, want 6", n)
 	}
@@ -241,7 +258,7 @@ func TestKustomizeHelmChartsFromARepository(t *testing.T) {
 	pulled["app/kustomization.yaml"] = "helmCharts:\n- name: web\n  repo: " + url + "\n  version: 0.2.0\n  releaseName: rel\n"
 	root = writeFiles(t, t.TempDir(), pulled)
 	m = mustRender(t, &Renderer{}, app(root, "app", in))
-	wantKeys(t, m, ":Service:default:rel-web", "apps:Deployment:default:rel-web")
+	wantKeys(t, m, ":Service:default:rel-web", "apps:Deployment:default:rel-web", "batch:Job:default:rel-web-migrate", ":Pod:default:rel-web-test")
 	if n := replicasIn(t, m, "default", "rel-web"); n != 8 {
 		t.Errorf("replicas %d, want the local copy's 8", n)
 	}
@@ -258,7 +275,7 @@ func TestKustomizeHelmChartsInARemoteBase(t *testing.T) {
 	remotes := t.TempDir()
 	srv := gitserver.StartHTTP(t, remotes, gitserver.HTTPOptions{})
 	files := chartFiles(t, "base/charts/web")
-	files["base/kustomization.yaml"] = "helmCharts:\n- name: web\n  releaseName: rel\n"
+	files["base/kustomization.yaml"] = "helmCharts:\n- name: web\n  releaseName: rel\n  skipHooks: true\n"
 	files["a/kustomization.yaml"] = "namespace: a\nresources: [../base]\n"
 	files["b/kustomization.yaml"] = "namespace: b\nnamePrefix: b-\nresources: [../base]\n"
 	pushFiles(t, remotes, "charts.git", files, "v1")

@@ -205,10 +205,7 @@ func (b *kbuild) remoteFile(u string) ([]byte, error) {
 	if data, ok := b.downloads[u]; ok {
 		return data, nil
 	}
-	if b.r.Offline {
-		return nil, errors.New("rendering is offline and remote files are not cached: vendor the file into the repository")
-	}
-	data, err := b.r.get(b.ctx, u, "", "")
+	data, err := b.r.get(b.ctx, "the kustomize resource", u)
 	if err != nil {
 		return nil, err
 	}

@@ -284,9 +284,17 @@ func TestKustomizeRemoteFile(t *testing.T) {
 	// fetch it.
 	merged := "helmCharts:\n- name: web\n  valuesInline: &m\n    resources:\n    - " + srv.URL + "/cm.yaml\n<<: *m\n"
 	wantErr(t, renderErr(t, r, kustomizeApp(t, merged, nil)), "app/kustomization.yaml: resources", "could not rewrite this entry")
-	off := &Renderer{HTTP: srv.Client(), Offline: true}
-	wantErr(t, renderErr(t, off, kustomizeApp(t, "resources:\n- "+srv.URL+"/cm.yaml\n", nil)),
-		"app/kustomization.yaml:2: resources", "rendering is offline")
+	// Offline, a remote file comes from the download cache of a run that
+	// had network, or fails naming it.
+	cache := t.TempDir()
+	online := &Renderer{HTTP: srv.Client(), CacheDir: cache}
+	mustRender(t, online, kustomizeApp(t, "resources:\n- "+srv.URL+"/cm.yaml\n", nil))
+	off := &Renderer{HTTP: srv.Client(), CacheDir: cache, Offline: true}
+	m = mustRender(t, off, kustomizeApp(t, "resources:\n- "+srv.URL+"/cm.yaml\n", nil))
+	wantKeys(t, m, ":ConfigMap:default:remote")
+	empty := &Renderer{HTTP: srv.Client(), CacheDir: t.TempDir(), Offline: true}
+	wantErr(t, renderErr(t, empty, kustomizeApp(t, "resources:\n- "+srv.URL+"/cm.yaml\n", nil)),
+		"app/kustomization.yaml:2: resources", "offline: the kustomize resource "+srv.URL+"/cm.yaml is not in the download cache")
 }
 
 func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {
