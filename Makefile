@@ -49,8 +49,10 @@ lint:
 		echo "staticcheck not installed, skipped (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)"; \
 	fi
 
+# The JSON Schemas of the configuration kinds, generated from internal/config's
+# types (internal/config/schemagen) into schema/, which the binary embeds.
 schema:
-	$(GO) run ./cmd/pipe schema --write schema/
+	$(GO) run ./internal/config/schemagen/cmd -dir schema
 
 # .ci/fuzz fails on a finding, not on Go 1.26's end-of-run deadline race.
 fuzz:

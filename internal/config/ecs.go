@@ -1,7 +1,5 @@
 package config
 
-import "github.com/invopop/jsonschema"
-
 // ECSApplicationSpec is the spec of an ECSApp: an ECS service (task
 // definition + service definition) or a standalone task (task definition
 // only).
@@ -92,7 +90,9 @@ type ECSSyncStageOptions struct {
 // ECSCanaryRolloutStageOptions are the options of an ECS_CANARY_ROLLOUT stage.
 type ECSCanaryRolloutStageOptions struct {
 	// The size of the CANARY task set, as a percentage of the PRIMARY's
-	// desired count. Required.
+	// desired count. Required: Validate reports it missing (a `jsonschema`
+	// required tag would make the decoder report it twice, the second time
+	// at no line); the schema generator (schemagen) marks it required.
 	Scale Percentage `json:"scale"`
 }
 
@@ -208,13 +208,6 @@ func (t *ECSTargetGroup) Validate(c *Checker, path string) {
 	if c.Has(path+".containerPort") && (t.ContainerPort < 1 || t.ContainerPort > 65535) {
 		c.Errorf(path+".containerPort", "", "port %d is out of range 1-65535", t.ContainerPort)
 	}
-}
-
-// JSONSchemaExtend marks scale as required in the schema. (The decoder does
-// not: a missing `with:` is already reported, and a second error would
-// point at no line.)
-func (ECSCanaryRolloutStageOptions) JSONSchemaExtend(s *jsonschema.Schema) {
-	s.Required = append(s.Required, "scale")
 }
 
 // Validate implements validatable.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -15,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gitops-pipe/pipe/internal/fsafe"
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // MaxFileSize bounds how much of a configuration file is read. Real configs
@@ -137,12 +137,12 @@ func parseYAML(path string, data []byte, parseDoc docParser) *File {
 	return parseDoc(path, &doc)
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRe = lazyre.New(`^yaml: line (\d+): (.*)$`)
 
 func yamlSyntaxError(path string, err error) *File {
 	msg := err.Error()
 	d := Diagnostic{File: path, Severity: SeverityError, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRe().FindStringSubmatch(msg); m != nil {
 		d.Line, _ = strconv.Atoi(m[1])
 		d.Message = "invalid YAML: " + m[2]
 	}

@@ -2,7 +2,8 @@ package config
 
 import (
 	"fmt"
-	"regexp"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // KubernetesApplicationSpec is the spec of a KubernetesApp.
@@ -116,8 +117,8 @@ type KubernetesDeploymentInput struct {
 }
 
 var (
-	toolVersionRe = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.+-]+)?$`)
-	dnsLabelRe    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	toolVersionRe = lazyre.New(`^v?[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.+-]+)?$`)
+	dnsLabelRe    = lazyre.New(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 )
 
 // Validate implements validatable.
@@ -129,11 +130,11 @@ func (in *KubernetesDeploymentInput) Validate(c *Checker, path string) {
 		c.Warnf(path+".manifests", "remove `manifests` or `helmChart`", "manifests are ignored: the Helm chart is rendered instead")
 	}
 	for _, f := range []struct{ name, v string }{{"kubectlVersion", in.KubectlVersion}, {"kustomizeVersion", in.KustomizeVersion}, {"helmVersion", in.HelmVersion}} {
-		if f.v != "" && !toolVersionRe.MatchString(f.v) {
+		if f.v != "" && !toolVersionRe().MatchString(f.v) {
 			c.Errorf(path+"."+f.name, `a version such as "1.32.2"`, "invalid %s %q", f.name, f.v)
 		}
 	}
-	if in.Namespace != "" && (len(in.Namespace) > 63 || !dnsLabelRe.MatchString(in.Namespace)) {
+	if in.Namespace != "" && (len(in.Namespace) > 63 || !dnsLabelRe().MatchString(in.Namespace)) {
 		c.Errorf(path+".namespace", "a namespace is lower-case letters, digits and '-', at most 63 characters", "invalid namespace %q", in.Namespace)
 	}
 	if in.HelmOptions != nil && in.HelmChart == nil {

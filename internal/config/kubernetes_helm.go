@@ -127,7 +127,7 @@ func (o *InputHelmOptions) Validate(c *Checker, path string) {
 	for k, f := range o.SetFiles {
 		c.CheckFileRef(mapKeyPath(path+".setFiles", k), f, "", RefFile)
 	}
-	if o.ReleaseName != "" && (len(o.ReleaseName) > 53 || !dnsLabelRe.MatchString(o.ReleaseName)) {
+	if o.ReleaseName != "" && (len(o.ReleaseName) > 53 || !dnsLabelRe().MatchString(o.ReleaseName)) {
 		c.Errorf(path+".releaseName", "a release name is lower-case letters, digits and '-', at most 53 characters", "invalid release name %q", o.ReleaseName)
 	}
 }

@@ -1,8 +1,9 @@
 package config
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // Traffic routing methods of a KubernetesApp.
@@ -70,7 +71,7 @@ type GatewayAPITrafficRouting struct {
 // Validate implements validatable.
 func (g *GatewayAPITrafficRouting) Validate(c *Checker, path string) {
 	for _, f := range []struct{ name, v string }{{"httpRoute", g.HTTPRoute}, {"service", g.Service}} {
-		if f.v != "" && (len(f.v) > 253 || !dnsSubdomainRe.MatchString(f.v)) {
+		if f.v != "" && (len(f.v) > 253 || !dnsSubdomainRe().MatchString(f.v)) {
 			c.Errorf(path+"."+f.name, "a Kubernetes object name: lower-case letters, digits, '-' and '.'", "invalid %s name %q", f.name, f.v)
 		}
 	}
@@ -120,8 +121,8 @@ type KubernetesVariantLabel struct {
 }
 
 var (
-	labelNameRe    = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
-	dnsSubdomainRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	labelNameRe    = lazyre.New(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	dnsSubdomainRe = lazyre.New(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 )
 
 // validLabelKey reports whether s is a Kubernetes label key ([prefix/]name).
@@ -129,15 +130,15 @@ func validLabelKey(s string) bool {
 	prefix, name, hasPrefix := strings.Cut(s, "/")
 	if !hasPrefix {
 		name, prefix = prefix, ""
-	} else if prefix == "" || len(prefix) > 253 || !dnsSubdomainRe.MatchString(prefix) {
+	} else if prefix == "" || len(prefix) > 253 || !dnsSubdomainRe().MatchString(prefix) {
 		return false
 	}
-	return len(name) <= 63 && labelNameRe.MatchString(name)
+	return len(name) <= 63 && labelNameRe().MatchString(name)
 }
 
 // validLabelValue reports whether s is a Kubernetes label value.
 func validLabelValue(s string) bool {
-	return s == "" || len(s) <= 63 && labelNameRe.MatchString(s)
+	return s == "" || len(s) <= 63 && labelNameRe().MatchString(s)
 }
 
 // Validate implements validatable.

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gitops-pipe/pipe/internal/fsafe"
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // KindLambdaFunction is the kind of a LambdaApp's function manifest
@@ -247,19 +247,19 @@ const (
 )
 
 var (
-	lambdaNameRe    = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
-	lambdaFuncARNRe = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[^:\s]+:function:[a-zA-Z0-9_-]{1,64}$`)
+	lambdaNameRe    = lazyre.New(`^[a-zA-Z0-9_-]+$`)
+	lambdaFuncARNRe = lazyre.New(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[^:\s]+:function:[a-zA-Z0-9_-]{1,64}$`)
 	// The account is not checked to be 12 digits: PipeCD's examples write
 	// placeholders (76xxxxxxx).
-	lambdaRoleAccountRe = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::([^:]*):role/`)
-	lambdaAccountIDRe   = regexp.MustCompile(`^\d{12}$`)
-	lambdaRoleARNRe     = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:iam::[^:\s/]+:role/[\w+=,.@/-]+$`)
-	lambdaLayerARNRe    = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[^:\s]+:layer:[a-zA-Z0-9_-]+:[0-9]+$`)
-	lambdaEnvNameRe     = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]+$`)
-	lambdaBucketRe      = regexp.MustCompile(`^[0-9A-Za-z._-]{3,63}$`)
-	lambdaRuntimeRe     = regexp.MustCompile(`^[a-z][a-z0-9.]*$`)
-	lambdaSubnetRe      = regexp.MustCompile(`^subnet-[0-9a-zA-Z]+$`)
-	lambdaSecGroupRe    = regexp.MustCompile(`^sg-[0-9a-zA-Z]+$`)
+	lambdaRoleAccountRe = lazyre.New(`^arn:aws[a-zA-Z-]*:iam::([^:]*):role/`)
+	lambdaAccountIDRe   = lazyre.New(`^\d{12}$`)
+	lambdaRoleARNRe     = lazyre.New(`^arn:aws[a-zA-Z-]*:iam::[^:\s/]+:role/[\w+=,.@/-]+$`)
+	lambdaLayerARNRe    = lazyre.New(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[^:\s]+:layer:[a-zA-Z0-9_-]+:[0-9]+$`)
+	lambdaEnvNameRe     = lazyre.New(`^[a-zA-Z][a-zA-Z0-9_]+$`)
+	lambdaBucketRe      = lazyre.New(`^[0-9A-Za-z._-]{3,63}$`)
+	lambdaRuntimeRe     = lazyre.New(`^[a-z][a-z0-9.]*$`)
+	lambdaSubnetRe      = lazyre.New(`^subnet-[0-9a-zA-Z]+$`)
+	lambdaSecGroupRe    = lazyre.New(`^sg-[0-9a-zA-Z]+$`)
 )
 
 // lambdaReservedEnv are the environment variables Lambda sets itself and
@@ -306,13 +306,13 @@ func (s *LambdaFunctionSpec) Validate(c *Checker, path string) {
 		checkLambdaName(c, p("name"), s.Name)
 	}
 	if lambdaRequired(c, p("role"), s.Role, "write the ARN of the function's execution role: `role: arn:aws:iam::123456789012:role/my-role`") &&
-		!templated(s.Role) && !lambdaRoleARNRe.MatchString(s.Role) {
+		!templated(s.Role) && !lambdaRoleARNRe().MatchString(s.Role) {
 		hint := "an IAM role ARN: arn:aws:iam::<account>:role/<name>"
 		if !strings.HasPrefix(s.Role, "arn:") {
 			hint = "write the role's ARN, not its name: arn:aws:iam::<account>:role/" + truncate(s.Role, 40)
 		}
 		c.Errorf(p("role"), hint, "invalid role %q", truncate(s.Role, 80))
-	} else if m := lambdaRoleAccountRe.FindStringSubmatch(s.Role); m != nil && !lambdaAccountIDRe.MatchString(m[1]) {
+	} else if m := lambdaRoleAccountRe().FindStringSubmatch(s.Role); m != nil && !lambdaAccountIDRe().MatchString(m[1]) {
 		c.Warnf(p("role"), "write the 12-digit ID of the account the role is in", "the role's account %q is not an AWS account ID: AWS refuses it when deploying", truncate(m[1], 40))
 	}
 	zip := s.validateCode(c, path)
@@ -336,12 +336,12 @@ func lambdaRequired(c *Checker, path, v, hint string) bool {
 func checkLambdaName(c *Checker, path, name string) {
 	switch {
 	case strings.HasPrefix(name, "arn:"):
-		if !lambdaFuncARNRe.MatchString(name) {
+		if !lambdaFuncARNRe().MatchString(name) {
 			c.Errorf(path, "a function ARN is arn:aws:lambda:<region>:<account>:function:<name>, without a version or alias", "invalid function ARN %q", truncate(name, 80))
 		}
 	case len(name) > lambdaMaxNameLength:
 		c.Errorf(path, "AWS Lambda function names are at most 64 characters", "function name is %d characters long", len(name))
-	case !lambdaNameRe.MatchString(name):
+	case !lambdaNameRe().MatchString(name):
 		c.Errorf(path, "AWS Lambda function names are letters, digits, hyphens and underscores (or the function's ARN)", "invalid function name %q", truncate(name, 80))
 	}
 }
@@ -391,7 +391,7 @@ func (s *LambdaFunctionSpec) validateCode(c *Checker, spec string) (zip bool) {
 		return false
 	case "s3Bucket", "s3Key", "s3ObjectVersion":
 		if lambdaRequired(c, p("s3Bucket"), s.S3Bucket, "the bucket of the function's zip: `s3Bucket: my-bucket`") && !templated(s.S3Bucket) &&
-			(!lambdaBucketRe.MatchString(s.S3Bucket) || strings.HasSuffix(s.S3Bucket, ".")) {
+			(!lambdaBucketRe().MatchString(s.S3Bucket) || strings.HasSuffix(s.S3Bucket, ".")) {
 			c.Errorf(p("s3Bucket"), "an S3 bucket name is 3 to 63 letters, digits, dots and hyphens", "invalid S3 bucket name %q", truncate(s.S3Bucket, 80))
 		}
 		lambdaRequired(c, p("s3Key"), s.S3Key, "the key of the function's zip in the bucket: `s3Key: path/to/function.zip`")
@@ -432,7 +432,7 @@ func (s *LambdaFunctionSpec) validateSettings(c *Checker, path string, zip bool)
 			c.Errorf(p("handler"), "a handler is at most 128 characters, without spaces", "invalid handler %q", truncate(s.Handler, 80))
 		}
 		if lambdaRequired(c, p("runtime"), s.Runtime, "the function's runtime, e.g. `runtime: nodejs20.x`, `python3.12`, `provided.al2023`") &&
-			!templated(s.Runtime) && !lambdaRuntimeRe.MatchString(s.Runtime) {
+			!templated(s.Runtime) && !lambdaRuntimeRe().MatchString(s.Runtime) {
 			c.Errorf(p("runtime"), "a Lambda runtime identifier, e.g. nodejs20.x, python3.12, java21, provided.al2023", "invalid runtime %q", truncate(s.Runtime, 80))
 		}
 	}
@@ -475,12 +475,12 @@ func (s *LambdaFunctionSpec) validateSettings(c *Checker, path string, zip bool)
 			c.Errorf(vp+".securityGroupIds", "AWS Lambda allows 5 security groups", "%d security groups", len(v.SecurityGroupIDs))
 		}
 		for i, id := range v.SubnetIDs {
-			if !templated(id) && !lambdaSubnetRe.MatchString(id) {
+			if !templated(id) && !lambdaSubnetRe().MatchString(id) {
 				c.Errorf(fmt.Sprintf("%s.subnetIds[%d]", vp, i), "a subnet ID is subnet-<hex>", "invalid subnet ID %q", truncate(id, 80))
 			}
 		}
 		for i, id := range v.SecurityGroupIDs {
-			if !templated(id) && !lambdaSecGroupRe.MatchString(id) {
+			if !templated(id) && !lambdaSecGroupRe().MatchString(id) {
 				c.Errorf(fmt.Sprintf("%s.securityGroupIds[%d]", vp, i), "a security group ID is sg-<hex>", "invalid security group ID %q", truncate(id, 80))
 			}
 		}
@@ -494,9 +494,9 @@ func (s *LambdaFunctionSpec) validateSettings(c *Checker, path string, zip bool)
 		case templated(l):
 		case l == "":
 			c.Errorf(lp, "a layer ARN: arn:aws:lambda:<region>:<account>:layer:<name>:<version>", "empty layer")
-		case !lambdaLayerARNRe.MatchString(l):
+		case !lambdaLayerARNRe().MatchString(l):
 			hint := "a layer ARN with its version: arn:aws:lambda:<region>:<account>:layer:<name>:<version>"
-			if lambdaLayerARNRe.MatchString(l + ":1") {
+			if lambdaLayerARNRe().MatchString(l + ":1") {
 				hint = "add the layer's version: " + truncate(l, 80) + ":<version>"
 			}
 			c.Errorf(lp, hint, "invalid layer %q", truncate(l, 80))
@@ -517,7 +517,7 @@ func (s *LambdaFunctionSpec) validateEnvironments(c *Checker, path string) {
 		switch {
 		case slices.Contains(lambdaReservedEnv, k):
 			c.Errorf(kp, "Lambda sets "+k+" itself; it cannot be set in the function's configuration", "environment variable %s is reserved by AWS Lambda", k)
-		case !lambdaEnvNameRe.MatchString(k):
+		case !lambdaEnvNameRe().MatchString(k):
 			c.Errorf(kp, "AWS Lambda takes names of a letter then letters, digits and underscores, 2 characters at least", "invalid environment variable name %q", truncate(k, 80))
 		}
 	}

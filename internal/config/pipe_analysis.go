@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/invopop/jsonschema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -99,11 +98,6 @@ func (p *AnalysisProvider) Validate(c *Checker, path string) {
 	default:
 		c.checkEnum(path+".type", p.Type, analysisProviderTypes()...)
 	}
-}
-
-// JSONSchema describes a provider: one alternative per type.
-func (AnalysisProvider) JSONSchema() *jsonschema.Schema {
-	return typedEntrySchema("An analysis provider; its `config` depends on its `type`.", false, analysisProviderTypes(), newAnalysisConfig)
 }
 
 // PrometheusConfig says how to query a Prometheus server. Authentication is

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/invopop/jsonschema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -134,33 +133,6 @@ func (p *PlatformProvider) Validate(c *Checker, path string) {
 		c.checkEnum(path+".type", p.Type, platformProviderTypes()...)
 	}
 }
-
-// JSONSchema describes a provider: one alternative per type.
-func (PlatformProvider) JSONSchema() *jsonschema.Schema {
-	return typedEntrySchema("A platform provider; its `config` depends on its `type`.", true, platformProviderTypes(), newPlatformConfig)
-}
-
-// typedEntrySchema builds the schema of a {name, type, config} entry: one
-// alternative per type, each with that type's config schema.
-func typedEntrySchema(desc string, labels bool, types []string, newConfig func(string) any) *jsonschema.Schema {
-	r := schemaReflector()
-	var alts []*jsonschema.Schema
-	for _, t := range types {
-		props := jsonschema.NewProperties()
-		props.Set("name", &jsonschema.Schema{Type: "string", MinLength: ptrUint64(1)})
-		props.Set("type", &jsonschema.Schema{Const: t})
-		if labels {
-			props.Set("labels", &jsonschema.Schema{Type: "object", AdditionalProperties: &jsonschema.Schema{Type: "string"}})
-		}
-		cs := r.ReflectFromType(reflect.TypeOf(newConfig(t)).Elem())
-		cs.Version, cs.ID = "", ""
-		props.Set("config", cs)
-		alts = append(alts, &jsonschema.Schema{Type: "object", Properties: props, Required: []string{"name", "type"}, AdditionalProperties: jsonschema.FalseSchema})
-	}
-	return &jsonschema.Schema{OneOf: alts, Description: desc}
-}
-
-func ptrUint64(v uint64) *uint64 { return &v }
 
 // KubernetesProviderConfig says how to reach a Kubernetes cluster.
 type KubernetesProviderConfig struct {

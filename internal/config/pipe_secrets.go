@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"filippo.io/age"
-	"github.com/invopop/jsonschema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -108,21 +107,6 @@ func (s *SecretManagement) Validate(c *Checker, path string) {
 				"GCP_KMS is declared (as PipeCD declares it) but pipe cannot decrypt its secrets")
 		}
 	}
-}
-
-// JSONSchema describes secret management: one alternative per type.
-func (SecretManagement) JSONSchema() *jsonschema.Schema {
-	r := schemaReflector()
-	var alts []*jsonschema.Schema
-	for _, t := range secretManagementTypes() {
-		props := jsonschema.NewProperties()
-		props.Set("type", &jsonschema.Schema{Const: t})
-		cs := r.ReflectFromType(reflect.TypeOf(newSecretManagementConfig(t)).Elem())
-		cs.Version, cs.ID = "", ""
-		props.Set("config", cs)
-		alts = append(alts, &jsonschema.Schema{Type: "object", Properties: props, Required: []string{"type"}, AdditionalProperties: jsonschema.FalseSchema})
-	}
-	return &jsonschema.Schema{OneOf: alts, Description: "How secrets are encrypted; `config` depends on `type`."}
 }
 
 // KeyPairConfig is an RSA key pair: `pipe secret encrypt` needs the public

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/invopop/jsonschema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -66,15 +65,6 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// JSONSchema describes the type for the generated schema.
-func (Duration) JSONSchema() *jsonschema.Schema {
-	return &jsonschema.Schema{
-		Type:        "string",
-		Pattern:     `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$`,
-		Description: `A Go duration, e.g. "30s", "5m", "1h30m".`,
-	}
-}
-
 // Percentage is a number between 0 and 100, written 10, "10" or "10%".
 type Percentage struct {
 	Number int
@@ -104,17 +94,6 @@ func (p *Percentage) DecodeNode(dec *Decoder, n *yaml.Node, path string) {
 
 // MarshalJSON renders the percentage as a number.
 func (p Percentage) MarshalJSON() ([]byte, error) { return json.Marshal(p.Number) }
-
-// JSONSchema describes the type for the generated schema.
-func (Percentage) JSONSchema() *jsonschema.Schema {
-	return &jsonschema.Schema{
-		OneOf: []*jsonschema.Schema{
-			{Type: "integer", Minimum: json.Number("0"), Maximum: json.Number("100")},
-			{Type: "string", Pattern: `^(100|[1-9]?[0-9])%?$`},
-		},
-		Description: `A percentage from 0 to 100: 10, "10" or "10%".`,
-	}
-}
 
 // Replicas is a replica count: a number, or a percentage of the primary ("10%").
 type Replicas struct {
@@ -176,15 +155,4 @@ func (r Replicas) MarshalJSON() ([]byte, error) {
 		return json.Marshal(r.String())
 	}
 	return json.Marshal(r.Number)
-}
-
-// JSONSchema describes the type for the generated schema.
-func (Replicas) JSONSchema() *jsonschema.Schema {
-	return &jsonschema.Schema{
-		OneOf: []*jsonschema.Schema{
-			{Type: "integer", Minimum: json.Number("0")},
-			{Type: "string", Pattern: `^([0-9]+|(100|[1-9]?[0-9])%)$`},
-		},
-		Description: `A replica count (3) or a percentage of the primary's replicas ("20%").`,
-	}
 }

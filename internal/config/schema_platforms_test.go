@@ -11,14 +11,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// compiledSchema compiles the generated schema of a kind.
+// compiledSchema compiles the committed schema of a kind.
 func compiledSchema(t *testing.T, k Kind) *jsonschema.Schema {
 	t.Helper()
-	raw, err := SchemaJSON(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(committedSchema(t, k)))
 	if err != nil {
 		t.Fatal(err)
 	}

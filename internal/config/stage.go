@@ -8,7 +8,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/invopop/jsonschema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -181,35 +180,4 @@ func joinStages(names []StageName) string {
 func (s PipelineStage) MarshalJSON() ([]byte, error) {
 	type plain PipelineStage
 	return json.Marshal(plain(s))
-}
-
-// JSONSchema describes a stage: one alternative per stage name, each with
-// the `with` schema of that stage.
-func (PipelineStage) JSONSchema() *jsonschema.Schema {
-	r := schemaReflector()
-	names := make([]string, 0, len(stageSpecs()))
-	for name := range stageSpecs() {
-		names = append(names, string(name))
-	}
-	sort.Strings(names)
-	var alts []*jsonschema.Schema
-	for _, name := range names {
-		spec := stageSpecs()[StageName(name)]
-		props := jsonschema.NewProperties()
-		props.Set("id", &jsonschema.Schema{Type: "string", Description: "A unique ID for the stage, to refer to it."})
-		props.Set("name", &jsonschema.Schema{Const: name})
-		props.Set("desc", &jsonschema.Schema{Type: "string", Description: "A description shown with the stage."})
-		props.Set("timeout", Duration(0).JSONSchema())
-		if spec.options != nil {
-			ws := r.ReflectFromType(reflect.TypeOf(spec.options()).Elem())
-			ws.Version = ""
-			props.Set("with", ws)
-		}
-		alt := &jsonschema.Schema{Type: "object", Properties: props, Required: []string{"name"}, AdditionalProperties: jsonschema.FalseSchema}
-		if spec.requiresWith {
-			alt.Required = append(alt.Required, "with")
-		}
-		alts = append(alts, alt)
-	}
-	return &jsonschema.Schema{OneOf: alts, Description: "A pipeline stage; its `with` options depend on its name."}
 }

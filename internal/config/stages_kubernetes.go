@@ -87,7 +87,7 @@ func (o *K8sBaselineRolloutStageOptions) Validate(c *Checker, path string) {
 }
 
 func checkSuffix(c *Checker, path, s string) {
-	if len(s) > 63 || !dnsLabelRe.MatchString(s) {
+	if len(s) > 63 || !dnsLabelRe().MatchString(s) {
 		c.Errorf(path, "resource names get `-<suffix>`: use lower-case letters, digits and '-'", "invalid suffix %q", s)
 	}
 }

@@ -2,7 +2,6 @@ package fieldedit
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -10,6 +9,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // HCL replaces the attributes path leads to in the HCL (Terraform) file
@@ -115,13 +116,13 @@ const (
 	hclBool
 )
 
-var hclNumberRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+var hclNumberRe = lazyre.New(`^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // hclStatic reads a literal expression (src is its text): its value as a
 // string and its kind; hclOther for other expressions.
 func hclStatic(e hclsyntax.Expression, src string) (string, hclKind) {
 	if _, ok := e.(*hclsyntax.TemplateExpr); !ok {
-		if _, lit := e.(*hclsyntax.LiteralValueExpr); !lit && !hclNumberRe.MatchString(src) {
+		if _, lit := e.(*hclsyntax.LiteralValueExpr); !lit && !hclNumberRe().MatchString(src) {
 			return "", hclOther
 		}
 	}
@@ -143,7 +144,7 @@ func hclStatic(e hclsyntax.Expression, src string) (string, hclKind) {
 // hclLiteral writes value in place of an expression of kind.
 func hclLiteral(kind hclKind, value string) (string, hclKind) {
 	switch {
-	case kind == hclNumber && hclNumberRe.MatchString(value):
+	case kind == hclNumber && hclNumberRe().MatchString(value):
 		return value, hclNumber
 	case kind == hclBool && (value == "true" || value == "false"):
 		return value, hclBool

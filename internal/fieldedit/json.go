@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // JSON replaces the values path leads to in the JSON document data by
@@ -52,7 +53,7 @@ func JSON(data []byte, path, value string) (Result, error) {
 	})
 }
 
-var jsonNumberRe = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+var jsonNumberRe = lazyre.New(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // jsonValue writes value in place of a JSON value of tag: the text and
 // the tag it reads back as.

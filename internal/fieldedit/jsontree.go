@@ -182,7 +182,7 @@ func jsonLiteralTag(s string) string {
 		return "!!bool"
 	case s == "null":
 		return "!!null"
-	case jsonNumberRe.MatchString(s):
+	case jsonNumberRe().MatchString(s):
 		if bytes.ContainsAny([]byte(s), ".eE") {
 			return "!!float"
 		}

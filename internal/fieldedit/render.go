@@ -2,11 +2,12 @@ package fieldedit
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // FormatScalar writes v as a YAML scalar in style (yaml.v3's: 0 for
@@ -106,7 +107,7 @@ func yaml11Tag(v string) string {
 		"n", "N", "no", "No", "NO", "off", "Off", "OFF":
 		return "!!bool"
 	}
-	if v != "" && strings.IndexByte(v, ':') >= 0 && strings.IndexByte("+-0123456789", v[0]) >= 0 && base60.MatchString(v) {
+	if v != "" && strings.IndexByte(v, ':') >= 0 && strings.IndexByte("+-0123456789", v[0]) >= 0 && base60().MatchString(v) {
 		if strings.Contains(v, ".") {
 			return "!!float"
 		}
@@ -116,7 +117,7 @@ func yaml11Tag(v string) string {
 }
 
 // base60 is yaml.v3's (encode.go) pattern of YAML 1.1's sexagesimal numbers.
-var base60 = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
+var base60 = lazyre.New(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
 
 // singleFits reports whether v can be written single-quoted on one line.
 func singleFits(v string) bool {

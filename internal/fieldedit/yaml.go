@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 	"github.com/gitops-pipe/pipe/internal/yamlalias"
 )
 
@@ -157,11 +157,11 @@ func decodeYAML(path string, data []byte, what string) ([]*yaml.Node, error) {
 	}
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+)`)
+var yamlLineRe = lazyre.New(`line (\d+)`)
 
 // yamlErrorLine is the line a yaml.v3 error names; 0 if none.
 func yamlErrorLine(err error) int {
-	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLineRe().FindStringSubmatch(err.Error()); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return n
 	}

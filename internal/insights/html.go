@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,7 +29,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		return errors.New("insights: no report to write")
 	}
 	var buf bytes.Buffer
-	if err := htmlTemplate.Execute(&buf, newHTMLPage(r)); err != nil {
+	if err := htmlTemplate().Execute(&buf, newHTMLPage(r)); err != nil {
 		return err
 	}
 	_, err := w.Write(buf.Bytes())
@@ -615,7 +616,10 @@ func htmlFailureChart(r *Report) htmlChart {
 	return c
 }
 
-var htmlTemplate = template.Must(template.New("page").Parse(htmlPageSource))
+// htmlTemplate is the page template, parsed on first use.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(htmlPageSource))
+})
 
 const htmlPageSource = `<!DOCTYPE html>
 <html lang="en">

@@ -1,8 +1,9 @@
 package redact
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // SecretName reports whether the name of a value (an environment
@@ -23,7 +24,7 @@ func SecretName(name string) bool {
 
 // credentialRe matches values that are credentials whatever they are
 // named: provider token formats, private keys, URLs with a password.
-var credentialRe = regexp.MustCompile(`^(AKIA|ASIA)[0-9A-Z]{16}$|^gh[pousr]_[0-9A-Za-z]{20,}$|^github_pat_|^glpat-|^xox[abposr]-|^sk_(live|test)_|^sk-[A-Za-z0-9_-]{20,}$|^AIza[0-9A-Za-z_-]{30,}$|-----BEGIN [A-Z ]*PRIVATE KEY-----|^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`)
+var credentialRe = lazyre.New(`^(AKIA|ASIA)[0-9A-Z]{16}$|^gh[pousr]_[0-9A-Za-z]{20,}$|^github_pat_|^glpat-|^xox[abposr]-|^sk_(live|test)_|^sk-[A-Za-z0-9_-]{20,}$|^AIza[0-9A-Za-z_-]{30,}$|-----BEGIN [A-Z ]*PRIVATE KEY-----|^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`)
 
 // SecretValue reports whether a value looks like a credential by its
 // form: a known token format, a private key, a URL with a password, or a
@@ -31,7 +32,7 @@ var credentialRe = regexp.MustCompile(`^(AKIA|ASIA)[0-9A-Z]{16}$|^gh[pousr]_[0-9
 // and +/=_- (not a path) mixing upper case, lower case and digits, with no spaces).
 func SecretValue(v string) bool {
 	v = strings.TrimSpace(v)
-	if credentialRe.MatchString(v) {
+	if credentialRe().MatchString(v) {
 		return true
 	}
 	if len(v) < 24 || strings.ContainsAny(v, " \t\n.:") || strings.HasPrefix(v, "/") {

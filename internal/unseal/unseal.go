@@ -24,7 +24,6 @@ import (
 	"net"
 	"os"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +35,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 	"github.com/gitops-pipe/pipe/internal/sealed"
 )
 
@@ -294,7 +294,7 @@ func render(r *os.Root, app *config.App, target, what string, data map[string]an
 	if err != nil {
 		return &Error{App: app.Name, File: name, Msg: fmt.Sprintf("%s: %v", what, cleanFSError(err)), Err: err}
 	}
-	tmpl, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	tmpl, err := template.New(name).Funcs(funcs()).Option("missingkey=error").Parse(string(src))
 	if err != nil {
 		return &Error{App: app.Name, File: name, Msg: fmt.Sprintf("%s is not a valid template: %s", what, templateMessage(err)), Err: err}
 	}
@@ -338,24 +338,25 @@ func appPath(app *config.App, p string) string {
 // (`{{ env "GITHUB_TOKEN" }}`) into a rendered file.
 var withheld = []string{"env", "expandenv", "getHostByName"}
 
-// funcs are sprig's text functions less the withheld ones.
-var funcs = func() template.FuncMap {
+// funcs are sprig's text functions less the withheld ones, built on first
+// use (sprig builds a map of some 200 functions).
+var funcs = sync.OnceValue(func() template.FuncMap {
 	m := sprig.TxtFuncMap()
 	for _, f := range withheld {
 		delete(m, f)
 	}
 	return m
-}()
+})
 
 var (
-	noEntryRe = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
-	posRe     = regexp.MustCompile(`^template: ([^:]+:\d+(?::\d+)?): (.*)$`)
+	noEntryRe = lazyre.New(`map has no entry for key "([^"]*)"`)
+	posRe     = lazyre.New(`^template: ([^:]+:\d+(?::\d+)?): (.*)$`)
 )
 
 // templateMessage words a parse error: the position and the problem.
 func templateMessage(err error) string {
 	msg := err.Error()
-	if m := posRe.FindStringSubmatch(msg); m != nil {
+	if m := posRe().FindStringSubmatch(msg); m != nil {
 		msg = m[1] + ": " + m[2]
 	}
 	for _, f := range withheld {
@@ -375,11 +376,11 @@ func execMessage(err error, data map[string]any) string {
 		msg = ee.Err.Error()
 	}
 	pos := ""
-	if m := posRe.FindStringSubmatch(msg); m != nil {
+	if m := posRe().FindStringSubmatch(msg); m != nil {
 		pos, msg = m[1], m[2]
 	}
 	// "executing "x" at <.encryptedSecrets.pw>: map has no entry for key "pw""
-	if m := noEntryRe.FindStringSubmatch(msg); m != nil {
+	if m := noEntryRe().FindStringSubmatch(msg); m != nil {
 		at := ""
 		if i := strings.Index(msg, "at <"); i >= 0 {
 			if j := strings.Index(msg[i:], ">"); j > 0 {

@@ -1,11 +1,12 @@
 package terraform
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // cleanEnvMap turns NAME=value pairs into the map terraform-exec runs with,
@@ -46,7 +47,7 @@ func tfexecSafeEnv(env []string) []string {
 	return out
 }
 
-var secretName = regexp.MustCompile(`(?i)(token|secret|passw|pwd|credential|private|api_?key|access_?key|auth|session|cookie|signature|_key$)`)
+var secretName = lazyre.New(`(?i)(token|secret|passw|pwd|credential|private|api_?key|access_?key|auth|session|cookie|signature|_key$)`)
 
 // redactor replaces secret values by "***" in text pipe produces.
 type redactor struct{ secrets []string }

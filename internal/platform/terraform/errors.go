@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // Kinds of failure, matched with errors.Is on the errors this package
@@ -121,11 +122,11 @@ func (e *Error) Unwrap() []error {
 }
 
 var (
-	onLine    = regexp.MustCompile(`^\s*on (.+?) line (\d+)(?:, in .*)?:$`)
-	lockID    = regexp.MustCompile(`(?m)^\s*ID:\s+(\S+)`)
-	lockWho   = regexp.MustCompile(`(?m)^\s*Who:\s+(\S+)`)
-	lockOp    = regexp.MustCompile(`(?m)^\s*Operation:\s+(\S+)`)
-	varNotSet = regexp.MustCompile(`variable "([^"]+)" is not set`)
+	onLine    = lazyre.New(`^\s*on (.+?) line (\d+)(?:, in .*)?:$`)
+	lockID    = lazyre.New(`(?m)^\s*ID:\s+(\S+)`)
+	lockWho   = lazyre.New(`(?m)^\s*Who:\s+(\S+)`)
+	lockOp    = lazyre.New(`(?m)^\s*Operation:\s+(\S+)`)
+	varNotSet = lazyre.New(`variable "([^"]+)" is not set`)
 )
 
 // parseDiagnostics reads terraform's -no-color diagnostics.
@@ -165,7 +166,7 @@ func parseDiagnostics(text string) []Diagnostic {
 			continue
 		}
 		if state == 0 {
-			if m := onLine.FindStringSubmatch(l); m != nil && cur.File == "" {
+			if m := onLine().FindStringSubmatch(l); m != nil && cur.File == "" {
 				cur.File = m[1]
 				fmt.Sscan(m[2], &cur.Line)
 				state = 1
@@ -254,13 +255,13 @@ func (w *Workspace) translate(command string, err error) error {
 		e.Message = "the saved plan is stale: the state changed since it was made (another apply ran); make a new plan, review it, and apply that one"
 	case has("Error acquiring the state lock") != nil || has("Error locking state") != nil:
 		e.Kind = ErrStateLocked
-		if m := lockID.FindStringSubmatch(text); m != nil {
+		if m := lockID().FindStringSubmatch(text); m != nil {
 			e.LockID = m[1]
 		}
-		if m := lockWho.FindStringSubmatch(text); m != nil {
+		if m := lockWho().FindStringSubmatch(text); m != nil {
 			e.LockWho = m[1]
 		}
-		if m := lockOp.FindStringSubmatch(text); m != nil {
+		if m := lockOp().FindStringSubmatch(text); m != nil {
 			e.LockOperation = m[1]
 		}
 		holder := ""
@@ -276,7 +277,7 @@ func (w *Workspace) translate(command string, err error) error {
 	case has("No value for required variable") != nil:
 		e.Kind = ErrMissingVariable
 		for _, d := range errs {
-			if m := varNotSet.FindStringSubmatch(d.Detail); m != nil {
+			if m := varNotSet().FindStringSubmatch(d.Detail); m != nil {
 				e.Variables = append(e.Variables, m[1])
 			}
 		}

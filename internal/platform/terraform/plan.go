@@ -9,12 +9,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // Action names in ResourceChange.Actions and OutputChange.Action.
@@ -478,10 +479,10 @@ func fingerprint(js *tfjson.Plan) string {
 }
 
 var (
-	preambleStart = regexp.MustCompile(`^(Terraform|OpenTofu) used the selected providers to generate the following`)
-	actionsHeader = regexp.MustCompile(`^(Terraform|OpenTofu) will perform the following actions:`)
-	separator     = regexp.MustCompile(`^[─━-]{10,}\s*$`)
-	trailerStart  = regexp.MustCompile(`^(Note: You didn't use the -out option|Saved the plan to:|To perform exactly these actions, run the following command to apply:)`)
+	preambleStart = lazyre.New(`^(Terraform|OpenTofu) used the selected providers to generate the following`)
+	actionsHeader = lazyre.New(`^(Terraform|OpenTofu) will perform the following actions:`)
+	separator     = lazyre.New(`^[─━-]{10,}\s*$`)
+	trailerStart  = lazyre.New(`^(Note: You didn't use the -out option|Saved the plan to:|To perform exactly these actions, run the following command to apply:)`)
 )
 
 // trimHuman keeps the actions of terraform's plan rendering: it drops the
@@ -495,17 +496,17 @@ func trimHuman(raw string, secrets map[string]bool, r *redactor) string {
 		switch {
 		case trailer:
 			continue
-		case preambleStart.MatchString(l):
+		case preambleStart().MatchString(l):
 			skipping = true
 			continue
 		case skipping:
-			if actionsHeader.MatchString(l) {
+			if actionsHeader().MatchString(l) {
 				skipping = false
 			}
 			continue
-		case separator.MatchString(l):
+		case separator().MatchString(l):
 			continue
-		case trailerStart.MatchString(l):
+		case trailerStart().MatchString(l):
 			trailer = true
 			continue
 		}

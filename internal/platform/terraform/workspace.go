@@ -117,7 +117,7 @@ func Open(bin *Binary, dir string, in config.TerraformDeploymentInput, opts Opti
 				}
 				return nil, fmt.Errorf("input.commandEnvs.%s[%d]: %s cannot be set: terraform-exec manages it; %s", l.name, i, k, hint)
 			}
-			if secretName.MatchString(k) {
+			if secretName().MatchString(k) {
 				w.redact.add(v)
 			}
 		}
@@ -129,7 +129,7 @@ func Open(bin *Binary, dir string, in config.TerraformDeploymentInput, opts Opti
 	}
 	m, dropped := splitEnv(base)
 	for k, v := range m {
-		if secretName.MatchString(k) {
+		if secretName().MatchString(k) {
 			w.redact.add(v)
 		}
 	}
@@ -152,7 +152,7 @@ func Open(bin *Binary, dir string, in config.TerraformDeploymentInput, opts Opti
 		if !ok || strings.TrimSpace(k) == "" {
 			return nil, fmt.Errorf("platform provider vars[%d] %q is not name=value; write e.g. \"project=demo\"", i, flagName(v))
 		}
-		if secretName.MatchString(k) {
+		if secretName().MatchString(k) {
 			w.redact.add(val)
 		}
 	}
@@ -161,7 +161,7 @@ func Open(bin *Binary, dir string, in config.TerraformDeploymentInput, opts Opti
 		if !ok || strings.TrimSpace(k) == "" {
 			return nil, fmt.Errorf("input.vars[%d] %q is not name=value; write e.g. \"image_id=ami-abc123\"", i, flagName(v))
 		}
-		if secretName.MatchString(k) {
+		if secretName().MatchString(k) {
 			w.redact.add(val)
 		}
 	}
