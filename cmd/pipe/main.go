@@ -5,6 +5,10 @@ import (
 	"os"
 
 	"github.com/gitops-pipe/pipe/internal/cli"
+	"github.com/gitops-pipe/pipe/internal/initgc"
 )
 
-func main() { os.Exit(cli.Main(cli.System())) }
+func main() {
+	initgc.Done()
+	os.Exit(cli.Main(cli.System()))
+}
