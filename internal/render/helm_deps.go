@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -14,6 +15,12 @@ import (
 
 // maxDependencyDepth bounds how deep charts' dependencies may nest.
 const maxDependencyDepth = 8
+
+// maxDependencyCharts bounds the charts that resolving dependencies
+// attaches in one render, counting each use of a chart with the charts
+// below it: Helm renders every one, and a few file:// charts that each
+// depend on all of the next few make a tree of millions.
+const maxDependencyCharts = 256
 
 // chartPlace is where a chart's files are, for its file:// dependencies and
 // for messages.
@@ -46,6 +53,30 @@ type depResolver struct {
 	// its directory relative to the repository, "" when it is not in the
 	// repository (see helmChart.templateFile).
 	dirs map[string]string
+	// loaded holds each dependency chart loaded in this render, by
+	// depKey, with its own dependencies attached: a chart that many
+	// charts depend on is loaded and resolved once, and attached as
+	// copies.
+	loaded map[string]*loadedDep
+	// resolving lists the charts being resolved, outermost first, by
+	// depKey and name: a dependency among them is a cycle.
+	resolving []string
+	names     []string
+}
+
+// loadedDep is a dependency chart with its dependencies resolved.
+type loadedDep struct {
+	// chart is never attached itself: clones of it are.
+	chart *chart.Chart
+	place chartPlace
+	// dirs maps the Helm paths below the chart ("charts/sub") to their
+	// directories, as depResolver.dirs.
+	dirs map[string]string
+	// size counts the charts of its tree, itself included.
+	size int
+	// nest is how many levels of dependencies below it were resolved
+	// (0: its own only), or -1 when it lacked none.
+	nest int
 }
 
 // resolveDependencies attaches to c (a copy of ch's chart) the charts of
@@ -55,32 +86,41 @@ type depResolver struct {
 // Chart.yaml. A file:// dependency is read from the chart's directory,
 // within the repository; the others are downloaded (repoChart). The
 // dependencies of attached charts are resolved in turn, at most
-// maxDependencyDepth deep. Charts that charts/ holds are left as they are,
-// like Helm does.
+// maxDependencyDepth deep and maxDependencyCharts in all; each is loaded
+// once per render however many charts depend on it, and a cycle is an
+// error naming it. Charts that charts/ holds are left as they are, like
+// Helm does.
 func (r *Renderer) resolveDependencies(ctx context.Context, ch *helmChart, c *chart.Chart) (map[string]string, error) {
-	d := &depResolver{r: r, dirs: map[string]string{}}
+	d := &depResolver{r: r, dirs: map[string]string{}, loaded: map[string]*loadedDep{}}
 	at := chartPlace{t: ch.tree, dir: ch.dir, name: ch.desc, helmPath: c.Name()}
-	if err := d.resolve(ctx, c, at, 0); err != nil {
+	if ch.tree != nil {
+		d.resolving, d.names = []string{"file\x00" + ch.dir}, []string{ch.tree.rel(ch.dir)}
+	}
+	if _, err := d.resolve(ctx, c, at, 0); err != nil {
 		return nil, err
 	}
 	return d.dirs, nil
 }
 
-func (d *depResolver) resolve(ctx context.Context, c *chart.Chart, at chartPlace, depth int) error {
+// resolve attaches the missing dependencies of c, at depth, and returns
+// how many levels of dependencies it resolved below c (-1: none lacked).
+func (d *depResolver) resolve(ctx context.Context, c *chart.Chart, at chartPlace, depth int) (int, error) {
 	missing := missingDependencies(c)
 	if len(missing) == 0 {
-		return nil
+		return -1, nil
 	}
 	_, lockName := lockFiles(c)
 	lockFile := at.file(lockName)
+	tooDeep := &Error{File: lockFile, Err: fmt.Errorf("chart %s: dependencies nest more than %d charts deep: Helm renders every nested chart; vendor flatter dependencies", at.name, maxDependencyDepth)}
 	if depth >= maxDependencyDepth {
-		return &Error{File: lockFile, Err: fmt.Errorf("chart %s: dependencies nest more than %d charts deep (a dependency cycle?)", at.name, maxDependencyDepth)}
+		return 0, tooDeep
 	}
 	locked, err := d.r.lockedDependencies(c, at, missing)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	attached := map[string]bool{}
+	nest, size := 0, 0
 	for i, dep := range c.Metadata.Dependencies {
 		if dep == nil || !isMissing(missing, dep) {
 			continue
@@ -93,71 +133,140 @@ func (d *depResolver) resolve(ctx context.Context, c *chart.Chart, at chartPlace
 			continue
 		}
 		attached[key] = true
-		sub, subAt, err := d.fetch(ctx, at, dep, l, lockName)
+		ld, err := d.dependency(ctx, at, dep, l, lockName, depth+1)
 		if err != nil {
 			var re *Error
 			if errors.As(err, &re) {
-				return err
+				return 0, err
 			}
-			return &Error{File: lockFile, Err: err}
+			return 0, &Error{File: lockFile, Err: err}
 		}
-		subAt.helmPath = at.helmPath + "/charts/" + sub.Name()
-		d.dirs[subAt.helmPath] = ""
-		if subAt.t != nil {
-			d.dirs[subAt.helmPath] = subAt.t.rel(subAt.dir)
+		if ld.nest >= 0 && depth+1+ld.nest >= maxDependencyDepth {
+			return 0, tooDeep
 		}
-		if err := d.resolve(ctx, sub, subAt, depth+1); err != nil {
-			return err
+		if size += ld.size; size > maxDependencyCharts {
+			return 0, &Error{File: lockFile, Err: fmt.Errorf("chart %s: its dependencies attach more than %d charts (each use of a chart counts, with the charts below it), and Helm renders every one: vendor fewer or flatter dependencies",
+				at.name, maxDependencyCharts)}
+		}
+		sub := cloneChart(ld.chart)
+		helmPath := at.helmPath + "/charts/" + sub.Name()
+		d.dirs[helmPath] = ""
+		if ld.place.t != nil {
+			d.dirs[helmPath] = ld.place.t.rel(ld.place.dir)
+		}
+		for p, dir := range ld.dirs {
+			d.dirs[helmPath+"/"+p] = dir
 		}
 		c.AddDependency(sub)
+		nest = max(nest, ld.nest+1)
 	}
-	return nil
+	return nest, nil
 }
 
-// fetch loads the chart of a locked dependency.
-func (d *depResolver) fetch(ctx context.Context, at chartPlace, dep, lock *chart.Dependency, lockName string) (*chart.Chart, chartPlace, error) {
-	repo, version := lock.Repository, lock.Version
-	what := fmt.Sprintf("chart %s: dependency %s (locked: repository %q, version %s)", at.name, dep.Name, repo, version)
-	var (
-		sub   *chart.Chart
-		subAt chartPlace
-	)
+// dependency returns the chart of a locked dependency of the chart at at,
+// with its own dependencies attached: loaded now, or earlier in this
+// render.
+func (d *depResolver) dependency(ctx context.Context, at chartPlace, dep, lock *chart.Dependency, lockName string, depth int) (*loadedDep, error) {
+	what := fmt.Sprintf("chart %s: dependency %s (locked: repository %q, version %s)", at.name, dep.Name, lock.Repository, lock.Version)
+	key, dir, err := depKey(at, dep, lock, what)
+	if err != nil {
+		return nil, err
+	}
+	check := func(c *chart.Chart, place chartPlace) error {
+		if dir != "" {
+			if err := satisfies(c, lock.Version); err != nil {
+				return fmt.Errorf("%s: %s holds %w: run `helm dependency update %s` and commit %s", what, place.name, err, at.name, lockName)
+			}
+		}
+		if c.Name() != dep.Name {
+			return fmt.Errorf("%s: %s holds chart %q, not %q", what, place.name, c.Name(), dep.Name)
+		}
+		return nil
+	}
+	if ld := d.loaded[key]; ld != nil {
+		return ld, check(ld.chart, ld.place)
+	}
+	if i := slices.Index(d.resolving, key); i >= 0 {
+		return nil, fmt.Errorf("%s: the dependencies form a cycle: %s → %s", what, strings.Join(d.names[i:], " → "), d.names[i])
+	}
+	c, place, err := d.load(ctx, at, dep, lock, dir, what)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(c, place); err != nil {
+		return nil, err
+	}
+	place.helmPath = at.helmPath + "/charts/" + c.Name()
+	// Its dependencies are resolved with Helm paths relative to it.
+	outer := d.dirs
+	d.dirs = map[string]string{}
+	d.resolving, d.names = append(d.resolving, key), append(d.names, place.name)
+	nest, err := d.resolve(ctx, c, place, depth)
+	d.resolving, d.names = d.resolving[:len(d.resolving)-1], d.names[:len(d.names)-1]
+	inner := d.dirs
+	d.dirs = outer
+	if err != nil {
+		return nil, err
+	}
+	ld := &loadedDep{chart: c, place: place, dirs: make(map[string]string, len(inner)), size: countCharts(c), nest: nest}
+	for p, dir := range inner {
+		ld.dirs[strings.TrimPrefix(p, place.helmPath+"/")] = dir
+	}
+	d.loaded[key] = ld
+	return ld, nil
+}
+
+// depKey identifies the chart of a locked dependency in one render: its
+// directory for file://, else its repository, name and version; dir is
+// the directory of a file:// dependency.
+func depKey(at chartPlace, dep, lock *chart.Dependency, what string) (key, dir string, err error) {
+	repo := lock.Repository
 	switch {
 	case repo == "":
-		return nil, subAt, fmt.Errorf("%s: it has no repository, so it must be in charts/: run `helm dependency build` and commit charts/", what)
+		return "", "", fmt.Errorf("%s: it has no repository, so it must be in charts/: run `helm dependency build` and commit charts/", what)
 	case strings.HasPrefix(repo, "file://"):
 		if at.t == nil {
-			return nil, subAt, fmt.Errorf("%s: a file:// dependency can only be read for a chart in a repository directory", what)
+			return "", "", fmt.Errorf("%s: a file:// dependency can only be read for a chart in a repository directory", what)
 		}
 		rel := strings.TrimPrefix(repo, "file://")
 		if strings.HasPrefix(rel, "/") {
-			return nil, subAt, fmt.Errorf("%s: pipe reads file:// dependencies relative to the chart directory, within the repository, not absolute paths", what)
+			return "", "", fmt.Errorf("%s: pipe reads file:// dependencies relative to the chart directory, within the repository, not absolute paths", what)
 		}
-		dir, err := at.t.resolve(at.dir, rel)
-		if err != nil {
-			return nil, subAt, fmt.Errorf("%s: %w", what, err)
+		if dir, err = at.t.resolve(at.dir, rel); err != nil {
+			return "", "", fmt.Errorf("%s: %w", what, err)
 		}
-		if sub, err = loadChartDir(at.t, dir); err != nil {
-			return nil, subAt, &Error{File: at.t.rel(dir), Err: fmt.Errorf("%s: load chart: %w", what, err)}
-		}
-		if err := satisfies(sub, version); err != nil {
-			return nil, subAt, fmt.Errorf("%s: %s holds %w: run `helm dependency update %s` and commit %s", what, at.t.rel(dir), err, at.name, lockName)
-		}
-		subAt = chartPlace{t: at.t, dir: dir, name: at.t.rel(dir)}
+		return "file\x00" + dir, dir, nil
 	case strings.HasPrefix(repo, "https://"), strings.HasPrefix(repo, "http://"), strings.HasPrefix(repo, "oci://"),
 		strings.HasPrefix(repo, "@"), strings.HasPrefix(repo, "alias:"):
-		hc, err := d.r.repoChart(ctx, repo, dep.Name, version)
+		return "repo\x00" + repo + "\x00" + dep.Name + "\x00" + lock.Version, "", nil
+	}
+	return "", "", fmt.Errorf("%s: the repository is not file://, http(s)://, oci:// or a chart repository name (@name)", what)
+}
+
+// load loads the chart of a locked dependency: from dir for file://, else
+// downloaded.
+func (d *depResolver) load(ctx context.Context, at chartPlace, dep, lock *chart.Dependency, dir, what string) (*chart.Chart, chartPlace, error) {
+	if dir != "" {
+		c, err := loadChartDir(at.t, dir)
 		if err != nil {
-			return nil, subAt, fmt.Errorf("%s: %w", what, err)
+			return nil, chartPlace{}, &Error{File: at.t.rel(dir), Err: fmt.Errorf("%s: load chart: %w", what, err)}
 		}
-		sub, subAt = hc.chart, chartPlace{name: hc.desc}
-	default:
-		return nil, subAt, fmt.Errorf("%s: the repository is not file://, http(s)://, oci:// or a chart repository name (@name)", what)
+		return c, chartPlace{t: at.t, dir: dir, name: at.t.rel(dir)}, nil
 	}
-	if sub.Name() != dep.Name {
-		return nil, subAt, fmt.Errorf("%s: %s holds chart %q, not %q", what, subAt.name, sub.Name(), dep.Name)
+	hc, err := d.r.repoChart(ctx, lock.Repository, dep.Name, lock.Version)
+	if err != nil {
+		return nil, chartPlace{}, fmt.Errorf("%s: %w", what, err)
 	}
-	return sub, subAt, nil
+	return hc.chart, chartPlace{name: hc.desc}, nil
+}
+
+// countCharts counts the charts of c's tree, c included.
+func countCharts(c *chart.Chart) int {
+	n := 1
+	for _, sub := range c.Dependencies() {
+		n += countCharts(sub)
+	}
+	return n
 }
 
 // satisfies checks a chart's version against a locked version or

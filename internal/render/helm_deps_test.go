@@ -315,7 +315,9 @@ func TestHelmDependencyErrors(t *testing.T) {
 			"charts/app/Chart.lock", []string{"dependency lib", `"s3://bucket/charts"`, "not file://, http(s)://, oci:// or a chart repository name"}},
 		{"version not in the repository", withLock("{name: web, version: 9.9.9, repository: "+srv.URL+"/charts}", lockDep("web", srv.URL+"/charts", "9.9.9")),
 			"charts/app/Chart.lock", []string{"chart charts/app: dependency web", "locked: repository", "version 9.9.9", "no version 9.9.9"}},
-		{"cycle", cycle(), "charts/a/Chart.lock", []string{"dependencies nest more than 8 charts deep"}},
+		{"cycle", cycle(), "charts/a/Chart.lock", []string{"chart charts/a: dependency b", "the dependencies form a cycle: charts/b → charts/a → charts/b"}},
+		{"cycle through the application chart", withLock("{name: app, version: 1.0.0, repository: \"file://.\"}", lockDep("app", "file://.", "1.0.0")),
+			"charts/app/Chart.lock", []string{"dependency app", "the dependencies form a cycle: charts/app → charts/app"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
