@@ -125,26 +125,42 @@ func (r *Renderer) chartRepo(repository string) (*ChartRepo, error) {
 }
 
 // client returns the HTTP client for a repository: the injected one, with
-// TLS verification off when the repository is insecure.
+// TLS verification off when the repository is insecure. That needs the
+// client's transport to be an *http.Transport (or nil: the default one);
+// with any other, an insecure repository's client fails every request,
+// naming the repository, rather than verifying certificates anyway.
 func (r *Renderer) client(cr *ChartRepo) *http.Client {
 	if r.HTTP == nil || !cr.Insecure {
 		return r.HTTP
 	}
+	c := *r.HTTP
 	base, ok := r.HTTP.Transport.(*http.Transport)
 	if r.HTTP.Transport == nil {
 		base, ok = http.DefaultTransport.(*http.Transport)
 	}
 	if !ok {
-		return r.HTTP
+		c.Transport = failingTransport{err: fmt.Errorf("`insecure: true` of chart repository %s (chartRepositories in %s) cannot be applied: "+
+			"the HTTP client given to rendering has a %T transport, not an *http.Transport whose certificate verification could be turned off",
+			cr.Name, config.RepoConfigFile, r.HTTP.Transport)}
+		return &c
 	}
 	t := base.Clone()
 	if t.TLSClientConfig == nil {
 		t.TLSClientConfig = &tls.Config{}
 	}
 	t.TLSClientConfig.InsecureSkipVerify = true // the repository is configured `insecure: true`
-	c := *r.HTTP
 	c.Transport = t
 	return &c
+}
+
+// failingTransport fails every request with err.
+type failingTransport struct{ err error }
+
+func (t failingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+	return nil, t.err
 }
 
 // cacheKindChart is the download cache's kind of chart archives from

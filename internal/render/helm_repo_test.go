@@ -225,6 +225,45 @@ func TestHelmChartRepositoryInsecure(t *testing.T) {
 	}
 }
 
+// countingTransport wraps a transport, as the CLI's guards do, counting
+// the requests it is given.
+type countingTransport struct {
+	base http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.base.RoundTrip(req)
+}
+
+// TestHelmChartRepositoryInsecureWrappedTransport: `insecure: true`
+// cannot turn off verification in a transport that is not an
+// *http.Transport; it fails naming the repository instead of verifying
+// anyway.
+func TestHelmChartRepositoryInsecureWrappedTransport(t *testing.T) {
+	srv := newChartRepo(t, true, nil)
+	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
+	var n atomic.Int64
+	// Verification on, with the server's certificate trusted: works.
+	trusted := &http.Client{Transport: countingTransport{base: srv.Client().Transport, n: &n}}
+	if m := mustRender(t, &Renderer{HTTP: trusted, ChartRepos: []ChartRepo{srv.repo(false)}}, app(root, "app", repoInput("web", "0.1.0"))); len(m.Objects) != 4 {
+		t.Errorf("%d objects", len(m.Objects))
+	}
+	if n.Load() == 0 {
+		t.Fatal("the wrapping transport was not used")
+	}
+	n.Store(0)
+	for _, insecure := range []*http.Client{trusted, {Transport: countingTransport{base: &http.Transport{}, n: &n}}} {
+		err := renderErr(t, &Renderer{HTTP: insecure, ChartRepos: []ChartRepo{srv.repo(true)}}, app(root, "app", repoInput("web", "0.1.0")))
+		wantErr(t, err, "chart repository example ("+srv.URL+"/charts)", "`insecure: true` of chart repository example (chartRepositories in .pipe/config.yaml) cannot be applied",
+			"render.countingTransport transport, not an *http.Transport")
+		if n.Load() != 0 {
+			t.Errorf("%d requests went out with verification on", n.Load())
+		}
+	}
+}
+
 func TestChartReposFromConfig(t *testing.T) {
 	env := map[string]string{"CHARTS_PASSWORD": "from-env"}
 	dir := t.TempDir()
