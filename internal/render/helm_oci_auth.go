@@ -69,6 +69,9 @@ func registryHost(addr string) string {
 type registryAuth struct {
 	auth   authn.Authenticator
 	source string
+	// untrusted: only chartRegistries credentials may be used (a pull
+	// request's plan).
+	untrusted bool
 }
 
 // dockerConfigFile names the Docker credential file for messages: the
@@ -83,8 +86,14 @@ func dockerConfigFile() string {
 
 // registryAuth finds the credentials of a registry: the chartRegistries
 // entry of its host, else the Docker credential file's (docker login,
-// helm registry login), else none.
+// helm registry login; never when Untrusted), else none.
 func (r *Renderer) registryAuth(reg name.Registry) (registryAuth, error) {
+	a, err := r.findRegistryAuth(reg)
+	a.untrusted = r.Untrusted
+	return a, err
+}
+
+func (r *Renderer) findRegistryAuth(reg name.Registry) (registryAuth, error) {
 	for i := range r.ChartRegistries {
 		cr := &r.ChartRegistries[i]
 		cfg, err := name.NewRegistry(cr.Address)
@@ -106,6 +115,10 @@ func (r *Renderer) registryAuth(reg name.Registry) (registryAuth, error) {
 			src += " (username " + cr.Username + ")"
 		}
 		return registryAuth{auth: authn.FromConfig(authn.AuthConfig{Username: cr.Username, Password: pass}), source: src}, nil
+	}
+	if r.Untrusted {
+		return registryAuth{auth: authn.Anonymous, source: "no credentials (" + reg.RegistryStr() + " is not in chartRegistries of " + config.RepoConfigFile +
+			", and a pull request's plan uses no other credentials)"}, nil
 	}
 	a, err := authn.DefaultKeychain.Resolve(reg)
 	if err != nil {
@@ -223,6 +236,10 @@ func ociError(ref string, auth registryAuth, err error) error {
 	}
 	switch code {
 	case http.StatusUnauthorized, http.StatusForbidden:
+		if auth.untrusted {
+			return fmt.Errorf("OCI chart %s: the registry refused access (%s) with %s: on a pull request's plan only the credentials of chartRegistries in %s are used (never the Docker credential file or credential helpers of this machine): check the reference, or configure the registry there (address, username, passwordEnv)",
+				ref, http.StatusText(code), auth.source, config.RepoConfigFile)
+		}
 		return fmt.Errorf("OCI chart %s: the registry refused access (%s) with %s: check the reference, and give credentials that may read it: chartRegistries in %s (address, username, passwordEnv), or `docker login` / `helm registry login` on this machine",
 			ref, http.StatusText(code), auth.source, config.RepoConfigFile)
 	case http.StatusNotFound:

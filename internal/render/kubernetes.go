@@ -31,8 +31,16 @@ type Renderer struct {
 	ChartRepos []ChartRepo
 	// ChartRegistries are the OCI registries of .pipe/config.yaml with
 	// their credentials (see ChartRegistriesFromConfig); a registry not
-	// among them is read with the Docker credential file's, if any.
+	// among them is read with the Docker credential file's, if any
+	// (unless Untrusted).
 	ChartRegistries []ChartRegistry
+	// Untrusted is set on a pull request's plan, whose change chooses the
+	// charts rendered: OCI registries are then read with the credentials
+	// of ChartRegistries only, never with this machine's (the Docker
+	// credential file, credential helpers), which would let a change put
+	// charts of a private registry the runner is logged in to into its
+	// plan.
+	Untrusted bool
 	// DefaultNamespace is the namespace of namespaced objects that name none
 	// (when the application sets no input.namespace), for their keys; ""
 	// means "default". It is also Helm's .Release.Namespace then.
