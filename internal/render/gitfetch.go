@@ -8,8 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -30,7 +30,7 @@ type GitFetcher interface {
 // fetched into a bare repository: with a CacheDir, one per remote kept
 // across runs (see sync for what is fetched when); without, a temporary
 // one. Only the ref asked for is fetched, shallow when it is a branch or a
-// tag.
+// tag, each network operation within gitNetworkTimeout (10 minutes).
 type GoGitFetcher struct {
 	// TempDir holds the trees written (and the clones, without CacheDir);
 	// "" means the system's.
@@ -46,9 +46,23 @@ type GoGitFetcher struct {
 	// Auth returns the credentials for a remote; nil, or a nil result,
 	// means none.
 	Auth func(remote string) (transport.AuthMethod, error)
-}
+	// ProxyURL, when set, is the HTTP proxy (http://host:port, answering
+	// CONNECT and absolute-form requests) that every request to an
+	// http(s) remote goes through: go-git has its own HTTP client, which
+	// the guards of Renderer.HTTP do not reach. Other remotes (ssh://,
+	// git://) do not use it.
+	ProxyURL string
+	// Untrusted is set on a pull request's plan, whose change chooses the
+	// remotes and refs: a commit is then only ever fetched alone, never
+	// by fetching every branch and tag of the remote with their history
+	// (which is how a commit the server does not send by hash, or an
+	// abbreviated hash the cache lacks, is found otherwise); those fail
+	// asking for a full hash, a tag or a branch.
+	Untrusted bool
 
-var hashLikeRe = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+	// timeout bounds each network operation; 0 means gitNetworkTimeout.
+	timeout time.Duration
+}
 
 // Fetch implements GitFetcher.
 func (f *GoGitFetcher) Fetch(ctx context.Context, remote, ref, sub string) (string, func(), error) {
@@ -162,9 +176,21 @@ func isRefNotFound(err error) bool {
 		strings.Contains(err.Error(), "couldn't find remote ref")
 }
 
-// resolveRef finds ref as a commit, a local or remote-tracking branch, or a tag.
+// resolveRef finds ref in a repository read in place: a full commit hash;
+// a tag, a local or remote-tracking branch, or a revision (HEAD, main~1);
+// else an abbreviated commit hash, which two commits sharing is an error.
 func resolveRef(repo *git.Repository, ref string) (plumbing.Hash, error) {
-	for _, rev := range []string{ref, "origin/" + ref, "refs/tags/" + ref} {
+	if isFullHash(ref) {
+		if h := plumbing.NewHash(ref); hasCommit(repo, h) {
+			return h, nil
+		}
+		return plumbing.ZeroHash, errors.New("no such commit")
+	}
+	revs := []string{"refs/tags/" + ref, "refs/heads/" + ref, "refs/remotes/origin/" + ref}
+	if !abbreviated(ref) {
+		revs = append([]string{ref, "origin/" + ref}, revs...)
+	}
+	for _, rev := range revs {
 		if h, err := repo.ResolveRevision(plumbing.Revision(rev)); err == nil {
 			return *h, nil
 		}
@@ -175,6 +201,12 @@ func resolveRef(repo *git.Repository, ref string) (plumbing.Hash, error) {
 			if r, err := repo.Reference(n, true); err == nil && r.Hash() == h.Hash() {
 				return h.Hash(), nil
 			}
+		}
+	}
+	if abbreviated(ref) {
+		h, ok, err := abbrevCommit(repo, ref)
+		if err != nil || ok {
+			return h, err
 		}
 	}
 	return plumbing.ZeroHash, errors.New("no such branch, tag or commit")

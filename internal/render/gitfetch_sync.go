@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
@@ -19,11 +17,17 @@ import (
 // commit ref names, and returns it:
 //   - a full commit hash dir already holds is used without the network;
 //   - offline, ref resolves from what dir holds, or is a miss naming it;
-//   - a tag or a branch (tags first, like git fetch) is looked up on the
-//     remote, and its commit fetched alone (depth 1) unless dir holds it;
-//   - a commit hash is fetched alone (depth 1) when the server allows
-//     asking for a commit, else with every branch and tag (a shallow dir
-//     is then replaced by a full one: a shallow fetch cannot deepen it).
+//   - any other ref is first looked up among the remote's tags and
+//     branches (tags first, like git fetch), even when it looks like a
+//     hash ("deadbeef", "20240101"), and its commit fetched alone (depth
+//     1) unless dir holds it;
+//   - a full commit hash is fetched alone (depth 1) when the server
+//     allows asking for a commit;
+//   - an abbreviated hash that names no tag or branch resolves from what
+//     dir holds (two commits sharing it are an error);
+//   - else, unless Untrusted, every branch and tag is fetched with its
+//     history (a shallow dir is then replaced by a full one: a shallow
+//     fetch cannot deepen it).
 //
 // Nothing about the remote (its URL, its credentials) is written to dir.
 func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.Repository, plumbing.Hash, error) {
@@ -41,20 +45,24 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 			return nil, plumbing.ZeroHash, err
 		}
 	}
-	if plumbing.IsHash(ref) && hasCommit(repo, plumbing.NewHash(ref)) {
+	if isFullHash(ref) && hasCommit(repo, plumbing.NewHash(ref)) {
 		return repo, plumbing.NewHash(ref), nil
 	}
 	if f.Offline {
-		if h, ok := localRef(repo, ref); ok {
+		h, ok, err := localRef(repo, ref)
+		switch {
+		case err != nil:
+			return nil, plumbing.ZeroHash, fmt.Errorf("ref %q in the download cache of %s: %w", ref, redactURL(remote), err)
+		case ok:
 			return repo, h, nil
 		}
 		return nil, plumbing.ZeroHash, f.offlineMiss(dir, remote, ref)
 	}
-	auth, err := f.auth(remote)
+	s, err := f.session(remote)
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
-	rem := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{remote}})
+	rem := newOrigin(repo, remote)
 	fail := func(err error) (*git.Repository, plumbing.Hash, error) {
 		err = redact.Error(err)
 		if msg := err.Error(); strings.HasSuffix(msg, ": ") {
@@ -62,53 +70,82 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 		}
 		return nil, plumbing.ZeroHash, fmt.Errorf("fetch %s: %w", redactURL(remote), err)
 	}
-	if !hashLikeRe.MatchString(ref) {
-		refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
+	if !isFullHash(ref) {
+		refs, err := s.list(ctx, rem)
 		if err != nil {
 			return fail(err)
 		}
-		adv := advertised(refs, ref)
-		if adv == nil {
-			return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: no such tag or branch in %s", ref, redactURL(remote))
-		}
-		name := adv.Name()
-		if repo.Storer.HasEncodedObject(adv.Hash()) == nil {
-			// Already here: record where the ref points now.
-			if err := repo.Storer.SetReference(plumbing.NewHashReference(name, adv.Hash())); err != nil {
-				return nil, plumbing.ZeroHash, err
+		if adv := advertised(refs, ref); adv != nil {
+			name := adv.Name()
+			if repo.Storer.HasEncodedObject(adv.Hash()) == nil {
+				// Already here: record where the ref points now.
+				if err := repo.Storer.SetReference(plumbing.NewHashReference(name, adv.Hash())); err != nil {
+					return nil, plumbing.ZeroHash, err
+				}
+			} else if err := s.fetch(ctx, rem, 1, "+"+name.String()+":"+name.String()); err != nil {
+				return fail(err)
 			}
-		} else if err := fetchRefs(ctx, rem, auth, 1, "+"+name.String()+":"+name.String()); err != nil {
-			return fail(err)
+			if h, err := repo.ResolveRevision(plumbing.Revision(name)); err == nil && hasCommit(repo, *h) {
+				return repo, *h, nil
+			}
+			return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: %s sent no commit for %s", ref, redactURL(remote), name)
 		}
-		if h, err := repo.ResolveRevision(plumbing.Revision(name)); err == nil && hasCommit(repo, *h) {
-			return repo, *h, nil
+		if !abbreviated(ref) {
+			also := ""
+			if hashLikeRe.MatchString(ref) {
+				also = " (nor a commit hash: pipe reads SHA-1 repositories, whose commit hashes are 40 hex digits)"
+			}
+			return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: no such tag or branch in %s%s", ref, redactURL(remote), also)
 		}
-		return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: %s sent no commit for %s", ref, redactURL(remote), name)
-	}
-	if h, ok := localRef(repo, ref); ok {
-		return repo, h, nil
-	}
-	if plumbing.IsHash(ref) {
-		err := fetchRefs(ctx, rem, auth, 1, ref+":refs/pipe/commits/"+ref)
+		if h, ok, err := abbrevCommit(repo, ref); err != nil || ok {
+			if err != nil {
+				return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: no such tag or branch in %s, and %w", ref, redactURL(remote), err)
+			}
+			return repo, h, nil
+		}
+		if f.Untrusted {
+			return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: no such tag or branch in %s, and no commit known here starts with it: "+
+				"on a pull request's plan pipe does not fetch every branch and tag of a repository to find an abbreviated commit hash: "+
+				"give the full commit hash (40 hex digits), a tag or a branch", ref, redactURL(remote))
+		}
+	} else {
+		err := s.fetch(ctx, rem, 1, ref+":refs/pipe/commits/"+ref)
 		switch {
 		case err == nil && hasCommit(repo, plumbing.NewHash(ref)):
 			return repo, plumbing.NewHash(ref), nil
 		case err != nil && !canFetchAll(ctx, err):
 			return fail(err)
+		case f.Untrusted:
+			why := "it sent no such commit"
+			if err != nil {
+				why = "asked for it by hash, it answered: " + redact.Error(err).Error()
+			}
+			return nil, plumbing.ZeroHash, fmt.Errorf("commit %s: %s did not send it (%s), and on a pull request's plan pipe does not fetch every branch and tag of a repository to find a commit: "+
+				"check the hash, or give a tag or a branch (servers such as GitHub and GitLab send a commit by hash; git http-backend needs uploadpack.allowReachableSHA1InWant)",
+				ref, redactURL(remote), why)
 		}
 	}
 	if shallow, _ := repo.Storer.Shallow(); len(shallow) > 0 {
-		repo, err = refetchAll(ctx, dir, remote, auth)
+		repo, err = s.refetchAll(ctx, dir)
 	} else {
-		err = fetchAll(ctx, rem, auth)
+		err = s.fetchAll(ctx, rem)
 	}
 	if err != nil {
 		return fail(err)
 	}
-	if h, ok := localRef(repo, ref); ok {
-		return repo, h, nil
+	h, ok, err := plumbing.ZeroHash, false, error(nil)
+	if isFullHash(ref) {
+		h, ok = plumbing.NewHash(ref), hasCommit(repo, plumbing.NewHash(ref))
+	} else {
+		h, ok, err = abbrevCommit(repo, ref)
 	}
-	return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: no such branch, tag or commit in %s", ref, redactURL(remote))
+	switch {
+	case err != nil:
+		return nil, plumbing.ZeroHash, fmt.Errorf("ref %q in %s: %w", ref, redactURL(remote), err)
+	case !ok:
+		return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: no such branch, tag or commit in %s", ref, redactURL(remote))
+	}
+	return repo, h, nil
 }
 
 func (f *GoGitFetcher) auth(remote string) (transport.AuthMethod, error) {
@@ -140,94 +177,4 @@ func advertised(refs []*plumbing.Reference, ref string) *plumbing.Reference {
 		}
 	}
 	return nil
-}
-
-// localRef resolves ref (a tag, a branch or a commit hash, full or
-// abbreviated) in repo, to a commit repo holds with its tree.
-func localRef(repo *git.Repository, ref string) (plumbing.Hash, bool) {
-	revs := make([]string, 0, 4)
-	for _, n := range tagFirst(ref) {
-		revs = append(revs, n.String())
-	}
-	if hashLikeRe.MatchString(ref) {
-		revs = append(revs, ref)
-	}
-	for _, rev := range revs {
-		if h, err := repo.ResolveRevision(plumbing.Revision(rev)); err == nil && hasCommit(repo, *h) {
-			return *h, true
-		}
-	}
-	return plumbing.ZeroHash, false
-}
-
-// hasCommit reports whether repo holds commit h and its root tree.
-func hasCommit(repo *git.Repository, h plumbing.Hash) bool {
-	c, err := repo.CommitObject(h)
-	if err != nil {
-		return false
-	}
-	_, err = c.Tree()
-	return err == nil
-}
-
-func fetchRefs(ctx context.Context, rem *git.Remote, auth transport.AuthMethod, depth int, specs ...string) error {
-	rs := make([]config.RefSpec, len(specs))
-	for i, s := range specs {
-		rs[i] = config.RefSpec(s)
-	}
-	err := rem.FetchContext(ctx, &git.FetchOptions{RefSpecs: rs, Depth: depth, Auth: auth, Tags: git.NoTags})
-	if errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil
-	}
-	return err
-}
-
-// fetchAll fetches every branch and tag, with their whole history.
-func fetchAll(ctx context.Context, rem *git.Remote, auth transport.AuthMethod) error {
-	return fetchRefs(ctx, rem, auth, 0, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-}
-
-// canFetchAll reports whether a failed fetch of one commit may be followed
-// by a fetch of everything: not when the remote cannot be read at all.
-func canFetchAll(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	for _, e := range []error{transport.ErrRepositoryNotFound, transport.ErrAuthenticationRequired,
-		transport.ErrAuthorizationFailed, transport.ErrEmptyRemoteRepository, transport.ErrInvalidAuthMethod} {
-		if errors.Is(err, e) {
-			return false
-		}
-	}
-	return true
-}
-
-// refetchAll replaces the shallow repository dir with a full one, fetched
-// beside it and renamed into place.
-func refetchAll(ctx context.Context, dir, remote string, auth transport.AuthMethod) (*git.Repository, error) {
-	parent, base := filepath.Split(dir)
-	fresh, err := os.MkdirTemp(parent, base+".new-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(fresh)
-	repo, err := git.PlainInit(fresh, true)
-	if err != nil {
-		return nil, err
-	}
-	if err := fetchAll(ctx, git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{remote}}), auth); err != nil {
-		return nil, err
-	}
-	old, err := os.MkdirTemp(parent, base+".old-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(old)
-	if err := os.Rename(dir, filepath.Join(old, "repo")); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(fresh, dir); err != nil {
-		return nil, err
-	}
-	return git.PlainOpen(dir)
 }
