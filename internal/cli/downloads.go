@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fetchcache"
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/netguard"
 	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/gitops-pipe/pipe/internal/render"
@@ -52,21 +54,30 @@ const downloadTimeout = 10 * time.Minute
 // fetched can end up in the plan it comments.
 func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) downloads {
 	d := downloads{Offline: v.GetBool("offline"), CacheDir: a.cacheDir(v)}
-	base := http.DefaultTransport.(*http.Transport)
-	var rt http.RoundTripper = base
-	var guard *netguard.Guard
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	fetcher := &render.GoGitFetcher{Auth: a.gitAuth(cfg, untrusted), CacheDir: d.CacheDir, Offline: d.Offline}
+	d.HTTP = &http.Client{Timeout: downloadTimeout, Transport: base}
+	d.Git = fetcher
 	if untrusted {
-		guard = netguard.New(trustedHosts(cfg)...)
-		rt = guard.Transport(base)
+		guard := netguard.New(trustedHosts(cfg)...)
+		d.HTTP.Transport = guard.Transport(base)
+		// A pull request's plan has a cache of its own: a later trusted run
+		// must never resolve a Git ref to an object it brought in, and it
+		// must not be served what a trusted run downloaded with the
+		// runner's own credentials.
+		if d.CacheDir != "" {
+			d.CacheDir = filepath.Join(d.CacheDir, "pull-requests")
+			fetcher.CacheDir = d.CacheDir
+		}
+		fetcher.Untrusted = true
+		d.Git = &guardedGit{next: fetcher, guard: guard, atEnd: func(f func()) { a.atEnd = append(a.atEnd, f) }}
 	}
-	d.HTTP = &http.Client{Timeout: downloadTimeout, Transport: &maskingTransport{set: a.secrets, base: rt}}
-	var git render.GitFetcher = &render.GoGitFetcher{Auth: a.gitAuth(cfg), CacheDir: d.CacheDir, Offline: d.Offline}
-	if untrusted {
-		git = guardedGit{next: git, guard: guard}
-	}
-	d.Git = git
 	return d
 }
+
+// gitBudget bounds what the Git fetches of an unreviewed change may read
+// (packs included) in one run.
+const gitBudget = 1 << 30
 
 // cacheDir is --download-cache (or PIPE_DOWNLOAD_CACHE), else
 // fetchcache.DefaultDir's; "" when none can be found: nothing is cached
@@ -104,17 +115,26 @@ func trustedHosts(cfg *config.PipeSpec) []string {
 // gitAuth picks the credentials of a Git remote that rendering fetches: the
 // sshKeyFile of the GIT chart repository of .pipe/config.yaml with that
 // remote (PipeCD's way), else the run's forge token for its own forge's
-// hosts only, or the SSH key or agent of the environment (see
-// state.ForgeCredentialsFromEnv).
-func (a *app) gitAuth(cfg *config.PipeSpec) func(remote string) (transport.AuthMethod, error) {
+// hosts only (see state.ForgeCredentialsFromEnv), else, on a trusted run,
+// the SSH key or agent of the environment. An unreviewed change chooses the
+// remote: its plan uses no SSH key the configuration does not name for it,
+// so that no private repository the runner's key can read is rendered
+// into the plan it comments.
+func (a *app) gitAuth(cfg *config.PipeSpec, untrusted bool) func(remote string) (transport.AuthMethod, error) {
 	return func(remote string) (transport.AuthMethod, error) {
 		c := state.ForgeCredentialsFromEnv(a.env.Getenv, remote)
+		configured := false
 		if cfg != nil {
 			for _, r := range cfg.ChartRepositories {
 				if r.Type == "GIT" && r.SSHKeyFile != "" && sameRemote(r.GitRemote, remote) {
 					c.SSHKeyFile, c.SSHAgentSocket, c.SSHKeyPassword = string(r.SSHKeyFile), "", ""
+					configured = true
 				}
 			}
+		}
+		if untrusted && !configured && c.KnownHostsFiles != nil {
+			return nil, fmt.Errorf("no sshKeyFile for this remote: a pull request's plan reaches an SSH remote only with the sshKeyFile of the GIT chart repository of %s with this gitRemote, "+
+				"never with the runner's own keys (PIPE_SSH_KEY_FILE, ssh-agent); or use its https:// URL", config.RepoConfigFile)
 		}
 		if c.Token == "" && c.KnownHostsFiles == nil {
 			return nil, nil // https without a token for this host, git://, a local path
@@ -150,20 +170,58 @@ func sameRemote(a, b string) bool {
 }
 
 // guardedGit refuses the Git remotes an unreviewed change may not reach:
-// a repository on this machine's disk, or a host that is not public and
-// not configured.
+// anything but https, http and ssh with a host (a path on this machine,
+// file://, git://), and a host that is not public and not configured.
+// go-git's HTTP traffic goes through a proxy of the guard (started on the
+// first fetch, stopped when the command returns), which judges each
+// connection, redirects included, and bounds what is read; SSH is checked
+// before it connects, and its host key against known_hosts.
 type guardedGit struct {
-	next  render.GitFetcher
+	next  *render.GoGitFetcher
 	guard *netguard.Guard
+	atEnd func(func())
+
+	once  sync.Once
+	proxy *netguard.Proxy
+	err   error
 }
 
-func (g guardedGit) Fetch(ctx context.Context, remote, ref, sub string) (string, func(), error) {
-	if strings.HasPrefix(remote, "file://") || filepath.IsAbs(remote) || strings.HasPrefix(remote, ".") {
-		return "", nil, fmt.Errorf("git remote %s is a path on this machine: an unreviewed change may only fetch from public hosts "+
-			"or from the GIT chart repositories of .pipe/config.yaml", redact.URL(remote))
-	}
-	if err := g.guard.Check(ctx, remote); err != nil {
+func (g *guardedGit) Fetch(ctx context.Context, remote, ref, sub string) (string, func(), error) {
+	ep, err := transport.NewEndpoint(remote)
+	if err != nil {
 		return "", nil, fmt.Errorf("git remote %s: %w", redact.URL(remote), err)
 	}
-	return g.next.Fetch(ctx, remote, ref, sub)
+	switch ep.Protocol {
+	case "https", "http", "ssh":
+	default:
+		what := ep.Protocol + "://"
+		if ep.Protocol == "file" {
+			what = "a path on this machine"
+		}
+		return "", nil, fmt.Errorf("git remote %s is %s: an unreviewed change may only fetch over https or ssh, from public hosts "+
+			"or the GIT chart repositories of %s", redact.URL(remote), what, config.RepoConfigFile)
+	}
+	if ep.Host == "" {
+		return "", nil, fmt.Errorf("git remote %s names no host", redact.URL(remote))
+	}
+	if err := g.guard.Check(ctx, ep.Host); err != nil {
+		return "", nil, fmt.Errorf("git remote %s: %w", redact.URL(remote), err)
+	}
+	if ep.Protocol != "ssh" {
+		g.once.Do(func() {
+			g.proxy, g.err = g.guard.StartProxy(gitBudget)
+			if g.err == nil {
+				g.next.ProxyURL = g.proxy.URL()
+				g.atEnd(func() { _ = g.proxy.Close() })
+			}
+		})
+		if g.err != nil {
+			return "", nil, g.err
+		}
+	}
+	dir, cleanup, err := g.next.Fetch(ctx, remote, ref, sub)
+	if err != nil && g.proxy != nil && g.proxy.Exceeded() {
+		err = fmt.Errorf("%w (the Git fetches of this pull request's plan read more than %s, the limit)", err, fsafe.Bytes(gitBudget))
+	}
+	return dir, cleanup, err
 }

@@ -36,6 +36,8 @@ type app struct {
 	// global options
 	repoDir string
 	noColor bool
+	// atEnd are run when the command returns (servers the run started).
+	atEnd []func()
 }
 
 // Main runs pipe with the given environment and returns the exit code.
@@ -92,6 +94,9 @@ func runWith(ctx context.Context, env Env, secrets *redact.Set) int {
 		return nil
 	}
 	err := a.execute(ctx, root)
+	for i := len(a.atEnd) - 1; i >= 0; i-- {
+		a.atEnd[i]()
+	}
 	if err == nil {
 		return ExitOK
 	}

@@ -119,6 +119,9 @@ var nonPublic = func() []netip.Prefix {
 		"2001:db8::/32",   // documentation
 		"2002::/16",       // 6to4: embeds any IPv4 address
 		"fec0::/10",       // deprecated site-local
+		"::/96",           // IPv4-compatible (deprecated): embeds any IPv4 address
+		"::ffff:0:0:0/96", // SIIT's IPv4-translated addresses
+		"2001::/32",       // Teredo: embeds any IPv4 address
 	} {
 		out = append(out, netip.MustParsePrefix(s))
 	}
@@ -203,12 +206,18 @@ func (g *Guard) Transport(base *http.Transport) *http.Transport {
 	var proxies sync.Map
 	if proxy := t.Proxy; proxy != nil {
 		t.Proxy = func(req *http.Request) (*url.URL, error) {
+			allowed := g.Allowed(req.URL.Hostname())
+			if _, ok := proxies.Load(proxyAddr(req.URL)); ok && !allowed {
+				// The proxy's address is dialled unguarded: never as a
+				// target (a NO_PROXY request would reach it directly).
+				return nil, fmt.Errorf("%w: %s is the environment's proxy, not a host to download from", ErrBlocked, req.URL.Host)
+			}
 			u, err := proxy(req)
 			if err != nil || u == nil {
 				return u, err
 			}
 			proxies.Store(proxyAddr(u), true)
-			if g.Allowed(req.URL.Hostname()) {
+			if allowed {
 				return u, nil
 			}
 			if err := g.Check(req.Context(), req.URL.Hostname()); err != nil {
@@ -218,6 +227,8 @@ func (g *Guard) Transport(base *http.Transport) *http.Transport {
 		}
 	}
 	t.DialContext = func(ctx context.Context, network, address string) (net.Conn, error) {
+		// The proxies chosen above are dialled as they are; the Proxy
+		// function refuses them as targets.
 		host, _, err := net.SplitHostPort(address)
 		if err != nil {
 			return nil, err

@@ -26,7 +26,7 @@ func Kind() platform.Kind {
 				Untrusted: env.Untrusted, Root: env.Root}
 			opts := PlatformOptions{
 				Root: env.Root, Connect: conn.Connect, Key: conn.key, Namespace: conn.Namespace,
-				Getenv: env.Getenv, HTTP: env.HTTP, Git: env.Git, CacheDir: env.CacheDir, Offline: env.Offline,
+				Getenv: env.Getenv, HTTP: env.HTTP, Git: env.Git, CacheDir: env.CacheDir, Offline: env.Offline, Untrusted: env.Untrusted,
 				Say: env.Say, Warn: env.Warn,
 			}
 			if opts.Git == nil {

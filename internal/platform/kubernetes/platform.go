@@ -57,6 +57,9 @@ type PlatformOptions struct {
 	// render.Renderer).
 	CacheDir string
 	Offline  bool
+	// Untrusted is set on a pull request's plan: rendering then uses no
+	// ambient credentials (render.Renderer.Untrusted).
+	Untrusted bool
 	// Say narrates (stderr), Warn warns; nil says nothing.
 	Say  func(format string, args ...any)
 	Warn func(msg string)
@@ -142,7 +145,7 @@ func (p *Platform) renderer(ns string) (*render.Renderer, error) {
 	r := p.renderers[ns]
 	if r == nil {
 		r = &render.Renderer{HTTP: p.opts.HTTP, Git: p.opts.Git, ChartRepos: p.repos, ChartRegistries: p.regs, DefaultNamespace: ns,
-			CacheDir: p.opts.CacheDir, Offline: p.opts.Offline, Warn: p.opts.Warn}
+			CacheDir: p.opts.CacheDir, Offline: p.opts.Offline, Warn: p.opts.Warn, Untrusted: p.opts.Untrusted}
 		p.renderers[ns] = r
 	}
 	return r, nil

@@ -1,0 +1,217 @@
+package netguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Proxy is an HTTP proxy on 127.0.0.1 that reaches only what its Guard
+// allows, for clients whose connections pipe cannot dial itself (go-git's
+// HTTP transport takes a proxy URL, not a dialer). It tunnels CONNECT
+// (https) and forwards absolute-form requests (http), dialling every
+// target through the Guard at connect time; redirects are not followed
+// (the client's next request comes through the proxy again). What all its
+// connections read from upstream is bounded by a budget: past it, every
+// connection is cut and Exceeded reports it.
+type Proxy struct {
+	guard  *Guard
+	ln     net.Listener
+	srv    *http.Server
+	budget int64
+	read   atomic.Int64
+	// forward is the transport of absolute-form requests.
+	forward *http.Transport
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// StartProxy starts a proxy for g, allowing budget bytes (> 0) read from
+// upstream over its life. Close stops it.
+func (g *Guard) StartProxy(budget int64) (*Proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start the download proxy: %w", err)
+	}
+	p := &Proxy{guard: g, ln: ln, budget: budget, conns: map[net.Conn]struct{}{}}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.Proxy = nil // the proxy dials itself: an environment proxy would reach past the guard
+	p.forward = g.Transport(base)
+	p.forward.DialContext = p.dial
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = p.srv.Serve(ln) }()
+	return p, nil
+}
+
+// URL is the proxy's address, for a client's proxy setting.
+func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+// Exceeded reports whether the budget was used up (connections were cut).
+func (p *Proxy) Exceeded() bool { return p.read.Load() > p.budget }
+
+// Budget is the number of bytes the proxy lets through.
+func (p *Proxy) Budget() int64 { return p.budget }
+
+// Close stops the proxy and cuts its connections.
+func (p *Proxy) Close() error {
+	err := p.srv.Close()
+	p.mu.Lock()
+	conns := make([]net.Conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	// Outside the lock: closing a connection forgets it, under the lock.
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	return err
+}
+
+// dial connects to address through the guard (or plainly, for a trusted
+// host), counting what is read against the budget.
+func (p *Proxy) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	if p.Exceeded() {
+		return nil, p.exceeded()
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	d := p.guard.Dialer()
+	if p.guard.Allowed(host) {
+		d = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	}
+	c, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	mc := &meteredConn{Conn: c, p: p}
+	p.mu.Lock()
+	p.conns[mc] = struct{}{}
+	p.mu.Unlock()
+	return mc, nil
+}
+
+func (p *Proxy) exceeded() error {
+	return fmt.Errorf("%w: the downloads of this run read more than %d bytes", ErrBlocked, p.budget)
+}
+
+// ServeHTTP implements http.Handler.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		p.tunnel(w, r)
+		return
+	}
+	if !r.URL.IsAbs() {
+		http.Error(w, "pipe's download proxy forwards absolute URLs only", http.StatusBadRequest)
+		return
+	}
+	out := r.Clone(r.Context())
+	out.RequestURI = ""
+	out.Header.Del("Proxy-Connection")
+	out.Header.Del("Proxy-Authorization")
+	resp, err := p.forward.RoundTrip(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+// tunnel answers CONNECT: the target is dialled through the guard, then
+// bytes are copied both ways.
+func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
+	up, err := p.dial(r.Context(), "tcp", r.Host)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		_ = up.Close()
+		http.Error(w, "hijacking not supported", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	client, buf, err := hj.Hijack()
+	if err != nil {
+		_ = up.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns[client] = struct{}{}
+	p.mu.Unlock()
+	go func() {
+		defer p.forget(client)
+		defer up.Close()
+		// What the client sent after CONNECT and the proxy buffered.
+		if n := buf.Reader.Buffered(); n > 0 {
+			b, _ := buf.Reader.Peek(n)
+			if _, err := up.Write(b); err != nil {
+				return
+			}
+		}
+		done := make(chan struct{})
+		go func() {
+			_, _ = io.Copy(up, client)
+			if tc, ok := up.(*meteredConn); ok {
+				if cw, ok := tc.Conn.(interface{ CloseWrite() error }); ok {
+					_ = cw.CloseWrite()
+				}
+			}
+			close(done)
+		}()
+		_, _ = io.Copy(client, up)
+		_ = client.Close()
+		<-done
+	}()
+}
+
+func (p *Proxy) forget(c net.Conn) {
+	_ = c.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+}
+
+// meteredConn counts what is read from upstream against the budget.
+type meteredConn struct {
+	net.Conn
+	p *Proxy
+}
+
+var errCut = errors.New("download budget exceeded")
+
+func (c *meteredConn) Read(b []byte) (int, error) {
+	if c.p.Exceeded() {
+		return 0, errCut
+	}
+	n, err := c.Conn.Read(b)
+	if c.p.read.Add(int64(n)) > c.p.budget {
+		_ = c.Conn.Close()
+		return n, errCut
+	}
+	return n, err
+}
+
+func (c *meteredConn) Close() error {
+	c.p.mu.Lock()
+	delete(c.p.conns, c)
+	c.p.mu.Unlock()
+	return c.Conn.Close()
+}
