@@ -5,10 +5,6 @@ import (
 	"os"
 
 	"github.com/gitops-pipe/pipe/internal/cli"
-	"github.com/gitops-pipe/pipe/internal/initgc"
 )
 
-func main() {
-	initgc.Done()
-	os.Exit(cli.Main(cli.System()))
-}
+func main() { os.Exit(cli.Main(cli.System())) }
