@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gitops-pipe/pipe/internal/flock"
 	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
@@ -32,7 +33,7 @@ func (f *GoGitFetcher) lockCached(ctx context.Context, remote string) (string, f
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", nil, fmt.Errorf("download cache: %w", err)
 	}
-	unlock, err := lockFile(ctx, dir+".lock")
+	unlock, err := flock.Lock(ctx, dir+".lock", "another fetch")
 	if err != nil {
 		return "", nil, fmt.Errorf("download cache: %w", err)
 	}

@@ -180,7 +180,7 @@ func TestOCIChartCache(t *testing.T) {
 	reg, _ := webRegistry(t, "", "")
 	cacheDir := t.TempDir()
 	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
-	repo := "oci://" + reg.host + "/charts"
+	repo := "oci://" + reg.Host + "/charts"
 	online := func() *Renderer { return &Renderer{HTTP: &http.Client{}, CacheDir: cacheDir} }
 	offline := func() *Renderer { return &Renderer{CacheDir: cacheDir, Offline: true} }
 	render := func(r *Renderer, version string) string {
@@ -192,10 +192,10 @@ func TestOCIChartCache(t *testing.T) {
 	if got := render(online(), "0.2.0"); got != "0.2.0" {
 		t.Fatalf("chart %s", got)
 	}
-	before := reg.requests.Load()
+	before := reg.Served.Load()
 	render(online(), "0.1.0")
 	render(online(), "0.2.0")
-	if n := reg.requests.Load() - before; n != 0 {
+	if n := reg.Served.Load() - before; n != 0 {
 		t.Errorf("%d requests for cached tags", n)
 	}
 
@@ -203,9 +203,9 @@ func TestOCIChartCache(t *testing.T) {
 	ch := chartArchive(t, webChart(t, "0.1.0"))
 	layer := fetchcache.Digest(ch)
 	corruptBlob(t, cacheDir, layer)
-	before = reg.requests.Load()
+	before = reg.Served.Load()
 	render(online(), "0.1.0")
-	if reg.requests.Load() == before {
+	if reg.Served.Load() == before {
 		t.Error("a corrupt layer was not fetched again")
 	}
 	corruptBlob(t, cacheDir, layer)

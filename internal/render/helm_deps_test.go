@@ -192,7 +192,7 @@ func TestHelmDependencyByRepositoryName(t *testing.T) {
 func TestHelmDependencyFromOCI(t *testing.T) {
 	isolateDockerConfig(t)
 	reg, _ := webRegistry(t, "", "")
-	repo := "oci://" + reg.host + "/charts"
+	repo := "oci://" + reg.Host + "/charts"
 	appYAML := "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - {name: web, version: ~0.1.0, repository: \"" + repo + "\", alias: a}\n  - {name: web, version: ~0.1.0, repository: \"" + repo + "\", alias: b, condition: b.enabled}\n"
 	root := writeFiles(t, t.TempDir(), map[string]string{
 		"charts/app/Chart.yaml":  appYAML,

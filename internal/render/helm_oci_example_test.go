@@ -47,7 +47,7 @@ func TestPipeCDExampleHelmRemoteChart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b = []byte(strings.ReplaceAll(string(b), "oci://ghcr.io/pipe-cd", "oci://"+reg.host))
+		b = []byte(strings.ReplaceAll(string(b), "oci://ghcr.io/pipe-cd", "oci://"+reg.Host))
 		writeFiles(t, root, map[string]string{"helm-remote-chart/" + f: string(b)})
 	}
 	f := config.ReadFile(filepath.Join(root, "helm-remote-chart", "app.pipecd.yaml"), "helm-remote-chart/app.pipecd.yaml")
@@ -65,7 +65,7 @@ func TestPipeCDExampleHelmRemoteChart(t *testing.T) {
 		m := mustRender(t, r, a)
 		wantKeys(t, m, ":ServiceAccount:default:helm-remote-chart-helloworld", ":Service:default:helm-remote-chart-helloworld", "apps:Deployment:default:helm-remote-chart-helloworld")
 		dep := m.Objects[2]
-		if dep.Source.Chart != "oci://"+reg.host+"/chart/helloworld@v0.30.0" || dep.Source.File != "helloworld/templates/deployment.yaml" {
+		if dep.Source.Chart != "oci://"+reg.Host+"/chart/helloworld@v0.30.0" || dep.Source.File != "helloworld/templates/deployment.yaml" {
 			t.Errorf("source = %+v", dep.Source)
 		}
 		if img := containerImage(t, dep.Object); img != "gcr.io/pipecd/helloworld:v0.30.0" {

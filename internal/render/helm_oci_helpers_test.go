@@ -2,23 +2,12 @@ package render
 
 import (
 	"encoding/json"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/gitops-pipe/pipe/internal/testenv/charts"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
@@ -26,58 +15,17 @@ import (
 )
 
 // ociRegistry is go-containerregistry's registry, in process on a
-// loopback port, optionally behind basic auth.
-type ociRegistry struct {
-	*httptest.Server
-	// host is 127.0.0.1:port, as references name it.
-	host       string
-	user, pass string
-	// requests counts every request, answered or not.
-	requests atomic.Int32
-	// tamper, when set, alters the blob responses it is given.
-	tamper atomic.Pointer[func(path string, body []byte) []byte]
-}
+// loopback port, optionally behind basic auth (internal/testenv/charts):
+// Host names it in references, Served counts requests, Tamper alters blob
+// downloads.
+type ociRegistry struct{ *charts.Registry }
 
 func newOCIRegistry(t *testing.T, user, pass string) *ociRegistry {
 	t.Helper()
-	reg := &ociRegistry{user: user, pass: pass}
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	reg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reg.requests.Add(1)
-		if reg.user != "" {
-			if u, p, ok := r.BasicAuth(); !ok || u != reg.user || p != reg.pass {
-				w.Header().Set("WWW-Authenticate", `Basic realm="test registry"`)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusUnauthorized)
-				io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
-				return
-			}
-		}
-		if f := reg.tamper.Load(); f != nil && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(rec.Code)
-			w.Write((*f)(r.URL.Path, rec.Body.Bytes()))
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
+	reg := charts.StartRegistry(user, pass)
 	t.Cleanup(reg.Close)
-	reg.host = strings.TrimPrefix(reg.URL, "http://")
-	return reg
+	return &ociRegistry{reg}
 }
-
-// rawManifest is a manifest to put as it is.
-type rawManifest struct {
-	b  []byte
-	mt types.MediaType
-}
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m.b, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
 
 // webChart is the chart of testdata at a version.
 func webChart(t testing.TB, version string) *chart.Chart {
@@ -118,32 +66,11 @@ func (reg *ociRegistry) push(t testing.TB, repo, tag string, ch *chart.Chart, la
 
 func (reg *ociRegistry) pushBlobs(t testing.TB, repo, tag string, cfg []byte, cfgType types.MediaType, data []byte, layerType types.MediaType) string {
 	t.Helper()
-	r, err := name.NewRepository(reg.host + "/" + repo)
+	d, err := reg.PushBlobs(repo, tag, cfg, cfgType, data, layerType)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := []remote.Option{remote.WithAuth(authn.FromConfig(authn.AuthConfig{Username: reg.user, Password: reg.pass}))}
-	if reg.user == "" {
-		opts = []remote.Option{remote.WithAuth(authn.Anonymous)}
-	}
-	desc := func(b []byte, mt types.MediaType) v1.Descriptor {
-		l := static.NewLayer(b, mt)
-		if err := remote.WriteLayer(r, l, opts...); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := l.Digest()
-		return v1.Descriptor{MediaType: mt, Size: int64(len(b)), Digest: d}
-	}
-	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: desc(cfg, cfgType), Layers: []v1.Descriptor{desc(data, layerType)}}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Put(r.Tag(tag), rawManifest{b, types.OCIManifestSchema1}, opts...); err != nil {
-		t.Fatal(err)
-	}
-	d, _, _ := v1.SHA256(strings.NewReader(string(b)))
-	return d.String()
+	return d
 }
 
 // isolateDockerConfig points the Docker credential file (and Podman's) at

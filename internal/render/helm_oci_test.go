@@ -32,7 +32,7 @@ func TestOCIChart(t *testing.T) {
 	reg, digests := webRegistry(t, "", "")
 	root := writeFiles(t, t.TempDir(), map[string]string{"app/values.yaml": "replicaCount: 3\n"})
 	r := &Renderer{HTTP: &http.Client{}}
-	repo := "oci://" + reg.host + "/charts"
+	repo := "oci://" + reg.Host + "/charts"
 
 	in := chartInput(repo, "web", "0.1.0")
 	in.HelmOptions = &config.InputHelmOptions{ValueFiles: []string{"values.yaml"}}
@@ -44,7 +44,7 @@ func TestOCIChart(t *testing.T) {
 		"example.com:Widget::demo-web",
 	)
 	dep := m.Objects[2]
-	if dep.Source.Chart != "oci://"+reg.host+"/charts/web@0.1.0" || dep.Source.File != "web/templates/deployment.yaml" {
+	if dep.Source.Chart != "oci://"+reg.Host+"/charts/web@0.1.0" || dep.Source.File != "web/templates/deployment.yaml" {
 		t.Errorf("source = %+v", dep.Source)
 	}
 	if n, _, _ := unstructuredInt(dep.Object.Object, "spec", "replicas"); n != 3 {
@@ -68,11 +68,11 @@ func TestOCIChart(t *testing.T) {
 		{repo, "web:0.2.0", "0.2.0", "0.2.0"},
 		{repo, "web@" + digests["0.1.0"], "", "0.1.0"},
 		{repo, "web@" + digests["0.1.0"], "0.1.0", "0.1.0"},
-		{"oci://" + reg.host, "charts/web", "0.2.0", "0.2.0"},
-		{"oci://" + reg.host + "/charts/web", "", "0.2.0", "0.2.0"},
+		{"oci://" + reg.Host, "charts/web", "0.2.0", "0.2.0"},
+		{"oci://" + reg.Host + "/charts/web", "", "0.2.0", "0.2.0"},
 	} {
 		m := mustRender(t, r, app(root, "app", chartInput(c.repository, c.name, c.version)))
-		if got := m.Objects[1].Source.Chart; got != "oci://"+reg.host+"/charts/web@"+c.want {
+		if got := m.Objects[1].Source.Chart; got != "oci://"+reg.Host+"/charts/web@"+c.want {
 			t.Errorf("%s %s %q: chart %s, want version %s", c.repository, c.name, c.version, got, c.want)
 		}
 	}
@@ -85,31 +85,31 @@ func TestOCIChartErrors(t *testing.T) {
 	reg.pushBlobs(t, "images/app", "1.0.0", []byte(`{"architecture":"amd64","os":"linux"}`), types.OCIConfigJSON,
 		[]byte("not a chart"), types.OCILayer)
 	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
-	repo := "oci://" + reg.host + "/charts"
+	repo := "oci://" + reg.Host + "/charts"
 	for _, c := range []struct {
 		name                    string
 		repository, chart, vers string
 		want                    []string
 	}{
 		{"no such tag", repo, "web", "9.9.9",
-			[]string{"app/app.pipecd.yaml: OCI chart oci://" + reg.host + "/charts/web:9.9.9: not found in the registry, asked with no credentials (" + reg.host + " is in neither chartRegistries of .pipe/config.yaml nor the Docker credential file ", "): check helmChart.repository, name and version"}},
+			[]string{"app/app.pipecd.yaml: OCI chart oci://" + reg.Host + "/charts/web:9.9.9: not found in the registry, asked with no credentials (" + reg.Host + " is in neither chartRegistries of .pipe/config.yaml nor the Docker credential file ", "): check helmChart.repository, name and version"}},
 		{"no such chart", repo, "api", "1.0.0",
-			[]string{"OCI chart oci://" + reg.host + "/charts/api:1.0.0: not found in the registry"}},
+			[]string{"OCI chart oci://" + reg.Host + "/charts/api:1.0.0: not found in the registry"}},
 		{"no tag matches", repo, "web", "^5.0",
-			[]string{"OCI chart oci://" + reg.host + "/charts/web: no tag matches version ^5.0 (it has 1.1.0-legacy, 1.0.0_build.1, 0.3.0-rc.1, 0.2.0, 0.1.0)"}},
+			[]string{"OCI chart oci://" + reg.Host + "/charts/web: no tag matches version ^5.0 (it has 1.1.0-legacy, 1.0.0_build.1, 0.3.0-rc.1, 0.2.0, 0.1.0)"}},
 		{"no tags at all", repo, "api", "",
-			[]string{"OCI chart oci://" + reg.host + "/charts/api", "not found in the registry"}},
+			[]string{"OCI chart oci://" + reg.Host + "/charts/api", "not found in the registry"}},
 		{"bad constraint", repo, "web", "not a version",
 			[]string{`version "not a version" is neither a version nor a semver constraint`}},
-		{"not a chart", "oci://" + reg.host + "/images", "app", "1.0.0",
-			[]string{"OCI chart oci://" + reg.host + "/images/app:1.0.0 is not a Helm chart: no layer of media type application/vnd.cncf.helm.chart.content.v1.tar+gzip (config media type application/vnd.oci.image.config.v1+json"}},
+		{"not a chart", "oci://" + reg.Host + "/images", "app", "1.0.0",
+			[]string{"OCI chart oci://" + reg.Host + "/images/app:1.0.0 is not a Helm chart: no layer of media type application/vnd.cncf.helm.chart.content.v1.tar+gzip (config media type application/vnd.oci.image.config.v1+json"}},
 		{"tag and version differ", repo, "web:0.2.0", "0.1.0",
 			[]string{"the reference's tag 0.2.0 and helmChart.version 0.1.0 differ"}},
 		{"digest and version differ", repo, "web@" + digests["0.1.0"], "0.2.0",
 			[]string{"is version 0.1.0, not helmChart.version 0.2.0"}},
 		{"bad digest", repo, "web@sha256:1234", "",
 			[]string{"the digest is not sha256:<hex>"}},
-		{"no path", "oci://" + reg.host, "", "1.0.0",
+		{"no path", "oci://" + reg.Host, "", "1.0.0",
 			[]string{"a reference is host/path/chart"}},
 		{"bad path", repo, "Web", "1.0.0",
 			[]string{"the repository path is not valid"}},
@@ -124,7 +124,7 @@ func TestOCIChartErrors(t *testing.T) {
 
 	t.Run("no HTTP client", func(t *testing.T) {
 		err := renderErr(t, &Renderer{}, app(root, "app", chartInput(repo, "web", "0.1.0")))
-		wantErr(t, err, "cannot download from oci://"+reg.host+"/charts/web: no HTTP client was given to rendering")
+		wantErr(t, err, "cannot download from oci://"+reg.Host+"/charts/web: no HTTP client was given to rendering")
 	})
 
 	// A layer altered on the way is refused.
@@ -136,10 +136,10 @@ func TestOCIChartErrors(t *testing.T) {
 			}
 			return body
 		}
-		reg.tamper.Store(&tamper)
-		defer reg.tamper.Store(nil)
+		reg.Tamper.Store(&tamper)
+		defer reg.Tamper.Store(nil)
 		err := renderErr(t, &Renderer{HTTP: &http.Client{}}, app(root, "app", chartInput(repo, "web", "0.1.0")))
-		wantErr(t, err, "OCI chart oci://"+reg.host+"/charts/web:0.1.0: downloading the chart layer sha256:", "error verifying sha256 checksum", "nothing was rendered from it")
+		wantErr(t, err, "OCI chart oci://"+reg.Host+"/charts/web:0.1.0: downloading the chart layer sha256:", "error verifying sha256 checksum", "nothing was rendered from it")
 	})
 }
 
@@ -147,12 +147,12 @@ func TestOCIChartAuth(t *testing.T) {
 	dockerDir := isolateDockerConfig(t)
 	reg, _ := webRegistry(t, "reader", "s3cret")
 	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
-	in := chartInput("oci://"+reg.host+"/charts", "web", "~0.1")
+	in := chartInput("oci://"+reg.Host+"/charts", "web", "~0.1")
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 	registries := func(getenv func(string) string) []ChartRegistry {
 		regs, err := ChartRegistriesFromConfig([]config.ChartRegistry{
 			{Type: "OCI", Address: "registry.example.com"},
-			{Type: "OCI", Address: reg.host, Username: "reader", PasswordEnv: "REGISTRY_PASSWORD"},
+			{Type: "OCI", Address: reg.Host, Username: "reader", PasswordEnv: "REGISTRY_PASSWORD"},
 		}, getenv)
 		if err != nil {
 			t.Fatal(err)
@@ -162,14 +162,14 @@ func TestOCIChartAuth(t *testing.T) {
 
 	// No credentials anywhere.
 	err := renderErr(t, &Renderer{HTTP: &http.Client{}}, app(root, "app", in))
-	wantErr(t, err, "OCI chart oci://"+reg.host+"/charts/web: the registry refused access (Unauthorized) with no credentials ("+reg.host+" is in neither chartRegistries of .pipe/config.yaml nor the Docker credential file "+filepath.Join(dockerDir, "config.json")+")",
+	wantErr(t, err, "OCI chart oci://"+reg.Host+"/charts/web: the registry refused access (Unauthorized) with no credentials ("+reg.Host+" is in neither chartRegistries of .pipe/config.yaml nor the Docker credential file "+filepath.Join(dockerDir, "config.json")+")",
 		"give credentials that may read it: chartRegistries in .pipe/config.yaml")
 
 	// chartRegistries, the password read when needed.
-	reg.requests.Store(0)
+	reg.Served.Store(0)
 	err = renderErr(t, &Renderer{HTTP: &http.Client{}, ChartRegistries: registries(env(nil))}, app(root, "app", in))
-	wantErr(t, err, "chart registry "+reg.host+": environment variable REGISTRY_PASSWORD (chartRegistries[1].passwordEnv in .pipe/config.yaml) is not set")
-	if n := reg.requests.Load(); n != 0 {
+	wantErr(t, err, "chart registry "+reg.Host+": environment variable REGISTRY_PASSWORD (chartRegistries[1].passwordEnv in .pipe/config.yaml) is not set")
+	if n := reg.Served.Load(); n != 0 {
 		t.Errorf("%d requests without the password", n)
 	}
 	err = renderErr(t, &Renderer{HTTP: &http.Client{}, ChartRegistries: registries(env(map[string]string{"REGISTRY_PASSWORD": "wrong-pass"}))}, app(root, "app", in))
@@ -178,7 +178,7 @@ func TestOCIChartAuth(t *testing.T) {
 		t.Errorf("the error shows the password")
 	}
 	m := mustRender(t, &Renderer{HTTP: &http.Client{}, ChartRegistries: registries(env(map[string]string{"REGISTRY_PASSWORD": "s3cret"}))}, app(root, "app", in))
-	if got := m.Objects[1].Source.Chart; got != "oci://"+reg.host+"/charts/web@0.1.0" {
+	if got := m.Objects[1].Source.Chart; got != "oci://"+reg.Host+"/charts/web@0.1.0" {
 		t.Errorf("chart %s", got)
 	}
 
@@ -186,7 +186,7 @@ func TestOCIChartAuth(t *testing.T) {
 	writeDockerConfig := func(pass string) {
 		auth := base64.StdEncoding.EncodeToString([]byte("reader:" + pass))
 		os.MkdirAll(dockerDir, 0o755)
-		if err := os.WriteFile(filepath.Join(dockerDir, "config.json"), []byte(`{"auths":{"`+reg.host+`":{"auth":"`+auth+`"}}}`), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dockerDir, "config.json"), []byte(`{"auths":{"`+reg.Host+`":{"auth":"`+auth+`"}}}`), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -201,7 +201,7 @@ func TestOCIChartAuth(t *testing.T) {
 	// A Docker credential file that does not parse is named.
 	os.WriteFile(filepath.Join(dockerDir, "config.json"), []byte("{"), 0o600)
 	err = renderErr(t, &Renderer{HTTP: &http.Client{}}, app(root, "app", in))
-	wantErr(t, err, "reading the credentials of "+reg.host+" from the Docker credential file "+filepath.Join(dockerDir, "config.json")+": parsing config file")
+	wantErr(t, err, "reading the credentials of "+reg.Host+" from the Docker credential file "+filepath.Join(dockerDir, "config.json")+": parsing config file")
 }
 
 func TestChartRegistriesFromConfig(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -103,6 +104,11 @@ type Registry struct {
 	Host       string
 	user, pass string
 
+	// Served counts every request, answered or not.
+	Served atomic.Int32
+	// Tamper, when set, rewrites the bodies of blob downloads (path, body).
+	Tamper atomic.Pointer[func(path string, body []byte) []byte]
+
 	mu   sync.Mutex
 	reqs []string
 }
@@ -113,6 +119,7 @@ func StartRegistry(user, pass string) *Registry {
 	reg := &Registry{user: user, pass: pass}
 	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	reg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reg.Served.Add(1)
 		reg.mu.Lock()
 		reg.reqs = append(reg.reqs, r.Method+" "+r.URL.Path)
 		reg.mu.Unlock()
@@ -124,6 +131,16 @@ func StartRegistry(user, pass string) *Registry {
 				_, _ = io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
 				return
 			}
+		}
+		if f := reg.Tamper.Load(); f != nil && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write((*f)(r.URL.Path, rec.Body.Bytes()))
+			return
 		}
 		h.ServeHTTP(w, r)
 	}))
@@ -159,6 +176,14 @@ func (reg *Registry) Push(archive, repo, tag string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return reg.PushBlobs(repo, tag, cfg, ConfigMediaType, data, ChartMediaType)
+}
+
+// PushBlobs stores an OCI manifest tagged tag in repository repo whose
+// config is cfg (of media type cfgType) and whose one layer is data (of
+// layerType): a chart as `helm push` stores it, or anything else a test
+// needs a registry to hold. It returns the manifest's digest.
+func (reg *Registry) PushBlobs(repo, tag string, cfg []byte, cfgType types.MediaType, data []byte, layerType types.MediaType) (string, error) {
 	r, err := name.NewRepository(reg.Host + "/" + repo)
 	if err != nil {
 		return "", err
@@ -176,11 +201,11 @@ func (reg *Registry) Push(archive, repo, tag string) (string, error) {
 		d, _ := l.Digest()
 		return v1.Descriptor{MediaType: mt, Size: int64(len(b)), Digest: d}, nil
 	}
-	cd, err := desc(cfg, ConfigMediaType)
+	cd, err := desc(cfg, cfgType)
 	if err != nil {
 		return "", err
 	}
-	ld, err := desc(data, ChartMediaType)
+	ld, err := desc(data, layerType)
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,8 @@
 //go:build unix
 
-package render
+// Package flock takes exclusive locks on files shared by pipe processes
+// (the download cache's Git repositories, Terraform's plugin cache).
+package flock
 
 import (
 	"context"
@@ -11,11 +13,12 @@ import (
 	"time"
 )
 
-// lockFile takes an exclusive flock on the file p (created if needed),
-// waiting until it is free or ctx ends. flock locks belong to the open
+// Lock takes an exclusive flock on the file p (created if needed), waiting
+// until it is free or ctx ends; holder says who holds it, for the message
+// of a wait cut short ("another fetch"). flock locks belong to the open
 // file, so two goroutines of one process exclude each other as two
-// processes do.
-func lockFile(ctx context.Context, p string) (func(), error) {
+// processes do. The returned func releases the lock.
+func Lock(ctx context.Context, p, holder string) (func(), error) {
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
@@ -36,7 +39,7 @@ func lockFile(ctx context.Context, p string) (func(), error) {
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, fmt.Errorf("waiting for %s (another fetch holds it): %w", p, ctx.Err())
+			return nil, fmt.Errorf("waiting for %s (%s holds it): %w", p, holder, ctx.Err())
 		case <-time.After(wait):
 		}
 		if wait < 200*time.Millisecond {
