@@ -127,8 +127,17 @@ func (s *GitStore) Lock(ctx context.Context, app string, req LockRequest) (*Lock
 			// Others kept taking and releasing the lock between our read
 			// and our write: if one holds it now, say so (the caller waits
 			// or reports the holder) rather than fail as if the remote broke.
-			if now, _, rerr := s.currentLock(ctx, app, true); rerr == nil && now != nil && s.opts.Now().UTC().Before(now.LeaseExpiresAt) {
+			now, _, rerr := s.currentLock(ctx, app, true)
+			if rerr == nil && now != nil && s.opts.Now().UTC().Before(now.LeaseExpiresAt) {
 				return nil, &LockedError{App: app, Holder: *now, Now: s.opts.Now().UTC()}
+			}
+			// Free again: the churn of other lockers, not a broken remote.
+			// Keep trying, within a bound.
+			if rerr == nil && attempt < 3*s.opts.MaxAttempts {
+				if err := s.opts.Sleep(ctx, s.backoff(1)); err != nil {
+					return nil, err
+				}
+				continue
 			}
 		}
 		if err != nil {
