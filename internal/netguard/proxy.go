@@ -141,15 +141,16 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
+	client, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
 		_ = up.Close()
 		http.Error(w, "hijacking not supported", http.StatusInternalServerError)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
-	client, buf, err := hj.Hijack()
-	if err != nil {
+	// The answer goes on the hijacked connection itself: nothing the
+	// server buffered can be lost or reordered.
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		_ = client.Close()
 		_ = up.Close()
 		return
 	}

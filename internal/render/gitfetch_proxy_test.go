@@ -44,13 +44,19 @@ func newForwardProxy(t *testing.T) *forwardProxy {
 				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
 			}
-			w.WriteHeader(http.StatusOK)
-			conn, _, err := http.NewResponseController(w).Hijack()
+			conn, buf, err := http.NewResponseController(w).Hijack()
 			if err != nil {
 				up.Close()
 				return
 			}
-			go func() { io.Copy(up, conn); up.Close() }()
+			// Answer on the hijacked connection itself, then relay what
+			// the client sent, the bytes the server had buffered first.
+			if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+				conn.Close()
+				up.Close()
+				return
+			}
+			go func() { io.Copy(up, buf.Reader); up.Close() }()
 			go func() { io.Copy(conn, up); conn.Close() }()
 			return
 		}
