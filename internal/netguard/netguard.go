@@ -172,22 +172,41 @@ func (g *Guard) Check(ctx context.Context, target string) error {
 	return nil
 }
 
+// newDialer is the dialer every connection starts from.
+func newDialer() *net.Dialer {
+	return &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+}
+
 // Dialer returns a dialer whose every connection is checked at connect
 // time, after name resolution: the address actually dialled is the one
 // judged.
 func (g *Guard) Dialer() *net.Dialer {
-	return &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second,
-		Control: func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			addr, err := netip.ParseAddr(host)
-			if err != nil {
-				return fmt.Errorf("%w: %s", ErrBlocked, address)
-			}
-			return g.checkAddr("", addr)
-		}}
+	d := newDialer()
+	d.Control = func(network, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		addr, err := netip.ParseAddr(host)
+		if err != nil {
+			return fmt.Errorf("%w: %s", ErrBlocked, address)
+		}
+		return g.checkAddr("", addr)
+	}
+	return d
+}
+
+// dial connects to address (host:port): as it is for a trusted host,
+// through the guarded dialer for any other.
+func (g *Guard) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	if g.Allowed(host) {
+		return newDialer().DialContext(ctx, network, address)
+	}
+	return g.Dialer().DialContext(ctx, network, address)
 }
 
 // Transport returns a clone of base (nil: http.DefaultTransport) whose
@@ -200,8 +219,6 @@ func (g *Guard) Transport(base *http.Transport) *http.Transport {
 		base = http.DefaultTransport.(*http.Transport)
 	}
 	t := base.Clone()
-	guarded := g.Dialer()
-	plain := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	// The proxies the environment named: dialled as they are.
 	var proxies sync.Map
 	if proxy := t.Proxy; proxy != nil {
@@ -229,14 +246,10 @@ func (g *Guard) Transport(base *http.Transport) *http.Transport {
 	t.DialContext = func(ctx context.Context, network, address string) (net.Conn, error) {
 		// The proxies chosen above are dialled as they are; the Proxy
 		// function refuses them as targets.
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return nil, err
+		if _, ok := proxies.Load(address); ok {
+			return newDialer().DialContext(ctx, network, address)
 		}
-		if _, ok := proxies.Load(address); ok || g.Allowed(host) {
-			return plain.DialContext(ctx, network, address)
-		}
-		return guarded.DialContext(ctx, network, address)
+		return g.dial(ctx, network, address)
 	}
 	return t
 }

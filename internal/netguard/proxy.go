@@ -41,9 +41,8 @@ func (g *Guard) StartProxy(budget int64) (*Proxy, error) {
 		return nil, fmt.Errorf("start the download proxy: %w", err)
 	}
 	p := &Proxy{guard: g, ln: ln, budget: budget, conns: map[net.Conn]struct{}{}}
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.Proxy = nil // the proxy dials itself: an environment proxy would reach past the guard
-	p.forward = g.Transport(base)
+	p.forward = http.DefaultTransport.(*http.Transport).Clone()
+	p.forward.Proxy = nil // the proxy dials itself: an environment proxy would reach past the guard
 	p.forward.DialContext = p.dial
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
@@ -81,15 +80,7 @@ func (p *Proxy) dial(ctx context.Context, network, address string) (net.Conn, er
 	if p.Exceeded() {
 		return nil, p.exceeded()
 	}
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, err
-	}
-	d := p.guard.Dialer()
-	if p.guard.Allowed(host) {
-		d = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	}
-	c, err := d.DialContext(ctx, network, address)
+	c, err := p.guard.dial(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}

@@ -92,26 +92,44 @@ func CredentialsFromEnv(getenv func(string) string, remoteURL string) Credential
 	if t := getenv("PIPE_GIT_TOKEN"); t != "" {
 		return Credentials{Username: orDefault(getenv("PIPE_GIT_USER"), "x-access-token"), Token: t, TokenSource: "PIPE_GIT_TOKEN"}
 	}
-	host := urlHost(remoteURL)
-	github := host == "github.com" || strings.HasSuffix(host, ".github.com") ||
-		(getenv("GITHUB_SERVER_URL") != "" && urlHost(getenv("GITHUB_SERVER_URL")) == host)
-	gitlab := host == "gitlab.com" || (getenv("CI_SERVER_HOST") != "" && getenv("CI_SERVER_HOST") == host)
-	gh := Credentials{Username: "x-access-token", Token: getenv("GITHUB_TOKEN"), TokenSource: "GITHUB_TOKEN"}
-	gl := Credentials{Username: "oauth2", Token: getenv("GITLAB_TOKEN"), TokenSource: "GITLAB_TOKEN"}
-	if gl.Token == "" {
-		gl = Credentials{Username: "gitlab-ci-token", Token: getenv("CI_JOB_TOKEN"), TokenSource: "CI_JOB_TOKEN"}
-	}
+	f := forgeOf(getenv, remoteURL)
 	switch {
-	case github && gh.Token != "":
-		return gh
-	case gitlab && gl.Token != "":
-		return gl
-	case !github && !gitlab && gh.Token != "" && gl.Token == "":
-		return gh
-	case !github && !gitlab && gl.Token != "" && gh.Token == "":
-		return gl
+	case f.github && f.gh.Token != "":
+		return f.gh
+	case f.gitlab && f.gl.Token != "":
+		return f.gl
+	case !f.github && !f.gitlab && f.gh.Token != "" && f.gl.Token == "":
+		return f.gh
+	case !f.github && !f.gitlab && f.gl.Token != "" && f.gh.Token == "":
+		return f.gl
 	}
 	return Credentials{}
+}
+
+// forge is what an HTTPS remote's host is to the CI forges, and their
+// tokens in the environment.
+type forge struct {
+	// github: github.com or GITHUB_SERVER_URL's host; gitlab: gitlab.com or
+	// CI_SERVER_HOST.
+	github, gitlab bool
+	// gh is GITHUB_TOKEN's credentials, gl GITLAB_TOKEN's, else
+	// CI_JOB_TOKEN's (Token empty when unset).
+	gh, gl Credentials
+}
+
+func forgeOf(getenv func(string) string, remoteURL string) forge {
+	host := urlHost(remoteURL)
+	f := forge{
+		github: host == "github.com" || strings.HasSuffix(host, ".github.com") ||
+			(getenv("GITHUB_SERVER_URL") != "" && urlHost(getenv("GITHUB_SERVER_URL")) == host),
+		gitlab: host == "gitlab.com" || (getenv("CI_SERVER_HOST") != "" && getenv("CI_SERVER_HOST") == host),
+		gh:     Credentials{Username: "x-access-token", Token: getenv("GITHUB_TOKEN"), TokenSource: "GITHUB_TOKEN"},
+		gl:     Credentials{Username: "oauth2", Token: getenv("GITLAB_TOKEN"), TokenSource: "GITLAB_TOKEN"},
+	}
+	if f.gl.Token == "" {
+		f.gl = Credentials{Username: "gitlab-ci-token", Token: getenv("CI_JOB_TOKEN"), TokenSource: "CI_JOB_TOKEN"}
+	}
+	return f
 }
 
 // authMethod turns the credentials into go-git's transport auth for url.
@@ -266,24 +284,12 @@ func ForgeCredentialsFromEnv(getenv func(string) string, remoteURL string) Crede
 	if !strings.HasPrefix(remoteURL, "https://") && !strings.HasPrefix(remoteURL, "http://") {
 		return Credentials{}
 	}
-	noGeneric := func(k string) string {
-		if k == "PIPE_GIT_TOKEN" {
-			return ""
-		}
-		return getenv(k)
-	}
-	c := CredentialsFromEnv(noGeneric, remoteURL)
-	host := urlHost(remoteURL)
-	switch c.TokenSource {
-	case "GITHUB_TOKEN":
-		if host == "github.com" || strings.HasSuffix(host, ".github.com") ||
-			(getenv("GITHUB_SERVER_URL") != "" && urlHost(getenv("GITHUB_SERVER_URL")) == host) {
-			return c
-		}
-	case "GITLAB_TOKEN", "CI_JOB_TOKEN":
-		if host == "gitlab.com" || (getenv("CI_SERVER_HOST") != "" && getenv("CI_SERVER_HOST") == host) {
-			return c
-		}
+	f := forgeOf(getenv, remoteURL)
+	switch {
+	case f.github && f.gh.Token != "":
+		return f.gh
+	case f.gitlab && f.gl.Token != "":
+		return f.gl
 	}
 	return Credentials{}
 }
