@@ -5,16 +5,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
-	"regexp"
 
 	"github.com/gitops-pipe/pipe/internal/fsafe"
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // maxRefSize bounds a ref file (a key is a URL and a name or two).
 const maxRefSize = 64 << 10
 
 // kindRe is what a ref kind may be: a directory name.
-var kindRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+var kindRe = lazyre.New(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
 // ref is the content of a ref file. The key is not kept: it may be a URL
 // holding a token, and cache directories are saved and restored by CI.
@@ -23,7 +23,7 @@ type ref struct {
 }
 
 func (c *Cache) refPath(kind, key string) (string, bool) {
-	if c.dir == "" || !kindRe.MatchString(kind) {
+	if c.dir == "" || !kindRe().MatchString(kind) {
 		return "", false
 	}
 	sum := sha256.Sum256([]byte(key))

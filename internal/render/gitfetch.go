@@ -170,12 +170,6 @@ func localRemote(remote string) (string, bool) {
 	return "", false
 }
 
-func isRefNotFound(err error) bool {
-	var nm git.NoMatchingRefSpecError
-	return errors.Is(err, plumbing.ErrReferenceNotFound) || errors.As(err, &nm) ||
-		strings.Contains(err.Error(), "couldn't find remote ref")
-}
-
 // resolveRef finds ref in a repository read in place: a full commit hash;
 // a tag, a local or remote-tracking branch, or a revision (HEAD, main~1);
 // else an abbreviated commit hash, which two commits sharing is an error.

@@ -3,18 +3,19 @@ package render
 import (
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // hashLikeRe matches a ref that may be a commit hash, full or abbreviated
 // (git's shortest abbreviation is 4 hex digits; pipe takes 7, what git
 // shows by default).
-var hashLikeRe = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+var hashLikeRe = lazyre.New(`^[0-9a-fA-F]{7,64}$`)
 
 // isFullHash reports whether ref is a whole commit hash, which is never
 // taken for a branch or tag name. go-git reads SHA-1 repositories: 40 hex
@@ -24,7 +25,7 @@ func isFullHash(ref string) bool { return plumbing.IsHash(ref) }
 // abbreviated reports whether ref can only be an abbreviated commit hash
 // when it names no branch or tag: hex, shorter than a full hash.
 func abbreviated(ref string) bool {
-	return hashLikeRe.MatchString(ref) && len(ref) < 2*len(plumbing.ZeroHash)
+	return hashLikeRe().MatchString(ref) && len(ref) < 2*len(plumbing.ZeroHash)
 }
 
 // hashPrefixer is the object storage that lists hashes by prefix (go-git's

@@ -92,7 +92,7 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 		}
 		if !abbreviated(ref) {
 			also := ""
-			if hashLikeRe.MatchString(ref) {
+			if hashLikeRe().MatchString(ref) {
 				also = " (nor a commit hash: pipe reads SHA-1 repositories, whose commit hashes are 40 hex digits)"
 			}
 			return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: no such tag or branch in %s%s", ref, redactURL(remote), also)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	"helm.sh/helm/v4/pkg/engine"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // helmRelease is what a chart is rendered for: Helm's release and
@@ -32,6 +33,10 @@ type helmRelease struct {
 	// without --no-hooks prints them (kustomize's helmCharts without
 	// skipHooks); SkipTests then leaves the test hooks out (--skip-tests).
 	Hooks, SkipTests bool
+	// SkipCRDs leaves out the CRDs of the charts' crds/ directories, as
+	// `helm template` does without --include-crds (kustomize's helmCharts
+	// without includeCRDs).
+	SkipCRDs bool
 }
 
 // templateChart renders a loaded chart with its values like `helm template
@@ -101,8 +106,10 @@ func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[st
 		return nil, ch.templateError(err)
 	}
 	var b bytes.Buffer
-	for _, crd := range c.CRDObjects() {
-		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", crd.Filename, crd.File.Data)
+	if !rel.SkipCRDs {
+		for _, crd := range c.CRDObjects() {
+			fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", crd.Filename, crd.File.Data)
+		}
 	}
 	for _, m := range manifests {
 		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.Name, m.Content)
@@ -119,12 +126,12 @@ func (r *Renderer) templateChart(ctx context.Context, ch *helmChart, vals map[st
 
 // typeMismatchRe matches Helm's error for a subchart's values that are not
 // a map ("type mismatch on sub: %!t(string=x)").
-var typeMismatchRe = regexp.MustCompile(`^type mismatch on (\S+): %!t\((\S+?)=`)
+var typeMismatchRe = lazyre.New(`^type mismatch on (\S+): %!t\((\S+?)=`)
 
 // valuesTypeError rewords Helm's error for values of a subchart that are
 // not a map.
 func valuesTypeError(err error) error {
-	if m := typeMismatchRe.FindStringSubmatch(err.Error()); m != nil {
+	if m := typeMismatchRe().FindStringSubmatch(err.Error()); m != nil {
 		return fmt.Errorf("the values of subchart %s must be a map, not a %s (check the %s key of the values files and setValues)", m[1], m[2], m[1])
 	}
 	return err
@@ -217,11 +224,11 @@ func chartAliases(c *chart.Chart) map[string]string {
 // (chart/templates/x.yaml:12:3): ..." or "YAML parse error on
 // chart/templates/x.yaml: ..." (whose line is of the rendered output: not
 // kept).
-var helmLocRe = regexp.MustCompile(`(?:template: |\(|YAML parse error on )([^\s():]+\.(?:yaml|yml|tpl|txt|json))(?::(\d+):)?`)
+var helmLocRe = lazyre.New(`(?:template: |\(|YAML parse error on )([^\s():]+\.(?:yaml|yml|tpl|txt|json))(?::(\d+):)?`)
 
 func (c *helmChart) templateError(err error) error {
 	e := &Error{Err: fmt.Errorf("helm template %s: %w", c.desc, err)}
-	if m := helmLocRe.FindStringSubmatch(err.Error()); m != nil {
+	if m := helmLocRe().FindStringSubmatch(err.Error()); m != nil {
 		e.File = c.templateFile(m[1])
 		if m[2] != "" {
 			e.Line, _ = strconv.Atoi(m[2])

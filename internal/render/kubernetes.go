@@ -73,6 +73,10 @@ type KubernetesApp struct {
 	// never taken for a manifest.
 	ConfigFile string
 	Spec       *config.KubernetesApplicationSpec
+	// DefaultNamespace, when set, is this application's
+	// Renderer.DefaultNamespace (the namespace of the cluster it deploys
+	// to): one Renderer, and its downloads, serve every cluster.
+	DefaultNamespace string
 }
 
 // KubernetesAppOf describes a configured application found in the tree
@@ -134,7 +138,7 @@ func (r *Renderer) Kubernetes(ctx context.Context, app KubernetesApp) (*Manifest
 		// The rest are about the application's input: locate them in its config.
 		return nil, &Error{File: a.configFile(), Err: err}
 	}
-	return finish(method, objs, ns, r.DefaultNamespace)
+	return finish(method, objs, ns, r.defaultNamespace(app))
 }
 
 // appTree is one application being rendered.
@@ -170,13 +174,22 @@ func (a *appTree) configFile() string {
 	return path.Join(cleanDir(a.app.Dir), a.app.ConfigFile)
 }
 
+// defaultNamespace is the namespace of app's namespaced objects that name
+// none and set no input.namespace; "" means "default".
+func (r *Renderer) defaultNamespace(app KubernetesApp) string {
+	if app.DefaultNamespace != "" {
+		return app.DefaultNamespace
+	}
+	return r.DefaultNamespace
+}
+
 // releaseNamespace is the namespace Helm renders into.
 func (r *Renderer) releaseNamespace(a *appTree) string {
 	if a.input.Namespace != "" {
 		return a.input.Namespace
 	}
-	if r.DefaultNamespace != "" {
-		return r.DefaultNamespace
+	if ns := r.defaultNamespace(a.app); ns != "" {
+		return ns
 	}
 	return "default"
 }

@@ -4,11 +4,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 )
 
 // findKustomization reads the kustomization file of dir, if any.
@@ -158,7 +159,7 @@ func kvPaths(s types.KvPairSources) []string {
 	return out
 }
 
-var gitUserRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
+var gitUserRe = lazyre.New(`^[a-zA-Z][a-zA-Z0-9-]*@`)
 
 // isRemoteRef reports whether kustomize would take a reference for a URL or
 // a Git repository (its rules: a URL scheme, an scp-like user@host:path, or
@@ -171,5 +172,5 @@ func isRemoteRef(s string) bool {
 			return true
 		}
 	}
-	return gitUserRe.MatchString(l)
+	return gitUserRe().MatchString(l)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"text/template"
 
@@ -120,20 +119,7 @@ func (b *kbuild) helmChart(t *ktree, dir string, c types.HelmChart, globals type
 	if err != nil {
 		return nil, err
 	}
-	objs, err := b.r.templateChart(b.ctx, ch, vals, rel)
-	if err != nil {
-		return nil, err
-	}
-	if !c.IncludeCRDs {
-		kept := objs[:0]
-		for _, o := range objs {
-			if !isChartCRD(ch, o.src.File) {
-				kept = append(kept, o)
-			}
-		}
-		objs = kept
-	}
-	return objs, nil
+	return b.r.templateChart(b.ctx, ch, vals, rel)
 }
 
 // loadHelmChart loads the chart at chartDir when it is there (local
@@ -174,7 +160,8 @@ func (b *kbuild) loadHelmChart(t *ktree, chartDir string, c types.HelmChart) (*h
 // application's; kubeVersion and apiVersions, unless kustomizeOptions give
 // them.
 func (b *kbuild) helmRelease(c types.HelmChart, ownNS, inheritedNS string) (helmRelease, error) {
-	rel := helmRelease{Name: c.ReleaseName, KubeVersion: c.KubeVersion, APIVersions: c.ApiVersions, Hooks: !c.SkipHooks, SkipTests: c.SkipTests}
+	rel := helmRelease{Name: c.ReleaseName, KubeVersion: c.KubeVersion, APIVersions: c.ApiVersions,
+		Hooks: !c.SkipHooks, SkipTests: c.SkipTests, SkipCRDs: !c.IncludeCRDs}
 	switch {
 	case c.NameTemplate != "" && c.ReleaseName != "":
 		return rel, errors.New("releaseName and nameTemplate are both set, and helm refuses a name template with a name: keep one")
@@ -232,27 +219,6 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 		return 0, fmt.Errorf("the name is longer than %d characters", l.n)
 	}
 	return l.w.Write(p)
-}
-
-// crdPathRe matches the files of a chart's crds/ directories (the chart's
-// or a subchart's), below the chart.
-var crdPathRe = regexp.MustCompile(`^(charts/[^/]+/)*crds/`)
-
-// isChartCRD reports whether file (a rendered object's source) is in a
-// crds/ directory of the chart ch: `helm template` leaves those out
-// without --include-crds.
-func isChartCRD(ch *helmChart, file string) bool {
-	var rest string
-	if ch.repoDir != "" {
-		r, ok := strings.CutPrefix(file, ch.repoDir+"/")
-		if !ok {
-			return false
-		}
-		rest = r
-	} else if _, r, ok := strings.Cut(file, "/"); ok {
-		rest = r
-	}
-	return crdPathRe.MatchString(rest)
 }
 
 // helmOutput is the rendered objects as one stream, each annotated as

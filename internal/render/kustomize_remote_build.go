@@ -164,7 +164,7 @@ func (b *kbuild) ref(t *ktree, dir, name string, doc *kdoc, r kref, ns string, d
 		if t.desc != "" {
 			return at(fmt.Errorf("an absolute path in a remote base: everything a remote base reads must be in its repository (%s)", t.desc))
 		}
-		return nil // kustomize refuses it or treeFS does
+		return nil // kustomize refuses it or kustFS does
 	}
 	p := filepath.Join(dir, filepath.FromSlash(r.value))
 	if t.desc != "" && !within(t.root, p) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gitops-pipe/pipe/internal/lazyre"
 	"github.com/gitops-pipe/pipe/internal/yamlalias"
 )
 
@@ -92,7 +92,7 @@ func sourceComment(d []byte) string {
 	return ""
 }
 
-var yamlLineRe = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: line (\d+): `)
+var yamlLineRe = lazyre.New(`^(?:error converting YAML to JSON: )?yaml: line (\d+): `)
 
 // decodeDocument parses one document into objects: one, or the items of a
 // List. Errors are located in file at the document's line (plus the line
@@ -196,7 +196,7 @@ func yamlError(file string, docLine int, err error) *Error {
 		}
 		return &Error{File: file, Line: docLine + n - 1, Err: errors.New("invalid YAML: " + text)}
 	}
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRe().FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return at(n, msg[len(m[0]):])
 	}

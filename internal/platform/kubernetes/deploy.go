@@ -75,7 +75,8 @@ func (p *Platform) renderRevision(ctx context.Context, rev *deploy.Revision, ns 
 	if err != nil {
 		return nil, err
 	}
-	r, err := p.renderer(ns)
+	ka.DefaultNamespace = ns
+	r, err := p.renderer()
 	if err != nil {
 		return nil, err
 	}

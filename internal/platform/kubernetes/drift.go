@@ -95,7 +95,8 @@ func (p *Platform) checkDrift(ctx context.Context, root string, app *config.App,
 		r.Status, r.Error = drift.Failed, "render: "+err.Error()
 		return 0
 	}
-	rd, err := p.renderer(c.Namespace())
+	ka.DefaultNamespace = c.Namespace()
+	rd, err := p.renderer()
 	if err != nil {
 		r.Status, r.Error = drift.Failed, "render: "+err.Error()
 		return 0

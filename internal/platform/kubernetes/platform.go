@@ -16,13 +16,11 @@ import (
 type Platform struct {
 	opts PlatformOptions
 
-	mu        sync.Mutex
-	clients   map[string]*connection
-	renderers map[string]*render.Renderer
-	repos     []render.ChartRepo
-	regs      []render.ChartRegistry
-	reposErr  error
-	reposOnce sync.Once
+	mu         sync.Mutex
+	clients    map[string]*connection
+	render     *render.Renderer
+	renderErr  error
+	renderOnce sync.Once
 }
 
 // PlatformOptions are what the Kubernetes platform is built from.
@@ -67,7 +65,7 @@ type PlatformOptions struct {
 
 // NewPlatform returns the Kubernetes platform of one run.
 func NewPlatform(opts PlatformOptions) *Platform {
-	return &Platform{opts: opts, clients: map[string]*connection{}, renderers: map[string]*render.Renderer{}}
+	return &Platform{opts: opts, clients: map[string]*connection{}}
 }
 
 // NewConnectedPlatform is a platform whose every application is in the
@@ -127,28 +125,30 @@ func (p *Platform) namespace(app *config.App) string {
 	return "default"
 }
 
-// renderer returns the renderer of objects whose default namespace is ns.
-func (p *Platform) renderer(ns string) (*render.Renderer, error) {
-	p.reposOnce.Do(func() {
+// renderer returns the run's renderer, built once: its downloads (indexes,
+// the cache) serve every application and cluster, each application
+// naming its default namespace (render.KubernetesApp.DefaultNamespace).
+func (p *Platform) renderer() (*render.Renderer, error) {
+	p.renderOnce.Do(func() {
+		var (
+			repos []render.ChartRepo
+			regs  []render.ChartRegistry
+		)
 		if len(p.opts.ChartRepositories) > 0 {
-			p.repos, p.reposErr = render.ChartReposFromConfig(p.opts.ChartRepositories, p.opts.Getenv)
+			repos, p.renderErr = render.ChartReposFromConfig(p.opts.ChartRepositories, p.opts.Getenv)
 		}
-		if p.reposErr == nil && len(p.opts.ChartRegistries) > 0 {
-			p.regs, p.reposErr = render.ChartRegistriesFromConfig(p.opts.ChartRegistries, p.opts.Getenv)
+		if p.renderErr == nil && len(p.opts.ChartRegistries) > 0 {
+			regs, p.renderErr = render.ChartRegistriesFromConfig(p.opts.ChartRegistries, p.opts.Getenv)
+		}
+		if p.renderErr == nil {
+			p.render = &render.Renderer{HTTP: p.opts.HTTP, Git: p.opts.Git, ChartRepos: repos, ChartRegistries: regs,
+				CacheDir: p.opts.CacheDir, Offline: p.opts.Offline, Warn: p.opts.Warn, Untrusted: p.opts.Untrusted}
 		}
 	})
-	if p.reposErr != nil {
-		return nil, fmt.Errorf("chart repositories and registries of %s: %w", config.RepoConfigFile, p.reposErr)
+	if p.renderErr != nil {
+		return nil, fmt.Errorf("chart repositories and registries of %s: %w", config.RepoConfigFile, p.renderErr)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	r := p.renderers[ns]
-	if r == nil {
-		r = &render.Renderer{HTTP: p.opts.HTTP, Git: p.opts.Git, ChartRepos: p.repos, ChartRegistries: p.regs, DefaultNamespace: ns,
-			CacheDir: p.opts.CacheDir, Offline: p.opts.Offline, Warn: p.opts.Warn, Untrusted: p.opts.Untrusted}
-		p.renderers[ns] = r
-	}
-	return r, nil
+	return p.render, nil
 }
 
 func (p *Platform) say(format string, args ...any) {
