@@ -236,8 +236,7 @@ func depKey(at chartPlace, dep, lock *chart.Dependency, what string) (key, dir s
 			return "", "", fmt.Errorf("%s: %w", what, err)
 		}
 		return "file\x00" + dir, dir, nil
-	case strings.HasPrefix(repo, "https://"), strings.HasPrefix(repo, "http://"), strings.HasPrefix(repo, "oci://"),
-		strings.HasPrefix(repo, "@"), strings.HasPrefix(repo, "alias:"):
+	case strings.HasPrefix(repo, "https://"), strings.HasPrefix(repo, "http://"), strings.HasPrefix(repo, "oci://"), isRepoRef(repo):
 		return "repo\x00" + repo + "\x00" + dep.Name + "\x00" + lock.Version, "", nil
 	}
 	return "", "", fmt.Errorf("%s: the repository is not file://, http(s)://, oci:// or a chart repository name (@name)", what)

@@ -1,13 +1,14 @@
 package render
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
+
+	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
 )
 
 // lockFiles names a chart's dependencies file and lock file: Chart.yaml
@@ -46,7 +47,7 @@ func (r *Renderer) lockedDependencies(c *chart.Chart, at chartPlace, missing []*
 		if err != nil {
 			return nil, err
 		}
-		v2sum = sha256Digest(b)
+		v2sum = fetchcache.Digest(b)
 	}
 	req, err := r.lockRequirements(c.Metadata.Dependencies, at.file(depsFile))
 	if err != nil {
@@ -56,7 +57,7 @@ func (r *Renderer) lockedDependencies(c *chart.Chart, at chartPlace, missing []*
 	if err != nil {
 		return nil, err
 	}
-	if sum := sha256Digest(b); sum != c.Lock.Digest && (v2sum == "" || v2sum != c.Lock.Digest) {
+	if sum := fetchcache.Digest(b); sum != c.Lock.Digest && (v2sum == "" || v2sum != c.Lock.Digest) {
 		return nil, outOfSync
 	}
 	locked := c.Lock.Dependencies
@@ -81,20 +82,32 @@ func (r *Renderer) lockRequirements(deps []*chart.Dependency, file string) ([]*c
 			continue
 		}
 		cp := *d
-		name, byName := strings.CutPrefix(d.Repository, "@")
-		if !byName {
-			name, byName = strings.CutPrefix(d.Repository, "alias:")
-		}
-		if byName {
+		if name, byName := repoRefName(d.Repository); byName {
 			cr := r.chartRepoNamed(name)
 			if cr == nil {
-				return nil, &Error{File: file, Err: fmt.Errorf("dependency %s: repository %s is not a configured chart repository: add %q to chartRepositories in .pipe/config.yaml, with the URL `helm repo add` gave it", d.Name, d.Repository, name)}
+				return nil, &Error{File: file, Err: fmt.Errorf("dependency %s: repository %s is not a configured chart repository: add %q to chartRepositories in %s, with the URL `helm repo add` gave it", d.Name, d.Repository, name, config.RepoConfigFile)}
 			}
 			cp.Repository = cr.URL
 		}
 		out[i] = &cp
 	}
 	return out, nil
+}
+
+// repoRefName returns the repository name of a reference by name, as
+// Chart.yaml and Chart.lock write it ("@name" or "alias:name"), and
+// whether it is one; else the reference as it is.
+func repoRefName(repository string) (string, bool) {
+	if name, ok := strings.CutPrefix(repository, "@"); ok {
+		return name, true
+	}
+	return strings.CutPrefix(repository, "alias:")
+}
+
+// isRepoRef reports whether a repository is a reference by name.
+func isRepoRef(repository string) bool {
+	_, ok := repoRefName(repository)
+	return ok
 }
 
 // chartRepoNamed returns the configured chart repository of that name.
@@ -105,9 +118,4 @@ func (r *Renderer) chartRepoNamed(name string) *ChartRepo {
 		}
 	}
 	return nil
-}
-
-func sha256Digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -106,7 +107,7 @@ func (r *Renderer) findRegistryAuth(reg name.Registry) (registryAuth, error) {
 				return registryAuth{}, err
 			}
 		}
-		field := cmpOr(cr.field, "chartRegistries")
+		field := cmp.Or(cr.field, "chartRegistries")
 		if cr.Username == "" && pass == "" {
 			return registryAuth{auth: authn.Anonymous, source: "no credentials (" + field + " in " + config.RepoConfigFile + " gives none)"}, nil
 		}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,12 +27,14 @@ const (
 func (s *ociSession) resolveTag(constraint string) (string, error) {
 	what := "oci://" + s.repo.Name()
 	var tags []string
-	if data, ok := s.cache.Get(cacheKindOCITags, s.repo.Name(), maxManifest); s.cache.Offline() && ok {
+	if s.cache.Offline() {
+		data, ok := s.cache.Get(cacheKindOCITags, s.repo.Name(), maxManifest)
+		if !ok {
+			return "", s.cache.Missing(fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint))
+		}
 		if err := json.Unmarshal(data, &tags); err != nil {
 			return "", s.cache.Missing("the tags of " + what)
 		}
-	} else if s.cache.Offline() {
-		return "", s.cache.Missing(fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint))
 	} else {
 		opts, err := s.options()
 		if err != nil {
@@ -44,7 +47,7 @@ func (s *ociSession) resolveTag(constraint string) (string, error) {
 			s.cache.Put(cacheKindOCITags, s.repo.Name(), b)
 		}
 	}
-	c, err := semver.NewConstraint(cmpOr(constraint, "*"))
+	c, err := semver.NewConstraint(cmp.Or(constraint, "*"))
 	if err != nil {
 		return "", fmt.Errorf("OCI chart %s: version %q is neither a version nor a semver constraint: %w", what, constraint, err)
 	}
@@ -78,13 +81,6 @@ func (s *ociSession) resolveTag(constraint string) (string, error) {
 		return "", fmt.Errorf("OCI chart %s: no stable version among the tags (%s): set helmChart.version", what, has)
 	}
 	return "", fmt.Errorf("OCI chart %s: no tag matches version %s (%s)", what, constraint, has)
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // listTags lists a repository's tags, page after page, within bounds.

@@ -110,12 +110,12 @@ func (r *Renderer) chartRepo(repository string) (*ChartRepo, error) {
 		u := strings.TrimSuffix(repository, "/")
 		return &ChartRepo{Name: u, URL: u}, nil
 	}
-	name := strings.TrimPrefix(strings.TrimPrefix(repository, "@"), "alias:")
+	name, _ := repoRefName(repository)
+	if cr := r.chartRepoNamed(name); cr != nil {
+		return cr, nil
+	}
 	var names []string
 	for i := range r.ChartRepos {
-		if r.ChartRepos[i].Name == name {
-			return &r.ChartRepos[i], nil
-		}
 		names = append(names, r.ChartRepos[i].Name)
 	}
 	if len(names) == 0 {
