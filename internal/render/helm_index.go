@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -162,6 +163,9 @@ func resolveReferenceURL(baseURL, refURL string) (string, error) {
 type fetchState struct {
 	mu      sync.Mutex
 	indexes map[string]*indexEntry
+	// insecure are the clients of `insecure: true` repositories, by
+	// name: one each, so that their connections are reused.
+	insecure map[string]*http.Client
 
 	cacheOnce sync.Once
 	cache     *fetchcache.Cache

@@ -133,6 +133,21 @@ func (r *Renderer) client(cr *ChartRepo) *http.Client {
 	if r.HTTP == nil || !cr.Insecure {
 		return r.HTTP
 	}
+	r.fetch.mu.Lock()
+	defer r.fetch.mu.Unlock()
+	if c := r.fetch.insecure[cr.Name]; c != nil {
+		return c
+	}
+	if r.fetch.insecure == nil {
+		r.fetch.insecure = map[string]*http.Client{}
+	}
+	c := r.insecureClient(cr)
+	r.fetch.insecure[cr.Name] = c
+	return c
+}
+
+// insecureClient is the injected client with TLS verification off.
+func (r *Renderer) insecureClient(cr *ChartRepo) *http.Client {
 	c := *r.HTTP
 	base, ok := r.HTTP.Transport.(*http.Transport)
 	if r.HTTP.Transport == nil {
