@@ -138,8 +138,17 @@ func TestAgeDecryptErrors(t *testing.T) {
 	flipped := bytes.Clone(raw)
 	flipped[len(flipped)-3] ^= 1
 	hdrEnd := bytes.Index(raw, []byte("\n---")) + 1
-	macFlipped := bytes.Clone(raw)
-	macFlipped[hdrEnd+5] ^= 1
+	// Alter the header MAC's bytes, not its base64 text: flipping a bit of
+	// the text can make an invalid base64 character (a malformed header)
+	// rather than a wrong MAC.
+	macStart := hdrEnd + len("--- ")
+	macEnd := macStart + bytes.IndexByte(raw[macStart:], '\n')
+	mac, err := base64.RawStdEncoding.Strict().DecodeString(string(raw[macStart:macEnd]))
+	if err != nil {
+		t.Fatalf("header MAC: %v", err)
+	}
+	mac[0] ^= 1
+	macFlipped := append(append(bytes.Clone(raw[:macStart]), base64.RawStdEncoding.EncodeToString(mac)...), raw[macEnd:]...)
 	for _, c := range []struct {
 		name, ct string
 		ids      []age.Identity
