@@ -192,12 +192,12 @@ func TestParseAgeKeysErrors(t *testing.T) {
 		{"no recipients", "# only a comment\n", "no age recipient", false},
 		{"identity as recipient", recText + "\n" + idText, "line 2: an age identity", false},
 		{"lower-case identity as recipient", strings.ToLower(idText), "an age identity", false},
-		{"bad checksum", recText[:len(recText)-1] + "x", "malformed", false},
+		{"bad checksum", otherLast(recText), "malformed", false},
 		{"ssh key", "ssh-ed25519 AAAA", "SSH keys", false},
 		{"garbage", "hello", "not an age recipient", false},
 		{"no identities", "\n\n", "no age identity", true},
 		{"recipient as identity", recText, "an age recipient", true},
-		{"bad identity checksum", idText[:len(idText)-1] + "Q", "line 1: the age identity is malformed", true},
+		{"bad identity checksum", otherLast(idText), "line 1: the age identity is malformed", true},
 		{"plugin identity", "AGE-PLUGIN-YUBIKEY-1QQQ", "plugin", true},
 		{"other text", "-----BEGIN PRIVATE KEY-----", "not an age identity", true},
 	} {
@@ -215,4 +215,18 @@ func TestParseAgeKeysErrors(t *testing.T) {
 			t.Errorf("%s: the error holds the identity", c.name)
 		}
 	}
+}
+
+// otherLast returns s with its last character replaced by another of the
+// same bech32 case, which breaks its checksum (the same character would
+// leave a valid key in one run of 32).
+func otherLast(s string) string {
+	last, repl := s[len(s)-1], byte('q')
+	if last >= 'A' && last <= 'Z' {
+		repl = 'Q'
+	}
+	if last == repl {
+		repl-- // 'p' or 'P', also in the bech32 alphabet
+	}
+	return s[:len(s)-1] + string(repl)
 }
