@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fetchcache"
@@ -55,11 +58,17 @@ const downloadTimeout = 10 * time.Minute
 func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) downloads {
 	d := downloads{Offline: v.GetBool("offline"), CacheDir: a.cacheDir(v)}
 	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.Proxy = a.envProxy()
 	fetcher := &render.GoGitFetcher{Auth: a.gitAuth(cfg, untrusted), CacheDir: d.CacheDir, Offline: d.Offline}
 	d.HTTP = &http.Client{Timeout: downloadTimeout, Transport: base}
 	d.Git = fetcher
 	if untrusted {
 		guard := netguard.New(trustedHosts(cfg)...)
+		// The environment's proxy (HTTPS_PROXY...) is asked for the
+		// addresses the guard checked, never for names it would resolve
+		// again.
+		guard.Upstream = base.Proxy
+		a.atEnd = append(a.atEnd, func() { _ = guard.Close() })
 		d.HTTP.Transport = guard.Transport(base)
 		// A pull request's plan has a cache of its own: a later trusted run
 		// must never resolve a Git ref to an object it brought in, and it
@@ -73,6 +82,19 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 		d.Git = &guardedGit{next: fetcher, guard: guard, atEnd: func(f func()) { a.atEnd = append(a.atEnd, f) }}
 	}
 	return d
+}
+
+// envProxy is the proxy of the run's environment (HTTPS_PROXY,
+// HTTP_PROXY, NO_PROXY, upper or lower case), as net/http reads it.
+func (a *app) envProxy() func(*http.Request) (*url.URL, error) {
+	get := func(k string) string { return cmp.Or(a.env.Getenv(k), a.env.Getenv(strings.ToLower(k))) }
+	proxyFor := (&httpproxy.Config{
+		HTTPProxy:  get("HTTP_PROXY"),
+		HTTPSProxy: get("HTTPS_PROXY"),
+		NoProxy:    get("NO_PROXY"),
+		CGI:        a.env.Getenv("REQUEST_METHOD") != "",
+	}).ProxyFunc()
+	return func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) }
 }
 
 // gitBudget bounds what the Git fetches of an unreviewed change may read

@@ -3,11 +3,14 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spf13/viper"
@@ -118,5 +121,97 @@ func TestGitAuthOnPullRequestsUsesConfiguredKeysOnly(t *testing.T) {
 	// https to github.com: no token in the environment, no credentials.
 	if a, err := auth("https://github.com/org/charts.git"); a != nil || err != nil {
 		t.Fatalf("https: %v %v", a, err)
+	}
+}
+
+// On a runner whose network is reached through a proxy (HTTPS_PROXY in the
+// run's environment), a pull request's downloads and Git fetches go
+// through it as tunnels to the address the guard checked: the proxy never
+// gets a name to resolve again.
+func TestUntrustedDownloadsThroughTheEnvironmentsProxy(t *testing.T) {
+	root := t.TempDir()
+	bare := gitserver.NewBareRepo(t, root, "charts.git")
+	work := t.TempDir()
+	gitserver.Git(t, work, "init", "-q", "-b", "main")
+	if err := os.WriteFile(filepath.Join(work, "Chart.yaml"), []byte("apiVersion: v2\nname: web\nversion: 1.0.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.Git(t, work, "add", ".")
+	gitserver.Git(t, work, "commit", "-q", "-m", "chart")
+	gitserver.Git(t, work, "push", "-q", bare, "main")
+	gitSrv := gitserver.StartHTTP(t, root, gitserver.HTTPOptions{})
+	values := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "replicas: 2\n") }))
+	defer values.Close()
+
+	// The runner's proxy: it reaches "8.8.8.8:80" (the test's public
+	// host) and "8.8.4.4:80" (its Git server), and nothing else.
+	var mu sync.Mutex
+	var asked []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.Method+" "+r.Host)
+		mu.Unlock()
+		routes := map[string]string{"8.8.8.8:80": values.Listener.Addr().String(), "8.8.4.4:80": strings.TrimPrefix(gitSrv.URL, "http://")}
+		dest, ok := routes[r.Host]
+		if r.Method != http.MethodConnect || !ok {
+			http.Error(w, "refused", http.StatusForbidden)
+			return
+		}
+		up, err := net.Dial("tcp", dest)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			up.Close()
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go func() { io.Copy(up, c); up.Close() }()
+		go func() { io.Copy(c, up); c.Close() }()
+	}))
+	defer proxy.Close()
+
+	a := downloadsApp(map[string]string{"http_proxy": proxy.URL, "HTTPS_PROXY": proxy.URL})
+	d := a.downloads(viper.New(), nil, true)
+	defer func() {
+		for _, f := range a.atEnd {
+			f()
+		}
+	}()
+	resp, err := d.HTTP.Get("http://8.8.8.8/values.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "replicas: 2\n" {
+		t.Fatalf("read %q through the proxy", b)
+	}
+	dir, cleanup, err := d.Git.Fetch(context.Background(), "http://8.8.4.4/charts.git", "main", "")
+	if err != nil {
+		t.Fatalf("Git fetch through the environment's proxy: %v", err)
+	}
+	defer cleanup()
+	if _, err := os.Stat(filepath.Join(dir, "Chart.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	// An internal address is refused before the proxy hears of it.
+	mu.Lock()
+	n := len(asked)
+	mu.Unlock()
+	if _, err := d.HTTP.Get("http://169.254.169.254/latest/meta-data/"); !errors.Is(err, netguard.ErrBlocked) {
+		t.Fatalf("metadata through the proxy: %v, want refused", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, q := range asked {
+		if q != "CONNECT 8.8.8.8:80" && q != "CONNECT 8.8.4.4:80" {
+			t.Errorf("the proxy was asked %q", q)
+		}
+	}
+	if len(asked) != n || n < 2 {
+		t.Errorf("the proxy was asked %q", asked)
 	}
 }

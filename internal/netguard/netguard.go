@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -36,6 +37,25 @@ type Guard struct {
 	allowed map[string]bool
 	// Resolver resolves names for Check; nil is net.DefaultResolver.
 	Resolver *net.Resolver
+	// Upstream is the environment's proxy for a request
+	// (http.ProxyFromEnvironment), or nil for none: requests that it
+	// sends to a proxy reach hosts that are not trusted as the address
+	// the guard checked, never as a name the proxy would resolve again.
+	// Set it before the Guard is used.
+	Upstream func(*http.Request) (*url.URL, error)
+
+	// upstreams are the addresses (host:port) of the proxies Upstream
+	// chose: dialled as they are, refused as targets.
+	upstreams sync.Map
+	// lookupHook, when set, resolves names instead of Resolver (tests).
+	lookupHook func(ctx context.Context, host string) ([]netip.Addr, error)
+
+	// pin is the local proxy a Transport sends requests to hosts that are
+	// not trusted through when Upstream applies (see Transport).
+	pinOnce sync.Once
+	pin     *Proxy
+	pinURL  *url.URL
+	pinErr  error
 }
 
 // New returns a Guard allowing the hosts of allowed (URLs, host names or
@@ -153,23 +173,8 @@ func (g *Guard) Check(ctx context.Context, target string) error {
 	if g.Allowed(host) {
 		return nil
 	}
-	if addr, err := netip.ParseAddr(host); err == nil {
-		return g.checkAddr(host, addr)
-	}
-	r := net.DefaultResolver
-	if g != nil && g.Resolver != nil {
-		r = g.Resolver
-	}
-	addrs, err := r.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return fmt.Errorf("resolve %s: %w", host, err)
-	}
-	for _, a := range addrs {
-		if err := g.checkAddr(host, a); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := g.resolveChecked(ctx, host)
+	return err
 }
 
 // newDialer is the dialer every connection starts from.
@@ -211,47 +216,84 @@ func (g *Guard) dial(ctx context.Context, network, address string) (net.Conn, er
 
 // Transport returns a clone of base (nil: http.DefaultTransport) whose
 // connections to hosts that are not trusted go through the guarded
-// dialer. When the environment names a proxy, the proxy connects on
-// pipe's behalf: the host is then resolved and checked before the request
-// goes to the proxy.
+// dialer. Requests go to the proxy Upstream chooses (when Upstream is
+// nil, base's Proxy becomes the Guard's Upstream): a trusted host's as
+// they are; any other host's, once its addresses are checked, through a
+// local proxy of the guard (started on first use, stopped by Close) that
+// has the environment's proxy connect to the address it checked, so that
+// the proxy resolving the name again cannot reach an internal one.
 func (g *Guard) Transport(base *http.Transport) *http.Transport {
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport)
 	}
 	t := base.Clone()
-	// The proxies the environment named: dialled as they are.
-	var proxies sync.Map
-	if proxy := t.Proxy; proxy != nil {
+	if g.Upstream == nil {
+		g.Upstream = base.Proxy
+	}
+	t.Proxy = nil
+	if g.Upstream != nil {
 		t.Proxy = func(req *http.Request) (*url.URL, error) {
-			allowed := g.Allowed(req.URL.Hostname())
-			if _, ok := proxies.Load(proxyAddr(req.URL)); ok && !allowed {
-				// The proxy's address is dialled unguarded: never as a
-				// target (a NO_PROXY request would reach it directly).
-				return nil, fmt.Errorf("%w: %s is the environment's proxy, not a host to download from", ErrBlocked, req.URL.Host)
-			}
-			u, err := proxy(req)
-			if err != nil || u == nil {
-				return u, err
-			}
-			proxies.Store(proxyAddr(u), true)
-			if allowed {
-				return u, nil
-			}
-			if err := g.Check(req.Context(), req.URL.Hostname()); err != nil {
+			host := req.URL.Hostname()
+			if err := g.refuseUpstreamTarget(host, canonicalAddr(req.URL)); err != nil {
 				return nil, err
 			}
-			return u, nil
+			u, err := g.upstreamOf(req)
+			if err != nil || u == nil || g.Allowed(host) {
+				return u, err
+			}
+			// Refused here, a request fails with the guard's error rather
+			// than with the local proxy's 502; the local proxy checks
+			// again, on the address it connects to.
+			if err := g.Check(req.Context(), host); err != nil {
+				return nil, err
+			}
+			return g.pinProxy()
 		}
 	}
 	t.DialContext = func(ctx context.Context, network, address string) (net.Conn, error) {
-		// The proxies chosen above are dialled as they are; the Proxy
-		// function refuses them as targets.
-		if _, ok := proxies.Load(address); ok {
+		// The environment's proxies and the guard's own are dialled as
+		// they are; the Proxy function refuses them as targets.
+		if g.isUpstream(address) {
 			return newDialer().DialContext(ctx, network, address)
 		}
 		return g.dial(ctx, network, address)
 	}
 	return t
+}
+
+// pinProxy returns the URL of the guard's local proxy, starting it.
+func (g *Guard) pinProxy() (*url.URL, error) {
+	g.pinOnce.Do(func() {
+		// Each download bounds what it reads; the proxy adds no budget.
+		g.pin, g.pinErr = g.StartProxy(math.MaxInt64 / 2)
+		if g.pinErr == nil {
+			g.pinURL, g.pinErr = url.Parse(g.pin.URL())
+			g.upstreams.Store(g.pin.ln.Addr().String(), true)
+		}
+	})
+	return g.pinURL, g.pinErr
+}
+
+// Close stops the local proxy Transport started, if any.
+func (g *Guard) Close() error {
+	var err error
+	g.pinOnce.Do(func() {}) // none starts after Close
+	if g.pin != nil {
+		err = g.pin.Close()
+	}
+	return err
+}
+
+// canonicalAddr is the host:port a request URL connects to.
+func canonicalAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // proxyAddr is the host:port a proxy URL is dialled at.

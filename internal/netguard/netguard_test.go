@@ -100,16 +100,14 @@ func TestTransportRefusesInternalAddressesAtConnect(t *testing.T) {
 }
 
 func TestTransportThroughProxy(t *testing.T) {
-	var proxied []string
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		proxied = append(proxied, r.URL.String())
-		io.WriteString(w, "via proxy")
-	}))
-	defer proxy.Close()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "values") }))
+	defer target.Close()
+	proxy := newFakeUpstream(t, map[string]string{"8.8.8.8:80": target.Listener.Addr().String()})
 	pu, _ := url.Parse(proxy.URL)
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.Proxy = http.ProxyURL(pu)
-	c := &http.Client{Transport: New("https://charts.internal.example").Transport(base)}
+	g := New("https://charts.internal.example")
+	g.Upstream = http.ProxyURL(pu)
+	defer g.Close()
+	c := &http.Client{Transport: g.Transport(nil)}
 
 	// An internal target is refused before the proxy is asked to reach it.
 	if _, err := c.Get("http://10.1.2.3/values.yaml"); !errors.Is(err, ErrBlocked) {
@@ -121,8 +119,9 @@ func TestTransportThroughProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if len(proxied) != 1 || proxied[0] != "http://8.8.8.8/values.yaml" {
-		t.Fatalf("proxied %v", proxied)
+	if got := proxy.requests(); len(got) != 1 || got[0] != "CONNECT 8.8.8.8:80 " || string(b) != "values" {
+		t.Fatalf("proxied %q, read %q", got, b)
 	}
 }

@@ -26,7 +26,7 @@ type Proxy struct {
 	srv    *http.Server
 	budget int64
 	read   atomic.Int64
-	// forward is the transport of absolute-form requests.
+	// forward is the transport of absolute-form (http) requests.
 	forward *http.Transport
 
 	mu    sync.Mutex
@@ -43,7 +43,13 @@ func (g *Guard) StartProxy(budget int64) (*Proxy, error) {
 	p := &Proxy{guard: g, ln: ln, budget: budget, conns: map[net.Conn]struct{}{}}
 	p.forward = http.DefaultTransport.(*http.Transport).Clone()
 	p.forward.Proxy = nil // the proxy dials itself: an environment proxy would reach past the guard
-	p.forward.DialContext = p.dial
+	// An http request reaches its host directly through the guard, or
+	// through a tunnel of the environment's proxy to the address the
+	// guard checked: in absolute form, the proxy would take the host
+	// name from the request and resolve it again.
+	p.forward.DialContext = func(ctx context.Context, _, address string) (net.Conn, error) {
+		return p.meter(g.connect(ctx, "http", address))
+	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
@@ -74,15 +80,14 @@ func (p *Proxy) Close() error {
 	return err
 }
 
-// dial connects to address through the guard (or plainly, for a trusted
-// host), counting what is read against the budget.
-func (p *Proxy) dial(ctx context.Context, network, address string) (net.Conn, error) {
-	if p.Exceeded() {
-		return nil, p.exceeded()
-	}
-	c, err := p.guard.dial(ctx, network, address)
+// meter counts what c reads against the budget.
+func (p *Proxy) meter(c net.Conn, err error) (net.Conn, error) {
 	if err != nil {
 		return nil, err
+	}
+	if p.Exceeded() {
+		_ = c.Close()
+		return nil, p.exceeded()
 	}
 	mc := &meteredConn{Conn: c, p: p}
 	p.mu.Lock()
@@ -127,7 +132,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // tunnel answers CONNECT: the target is dialled through the guard, then
 // bytes are copied both ways.
 func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
-	up, err := p.dial(r.Context(), "tcp", r.Host)
+	// Clients tunnel https (go-git, Go's transport): the environment's
+	// https proxy applies.
+	up, err := p.meter(p.guard.connect(r.Context(), "https", r.Host))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return

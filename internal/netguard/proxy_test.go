@@ -133,12 +133,9 @@ func TestTranslatedIPv6RangesAreNotPublic(t *testing.T) {
 }
 
 func TestTransportRefusesTheProxyAsATarget(t *testing.T) {
-	var proxied int
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		proxied++
-		io.WriteString(w, "proxy admin page")
-	}))
-	defer proxy.Close()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "index") }))
+	defer target.Close()
+	proxy := newFakeUpstream(t, map[string]string{"8.8.8.8:80": target.Listener.Addr().String()})
 	pu, _ := url.Parse(proxy.URL)
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.Proxy = func(r *http.Request) (*url.URL, error) {
@@ -147,7 +144,9 @@ func TestTransportRefusesTheProxyAsATarget(t *testing.T) {
 		}
 		return pu, nil
 	}
-	c := &http.Client{Transport: New().Transport(base)}
+	g := New()
+	defer g.Close()
+	c := &http.Client{Transport: g.Transport(base)} // base's Proxy becomes the guard's Upstream
 	resp, err := c.Get("http://8.8.8.8/index.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -157,8 +156,8 @@ func TestTransportRefusesTheProxyAsATarget(t *testing.T) {
 	if _, err := c.Get(proxy.URL + "/admin"); !errors.Is(err, ErrBlocked) {
 		t.Fatalf("the proxy as a target: %v", err)
 	}
-	if proxied != 1 {
-		t.Fatalf("proxy saw %d requests, want 1", proxied)
+	if got := proxy.requests(); len(got) != 1 {
+		t.Fatalf("proxy saw %q, want 1 request", got)
 	}
 }
 
