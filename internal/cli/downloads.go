@@ -62,6 +62,11 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 	fetcher := &render.GoGitFetcher{Auth: a.gitAuth(cfg, untrusted), CacheDir: d.CacheDir, Offline: d.Offline}
 	d.HTTP = &http.Client{Timeout: downloadTimeout, Transport: base}
 	d.Git = fetcher
+	if root := d.CacheDir; root != "" && !d.Offline {
+		// Once a day, when the command returns, what no run used for a
+		// month goes. Not offline: a restored cache is then all there is.
+		a.atEnd = append(a.atEnd, func() { trimDownloadCache(root, time.Now()) })
+	}
 	if untrusted {
 		guard := netguard.New(trustedHosts(cfg)...)
 		// The environment's proxy (HTTPS_PROXY...) is asked for the
@@ -75,7 +80,7 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 		// must not be served what a trusted run downloaded with the
 		// runner's own credentials.
 		if d.CacheDir != "" {
-			d.CacheDir = filepath.Join(d.CacheDir, "pull-requests")
+			d.CacheDir = filepath.Join(d.CacheDir, prCacheSubdir)
 			fetcher.CacheDir = d.CacheDir
 		}
 		fetcher.Untrusted = true
@@ -95,6 +100,23 @@ func (a *app) envProxy() func(*http.Request) (*url.URL, error) {
 		CGI:        a.env.Getenv("REQUEST_METHOD") != "",
 	}).ProxyFunc()
 	return func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) }
+}
+
+// prCacheSubdir is the download cache of pull requests' plans, below the
+// run's.
+const prCacheSubdir = "pull-requests"
+
+// trimDownloadCache trims the download cache root and its pull requests'
+// cache, when due (render.TrimCache, fetchcache.ClaimTrim).
+func trimDownloadCache(root string, now time.Time) fetchcache.Trimmed {
+	var t fetchcache.Trimmed
+	if !fetchcache.ClaimTrim(root, now) {
+		return t
+	}
+	for _, d := range []string{root, filepath.Join(root, prCacheSubdir)} {
+		t.Add(render.TrimCache(d, now))
+	}
+	return t
 }
 
 // gitBudget bounds what the Git fetches of an unreviewed change may read

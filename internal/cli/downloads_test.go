@@ -12,10 +12,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spf13/viper"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"github.com/gitops-pipe/pipe/internal/netguard"
 	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
@@ -213,5 +215,46 @@ func TestUntrustedDownloadsThroughTheEnvironmentsProxy(t *testing.T) {
 	}
 	if len(asked) != n || n < 2 {
 		t.Errorf("the proxy was asked %q", asked)
+	}
+}
+
+// Once a day, a run's end trims the download cache and the pull requests'
+// cache below it; an offline run never does (its restored cache is all it
+// has).
+func TestDownloadCacheTrim(t *testing.T) {
+	root := t.TempDir()
+	now := time.Now()
+	old := now.Add(-fetchcache.MaxUnused - time.Hour)
+	var blobs []string
+	for _, d := range []string{root, filepath.Join(root, prCacheSubdir)} {
+		c := fetchcache.New(d, fetchcache.Options{})
+		digest := c.PutBlob([]byte("chart of " + d))
+		h, _ := fetchcache.ParseDigest(digest)
+		p := filepath.Join(d, "blobs", "sha256", h)
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		blobs = append(blobs, p)
+	}
+	v := viper.New()
+	v.Set("download-cache", root)
+	v.Set("offline", true)
+	a := downloadsApp(nil)
+	a.downloads(v, nil, false)
+	if len(a.atEnd) != 0 {
+		t.Fatal("an offline run trims the cache")
+	}
+	v.Set("offline", false)
+	a.downloads(v, nil, true)
+	for _, f := range a.atEnd {
+		f()
+	}
+	for _, p := range blobs {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s kept: %v", p, err)
+		}
+	}
+	if got := trimDownloadCache(root, now.Add(time.Hour)); got.Files != 0 || fetchcache.ClaimTrim(root, now.Add(time.Hour)) {
+		t.Errorf("trimmed again within the day: %+v", got)
 	}
 }

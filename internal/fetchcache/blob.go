@@ -62,6 +62,7 @@ func (c *Cache) Blob(digest string, max int64) ([]byte, bool) {
 	}
 	sum := sha256.Sum256(data)
 	if hex.EncodeToString(sum[:]) == h {
+		c.used(p, st)
 		return data, true
 	}
 	// Corrupt or truncated: drop it, unless another process has replaced

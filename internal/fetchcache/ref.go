@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
 	"path/filepath"
 
 	"github.com/gitops-pipe/pipe/internal/fsafe"
@@ -48,6 +49,9 @@ func (c *Cache) Ref(kind, key string) (string, bool) {
 	}
 	if _, ok := ParseDigest(r.Digest); !ok {
 		return "", false
+	}
+	if st, err := os.Stat(p); err == nil {
+		c.used(p, st)
 	}
 	return r.Digest, true
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"github.com/gitops-pipe/pipe/internal/flock"
 	"github.com/gitops-pipe/pipe/internal/redact"
 )
@@ -42,6 +44,10 @@ func (f *GoGitFetcher) lockCached(ctx context.Context, remote string) (string, f
 		for _, p := range left {
 			_ = os.RemoveAll(p)
 		}
+	}
+	// Used now: a trim keeps it (TrimCache).
+	if st, err := os.Stat(dir); err == nil {
+		fetchcache.Used(dir, st, time.Now())
 	}
 	return dir, unlock, nil
 }

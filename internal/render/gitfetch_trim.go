@@ -1,0 +1,80 @@
+package render
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
+	"github.com/gitops-pipe/pipe/internal/flock"
+)
+
+// TrimCache removes what the download cache in dir has not used for
+// fetchcache.MaxUnused before now: blobs and refs (fetchcache.Trim) and
+// the bare repositories of Git remotes. A repository another process is
+// fetching into is left alone.
+func TrimCache(dir string, now time.Time) fetchcache.Trimmed {
+	t := fetchcache.Trim(dir, now)
+	if dir == "" {
+		return t
+	}
+	gitDir := filepath.Join(dir, gitCacheSubdir)
+	entries, err := os.ReadDir(gitDir)
+	if err != nil {
+		return t
+	}
+	cutoff := now.Add(-fetchcache.MaxUnused)
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // one attempt at each lock: never wait for a fetch
+	for _, e := range entries {
+		name := e.Name()
+		p := filepath.Join(gitDir, name)
+		st, err := e.Info()
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(name, ".git"):
+			if !st.ModTime().Before(cutoff) {
+				continue
+			}
+			unlock, err := flock.Lock(done, p+".lock", "a fetch")
+			if err != nil {
+				continue
+			}
+			// Used since it was listed?
+			if again, err := os.Stat(p); err == nil && again.ModTime().Before(cutoff) {
+				t.Add(removeTree(p))
+			}
+			unlock()
+		case strings.Contains(name, ".git.new-") || strings.Contains(name, ".git.old-"):
+			// What an interrupted fetch left (the next fetch of that
+			// remote removes it too).
+			if st.ModTime().Before(now.Add(-24 * time.Hour)) {
+				t.Add(removeTree(p))
+			}
+		}
+	}
+	return t
+}
+
+// removeTree removes the directory p, counting what it held.
+func removeTree(p string) fetchcache.Trimmed {
+	var t fetchcache.Trimmed
+	_ = filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if st, err := d.Info(); err == nil {
+				t.Files++
+				t.Bytes += st.Size()
+			}
+		}
+		return nil
+	})
+	if os.RemoveAll(p) != nil {
+		return fetchcache.Trimmed{}
+	}
+	return t
+}
