@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -62,6 +63,12 @@ type GoGitFetcher struct {
 
 	// timeout bounds each network operation; 0 means gitNetworkTimeout.
 	timeout time.Duration
+
+	// lists are the refs each remote advertised, listed once per fetcher
+	// (a run): the applications of a monorepo that name one remote cost
+	// one ls-remote, and agree on where its branches point.
+	listMu sync.Mutex
+	lists  map[string][]*plumbing.Reference
 }
 
 // Fetch implements GitFetcher.

@@ -92,7 +92,12 @@ func TestGitCacheOfflineAndServerStopped(t *testing.T) {
 	}
 
 	proxy.Close()
+	// Within the run the refs were listed once: a tag is served again.
+	if got := fetchReplicas(t, f, remote, "v1"); got != "2" {
+		t.Errorf("v1 again in the same run: replicaCount %s", got)
+	}
 	// A commit the cache holds needs no server, online or offline.
+	f = &GoGitFetcher{TempDir: tmp, CacheDir: cache} // the next run
 	if got := fetchReplicas(t, f, remote, first); got != "2" {
 		t.Errorf("cached commit: replicaCount %s", got)
 	}
@@ -132,6 +137,12 @@ func TestGitCacheFollowsBranches(t *testing.T) {
 	}
 	gitserver.Git(t, work, "commit", "--quiet", "-am", "eight")
 	gitserver.Git(t, work, "push", "--quiet", "origin", "main")
+	// One run (one fetcher) lists a remote's refs once: its applications
+	// agree on where main points.
+	if got := fetchReplicas(t, f, srv.RepoURL("charts.git"), "main"); got != "7" {
+		t.Errorf("main after a push, in the same run: replicaCount %s, want the 7 it saw first", got)
+	}
+	f = &GoGitFetcher{TempDir: f.TempDir, CacheDir: f.CacheDir}
 	if got := fetchReplicas(t, f, srv.RepoURL("charts.git"), "main"); got != "8" {
 		t.Errorf("main after a push: replicaCount %s, want 8", got)
 	}

@@ -90,6 +90,7 @@ func TestGitFetchHexLookingRefs(t *testing.T) {
 		}
 		gitserver.Git(t, bare, "tag", "-f", "20240101", next)
 		gitserver.Git(t, bare, "branch", "-f", "deadbeef", main)
+		f = &GoGitFetcher{TempDir: f.TempDir, CacheDir: cache, Untrusted: untrusted} // the next run
 		if got := fetchReplicas(t, f, remote, "20240101"); got != "9" {
 			t.Errorf("untrusted %v: the moved tag 20240101: replicaCount %s, want 9", untrusted, got)
 		}

@@ -71,7 +71,7 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 		return nil, plumbing.ZeroHash, fmt.Errorf("fetch %s: %w", redactURL(remote), err)
 	}
 	if !isFullHash(ref) {
-		refs, err := s.list(ctx, rem)
+		refs, err := f.listRefs(ctx, s, rem, remote)
 		if err != nil {
 			return fail(err)
 		}
@@ -146,6 +146,28 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 		return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: no such branch, tag or commit in %s", ref, redactURL(remote))
 	}
 	return repo, h, nil
+}
+
+// listRefs returns the refs remote advertises: listed on the first call
+// of the fetcher, remembered for the others.
+func (f *GoGitFetcher) listRefs(ctx context.Context, s *gitSession, rem *git.Remote, remote string) ([]*plumbing.Reference, error) {
+	f.listMu.Lock()
+	refs, ok := f.lists[remote]
+	f.listMu.Unlock()
+	if ok {
+		return refs, nil
+	}
+	refs, err := s.list(ctx, rem)
+	if err != nil {
+		return nil, err
+	}
+	f.listMu.Lock()
+	if f.lists == nil {
+		f.lists = map[string][]*plumbing.Reference{}
+	}
+	f.lists[remote] = refs
+	f.listMu.Unlock()
+	return refs, nil
 }
 
 func (f *GoGitFetcher) auth(remote string) (transport.AuthMethod, error) {
