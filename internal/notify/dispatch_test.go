@@ -377,11 +377,30 @@ func TestHangingReceiverBound(t *testing.T) {
 	// No deadline on Close: the bound (from Notify) ends it.
 	srv := hanging(t)
 	w := &warnings{}
-	d, _ := FromConfig(webhookConfig(srv.URL), Options{Getenv: env, Warn: w.add, Bound: 300 * time.Millisecond})
+	// The worker warns about the first event before it takes the next one:
+	// the warning waits until the bound of all three has passed. Their
+	// deadlines are Notify's time plus the bound, microseconds apart, and
+	// a loaded machine could stretch that past the moment the first event
+	// is given up: the second would then be tried, not expired.
+	var mu sync.Mutex
+	var notified time.Time
+	warn := func(s string) {
+		mu.Lock()
+		last := notified
+		mu.Unlock()
+		if !last.IsZero() { // zero: a warning from Notify itself
+			time.Sleep(time.Until(last.Add(300 * time.Millisecond)))
+		}
+		w.add(s)
+	}
+	d, _ := FromConfig(webhookConfig(srv.URL), Options{Getenv: env, Warn: warn, Bound: 300 * time.Millisecond})
 	start := time.Now()
 	for range 3 {
 		d.Notify(deployEvent(DeploymentStarted))
 	}
+	mu.Lock()
+	notified = time.Now() // after the last deadline was set
+	mu.Unlock()
 	if err := d.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
