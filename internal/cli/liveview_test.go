@@ -161,7 +161,22 @@ func TestLiveViewTickerAndStore(t *testing.T) {
 	if err := store.Begin(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(30 * time.Millisecond)
+	// Wait for two ticks after Begin rather than sleeping: on a loaded
+	// machine a 30ms sleep could end before the 5ms ticker redrew once.
+	v.mu.Lock()
+	spin := v.spin
+	v.mu.Unlock()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		v.mu.Lock()
+		ticked := v.spin - spin
+		v.mu.Unlock()
+		if ticked >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d redraws by the ticker in 10s", ticked)
+		}
+	}
 	v.stop()
 	if st.begun != 1 || !strings.Contains(buf.String(), "· WAIT") || strings.Count(buf.String(), "\x1b[3A") < 2 {
 		t.Fatalf("store %d, output %q", st.begun, buf.String())

@@ -278,12 +278,17 @@ func TestDeploymentTimeoutCountsFromStart(t *testing.T) {
 func TestWaitResumesWithTheRemainder(t *testing.T) {
 	app := pipelineApp(t, config.PipelineStage{Name: config.StageWait, With: &config.WaitStageOptions{Duration: config.Duration(2 * time.Second)}})
 	d := newDeployment(app, planOf(app, false, nil))
-	// A previous run started the WAIT 1.8s ago and was killed.
+	// A previous run started the WAIT 1.8s ago and was killed. The
+	// engine's clock is fixed: with the real one, an engine slower than
+	// 200ms to reach the stage found the WAIT over ("waited 2s", no
+	// remainder).
+	now := time.Now()
 	d.Record.Stages[0].Status = state.StageRunning
-	d.Record.Stages[0].StartedAt = time.Now().Add(-1800 * time.Millisecond)
-	d.Record.Stages[0].Metadata = map[string]string{MetaWaitStartedAt: time.Now().Add(-1800 * time.Millisecond).Format(time.RFC3339Nano)}
+	d.Record.Stages[0].StartedAt = now.Add(-1800 * time.Millisecond)
+	d.Record.Stages[0].Metadata = map[string]string{MetaWaitStartedAt: now.Add(-1800 * time.Millisecond).Format(time.RFC3339Nano)}
 	store := &memStore{}
 	e, events := newEngine(store, nil)
+	e.Now = func() time.Time { return now }
 	start := time.Now()
 	if err := e.Run(context.Background(), d); err != nil {
 		t.Fatal(err)

@@ -126,15 +126,23 @@ func TestVerify(t *testing.T) {
 
 func TestWebhookReplayRejectedByReceiver(t *testing.T) {
 	// A receiver verifying with a 1s tolerance accepts the request as sent
-	// and rejects the same request replayed 2s later.
+	// and rejects the same request replayed 2s later. Both clocks are
+	// fixed: the timestamp has seconds, so with the real clocks a request
+	// signed late in a second and received in the next could be more than
+	// 1s old already (a chance of its latency in a second: 1e-4 to 1e-3).
+	signed := time.Unix(1700000000, 0)
 	var mu sync.Mutex
+	received := signed.Add(10 * time.Millisecond)
 	var first *http.Request
 	var firstBody []byte
 	var codes []int
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		now := received
+		mu.Unlock()
 		code := http.StatusOK
-		if Verify([]byte(sigValue), r.Header.Get(SignatureHeader), body, time.Now(), time.Second) != nil {
+		if Verify([]byte(sigValue), r.Header.Get(SignatureHeader), body, now, time.Second) != nil {
 			code = http.StatusUnauthorized
 		}
 		mu.Lock()
@@ -146,13 +154,15 @@ func TestWebhookReplayRejectedByReceiver(t *testing.T) {
 		w.WriteHeader(code)
 	}))
 	defer srv.Close()
-	d, err := FromConfig(webhookConfig(srv.URL), Options{Getenv: env})
+	d, err := FromConfig(webhookConfig(srv.URL), Options{Getenv: env, Now: func() time.Time { return signed }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.Notify(deployEvent(DeploymentSucceeded))
 	_ = d.Close(context.Background())
-	time.Sleep(2100 * time.Millisecond)
+	mu.Lock()
+	received = signed.Add(2100 * time.Millisecond)
+	mu.Unlock()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(string(firstBody)))
 	req.Header = first.Header
 	resp, err := http.DefaultClient.Do(req)
@@ -367,11 +377,30 @@ func TestHangingReceiverBound(t *testing.T) {
 	// No deadline on Close: the bound (from Notify) ends it.
 	srv := hanging(t)
 	w := &warnings{}
-	d, _ := FromConfig(webhookConfig(srv.URL), Options{Getenv: env, Warn: w.add, Bound: 300 * time.Millisecond})
+	// The worker warns about the first event before it takes the next one:
+	// the warning waits until the bound of all three has passed. Their
+	// deadlines are Notify's time plus the bound, microseconds apart, and
+	// a loaded machine could stretch that past the moment the first event
+	// is given up: the second would then be tried, not expired.
+	var mu sync.Mutex
+	var notified time.Time
+	warn := func(s string) {
+		mu.Lock()
+		last := notified
+		mu.Unlock()
+		if !last.IsZero() { // zero: a warning from Notify itself
+			time.Sleep(time.Until(last.Add(300 * time.Millisecond)))
+		}
+		w.add(s)
+	}
+	d, _ := FromConfig(webhookConfig(srv.URL), Options{Getenv: env, Warn: warn, Bound: 300 * time.Millisecond})
 	start := time.Now()
 	for range 3 {
 		d.Notify(deployEvent(DeploymentStarted))
 	}
+	mu.Lock()
+	notified = time.Now() // after the last deadline was set
+	mu.Unlock()
 	if err := d.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
