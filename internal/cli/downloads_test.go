@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,10 +19,28 @@ import (
 	"github.com/gitops-pipe/pipe/internal/netguard"
 	"github.com/gitops-pipe/pipe/internal/redact"
 	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
+	"github.com/gitops-pipe/pipe/internal/testenv/proxyserver"
 )
 
 func downloadsApp(env map[string]string) *app {
 	return &app{env: Env{Getenv: func(k string) string { return env[k] }}, secrets: redact.NewSet()}
+}
+
+// chartsRepo returns a directory holding charts.git, a repository whose
+// main branch has a chart at its root.
+func chartsRepo(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	bare := gitserver.NewBareRepo(t, root, "charts.git")
+	work := t.TempDir()
+	gitserver.Git(t, work, "init", "-q", "-b", "main")
+	if err := os.WriteFile(filepath.Join(work, "Chart.yaml"), []byte("apiVersion: v2\nname: web\nversion: 1.0.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.Git(t, work, "add", ".")
+	gitserver.Git(t, work, "commit", "-q", "-m", "chart")
+	gitserver.Git(t, work, "push", "-q", bare, "main")
+	return root
 }
 
 // A pull request names the remote: anything but https, http or ssh with a
@@ -59,16 +75,7 @@ func TestGuardedGitRefusesRemotesOnTheRunner(t *testing.T) {
 // Over HTTP, go-git goes through the guard's proxy: a configured server is
 // reached, and its redirect to an internal address is not followed there.
 func TestGuardedGitHTTPThroughTheProxy(t *testing.T) {
-	root := t.TempDir()
-	bare := gitserver.NewBareRepo(t, root, "charts.git")
-	work := t.TempDir()
-	gitserver.Git(t, work, "init", "-q", "-b", "main")
-	if err := os.WriteFile(filepath.Join(work, "Chart.yaml"), []byte("apiVersion: v2\nname: web\nversion: 1.0.0\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitserver.Git(t, work, "add", ".")
-	gitserver.Git(t, work, "commit", "-q", "-m", "chart")
-	gitserver.Git(t, work, "push", "-q", bare, "main")
+	root := chartsRepo(t)
 	srv := gitserver.StartHTTP(t, root, gitserver.HTTPOptions{})
 	internal := gitserver.StartHTTP(t, root, gitserver.HTTPOptions{})
 	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -131,50 +138,17 @@ func TestGitAuthOnPullRequestsUsesConfiguredKeysOnly(t *testing.T) {
 // through it as tunnels to the address the guard checked: the proxy never
 // gets a name to resolve again.
 func TestUntrustedDownloadsThroughTheEnvironmentsProxy(t *testing.T) {
-	root := t.TempDir()
-	bare := gitserver.NewBareRepo(t, root, "charts.git")
-	work := t.TempDir()
-	gitserver.Git(t, work, "init", "-q", "-b", "main")
-	if err := os.WriteFile(filepath.Join(work, "Chart.yaml"), []byte("apiVersion: v2\nname: web\nversion: 1.0.0\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitserver.Git(t, work, "add", ".")
-	gitserver.Git(t, work, "commit", "-q", "-m", "chart")
-	gitserver.Git(t, work, "push", "-q", bare, "main")
+	root := chartsRepo(t)
 	gitSrv := gitserver.StartHTTP(t, root, gitserver.HTTPOptions{})
 	values := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "replicas: 2\n") }))
 	defer values.Close()
 
 	// The runner's proxy: it reaches "8.8.8.8:80" (the test's public
 	// host) and "8.8.4.4:80" (its Git server), and nothing else.
-	var mu sync.Mutex
-	var asked []string
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		asked = append(asked, r.Method+" "+r.Host)
-		mu.Unlock()
-		routes := map[string]string{"8.8.8.8:80": values.Listener.Addr().String(), "8.8.4.4:80": strings.TrimPrefix(gitSrv.URL, "http://")}
-		dest, ok := routes[r.Host]
-		if r.Method != http.MethodConnect || !ok {
-			http.Error(w, "refused", http.StatusForbidden)
-			return
-		}
-		up, err := net.Dial("tcp", dest)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		c, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			up.Close()
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-		go func() { io.Copy(up, c); up.Close() }()
-		go func() { io.Copy(c, up); c.Close() }()
-	}))
-	defer proxy.Close()
-
+	proxy := proxyserver.Start(t, map[string]string{
+		"8.8.8.8:80": values.Listener.Addr().String(),
+		"8.8.4.4:80": strings.TrimPrefix(gitSrv.URL, "http://"),
+	}, true)
 	a := downloadsApp(map[string]string{"http_proxy": proxy.URL, "HTTPS_PROXY": proxy.URL})
 	d := a.downloads(viper.New(), nil, true)
 	defer func() {
@@ -200,21 +174,18 @@ func TestUntrustedDownloadsThroughTheEnvironmentsProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An internal address is refused before the proxy hears of it.
-	mu.Lock()
-	n := len(asked)
-	mu.Unlock()
+	n := len(proxy.Requests())
 	if _, err := d.HTTP.Get("http://169.254.169.254/latest/meta-data/"); !errors.Is(err, netguard.ErrBlocked) {
 		t.Fatalf("metadata through the proxy: %v, want refused", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	asked := proxy.Requests()
 	for _, q := range asked {
-		if q != "CONNECT 8.8.8.8:80" && q != "CONNECT 8.8.4.4:80" {
-			t.Errorf("the proxy was asked %q", q)
+		if q.Method != http.MethodConnect || q.Target != "8.8.8.8:80" && q.Target != "8.8.4.4:80" {
+			t.Errorf("the proxy was asked %+v", q)
 		}
 	}
 	if len(asked) != n || n < 2 {
-		t.Errorf("the proxy was asked %q", asked)
+		t.Errorf("the proxy was asked %+v", asked)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gitops-pipe/pipe/internal/testenv/proxyserver"
 )
 
 func TestPublic(t *testing.T) {
@@ -102,7 +104,7 @@ func TestTransportRefusesInternalAddressesAtConnect(t *testing.T) {
 func TestTransportThroughProxy(t *testing.T) {
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "values") }))
 	defer target.Close()
-	proxy := newFakeUpstream(t, map[string]string{"8.8.8.8:80": target.Listener.Addr().String()})
+	proxy := proxyserver.Start(t, map[string]string{"8.8.8.8:80": target.Listener.Addr().String()}, true)
 	pu, _ := url.Parse(proxy.URL)
 	g := New("https://charts.internal.example")
 	g.Upstream = http.ProxyURL(pu)
@@ -121,7 +123,7 @@ func TestTransportThroughProxy(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if got := proxy.requests(); len(got) != 1 || got[0] != "CONNECT 8.8.8.8:80 " || string(b) != "values" {
+	if got := requests(proxy); len(got) != 1 || got[0] != "CONNECT 8.8.8.8:80 " || string(b) != "values" {
 		t.Fatalf("proxied %q, read %q", got, b)
 	}
 }

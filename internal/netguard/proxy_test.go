@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitops-pipe/pipe/internal/testenv/proxyserver"
 )
 
 // client returns an HTTP client that goes through the proxy, trusting
@@ -135,7 +137,7 @@ func TestTranslatedIPv6RangesAreNotPublic(t *testing.T) {
 func TestTransportRefusesTheProxyAsATarget(t *testing.T) {
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "index") }))
 	defer target.Close()
-	proxy := newFakeUpstream(t, map[string]string{"8.8.8.8:80": target.Listener.Addr().String()})
+	proxy := proxyserver.Start(t, map[string]string{"8.8.8.8:80": target.Listener.Addr().String()}, true)
 	pu, _ := url.Parse(proxy.URL)
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.Proxy = func(r *http.Request) (*url.URL, error) {
@@ -156,7 +158,7 @@ func TestTransportRefusesTheProxyAsATarget(t *testing.T) {
 	if _, err := c.Get(proxy.URL + "/admin"); !errors.Is(err, ErrBlocked) {
 		t.Fatalf("the proxy as a target: %v", err)
 	}
-	if got := proxy.requests(); len(got) != 1 {
+	if got := requests(proxy); len(got) != 1 {
 		t.Fatalf("proxy saw %q, want 1 request", got)
 	}
 }

@@ -5,70 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/gitops-pipe/pipe/internal/testenv/proxyserver"
 )
 
-// fakeUpstream is the environment's proxy of a CI runner, with a resolver
-// of its own: it tunnels CONNECT to the address routes gives the target
-// (a name it "resolves", or an address), and answers absolute-form
-// requests itself, telling what it was asked.
-type fakeUpstream struct {
-	*httptest.Server
-	routes map[string]string // target host:port -> where the tunnel goes
-
-	mu   sync.Mutex
-	seen []string
-}
-
-func newFakeUpstream(t *testing.T, routes map[string]string) *fakeUpstream {
-	t.Helper()
-	u := &fakeUpstream{routes: routes}
-	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.mu.Lock()
-		if r.Method == http.MethodConnect {
-			u.seen = append(u.seen, "CONNECT "+r.Host+" "+r.Header.Get("Proxy-Authorization"))
-		} else {
-			u.seen = append(u.seen, r.Method+" "+r.URL.String()+" Host:"+r.Host)
-		}
-		u.mu.Unlock()
-		if r.Method != http.MethodConnect {
-			fmt.Fprintf(w, "proxied %s", r.URL)
-			return
-		}
-		dest, ok := routes[r.Host]
-		if !ok {
-			http.Error(w, "no route", http.StatusForbidden)
-			return
-		}
-		up, err := net.Dial("tcp", dest)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		c, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			up.Close()
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-		go func() { io.Copy(up, c); up.Close() }()
-		go func() { io.Copy(c, up); c.Close() }()
-	}))
-	t.Cleanup(u.Close)
-	return u
-}
-
-func (u *fakeUpstream) requests() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]string(nil), u.seen...)
+// requests are the proxy's requests as "METHOD target auth".
+func requests(p *proxyserver.Server) []string {
+	var out []string
+	for _, r := range p.Requests() {
+		out = append(out, r.Method+" "+r.Target+" "+r.Auth)
+	}
+	return out
 }
 
 // rebindingSetup is a public server and an internal one (the metadata
@@ -76,7 +29,7 @@ func (u *fakeUpstream) requests() []string {
 // a proxy that resolves example.com to the internal one: what a DNS
 // rebinding attack makes of the proxy's own lookup, after pipe's lookup
 // said 93.184.216.34.
-func rebindingSetup(t *testing.T) (g *Guard, up *fakeUpstream, public *httptest.Server) {
+func rebindingSetup(t *testing.T) (g *Guard, up *proxyserver.Server, public *httptest.Server) {
 	t.Helper()
 	public = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "public chart for %s", r.Host)
@@ -90,13 +43,13 @@ func rebindingSetup(t *testing.T) (g *Guard, up *fakeUpstream, public *httptest.
 		fmt.Fprintf(w, "plain %s for %s", r.URL, r.Host)
 	}))
 	t.Cleanup(plain.Close)
-	up = newFakeUpstream(t, map[string]string{
+	up = proxyserver.Start(t, map[string]string{
 		"93.184.216.34:443":           public.Listener.Addr().String(),
 		"example.com:443":             metadata.Listener.Addr().String(), // the proxy's resolver, rebound
 		"charts.internal.example:443": public.Listener.Addr().String(),
 		"93.184.216.34:8080":          plain.Listener.Addr().String(),
 		"example.com:8080":            metadata.Listener.Addr().String(),
-	})
+	}, true)
 	pu, _ := url.Parse(up.URL)
 	pu.User = url.UserPassword("runner", "proxy-pass")
 	g = New("https://charts.internal.example")
@@ -135,7 +88,7 @@ func TestTransportPinsTheCheckedAddressThroughTheEnvironmentsProxy(t *testing.T)
 	if err != nil || body != "public chart for example.com" {
 		t.Fatalf("https through the proxy: %q, %v (want the public server, not the one the proxy's resolver names)", body, err)
 	}
-	if got := up.requests(); len(got) != 1 || got[0] != "CONNECT 93.184.216.34:443 Basic "+basic("runner", "proxy-pass") {
+	if got := requests(up); len(got) != 1 || got[0] != "CONNECT 93.184.216.34:443 Basic "+basic("runner", "proxy-pass") {
 		t.Fatalf("the proxy was asked %q, want CONNECT 93.184.216.34:443 with the proxy's credentials", got)
 	}
 	// http: tunnelled too (in absolute form, the proxy would take the
@@ -144,24 +97,24 @@ func TestTransportPinsTheCheckedAddressThroughTheEnvironmentsProxy(t *testing.T)
 	if err != nil || body != "plain /values.yaml for example.com:8080" {
 		t.Fatalf("http through the proxy: %q, %v", body, err)
 	}
-	if got := up.requests(); len(got) != 2 || !strings.HasPrefix(got[1], "CONNECT 93.184.216.34:8080 ") {
+	if got := requests(up); len(got) != 2 || !strings.HasPrefix(got[1], "CONNECT 93.184.216.34:8080 ") {
 		t.Fatalf("the proxy was asked %q, want CONNECT 93.184.216.34:8080", got)
 	}
 	// A name with an internal address is refused before the proxy hears
 	// of it.
-	n := len(up.requests())
+	n := len(requests(up))
 	for _, u := range []string{"https://rebind.example/x", "http://rebind.example/x", "https://169.254.169.254/latest/meta-data/"} {
 		if _, err := get(u); !errors.Is(err, ErrBlocked) || !strings.Contains(err.Error(), "169.254.169.254") {
 			t.Errorf("GET %s: %v, want refused naming 169.254.169.254", u, err)
 		}
 	}
-	if got := up.requests(); len(got) != n {
+	if got := requests(up); len(got) != n {
 		t.Errorf("the proxy was asked %q for refused hosts", got[n:])
 	}
 	// A trusted host is left to the proxy, by name.
 	if body, err := get("https://charts.internal.example/index.yaml"); err == nil {
 		t.Fatalf("trusted host answered %q although the test certificate does not name it", body)
-	} else if got := up.requests(); got[len(got)-1] != "CONNECT charts.internal.example:443 Basic "+basic("runner", "proxy-pass") {
+	} else if got := requests(up); got[len(got)-1] != "CONNECT charts.internal.example:443 Basic "+basic("runner", "proxy-pass") {
 		t.Fatalf("trusted host: the proxy was asked %q, want the name", got[len(got)-1])
 	}
 	// The proxy itself is not a target.
@@ -192,20 +145,20 @@ func TestProxyPinsTheCheckedAddressThroughTheEnvironmentsProxy(t *testing.T) {
 	if string(b) != "public chart for example.com" {
 		t.Fatalf("got %q, want the public server", b)
 	}
-	if got := up.requests(); len(got) != 1 || !strings.HasPrefix(got[0], "CONNECT 93.184.216.34:443 ") {
+	if got := requests(up); len(got) != 1 || !strings.HasPrefix(got[0], "CONNECT 93.184.216.34:443 ") {
 		t.Fatalf("the environment's proxy was asked %q, want CONNECT 93.184.216.34:443", got)
 	}
 	if resp, err := c.Get("https://rebind.example/repo.git/info/refs"); err == nil {
 		resp.Body.Close()
 		t.Fatalf("rebind.example went through: %s", resp.Status)
 	}
-	if got := up.requests(); len(got) != 1 {
+	if got := requests(up); len(got) != 1 {
 		t.Fatalf("the proxy was asked %q for a refused host", got[1:])
 	}
 }
 
 func TestTunnelFailuresNameTheProxyWithoutItsPassword(t *testing.T) {
-	up := newFakeUpstream(t, nil) // routes nothing: 403
+	up := proxyserver.Start(t, nil, true) // routes nothing: 403
 	pu, _ := url.Parse(up.URL)
 	pu.User = url.UserPassword("runner", "proxy-pass")
 	_, err := tunnel(context.Background(), pu, "93.184.216.34:443")

@@ -5,90 +5,18 @@ import (
 	"errors"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
+	"github.com/gitops-pipe/pipe/internal/testenv/proxyserver"
 )
-
-// forwardProxy is an HTTP proxy like the CLI's guard: absolute-form
-// requests are forwarded, CONNECT is tunnelled; it records the hosts
-// asked for.
-type forwardProxy struct {
-	*httptest.Server
-	mu       sync.Mutex
-	absolute map[string]int // host → absolute-form requests
-	connect  map[string]int // host → CONNECT requests
-}
-
-func newForwardProxy(t *testing.T) *forwardProxy {
-	t.Helper()
-	p := &forwardProxy{absolute: map[string]int{}, connect: map[string]int{}}
-	forward := &httputil.ReverseProxy{
-		Rewrite:   func(r *httputil.ProxyRequest) { r.Out.URL = r.In.URL },
-		Transport: &http.Transport{Proxy: nil},
-	}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodConnect {
-			p.count(p.connect, r.Host)
-			up, err := net.Dial("tcp", r.Host)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-			conn, buf, err := http.NewResponseController(w).Hijack()
-			if err != nil {
-				up.Close()
-				return
-			}
-			// Answer on the hijacked connection itself, then relay what
-			// the client sent, the bytes the server had buffered first.
-			if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-				conn.Close()
-				up.Close()
-				return
-			}
-			go func() { io.Copy(up, buf.Reader); up.Close() }()
-			go func() { io.Copy(conn, up); conn.Close() }()
-			return
-		}
-		if !r.URL.IsAbs() {
-			http.Error(w, "not a proxy request", http.StatusBadRequest)
-			return
-		}
-		p.count(p.absolute, r.URL.Host)
-		forward.ServeHTTP(w, r)
-	}))
-	t.Cleanup(p.Close)
-	return p
-}
-
-func (p *forwardProxy) count(m map[string]int, host string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	m[host]++
-}
-
-func (p *forwardProxy) counts() (absolute, connect map[string]int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, c := map[string]int{}, map[string]int{}
-	for k, v := range p.absolute {
-		a[k] = v
-	}
-	for k, v := range p.connect {
-		c[k] = v
-	}
-	return a, c
-}
 
 // countingFront serves target through a reverse proxy counting the
 // requests that reach it.
@@ -125,7 +53,7 @@ func TestGitFetchThroughProxy(t *testing.T) {
 	srv := gitserver.StartHTTP(t, remotes, gitserver.HTTPOptions{})
 	front, served := countingFront(t, srv.URL, false)
 	remote := front.URL + "/charts.git"
-	proxy := newForwardProxy(t)
+	proxy := proxyserver.Start(t, nil, false)
 	host := strings.TrimPrefix(front.URL, "http://")
 
 	cached := &GoGitFetcher{TempDir: t.TempDir(), CacheDir: t.TempDir(), ProxyURL: proxy.URL}
@@ -144,7 +72,7 @@ func TestGitFetchThroughProxy(t *testing.T) {
 			t.Errorf("%s: replicaCount %s, want %s", c.ref, got, c.replicas)
 		}
 	}
-	abs, _ := proxy.counts()
+	abs, _ := proxy.Counts()
 	if abs[host] == 0 || int64(abs[host]) != served.Load() || len(abs) != 1 {
 		t.Errorf("the proxy forwarded %v; the server answered %d requests", abs, served.Load())
 	}
@@ -152,7 +80,7 @@ func TestGitFetchThroughProxy(t *testing.T) {
 	// Without ProxyURL, the proxy is not used.
 	before := abs[host]
 	fetchReplicas(t, &GoGitFetcher{TempDir: t.TempDir()}, remote, "main")
-	if abs, _ := proxy.counts(); abs[host] != before {
+	if abs, _ := proxy.Counts(); abs[host] != before {
 		t.Errorf("a fetcher without ProxyURL used the proxy")
 	}
 
@@ -162,7 +90,7 @@ func TestGitFetchThroughProxy(t *testing.T) {
 	tlsHost := strings.TrimPrefix(tlsFront.URL, "https://")
 	err := fetchErr(t, &GoGitFetcher{TempDir: t.TempDir(), ProxyURL: proxy.URL}, tlsFront.URL+"/charts.git", "main")
 	wantErr(t, err, "fetch "+tlsFront.URL+"/charts.git", "certificate")
-	if _, conn := proxy.counts(); conn[tlsHost] == 0 {
+	if _, conn := proxy.Counts(); conn[tlsHost] == 0 {
 		t.Errorf("no CONNECT to %s: %v", tlsHost, conn)
 	}
 	if n := tlsServed.Load(); n != 0 {
