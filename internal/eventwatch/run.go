@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 	"github.com/gitops-pipe/pipe/internal/report"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
@@ -90,7 +91,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Log = func(string, ...any) {}
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = ctxtime.Sleep
 	}
 	d := &deliverer{o: o, res: &Result{}, delivered: map[string]*Item{}}
 	for attempt := 1; ; attempt++ {
@@ -135,14 +136,3 @@ func (d *deliverer) record(ctx context.Context, tasks []*task, outdated []*state
 }
 
 func itemKey(it *Item) string { return it.Watcher + "\x00" + it.Event.ID }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/redact"
 )
@@ -490,11 +491,7 @@ func (w *worker) deliver(ctx context.Context, j *job) (int, error) {
 			}
 			return attempt, fmt.Errorf("gave up within the bound of %v: %w", w.d.bound, err)
 		}
-		t := time.NewTimer(pause)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if ctxtime.Sleep(ctx, pause) != nil {
 			return attempt, fmt.Errorf("gave up after %v: %w", w.d.bound, err)
 		}
 	}

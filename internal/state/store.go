@@ -12,6 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 )
 
 // Store is what the sync engine and the CLI use. Every read first fetches
@@ -176,7 +178,7 @@ func Open(dir string, opts Options) (*GitStore, error) {
 		opts.Backoff = 100 * time.Millisecond
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = ctxtime.Sleep
 	}
 	if opts.Committer.Name == "" {
 		opts.Committer.Name = "pipe"
@@ -292,15 +294,4 @@ func (s *GitStore) setRef(name plumbing.ReferenceName, old, next plumbing.Hash) 
 		oldRef = plumbing.NewHashReference(name, old)
 	}
 	return s.st.CheckAndSetReference(plumbing.NewHashReference(name, next), oldRef)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/api/googleapi"
 	run "google.golang.org/api/run/v1"
 
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
@@ -106,12 +107,8 @@ func (c *client) waitReady(ctx context.Context, name string, gen int64, revision
 			c.narrate("waiting for revision %s of %s to be ready", revision, name)
 			announced = true
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if ctxtime.Sleep(ctx, delay) != nil {
 			return nil, fmt.Errorf("waiting for revision %s of service %s: %w", revision, name, context.Cause(ctx))
-		case <-t.C:
 		}
 		delay = min(delay*2, 5*time.Second)
 	}

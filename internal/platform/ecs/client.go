@@ -19,6 +19,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
@@ -340,13 +341,9 @@ func (c *client) waitTaskSet(ctx context.Context, svc *types.Service, arn string
 			c.narrate("waiting for task set %s to be steady (%s)", shortARN(arn), last)
 			announced = true
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if ctxtime.Sleep(ctx, delay) != nil {
 			why := c.stoppedReasons(context.WithoutCancel(ctx), svc, deref(ts.Id))
 			return fmt.Errorf("task set %s of service %s did not become steady (%s)%s: %w", shortARN(arn), deref(svc.ServiceName), last, why, context.Cause(ctx))
-		case <-t.C:
 		}
 		delay = min(delay*2, 5*time.Second)
 		if reasons, n := c.stopped(ctx, svc, deref(ts.Id)); n >= int(max(1, ts.ComputedDesiredCount)) && ts.RunningCount < ts.ComputedDesiredCount {
@@ -481,12 +478,8 @@ func (c *client) runTask(ctx context.Context, cluster, tdARN string, launch type
 			c.narrate("task finished")
 			return nil
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if ctxtime.Sleep(ctx, delay) != nil {
 			return fmt.Errorf("waiting for task %s: %w", strings.Join(mapStrings(arns, shortARN), ", "), context.Cause(ctx))
-		case <-t.C:
 		}
 		delay = min(delay*2, 5*time.Second)
 	}

@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/klog/v2"
+
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 )
 
 // Options tune a Client. The zero value is ready to use.
@@ -73,7 +75,7 @@ func (o Options) withDefaults() Options {
 		o.Retry.Max = 8 * time.Second
 	}
 	if o.Retry.Sleep == nil {
-		o.Retry.Sleep = sleepCtx
+		o.Retry.Sleep = ctxtime.Sleep
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 30 * time.Second
@@ -82,17 +84,6 @@ func (o Options) withDefaults() Options {
 		o.UserAgent = "pipe"
 	}
 	return o
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Client talks to one cluster. It is safe for concurrent use.

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 	"github.com/gitops-pipe/pipe/internal/execute"
 	"github.com/gitops-pipe/pipe/internal/manifest"
 )
@@ -24,12 +25,8 @@ func (k *Runner) Rollback(ctx context.Context, st *execute.Stage) error {
 			return err
 		}
 		st.Warnf("the cluster is unreachable; trying the rollback again in %s: %v", delay, err)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if ctxtime.Sleep(ctx, delay) != nil {
 			return err
-		case <-t.C:
 		}
 		delay = min(delay*2, 15*time.Second)
 	}

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 )
 
 // WaitOptions describe a readiness wait.
@@ -285,7 +287,7 @@ func (c *Client) watchGroup(ctx context.Context, s *sink, g *waitGroup, app App,
 				return nil
 			}
 			if transient(err) || apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-				_ = sleepCtx(ctx, c.opts.Retry.Initial)
+				_ = ctxtime.Sleep(ctx, c.opts.Retry.Initial)
 				continue
 			}
 			r := req

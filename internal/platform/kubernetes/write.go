@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 )
 
 // path is the REST path of an object (name "" for the collection).
@@ -222,7 +224,7 @@ func (c *Client) waitGone(ctx context.Context, s *sink, o *object) error {
 		if err != nil && !transient(err) {
 			return explainError(request{op: "replace", verb: "get", key: o.key, gvr: o.gvr, host: c.host}, err)
 		}
-		if err := sleepCtx(ctx, delay); err != nil {
+		if err := ctxtime.Sleep(ctx, delay); err != nil {
 			return explainError(request{op: "replace", verb: "delete", key: o.key, gvr: o.gvr, host: c.host},
 				fmt.Errorf("waiting for the deletion to finish: %w", err))
 		}

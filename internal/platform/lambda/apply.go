@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 )
 
 // AliasName is the alias through which a function's traffic is routed
@@ -283,12 +285,8 @@ func (f *functions) waitIdle(ctx context.Context, name string, failed bool) erro
 			f.narrate("waiting for the update of %s to finish", name)
 			announced = true
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if ctxtime.Sleep(ctx, delay) != nil {
 			return fmt.Errorf("waiting for the update of function %s: %w", name, context.Cause(ctx))
-		case <-t.C:
 		}
 		delay = min(delay*2, maxDelay)
 	}
