@@ -1,11 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gitops-pipe/pipe/internal/fsafe"
 )
 
 // Credentials in .pipe/config.yaml are never written inline: each secret is
@@ -117,4 +121,41 @@ func inlineHint(inline inlineSecrets, key string) string {
 		return "inline secrets are not allowed: " + h
 	}
 	return ""
+}
+
+// ReadSecret reads the secret a <name>File or <name>Env field names: the
+// file's content (at most fsafe.MaxSecretSize bytes; a named pipe or a
+// device is refused) or the variable's value, without surrounding white
+// space (the line ending a file written by `echo` or a pasted CI secret
+// ends in; no token or key has any). Neither set is
+// no secret: "", nil. A secret that is empty is an error, as is a file
+// that cannot be read; the errors name the file or the variable, never
+// the value, and callers add which field and what it is for.
+func ReadSecret(file HostPath, env EnvVar, getenv func(string) string) (string, error) {
+	switch {
+	case file != "":
+		b, err := fsafe.ReadHostFile(string(file), fsafe.MaxSecretSize)
+		var pe *os.PathError
+		switch {
+		case errors.As(err, &pe):
+			return "", fmt.Errorf("cannot read %s: %w", file, pe.Err)
+		case err != nil:
+			return "", err // fsafe's own errors name the file
+		}
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			return "", fmt.Errorf("%s is empty", file)
+		}
+		return v, nil
+	case env != "":
+		v := ""
+		if getenv != nil {
+			v = strings.TrimSpace(getenv(string(env)))
+		}
+		if v == "" {
+			return "", fmt.Errorf("the environment variable %s is not set", env)
+		}
+		return v, nil
+	}
+	return "", nil
 }

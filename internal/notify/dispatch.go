@@ -15,7 +15,6 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/ctxtime"
-	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/redact"
 )
 
@@ -215,25 +214,14 @@ func newSender(rc config.NotificationReceiver, opts Options, threads *threadStor
 // secret reads a credential from a file or an environment variable; field
 // is the config path shown in errors ("slack.hookURL").
 func secret(field string, file config.HostPath, env config.EnvVar, getenv func(string) string) (string, error) {
+	v, err := config.ReadSecret(file, env, getenv)
 	switch {
+	case err == nil:
+		return v, nil
 	case file != "":
-		b, err := fsafe.ReadHostFile(string(file), fsafe.MaxSecretSize)
-		if err != nil {
-			return "", fmt.Errorf("%sFile: %w", field, err)
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("%sFile: %s is empty", field, file)
-		}
-		return v, nil
-	case env != "":
-		v := strings.TrimSpace(getenv(string(env)))
-		if v == "" {
-			return "", fmt.Errorf("%sEnv: the environment variable %s is not set", field, env)
-		}
-		return v, nil
+		return "", fmt.Errorf("%sFile: %w", field, err)
 	}
-	return "", nil
+	return "", fmt.Errorf("%sEnv: %w", field, err)
 }
 
 func newWebhookSender(name string, c *config.WebhookReceiver, opts Options) (sender, []string, error) {

@@ -168,7 +168,7 @@ func TestOCIChartAuth(t *testing.T) {
 	// chartRegistries, the password read when needed.
 	reg.Served.Store(0)
 	err = renderErr(t, &Renderer{HTTP: &http.Client{}, ChartRegistries: registries(env(nil))}, app(root, "app", in))
-	wantErr(t, err, "chart registry "+reg.Host+": environment variable REGISTRY_PASSWORD (chartRegistries[1].passwordEnv in .pipe/config.yaml) is not set")
+	wantErr(t, err, "chart registry "+reg.Host+": chartRegistries[1].passwordEnv in .pipe/config.yaml: the environment variable REGISTRY_PASSWORD is not set")
 	if n := reg.Served.Load(); n != 0 {
 		t.Errorf("%d requests without the password", n)
 	}
@@ -222,7 +222,7 @@ func TestChartRegistriesFromConfig(t *testing.T) {
 	}
 	// The file is read when needed, and then named.
 	_, err = regs[1].password.get()
-	wantErr(t, err, "chart registry registry.example.com:5000: chartRegistries[1].passwordFile in .pipe/config.yaml: open /nonexistent/password")
+	wantErr(t, err, "chart registry registry.example.com:5000: chartRegistries[1].passwordFile in .pipe/config.yaml: cannot read /nonexistent/password")
 	for _, bad := range []string{"", "ghcr.io/org", "HTTP://x y"} {
 		_, err := ChartRegistriesFromConfig([]config.ChartRegistry{{Type: "OCI", Address: bad}}, nil)
 		wantErr(t, err, "chartRegistries[0].address \""+bad+"\" in .pipe/config.yaml is not a registry host")

@@ -300,7 +300,7 @@ func TestChartReposFromConfig(t *testing.T) {
 	// An unset variable fails when the password is needed, naming the
 	// repository, the variable and the config file.
 	_, _, err = repos[3].credentials()
-	wantErr(t, err, "chart repository d: environment variable UNSET_PASSWORD (chartRepositories[4].passwordEnv in .pipe/config.yaml) is not set")
+	wantErr(t, err, "chart repository d: chartRepositories[4].passwordEnv in .pipe/config.yaml: the environment variable UNSET_PASSWORD is not set")
 
 	_, err = ChartReposFromConfig([]config.ChartRepository{{Type: "HTTP", Name: "x", Address: "ftp://x.example.com"}}, getenv)
 	wantErr(t, err, `chart repository x: chartRepositories[0].address "ftp://x.example.com" in .pipe/config.yaml is not an http(s) URL`)
@@ -363,7 +363,7 @@ func TestChartRepositoryPasswordLazy(t *testing.T) {
 	r := &Renderer{HTTP: srv.Client(), ChartRepos: repos}
 	mustRender(t, r, app(root, "plain", config.KubernetesDeploymentInput{}))
 	err = renderErr(t, r, app(root, "plain", repoInput("web", "0.1.0")))
-	wantErr(t, err, "chart repository example: environment variable EXAMPLE_PASSWORD (chartRepositories[0].passwordEnv in .pipe/config.yaml) is not set")
+	wantErr(t, err, "chart repository example: chartRepositories[0].passwordEnv in .pipe/config.yaml: the environment variable EXAMPLE_PASSWORD is not set")
 	if n := srv.requests.Load(); n != 0 {
 		t.Errorf("%d requests without the password", n)
 	}

@@ -2,11 +2,9 @@ package render
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/fsafe"
 )
 
 // secret is a password that .pipe/config.yaml names (passwordEnv or
@@ -45,20 +43,17 @@ func (s *secret) get() (string, error) {
 }
 
 func (s *secret) read() (string, error) {
+	field := s.field + ".passwordFile"
 	if s.env != "" {
-		v := ""
-		if s.getenv != nil {
-			v = s.getenv(string(s.env))
-		}
-		if v == "" {
-			return "", fmt.Errorf("%s: environment variable %s (%s.passwordEnv in %s) is not set: set it in the job's environment (a CI secret), or remove passwordEnv if no password is needed",
-				s.owner, s.env, s.field, config.RepoConfigFile)
-		}
-		return v, nil
+		field = s.field + ".passwordEnv"
 	}
-	b, err := fsafe.ReadHostFile(string(s.file), fsafe.MaxSecretSize)
+	v, err := config.ReadSecret(s.file, s.env, s.getenv)
 	if err != nil {
-		return "", fmt.Errorf("%s: %s.passwordFile in %s: %w (it must be a regular file holding the password only)", s.owner, s.field, config.RepoConfigFile, err)
+		hint := "set it in the job's environment (a CI secret), or remove passwordEnv if no password is needed"
+		if s.file != "" {
+			hint = "it must be a regular file holding the password only"
+		}
+		return "", fmt.Errorf("%s: %s in %s: %w: %s", s.owner, field, config.RepoConfigFile, err, hint)
 	}
-	return strings.TrimRight(string(b), "\r\n"), nil
+	return v, nil
 }

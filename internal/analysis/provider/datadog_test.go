@@ -161,7 +161,7 @@ func TestDatadogBaseURL(t *testing.T) {
 	}
 	_, err := New(&config.AnalysisProvider{Name: "dd", Type: config.AnalysisDatadog, Config: &config.DatadogConfig{
 		APIKeyEnv: "A", ApplicationKeyFile: "/nonexistent/app-key"}}, Options{Getenv: env(map[string]string{"A": "k"})})
-	if err == nil || !strings.Contains(err.Error(), "`applicationKeyFile` /nonexistent/app-key") {
+	if err == nil || !strings.Contains(err.Error(), "`applicationKeyFile`: cannot read /nonexistent/app-key") {
 		t.Errorf("unreadable key file: %v", err)
 	}
 }

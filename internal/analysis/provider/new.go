@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/fsafe"
 )
 
 // Options are what New needs besides the provider config.
@@ -80,36 +79,14 @@ func New(p *config.AnalysisProvider, opts Options) (Provider, error) {
 // It returns "" when neither is set. File contents are trimmed of
 // surrounding white space (a trailing newline is the norm).
 func secret(where, field string, file config.HostPath, env config.EnvVar, opts Options) (string, error) {
+	v, err := config.ReadSecret(file, env, opts.getenv)
 	switch {
+	case err == nil:
+		return v, nil
 	case file != "":
-		b, err := fsafe.ReadHostFile(string(file), fsafe.MaxSecretSize)
-		if err != nil {
-			return "", fmt.Errorf("%s: cannot read `%sFile` %s: %v; check that the file exists on this machine and is readable",
-				where, field, file, unwrapPathError(err))
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("%s: `%sFile` %s is empty; write the %s into it", where, field, file, field)
-		}
-		return v, nil
-	case env != "":
-		v := strings.TrimSpace(opts.getenv(string(env)))
-		if v == "" {
-			return "", fmt.Errorf("%s: environment variable %s (`%sEnv`) is not set or empty; export it with the %s", where, env, field, field)
-		}
-		return v, nil
+		return "", fmt.Errorf("%s: `%sFile`: %w; write the %s into a file readable on this machine", where, field, err, field)
 	}
-	return "", nil
-}
-
-// unwrapPathError keeps the reason of a *os.PathError without repeating
-// the path.
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+	return "", fmt.Errorf("%s: `%sEnv`: %w; export it with the %s", where, field, err, field)
 }
 
 // redact replaces every secret in s by "<redacted>". Servers sometimes
