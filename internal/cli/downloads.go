@@ -73,7 +73,7 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 		// addresses the guard checked, never for names it would resolve
 		// again.
 		guard.Upstream = base.Proxy
-		a.atEnd = append(a.atEnd, func() { _ = guard.Close() })
+		guard.KnownProxies(context.Background(), a.proxyEnv().HTTPProxy, a.proxyEnv().HTTPSProxy)
 		d.HTTP.Transport = guard.Transport(base)
 		// A pull request's plan has a cache of its own: a later trusted run
 		// must never resolve a Git ref to an object it brought in, and it
@@ -92,14 +92,19 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 // envProxy is the proxy of the run's environment (HTTPS_PROXY,
 // HTTP_PROXY, NO_PROXY, upper or lower case), as net/http reads it.
 func (a *app) envProxy() func(*http.Request) (*url.URL, error) {
+	proxyFor := a.proxyEnv().ProxyFunc()
+	return func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) }
+}
+
+// proxyEnv is the proxy configuration of the run's environment.
+func (a *app) proxyEnv() *httpproxy.Config {
 	get := func(k string) string { return cmp.Or(a.env.Getenv(k), a.env.Getenv(strings.ToLower(k))) }
-	proxyFor := (&httpproxy.Config{
+	return &httpproxy.Config{
 		HTTPProxy:  get("HTTP_PROXY"),
 		HTTPSProxy: get("HTTPS_PROXY"),
 		NoProxy:    get("NO_PROXY"),
 		CGI:        a.env.Getenv("REQUEST_METHOD") != "",
-	}).ProxyFunc()
-	return func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) }
+	}
 }
 
 // prCacheSubdir is the download cache of pull requests' plans, below the
@@ -263,9 +268,19 @@ func (g *guardedGit) Fetch(ctx context.Context, remote, ref, sub string) (string
 			return "", nil, g.err
 		}
 	}
+	if g.proxy != nil {
+		_ = g.proxy.Refused() // forget an earlier fetch's
+	}
 	dir, cleanup, err := g.next.Fetch(ctx, remote, ref, sub)
-	if err != nil && g.proxy != nil && g.proxy.Exceeded() {
+	switch {
+	case err == nil || g.proxy == nil:
+	case g.proxy.Exceeded():
 		err = fmt.Errorf("%w (the Git fetches of this pull request's plan read more than %s, the limit)", err, fsafe.Bytes(gitBudget))
+	default:
+		// go-git tells the proxy's status code only: the guard's reason.
+		if why := g.proxy.Refused(); why != nil && !strings.Contains(strings.Join(strings.Fields(err.Error()), " "), strings.Join(strings.Fields(why.Error()), " ")) {
+			err = fmt.Errorf("%w: %v", err, why)
+		}
 	}
 	return dir, cleanup, err
 }

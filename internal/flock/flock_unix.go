@@ -18,6 +18,9 @@ import (
 // of a wait cut short ("another fetch"). flock locks belong to the open
 // file, so two goroutines of one process exclude each other as two
 // processes do. The returned func releases the lock.
+//
+// A holder may remove the file before releasing it (Remove): whoever was
+// waiting on it then finds it gone, and locks the file at p anew.
 func Lock(ctx context.Context, p, holder string) (func(), error) {
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
@@ -27,6 +30,16 @@ func Lock(ctx context.Context, p, holder string) (func(), error) {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
+			if !stillAt(f, p) {
+				// Removed (and perhaps made again) while we waited: the
+				// lock that counts is the file now at p.
+				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				_ = f.Close()
+				if f, err = os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			return func() {
 				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 				_ = f.Close()
@@ -46,4 +59,14 @@ func Lock(ctx context.Context, p, holder string) (func(), error) {
 			wait *= 2
 		}
 	}
+}
+
+// stillAt reports whether the open file f is the file at p.
+func stillAt(f *os.File, p string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(p)
+	return err == nil && os.SameFile(a, b)
 }

@@ -16,9 +16,9 @@ package netguard
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -41,21 +41,16 @@ type Guard struct {
 	// (http.ProxyFromEnvironment), or nil for none: requests that it
 	// sends to a proxy reach hosts that are not trusted as the address
 	// the guard checked, never as a name the proxy would resolve again.
-	// Set it before the Guard is used.
+	// Set it (and name its proxies with KnownProxies) before the Guard is
+	// used.
 	Upstream func(*http.Request) (*url.URL, error)
 
-	// upstreams are the addresses (host:port) of the proxies Upstream
-	// chose: dialled as they are, refused as targets.
+	// upstreams are the addresses (host:port, lower-case; and the
+	// addresses they resolve to) of the environment's proxies: dialled as
+	// they are, refused as targets.
 	upstreams sync.Map
 	// lookupHook, when set, resolves names instead of Resolver (tests).
 	lookupHook func(ctx context.Context, host string) ([]netip.Addr, error)
-
-	// pin is the local proxy a Transport sends requests to hosts that are
-	// not trusted through when Upstream applies (see Transport).
-	pinOnce sync.Once
-	pin     *Proxy
-	pinURL  *url.URL
-	pinErr  error
 }
 
 // New returns a Guard allowing the hosts of allowed (URLs, host names or
@@ -93,6 +88,9 @@ func Host(s string) string {
 	}
 	if h, _, err := net.SplitHostPort(s); err == nil {
 		return strings.ToLower(strings.Trim(h, "[]"))
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return a.String() // an IPv6 address has colons of its own
 	}
 	if i := strings.IndexAny(s, ":/"); i >= 0 {
 		s = s[:i]
@@ -196,6 +194,9 @@ func (g *Guard) Dialer() *net.Dialer {
 		if err != nil {
 			return fmt.Errorf("%w: %s", ErrBlocked, address)
 		}
+		if err := g.refuseUpstreamTarget("", address); err != nil {
+			return err
+		}
 		return g.checkAddr("", addr)
 	}
 	return d
@@ -214,86 +215,89 @@ func (g *Guard) dial(ctx context.Context, network, address string) (net.Conn, er
 	return g.Dialer().DialContext(ctx, network, address)
 }
 
-// Transport returns a clone of base (nil: http.DefaultTransport) whose
-// connections to hosts that are not trusted go through the guarded
-// dialer. Requests go to the proxy Upstream chooses (when Upstream is
-// nil, base's Proxy becomes the Guard's Upstream): a trusted host's as
-// they are; any other host's, once its addresses are checked, through a
-// local proxy of the guard (started on first use, stopped by Close) that
-// has the environment's proxy connect to the address it checked, so that
-// the proxy resolving the name again cannot reach an internal one.
-func (g *Guard) Transport(base *http.Transport) *http.Transport {
+// Transport returns the round tripper of downloads that base (nil:
+// http.DefaultTransport) would make, guarded. A trusted host is reached
+// as base would reach it: through the environment's proxy by name
+// (Upstream; when nil, base's Proxy becomes the Guard's Upstream), or
+// directly. Any other host is reached through a connection the guard
+// makes itself (connect): dialled directly, each address checked when it
+// is dialled, or tunnelled through the environment's proxy to the
+// address the guard checked, so that a proxy resolving the name again
+// cannot reach an internal one; TLS is verified for the name either way.
+// Its errors are the guard's own, as the requests' errors.
+func (g *Guard) Transport(base *http.Transport) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport)
 	}
-	t := base.Clone()
 	if g.Upstream == nil {
 		g.Upstream = base.Proxy
 	}
-	t.Proxy = nil
-	if g.Upstream != nil {
-		t.Proxy = func(req *http.Request) (*url.URL, error) {
-			host := req.URL.Hostname()
-			if err := g.refuseUpstreamTarget(host, canonicalAddr(req.URL)); err != nil {
-				return nil, err
-			}
-			u, err := g.upstreamOf(req)
-			if err != nil || u == nil || g.Allowed(host) {
-				return u, err
-			}
-			// Refused here, a request fails with the guard's error rather
-			// than with the local proxy's 502; the local proxy checks
-			// again, on the address it connects to.
-			if err := g.Check(req.Context(), host); err != nil {
-				return nil, err
-			}
-			return g.pinProxy()
-		}
-	}
-	t.DialContext = func(ctx context.Context, network, address string) (net.Conn, error) {
-		// The environment's proxies and the guard's own are dialled as
-		// they are; the Proxy function refuses them as targets.
+	byName := base.Clone()
+	byName.Proxy = g.upstreamOf // used for trusted hosts only
+	byName.DialContext = func(ctx context.Context, network, address string) (net.Conn, error) {
 		if g.isUpstream(address) {
 			return newDialer().DialContext(ctx, network, address)
 		}
 		return g.dial(ctx, network, address)
 	}
+	t := &transport{g: g, byName: byName, pinned: map[string]*http.Transport{}}
+	for _, scheme := range []string{"http", "https"} {
+		p := base.Clone()
+		p.Proxy = nil
+		p.DialContext = func(ctx context.Context, _, address string) (net.Conn, error) {
+			return g.connect(ctx, scheme, address)
+		}
+		t.pinned[scheme] = p
+	}
 	return t
 }
 
-// pinProxy returns the URL of the guard's local proxy, starting it.
-func (g *Guard) pinProxy() (*url.URL, error) {
-	g.pinOnce.Do(func() {
-		// Each download bounds what it reads; the proxy adds no budget.
-		g.pin, g.pinErr = g.StartProxy(math.MaxInt64 / 2)
-		if g.pinErr == nil {
-			g.pinURL, g.pinErr = url.Parse(g.pin.URL())
-			g.upstreams.Store(g.pin.ln.Addr().String(), true)
-		}
-	})
-	return g.pinURL, g.pinErr
+// transport is the round tripper of Transport.
+type transport struct {
+	g      *Guard
+	byName *http.Transport
+	pinned map[string]*http.Transport // by scheme
 }
 
-// Close stops the local proxy Transport started, if any.
-func (g *Guard) Close() error {
-	var err error
-	g.pinOnce.Do(func() {}) // none starts after Close
-	if g.pin != nil {
-		err = g.pin.Close()
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.g.Allowed(req.URL.Hostname()) {
+		return t.byName.RoundTrip(req)
 	}
-	return err
+	p := t.pinned[req.URL.Scheme]
+	if p == nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: %s: an unreviewed change may only download over http or https", ErrBlocked, req.URL.Redacted())
+	}
+	return p.RoundTrip(req)
 }
 
-// canonicalAddr is the host:port a request URL connects to.
-func canonicalAddr(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
+// CloseIdleConnections closes the idle connections of every transport.
+func (t *transport) CloseIdleConnections() {
+	t.byName.CloseIdleConnections()
+	for _, p := range t.pinned {
+		p.CloseIdleConnections()
 	}
-	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// WithInsecureTLS returns a copy of t that does not verify servers'
+// certificates: the client of a chart repository configured `insecure:
+// true` (internal/render).
+func (t *transport) WithInsecureTLS() http.RoundTripper {
+	insecure := func(p *http.Transport) *http.Transport {
+		c := p.Clone()
+		if c.TLSClientConfig == nil {
+			c.TLSClientConfig = &tls.Config{}
+		}
+		c.TLSClientConfig.InsecureSkipVerify = true // the configuration says so, for a host it names
+		return c
+	}
+	out := &transport{g: t.g, byName: insecure(t.byName), pinned: map[string]*http.Transport{}}
+	for k, p := range t.pinned {
+		out.pinned[k] = insecure(p)
+	}
+	return out
 }
 
 // proxyAddr is the host:port a proxy URL is dialled at.

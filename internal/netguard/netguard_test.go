@@ -41,6 +41,9 @@ func TestHost(t *testing.T) {
 		"github.com/org/repo//path?ref=v1":          "github.com",
 		"":                                          "",
 		"https://user:secret@git.example.com/r.git": "git.example.com",
+		"2606:4700::1111":                           "2606:4700::1111",
+		"[2606:4700::1111]":                         "2606:4700::1111",
+		"git@[2606:4700::1111]:org/r.git":           "2606:4700::1111",
 	} {
 		if got := Host(in); got != want {
 			t.Errorf("Host(%q) = %q, want %q", in, got, want)
@@ -108,7 +111,6 @@ func TestTransportThroughProxy(t *testing.T) {
 	pu, _ := url.Parse(proxy.URL)
 	g := New("https://charts.internal.example")
 	g.Upstream = http.ProxyURL(pu)
-	defer g.Close()
 	c := &http.Client{Transport: g.Transport(nil)}
 
 	// An internal target is refused before the proxy is asked to reach it.

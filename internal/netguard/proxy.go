@@ -2,11 +2,17 @@ package netguard
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,15 +25,23 @@ import (
 // target through the Guard at connect time; redirects are not followed
 // (the client's next request comes through the proxy again). What all its
 // connections read from upstream is bounded by a budget: past it, every
-// connection is cut and Exceeded reports it.
+// connection is cut and Exceeded reports it. Only its own client may use
+// it: its URL holds credentials made for the run (another user of a
+// shared runner could otherwise reach out through it, with the
+// environment's proxy credentials).
 type Proxy struct {
 	guard  *Guard
 	ln     net.Listener
 	srv    *http.Server
 	budget int64
 	read   atomic.Int64
+	// user and pass are the credentials clients must give.
+	user, pass string
 	// forward is the transport of absolute-form (http) requests.
 	forward *http.Transport
+	// refusal is the last connection the guard refused, for the
+	// client's error (go-git reports a proxy's status code only).
+	refusal atomic.Pointer[error]
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -40,7 +54,12 @@ func (g *Guard) StartProxy(budget int64) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the download proxy: %w", err)
 	}
-	p := &Proxy{guard: g, ln: ln, budget: budget, conns: map[net.Conn]struct{}{}}
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("start the download proxy: %w", err)
+	}
+	p := &Proxy{guard: g, ln: ln, budget: budget, conns: map[net.Conn]struct{}{}, user: "pipe", pass: hex.EncodeToString(secret)}
 	p.forward = http.DefaultTransport.(*http.Transport).Clone()
 	p.forward.Proxy = nil // the proxy dials itself: an environment proxy would reach past the guard
 	// An http request reaches its host directly through the guard, or
@@ -48,6 +67,9 @@ func (g *Guard) StartProxy(budget int64) (*Proxy, error) {
 	// guard checked: in absolute form, the proxy would take the host
 	// name from the request and resolve it again.
 	p.forward.DialContext = func(ctx context.Context, _, address string) (net.Conn, error) {
+		if p.Exceeded() {
+			return nil, p.exceeded()
+		}
 		return p.meter(g.connect(ctx, "http", address))
 	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
@@ -55,8 +77,33 @@ func (g *Guard) StartProxy(budget int64) (*Proxy, error) {
 	return p, nil
 }
 
-// URL is the proxy's address, for a client's proxy setting.
-func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
+// URL is the proxy's address with its credentials, for a client's proxy
+// setting.
+func (p *Proxy) URL() string {
+	return (&url.URL{Scheme: "http", User: url.UserPassword(p.user, p.pass), Host: p.ln.Addr().String()}).String()
+}
+
+// Refused returns, and forgets, the error of the last connection the
+// guard refused: what a client that reports only the proxy's status code
+// (go-git) left out.
+func (p *Proxy) Refused() error {
+	if e := p.refusal.Swap(nil); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// refuse records err as the last refusal.
+func (p *Proxy) refuse(err error) {
+	p.refusal.Store(&err)
+}
+
+// authorized reports whether r carries the proxy's credentials.
+func (p *Proxy) authorized(r *http.Request) bool {
+	got := r.Header.Get("Proxy-Authorization")
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(p.user+":"+p.pass))
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
 
 // Exceeded reports whether the budget was used up (connections were cut).
 func (p *Proxy) Exceeded() bool { return p.read.Load() > p.budget }
@@ -102,6 +149,11 @@ func (p *Proxy) exceeded() error {
 
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !p.authorized(r) {
+		w.Header().Set("Proxy-Authenticate", `Basic realm="pipe"`)
+		http.Error(w, "pipe's download proxy serves its own run only", http.StatusProxyAuthRequired)
+		return
+	}
 	if r.Method == http.MethodConnect {
 		p.tunnel(w, r)
 		return
@@ -116,6 +168,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.Header.Del("Proxy-Authorization")
 	resp, err := p.forward.RoundTrip(out)
 	if err != nil {
+		p.refuse(err)
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
@@ -134,15 +187,25 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 	// Clients tunnel https (go-git, Go's transport): the environment's
 	// https proxy applies.
-	up, err := p.meter(p.guard.connect(r.Context(), "https", r.Host))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
+	up, err := p.connect(r.Context(), r.Host)
+	client, buf, herr := http.NewResponseController(w).Hijack()
+	if herr != nil {
+		if up != nil {
+			_ = up.Close()
+		}
+		http.Error(w, "hijacking not supported", http.StatusInternalServerError)
 		return
 	}
-	client, buf, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		_ = up.Close()
-		http.Error(w, "hijacking not supported", http.StatusInternalServerError)
+		// The reason goes in the status line: Go's client (go-git's)
+		// makes its error of that text.
+		p.refuse(err)
+		reason := strings.Join(strings.Fields(err.Error()), " ")
+		if len(reason) > 2000 {
+			reason = reason[:2000]
+		}
+		_, _ = io.WriteString(client, "HTTP/1.1 403 "+reason+"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		_ = client.Close()
 		return
 	}
 	// The answer goes on the hijacked connection itself: nothing the
@@ -179,6 +242,16 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 		_ = client.Close()
 		<-done
 	}()
+}
+
+// connect opens the tunnel of a CONNECT to address, within the budget.
+func (p *Proxy) connect(ctx context.Context, address string) (net.Conn, error) {
+	if p.Exceeded() {
+		return nil, p.exceeded()
+	}
+	// Clients tunnel https (go-git, Go's transport): the environment's
+	// https proxy applies.
+	return p.meter(p.guard.connect(ctx, "https", address))
 }
 
 func (p *Proxy) forget(c net.Conn) {

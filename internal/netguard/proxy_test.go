@@ -147,7 +147,6 @@ func TestTransportRefusesTheProxyAsATarget(t *testing.T) {
 		return pu, nil
 	}
 	g := New()
-	defer g.Close()
 	c := &http.Client{Transport: g.Transport(base)} // base's Proxy becomes the guard's Upstream
 	resp, err := c.Get("http://8.8.8.8/index.yaml")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,9 +22,48 @@ import (
 // and then handed it to the proxy, a name that resolves to a public
 // address for pipe and to an internal one for the proxy a moment later
 // (DNS rebinding) would reach the internal one. So a host that is not
-// trusted reaches the proxy as the address pipe checked: CONNECT
-// 203.0.113.7:443 (TLS is still verified against the host's name), or an
-// absolute-form http request to that address with the name in Host.
+// trusted reaches the proxy as the address pipe checked: a tunnel,
+// CONNECT 203.0.113.7:443 (TLS is still verified for the name), for
+// http as for https, since in an absolute-form request the proxy would
+// take the host from the request and resolve it again.
+
+// KnownProxies names the environment's proxies (URLs, as in HTTPS_PROXY;
+// empty ones are skipped) before any request: their addresses, and what
+// their names resolve to, are refused as targets from the start.
+func (g *Guard) KnownProxies(ctx context.Context, proxies ...string) {
+	for _, p := range proxies {
+		if p == "" {
+			continue
+		}
+		if !strings.Contains(p, "://") {
+			p = "http://" + p // as net/http reads HTTP_PROXY
+		}
+		u, err := url.Parse(p)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		g.noteUpstream(ctx, u)
+	}
+}
+
+// noteUpstream records a proxy's address, and the addresses its name
+// resolves to (best effort, once).
+func (g *Guard) noteUpstream(ctx context.Context, u *url.URL) {
+	addr := strings.ToLower(proxyAddr(u))
+	if _, done := g.upstreams.LoadOrStore(addr, true); done {
+		return
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if _, err := netip.ParseAddr(host); err == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, _ := g.lookup(ctx, host)
+	for _, a := range addrs {
+		g.upstreams.Store(net.JoinHostPort(a.Unmap().String(), port), true)
+	}
+}
 
 // upstreamFor returns the environment's proxy for a request to
 // scheme://address (host:port), or nil to connect directly.
@@ -44,14 +84,19 @@ func (g *Guard) upstreamOf(req *http.Request) (*url.URL, error) {
 	if err != nil || u == nil {
 		return nil, err
 	}
-	g.upstreams.Store(proxyAddr(u), true)
+	g.noteUpstream(req.Context(), u)
 	return u, nil
 }
 
 // isUpstream reports whether address (host:port) is a proxy the
 // environment named: it is dialled as it is, and never as a target.
 func (g *Guard) isUpstream(address string) bool {
-	_, ok := g.upstreams.Load(address)
+	if h, p, err := net.SplitHostPort(address); err == nil {
+		if a, err := netip.ParseAddr(h); err == nil {
+			address = net.JoinHostPort(a.Unmap().String(), p)
+		}
+	}
+	_, ok := g.upstreams.Load(strings.ToLower(address))
 	return ok
 }
 
@@ -64,27 +109,36 @@ func (g *Guard) refuseUpstreamTarget(host, address string) error {
 	return nil
 }
 
-// pinned returns address with its host replaced by the checked address
-// the connection must go to, unless the host is trusted (then the proxy
-// resolves it).
-func (g *Guard) pinned(ctx context.Context, address string) (string, error) {
+// pinned returns the addresses (host:port) the connection to address
+// may go to: the checked addresses of its host, or address itself for a
+// trusted host (then the proxy resolves it).
+func (g *Guard) pinned(ctx context.Context, address string) ([]string, error) {
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if g.Allowed(host) {
-		return address, nil
+		return []string{address}, nil
 	}
-	addr, err := g.resolveChecked(ctx, host)
+	addrs, err := g.resolveChecked(ctx, host)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return net.JoinHostPort(addr.String(), port), nil
+	var out []string
+	for _, a := range addrs {
+		t := net.JoinHostPort(a.String(), port)
+		if err := g.refuseUpstreamTarget(host, t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // connect opens a connection to address (host:port) for a request of
-// scheme: through the environment's proxy (a tunnel to the checked
-// address) when one applies, else dialled through the guard.
+// scheme: through the environment's proxy (a tunnel to a checked
+// address, each tried in turn) when one applies, else dialled through
+// the guard.
 func (g *Guard) connect(ctx context.Context, scheme, address string) (net.Conn, error) {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
@@ -100,22 +154,52 @@ func (g *Guard) connect(ctx context.Context, scheme, address string) (net.Conn, 
 	if pu == nil {
 		return g.dial(ctx, "tcp", address)
 	}
-	target, err := g.pinned(ctx, address)
+	targets, err := g.pinned(ctx, address)
 	if err != nil {
 		return nil, err
 	}
-	return tunnel(ctx, pu, target)
+	var first error
+	for _, target := range targets {
+		c, err := tunnel(ctx, pu, target)
+		if err == nil {
+			return c, nil
+		}
+		if first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	var refused *proxyRefusal
+	if g.Allowed(host) || !errors.As(first, &refused) {
+		return nil, first
+	}
+	return nil, fmt.Errorf("%w (pipe asks the environment's proxy for the address it checked, never the name, so that DNS cannot send it elsewhere; "+
+		"a proxy that tunnels only to port 443, or only to listed domains, refuses that: use an https:// URL, or name the host in "+
+		"the chartRepositories or chartRegistries of .pipe/config.yaml, whose hosts go to the proxy by name)", first)
 }
 
 // tunnelTimeout bounds connecting to the proxy and its answer to CONNECT.
 const tunnelTimeout = 30 * time.Second
 
+// proxyName is a proxy's URL without its credentials, for messages.
+func proxyName(pu *url.URL) string {
+	scheme := pu.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	return scheme + "://" + pu.Host
+}
+
 // tunnel asks the proxy pu for a connection to target (host:port), with
 // CONNECT (http and https proxies) or SOCKS5.
 func tunnel(ctx context.Context, pu *url.URL, target string) (net.Conn, error) {
 	what := func(err error) error {
-		return fmt.Errorf("connect to %s through the environment's proxy %s: %w", target, pu.Redacted(), err)
+		return fmt.Errorf("connect to %s through the environment's proxy %s: %w", target, proxyName(pu), err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, tunnelTimeout)
+	defer cancel()
 	switch pu.Scheme {
 	case "socks5", "socks5h":
 		var auth *proxy.Auth
@@ -136,20 +220,24 @@ func tunnel(ctx context.Context, pu *url.URL, target string) (net.Conn, error) {
 	default:
 		return nil, what(fmt.Errorf("proxy scheme %q is not supported (http, https and socks5 are)", pu.Scheme))
 	}
-	ctx, cancel := context.WithTimeout(ctx, tunnelTimeout)
-	defer cancel()
 	c, err := newDialer().DialContext(ctx, "tcp", proxyAddr(pu))
 	if err != nil {
 		return nil, what(err)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
+	// The context ending (a timeout, ^C) cuts the exchange short.
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	fail := func(err error) (net.Conn, error) {
+		stop()
+		_ = c.Close()
+		if ctx.Err() != nil {
+			err = context.Cause(ctx)
+		}
+		return nil, what(err)
 	}
 	if pu.Scheme == "https" {
 		tc := tls.Client(c, &tls.Config{ServerName: pu.Hostname(), MinVersion: tls.VersionTLS12})
 		if err := tc.HandshakeContext(ctx); err != nil {
-			_ = c.Close()
-			return nil, what(err)
+			return fail(err)
 		}
 		c = tc
 	}
@@ -159,26 +247,31 @@ func tunnel(ctx context.Context, pu *url.URL, target string) (net.Conn, error) {
 		req.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw)))
 	}
 	if err := req.Write(c); err != nil {
-		_ = c.Close()
-		return nil, what(err)
+		return fail(err)
 	}
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		_ = c.Close()
-		return nil, what(err)
+		return fail(err)
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		_ = c.Close()
-		return nil, what(fmt.Errorf("it answered %s", resp.Status))
+		return fail(&proxyRefusal{status: resp.Status})
 	}
-	_ = c.SetDeadline(time.Time{})
+	if !stop() {
+		return fail(context.Cause(ctx)) // closed as it answered
+	}
 	if br.Buffered() > 0 {
 		return &bufferedConn{Conn: c, r: br}, nil
 	}
 	return c, nil
 }
+
+// proxyRefusal is the error of a proxy that answered CONNECT with
+// anything but 200.
+type proxyRefusal struct{ status string }
+
+func (e *proxyRefusal) Error() string { return "it answered " + e.status }
 
 // bufferedConn is a connection whose first bytes were read ahead.
 type bufferedConn struct {
@@ -189,24 +282,26 @@ type bufferedConn struct {
 func (c *bufferedConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 // resolveChecked resolves host and checks all its addresses, returning
-// the one to connect to.
-func (g *Guard) resolveChecked(ctx context.Context, host string) (netip.Addr, error) {
+// them.
+func (g *Guard) resolveChecked(ctx context.Context, host string) ([]netip.Addr, error) {
 	if addr, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return addr, g.checkAddr(host, addr)
+		return []netip.Addr{addr.Unmap()}, g.checkAddr(host, addr)
 	}
 	addrs, err := g.lookup(ctx, host)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("resolve %s: %w", host, err)
+		return nil, fmt.Errorf("resolve %s: %w", host, err)
 	}
 	if len(addrs) == 0 {
-		return netip.Addr{}, fmt.Errorf("resolve %s: no addresses", host)
+		return nil, fmt.Errorf("resolve %s: no addresses", host)
 	}
+	out := make([]netip.Addr, 0, len(addrs))
 	for _, a := range addrs {
 		if err := g.checkAddr(host, a); err != nil {
-			return netip.Addr{}, err
+			return nil, err
 		}
+		out = append(out, a.Unmap())
 	}
-	return addrs[0].Unmap(), nil
+	return out, nil
 }
 
 // lookup resolves host's addresses.

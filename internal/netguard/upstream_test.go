@@ -63,7 +63,6 @@ func rebindingSetup(t *testing.T) (g *Guard, up *proxyserver.Server, public *htt
 		}
 		return nil, fmt.Errorf("no such host %s", host)
 	}
-	t.Cleanup(func() { g.Close() })
 	return g, up, public
 }
 
@@ -175,4 +174,103 @@ func basic(user, pass string) string {
 	r := &http.Request{Header: http.Header{}}
 	r.SetBasicAuth(user, pass)
 	return strings.TrimPrefix(r.Header.Get("Authorization"), "Basic ")
+}
+
+func TestTheEnvironmentsProxyIsNeverATarget(t *testing.T) {
+	g := New()
+	g.lookupHook = func(_ context.Context, host string) ([]netip.Addr, error) {
+		if host == "proxy.corp" {
+			return []netip.Addr{netip.MustParseAddr("8.8.4.4")}, nil
+		}
+		return nil, fmt.Errorf("no such host %s", host)
+	}
+	// Named before any request: by address, and by a name and what it
+	// resolves to.
+	g.KnownProxies(context.Background(), "http://8.8.8.8:3128", "Proxy.Corp:8080", "")
+	c := &http.Client{Transport: g.Transport(nil)}
+	for _, u := range []string{"http://8.8.8.8:3128/", "http://PROXY.corp:8080/", "http://8.8.4.4:8080/", "https://[::ffff:8.8.8.8]:3128/"} {
+		_, err := c.Get(u)
+		if !errors.Is(err, ErrBlocked) || !strings.Contains(err.Error(), "is the environment's proxy") {
+			t.Errorf("GET %s: %v, want refused as the environment's proxy", u, err)
+		}
+	}
+	// An IPv6 address is checked as itself, never looked up.
+	if err := g.Check(context.Background(), "https://[2606:4700:4700::1111]/x"); err != nil {
+		t.Errorf("a public IPv6 address: %v", err)
+	}
+	if err := g.Check(context.Background(), "fd00:ec2::254"); !errors.Is(err, ErrBlocked) {
+		t.Errorf("an internal IPv6 address: %v", err)
+	}
+}
+
+func TestARefusingProxyIsExplained(t *testing.T) {
+	g, up, _ := rebindingSetup(t) // routes 93.184.216.34:443 and :8080 only
+	c := &http.Client{Transport: g.Transport(nil)}
+	_, err := c.Get("http://example.com/values.yaml") // port 80: not routed
+	for _, want := range []string{"connect to 93.184.216.34:80 through the environment's proxy " + up.URL, "it answered 403 Forbidden", "only to port 443", "name the host in the chartRepositories"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+	if strings.Contains(fmt.Sprint(err), "proxy-pass") || strings.Contains(fmt.Sprint(err), "runner") {
+		t.Errorf("the error shows the proxy's credentials: %v", err)
+	}
+}
+
+func TestProxyServesItsOwnRunOnlyAndTellsWhy(t *testing.T) {
+	g, _, public := rebindingSetup(t)
+	p, err := g.StartProxy(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// Without its credentials: 407.
+	pu, _ := url.Parse(p.URL())
+	pu.User = nil
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyURL(pu)
+	if _, err := (&http.Client{Transport: tr}).Get("https://example.com/"); err == nil || !strings.Contains(err.Error(), "Proxy Authentication Required") {
+		t.Fatalf("CONNECT without the proxy's credentials: %v", err)
+	}
+	resp, err := (&http.Client{Transport: tr}).Get("http://example.com:8080/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusProxyAuthRequired {
+		t.Fatalf("GET without the proxy's credentials: %s", resp.Status)
+	}
+	// A refusal's reason reaches the client (in CONNECT's status line,
+	// which Go's client, go-git's, makes its error of), and Refused
+	// keeps it for clients that tell the status code only.
+	c := proxyClient(t, p, public)
+	_, err = c.Get("https://rebind.example/repo.git/info/refs")
+	if err == nil || !strings.Contains(err.Error(), "rebind.example (169.254.169.254) is not a public address") {
+		t.Fatalf("refused CONNECT: %v, want the guard's reason", err)
+	}
+	if why := p.Refused(); why == nil || !errors.Is(why, ErrBlocked) {
+		t.Fatalf("Refused() = %v", why)
+	}
+	if why := p.Refused(); why != nil {
+		t.Fatalf("Refused() again = %v, want it forgotten", why)
+	}
+}
+
+func TestInsecureCopyOfTheGuardedTransport(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "index") }))
+	defer srv.Close()
+	rt := New(srv.URL).Transport(nil) // a configured (trusted) host, with a certificate nobody signed
+	if _, err := (&http.Client{Transport: rt}).Get(srv.URL); err == nil {
+		t.Fatal("an unknown certificate was accepted")
+	}
+	insecure := rt.(interface{ WithInsecureTLS() http.RoundTripper }).WithInsecureTLS()
+	resp, err := (&http.Client{Transport: insecure}).Get(srv.URL)
+	if err != nil {
+		t.Fatalf("`insecure: true`: %v", err)
+	}
+	resp.Body.Close()
+	// Still guarded: an internal host that is not configured is refused.
+	if _, err := (&http.Client{Transport: insecure}).Get("https://169.254.169.254/"); !errors.Is(err, ErrBlocked) {
+		t.Fatalf("the insecure copy reached an internal host: %v", err)
+	}
 }

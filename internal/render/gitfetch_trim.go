@@ -33,10 +33,23 @@ func TrimCache(dir string, now time.Time) fetchcache.Trimmed {
 		name := e.Name()
 		p := filepath.Join(gitDir, name)
 		st, err := e.Info()
-		if err != nil || !st.IsDir() {
+		if err != nil {
 			continue
 		}
 		switch {
+		case st.Mode().IsRegular() && strings.HasSuffix(name, ".git.lock"):
+			// The lock of a repository trimmed before locks were removed
+			// with them.
+			repo := strings.TrimSuffix(p, ".lock")
+			if _, err := os.Lstat(repo); os.IsNotExist(err) && st.ModTime().Before(cutoff) {
+				if unlock, err := flock.Lock(done, p, "a fetch"); err == nil {
+					if _, err := os.Lstat(repo); os.IsNotExist(err) && flock.Remove(p) == nil {
+						t.Files++
+					}
+					unlock()
+				}
+			}
+		case !st.IsDir():
 		case strings.HasSuffix(name, ".git"):
 			if !st.ModTime().Before(cutoff) {
 				continue
@@ -47,22 +60,31 @@ func TrimCache(dir string, now time.Time) fetchcache.Trimmed {
 			}
 			// Used since it was listed?
 			if again, err := os.Stat(p); err == nil && again.ModTime().Before(cutoff) {
-				t.Add(removeTree(p))
+				if r, ok := removeTree(p); ok {
+					t.Add(r)
+					// Its lock goes too, while held: a fetch waiting for
+					// it locks the next one (flock.Lock).
+					if flock.Remove(p+".lock") == nil {
+						t.Files++
+					}
+				}
 			}
 			unlock()
 		case strings.Contains(name, ".git.new-") || strings.Contains(name, ".git.old-"):
 			// What an interrupted fetch left (the next fetch of that
 			// remote removes it too).
 			if st.ModTime().Before(now.Add(-24 * time.Hour)) {
-				t.Add(removeTree(p))
+				r, _ := removeTree(p)
+				t.Add(r)
 			}
 		}
 	}
 	return t
 }
 
-// removeTree removes the directory p, counting what it held.
-func removeTree(p string) fetchcache.Trimmed {
+// removeTree removes the directory p, counting what it held; ok is
+// false when it could not be removed.
+func removeTree(p string) (_ fetchcache.Trimmed, ok bool) {
 	var t fetchcache.Trimmed
 	_ = filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -74,7 +96,7 @@ func removeTree(p string) fetchcache.Trimmed {
 		return nil
 	})
 	if os.RemoveAll(p) != nil {
-		return fetchcache.Trimmed{}
+		return fetchcache.Trimmed{}, false
 	}
-	return t
+	return t, true
 }

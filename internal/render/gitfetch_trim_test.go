@@ -42,8 +42,14 @@ func TestTrimCacheGitRepositories(t *testing.T) {
 	}
 	got := TrimCache(dir, now)
 	unlock()
-	if got.Files != 2 || got.Bytes != 20 {
-		t.Errorf("TrimCache removed %+v, want 2 files of 10 bytes", got)
+	if got.Files != 3 || got.Bytes != 20 {
+		t.Errorf("TrimCache removed %+v, want 2 files of 10 bytes and a lock", got)
+	}
+	if _, err := os.Stat(unused + ".lock"); !os.IsNotExist(err) {
+		t.Errorf("the lock of a trimmed repository is kept: %v", err)
+	}
+	if _, err := os.Stat(busy + ".lock"); err != nil {
+		t.Errorf("the lock of a busy repository: %v", err)
 	}
 	for _, p := range []string{unused, leftover} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
@@ -68,9 +74,26 @@ func TestTrimCacheGitRepositories(t *testing.T) {
 	if TrimCache(dir, now); !isDir(p) {
 		t.Error("a repository fetched just now was trimmed")
 	}
+	// A lock left without its repository (by an older trim) goes once
+	// it is old.
+	orphan := filepath.Join(gitDir, "ffff.git.lock")
+	if err := os.WriteFile(orphan, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(orphan, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if TrimCache(dir, now); fileExists(orphan) {
+		t.Error("an orphaned lock file is kept")
+	}
 }
 
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }

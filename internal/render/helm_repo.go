@@ -126,7 +126,8 @@ func (r *Renderer) chartRepo(repository string) (*ChartRepo, error) {
 
 // client returns the HTTP client for a repository: the injected one, with
 // TLS verification off when the repository is insecure. That needs the
-// client's transport to be an *http.Transport (or nil: the default one);
+// client's transport to be an *http.Transport (or nil: the default one),
+// or to have a WithInsecureTLS method (netguard's);
 // with any other, an insecure repository's client fails every request,
 // naming the repository, rather than verifying certificates anyway.
 func (r *Renderer) client(cr *ChartRepo) *http.Client {
@@ -149,6 +150,10 @@ func (r *Renderer) client(cr *ChartRepo) *http.Client {
 // insecureClient is the injected client with TLS verification off.
 func (r *Renderer) insecureClient(cr *ChartRepo) *http.Client {
 	c := *r.HTTP
+	if t, ok := r.HTTP.Transport.(interface{ WithInsecureTLS() http.RoundTripper }); ok {
+		c.Transport = t.WithInsecureTLS() // a guarded transport (internal/netguard)
+		return &c
+	}
 	base, ok := r.HTTP.Transport.(*http.Transport)
 	if r.HTTP.Transport == nil {
 		base, ok = http.DefaultTransport.(*http.Transport)
