@@ -63,9 +63,9 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 	d.HTTP = &http.Client{Timeout: downloadTimeout, Transport: base}
 	d.Git = fetcher
 	if root := d.CacheDir; root != "" && !d.Offline {
-		// Once a day, when the command returns, what no run used for a
-		// month goes. Not offline: a restored cache is then all there is.
-		a.atEnd = append(a.atEnd, func() { trimDownloadCache(root, time.Now()) })
+		// Once a day, when a command ends (not interrupted), what no run
+		// used for a month goes. Not offline: a restored cache is then all there is.
+		a.afterRun = append(a.afterRun, func() { trimDownloadCache(root, time.Now()) })
 	}
 	if untrusted {
 		guard := netguard.New(trustedHosts(cfg)...)

@@ -220,12 +220,12 @@ func TestDownloadCacheTrim(t *testing.T) {
 	v.Set("offline", true)
 	a := downloadsApp(nil)
 	a.downloads(v, nil, false)
-	if len(a.atEnd) != 0 {
+	if len(a.afterRun) != 0 {
 		t.Fatal("an offline run trims the cache")
 	}
 	v.Set("offline", false)
 	a.downloads(v, nil, true)
-	for _, f := range a.atEnd {
+	for _, f := range a.afterRun {
 		f()
 	}
 	for _, p := range blobs {

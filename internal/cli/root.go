@@ -38,6 +38,9 @@ type app struct {
 	noColor bool
 	// atEnd are run when the command returns (servers the run started).
 	atEnd []func()
+	// afterRun are run after atEnd unless the run was interrupted
+	// (housekeeping such as trimming the download cache).
+	afterRun []func()
 }
 
 // Main runs pipe with the given environment and returns the exit code.
@@ -96,6 +99,11 @@ func runWith(ctx context.Context, env Env, secrets *redact.Set) int {
 	err := a.execute(ctx, root)
 	for i := len(a.atEnd) - 1; i >= 0; i-- {
 		a.atEnd[i]()
+	}
+	if ctx.Err() == nil {
+		for _, f := range a.afterRun {
+			f()
+		}
 	}
 	if err == nil {
 		return ExitOK

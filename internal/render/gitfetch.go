@@ -65,10 +65,12 @@ type GoGitFetcher struct {
 	timeout time.Duration
 
 	// lists are the refs each remote advertised, listed once per fetcher
-	// (a run): the applications of a monorepo that name one remote cost
-	// one ls-remote, and agree on where its branches point.
-	listMu sync.Mutex
-	lists  map[string][]*plumbing.Reference
+	// (a run), and resolved the commit each remote and ref resolved to:
+	// the applications of a monorepo that name one remote cost one
+	// ls-remote, and all render a branch at the same commit.
+	memoMu   sync.Mutex
+	lists    map[string][]*plumbing.Reference
+	resolved map[string]plumbing.Hash
 }
 
 // Fetch implements GitFetcher.
@@ -111,7 +113,7 @@ func (f *GoGitFetcher) fetch(ctx context.Context, tmp, remote, ref, sub string) 
 		switch {
 		case err == nil:
 			defer unlock()
-			repo, hash, err := f.sync(ctx, dir, remote, ref)
+			repo, hash, err := f.syncOnce(ctx, dir, remote, ref)
 			if err != nil {
 				return "", err
 			}

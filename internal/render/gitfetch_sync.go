@@ -148,12 +148,37 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 	return repo, h, nil
 }
 
+// syncOnce is sync, remembering the commit remote and ref resolve to for
+// the fetcher's later calls (a run's other applications).
+func (f *GoGitFetcher) syncOnce(ctx context.Context, dir, remote, ref string) (*git.Repository, plumbing.Hash, error) {
+	key := remote + "\x00" + ref
+	f.memoMu.Lock()
+	h, ok := f.resolved[key]
+	f.memoMu.Unlock()
+	if ok {
+		if repo, err := git.PlainOpen(dir); err == nil && hasCommit(repo, h) {
+			return repo, h, nil
+		}
+	}
+	repo, h, err := f.sync(ctx, dir, remote, ref)
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	f.memoMu.Lock()
+	if f.resolved == nil {
+		f.resolved = map[string]plumbing.Hash{}
+	}
+	f.resolved[key] = h
+	f.memoMu.Unlock()
+	return repo, h, nil
+}
+
 // listRefs returns the refs remote advertises: listed on the first call
 // of the fetcher, remembered for the others.
 func (f *GoGitFetcher) listRefs(ctx context.Context, s *gitSession, rem *git.Remote, remote string) ([]*plumbing.Reference, error) {
-	f.listMu.Lock()
+	f.memoMu.Lock()
 	refs, ok := f.lists[remote]
-	f.listMu.Unlock()
+	f.memoMu.Unlock()
 	if ok {
 		return refs, nil
 	}
@@ -161,12 +186,12 @@ func (f *GoGitFetcher) listRefs(ctx context.Context, s *gitSession, rem *git.Rem
 	if err != nil {
 		return nil, err
 	}
-	f.listMu.Lock()
+	f.memoMu.Lock()
 	if f.lists == nil {
 		f.lists = map[string][]*plumbing.Reference{}
 	}
 	f.lists[remote] = refs
-	f.listMu.Unlock()
+	f.memoMu.Unlock()
 	return refs, nil
 }
 
