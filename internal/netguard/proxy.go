@@ -67,10 +67,7 @@ func (g *Guard) StartProxy(budget int64) (*Proxy, error) {
 	// guard checked: in absolute form, the proxy would take the host
 	// name from the request and resolve it again.
 	p.forward.DialContext = func(ctx context.Context, _, address string) (net.Conn, error) {
-		if p.Exceeded() {
-			return nil, p.exceeded()
-		}
-		return p.meter(g.connect(ctx, "http", address))
+		return p.connect(ctx, "http", address)
 	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
@@ -127,22 +124,6 @@ func (p *Proxy) Close() error {
 	return err
 }
 
-// meter counts what c reads against the budget.
-func (p *Proxy) meter(c net.Conn, err error) (net.Conn, error) {
-	if err != nil {
-		return nil, err
-	}
-	if p.Exceeded() {
-		_ = c.Close()
-		return nil, p.exceeded()
-	}
-	mc := &meteredConn{Conn: c, p: p}
-	p.mu.Lock()
-	p.conns[mc] = struct{}{}
-	p.mu.Unlock()
-	return mc, nil
-}
-
 func (p *Proxy) exceeded() error {
 	return fmt.Errorf("%w: the downloads of this run read more than %d bytes", ErrBlocked, p.budget)
 }
@@ -187,7 +168,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 	// Clients tunnel https (go-git, Go's transport): the environment's
 	// https proxy applies.
-	up, err := p.connect(r.Context(), r.Host)
+	// Clients tunnel https (go-git, Go's transport): the environment's
+	// https proxy applies.
+	up, err := p.connect(r.Context(), "https", r.Host)
 	client, buf, herr := http.NewResponseController(w).Hijack()
 	if herr != nil {
 		if up != nil {
@@ -244,14 +227,25 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// connect opens the tunnel of a CONNECT to address, within the budget.
-func (p *Proxy) connect(ctx context.Context, address string) (net.Conn, error) {
+// connect opens a connection to address for a request of scheme through
+// the guard (Guard.connect), within the budget: what it reads is counted.
+func (p *Proxy) connect(ctx context.Context, scheme, address string) (net.Conn, error) {
 	if p.Exceeded() {
 		return nil, p.exceeded()
 	}
-	// Clients tunnel https (go-git, Go's transport): the environment's
-	// https proxy applies.
-	return p.meter(p.guard.connect(ctx, "https", address))
+	c, err := p.guard.connect(ctx, scheme, address)
+	if err != nil {
+		return nil, err
+	}
+	if p.Exceeded() { // spent by another connection meanwhile
+		_ = c.Close()
+		return nil, p.exceeded()
+	}
+	mc := &meteredConn{Conn: c, p: p}
+	p.mu.Lock()
+	p.conns[mc] = struct{}{}
+	p.mu.Unlock()
+	return mc, nil
 }
 
 func (p *Proxy) forget(c net.Conn) {
