@@ -58,7 +58,9 @@ const downloadTimeout = 10 * time.Minute
 func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) downloads {
 	d := downloads{Offline: v.GetBool("offline"), CacheDir: a.cacheDir(v)}
 	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.Proxy = a.envProxy()
+	proxies := a.proxyEnv()
+	proxyFor := proxies.ProxyFunc()
+	base.Proxy = func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) }
 	fetcher := &render.GoGitFetcher{Auth: a.gitAuth(cfg, untrusted), CacheDir: d.CacheDir, Offline: d.Offline}
 	d.HTTP = &http.Client{Timeout: downloadTimeout, Transport: base}
 	d.Git = fetcher
@@ -73,7 +75,7 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 		// addresses the guard checked, never for names it would resolve
 		// again.
 		guard.Upstream = base.Proxy
-		guard.KnownProxies(context.Background(), a.proxyEnv().HTTPProxy, a.proxyEnv().HTTPSProxy)
+		guard.KnownProxies(context.Background(), proxies.HTTPProxy, proxies.HTTPSProxy)
 		d.HTTP.Transport = guard.Transport(base)
 		// A pull request's plan has a cache of its own: a later trusted run
 		// must never resolve a Git ref to an object it brought in, and it
@@ -89,14 +91,9 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 	return d
 }
 
-// envProxy is the proxy of the run's environment (HTTPS_PROXY,
-// HTTP_PROXY, NO_PROXY, upper or lower case), as net/http reads it.
-func (a *app) envProxy() func(*http.Request) (*url.URL, error) {
-	proxyFor := a.proxyEnv().ProxyFunc()
-	return func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) }
-}
-
-// proxyEnv is the proxy configuration of the run's environment.
+// proxyEnv is the proxy configuration of the run's environment
+// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, upper or lower case), as net/http
+// reads it.
 func (a *app) proxyEnv() *httpproxy.Config {
 	get := func(k string) string { return cmp.Or(a.env.Getenv(k), a.env.Getenv(strings.ToLower(k))) }
 	return &httpproxy.Config{
