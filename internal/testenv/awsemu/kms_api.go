@@ -48,7 +48,7 @@ func kmsErr(code, format string, args ...any) *apiError {
 // kmsInternal is a failure of the emulator itself (randomness, cipher
 // setup), a KMSInternalException.
 func kmsInternal(err error) *apiError {
-	return kmsInternal(err)
+	return &apiError{http.StatusInternalServerError, "KMSInternalException", err.Error()}
 }
 
 // writeKMSError writes an awsJson1_1 error as KMS does: {"__type": Code,
