@@ -71,10 +71,9 @@ func (a *app) downloads(v *viper.Viper, cfg *config.PipeSpec, untrusted bool) do
 	}
 	if untrusted {
 		guard := netguard.New(trustedHosts(cfg)...)
-		// The environment's proxy (HTTPS_PROXY...) is asked for the
-		// addresses the guard checked, never for names it would resolve
-		// again.
-		guard.Upstream = base.Proxy
+		// The environment's proxy (base.Proxy, which Transport makes the
+		// guard's) is asked for the addresses the guard checked, never
+		// for names it would resolve again.
 		guard.KnownProxies(context.Background(), proxies.HTTPProxy, proxies.HTTPSProxy)
 		d.HTTP.Transport = guard.Transport(base)
 		// A pull request's plan has a cache of its own: a later trusted run

@@ -35,8 +35,6 @@ type Guard struct {
 	// Allowed are host names (or host:port) that may resolve to any
 	// address: the trusted configuration's own servers.
 	allowed map[string]bool
-	// Resolver resolves names for Check; nil is net.DefaultResolver.
-	Resolver *net.Resolver
 	// Upstream is the environment's proxy for a request
 	// (http.ProxyFromEnvironment), or nil for none: requests that it
 	// sends to a proxy reach hosts that are not trusted as the address
@@ -180,10 +178,10 @@ func newDialer() *net.Dialer {
 	return &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 }
 
-// Dialer returns a dialer whose every connection is checked at connect
+// dialer returns a dialer whose every connection is checked at connect
 // time, after name resolution: the address actually dialled is the one
 // judged.
-func (g *Guard) Dialer() *net.Dialer {
+func (g *Guard) dialer() *net.Dialer {
 	d := newDialer()
 	d.Control = func(network, address string, _ syscall.RawConn) error {
 		host, _, err := net.SplitHostPort(address)
@@ -212,7 +210,7 @@ func (g *Guard) dial(ctx context.Context, network, address string) (net.Conn, er
 	if g.Allowed(host) {
 		return newDialer().DialContext(ctx, network, address)
 	}
-	return g.Dialer().DialContext(ctx, network, address)
+	return g.dialer().DialContext(ctx, network, address)
 }
 
 // Transport returns the round tripper of downloads that base (nil:

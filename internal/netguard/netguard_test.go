@@ -22,6 +22,8 @@ func TestPublic(t *testing.T) {
 		"::1": false, "::": false, "fe80::1": false, "fd00:ec2::254": false, "fc00::1": false,
 		"::ffff:127.0.0.1": false, "::ffff:169.254.169.254": false, "64:ff9b::a9fe:a9fe": false,
 		"2002:a9fe:a9fe::1": false, "224.0.0.1": false, "198.18.0.1": false, "192.0.0.170": false,
+		// IPv4 translated or embedded in IPv6 (IPv4-compatible, SIIT, Teredo).
+		"::a9fe:a9fe": false, "::ffff:0:a9fe:a9fe": false, "2001:0:4136:e378:8000:63bf:3fff:fdd2": false,
 	} {
 		if got := Public(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("Public(%s) = %v, want %v", addr, got, want)

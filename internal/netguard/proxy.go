@@ -105,9 +105,6 @@ func (p *Proxy) authorized(r *http.Request) bool {
 // Exceeded reports whether the budget was used up (connections were cut).
 func (p *Proxy) Exceeded() bool { return p.read.Load() > p.budget }
 
-// Budget is the number of bytes the proxy lets through.
-func (p *Proxy) Budget() int64 { return p.budget }
-
 // Close stops the proxy and cuts its connections.
 func (p *Proxy) Close() error {
 	err := p.srv.Close()
@@ -166,8 +163,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // tunnel answers CONNECT: the target is dialled through the guard, then
 // bytes are copied both ways.
 func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
-	// Clients tunnel https (go-git, Go's transport): the environment's
-	// https proxy applies.
 	// Clients tunnel https (go-git, Go's transport): the environment's
 	// https proxy applies.
 	up, err := p.connect(r.Context(), "https", r.Host)

@@ -309,9 +309,5 @@ func (g *Guard) lookup(ctx context.Context, host string) ([]netip.Addr, error) {
 	if g != nil && g.lookupHook != nil {
 		return g.lookupHook(ctx, host)
 	}
-	r := net.DefaultResolver
-	if g != nil && g.Resolver != nil {
-		r = g.Resolver
-	}
-	return r.LookupNetIP(ctx, "ip", host)
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
