@@ -93,11 +93,10 @@ func CredentialsFromEnv(getenv func(string) string, remoteURL string) Credential
 		return Credentials{Username: orDefault(getenv("PIPE_GIT_USER"), "x-access-token"), Token: t, TokenSource: "PIPE_GIT_TOKEN"}
 	}
 	f := forgeOf(getenv, remoteURL)
+	if c, ok := f.own(); ok {
+		return c
+	}
 	switch {
-	case f.github && f.gh.Token != "":
-		return f.gh
-	case f.gitlab && f.gl.Token != "":
-		return f.gl
 	case !f.github && !f.gitlab && f.gh.Token != "" && f.gl.Token == "":
 		return f.gh
 	case !f.github && !f.gitlab && f.gl.Token != "" && f.gh.Token == "":
@@ -132,11 +131,22 @@ func forgeOf(getenv func(string) string, remoteURL string) forge {
 	return f
 }
 
-// authMethod turns the credentials into go-git's transport auth for url.
+// own returns the token of the forge the host belongs to, if it is set.
+func (f forge) own() (Credentials, bool) {
+	switch {
+	case f.github && f.gh.Token != "":
+		return f.gh, true
+	case f.gitlab && f.gl.Token != "":
+		return f.gl, true
+	}
+	return Credentials{}, false
+}
+
+// AuthMethod turns the credentials into go-git's transport auth for url.
 // Over plain http it refuses to send a token or the credentials of the
 // URL's user info (which go-git sends when there is no token) to any host
 // but this machine: anyone on the network path would read them.
-func (c Credentials) authMethod(url string) (transport.AuthMethod, error) {
+func (c Credentials) AuthMethod(url string) (transport.AuthMethod, error) {
 	if isSSHURL(url) {
 		return c.sshAuth(url)
 	}
@@ -262,12 +272,6 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// AuthMethod is go-git's transport auth of the credentials for url (see
-// authMethod's rules on plain http).
-func (c Credentials) AuthMethod(url string) (transport.AuthMethod, error) {
-	return c.authMethod(url)
-}
-
 // ForgeCredentialsFromEnv picks credentials for a remote that the
 // repository's content names rather than its own origin (a chart's or a
 // kustomize base's Git remote), which a pull request can choose: a token
@@ -284,12 +288,6 @@ func ForgeCredentialsFromEnv(getenv func(string) string, remoteURL string) Crede
 	if !strings.HasPrefix(remoteURL, "https://") && !strings.HasPrefix(remoteURL, "http://") {
 		return Credentials{}
 	}
-	f := forgeOf(getenv, remoteURL)
-	switch {
-	case f.github && f.gh.Token != "":
-		return f.gh
-	case f.gitlab && f.gl.Token != "":
-		return f.gl
-	}
-	return Credentials{}
+	c, _ := forgeOf(getenv, remoteURL).own()
+	return c
 }

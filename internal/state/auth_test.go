@@ -85,7 +85,7 @@ func TestNoTokenOverPlainHTTP(t *testing.T) {
 	}
 	// https is not plain http: the check lets it through (to fail on
 	// connecting, which is not this test's matter).
-	if _, err := token.authMethod("https://git.example.invalid/acme/app.git"); err != nil {
+	if _, err := token.AuthMethod("https://git.example.invalid/acme/app.git"); err != nil {
 		t.Errorf("https refused: %v", err)
 	}
 }

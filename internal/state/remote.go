@@ -51,7 +51,7 @@ func (s *GitStore) endpoint() (transport.Transport, *transport.Endpoint, transpo
 	if err != nil {
 		return nil, nil, nil, &Error{Op: "remote " + s.opts.Remote, Err: err}
 	}
-	auth, err := s.opts.Credentials.authMethod(s.remoteURL)
+	auth, err := s.opts.Credentials.AuthMethod(s.remoteURL)
 	if e := (*Error)(nil); errors.As(err, &e) {
 		e.Op = "remote " + s.opts.Remote + ": " + e.Op
 		e.Hint = strings.ReplaceAll(e.Hint, "<remote>", s.opts.Remote)
