@@ -87,7 +87,7 @@ func (c *Cache) PutBlob(data []byte) string {
 	if _, ok := c.Blob(d, int64(len(data))); ok {
 		return d
 	}
-	if err := c.writeAtomic(c.blobPath(h), data); err != nil {
+	if err := writeAtomic(c.blobPath(h), data); err != nil {
 		c.writeFailed(err)
 	}
 	return d

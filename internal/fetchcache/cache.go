@@ -143,7 +143,7 @@ func (c *Cache) writable() bool { return c.dir != "" && !c.readOnly.Load() }
 // writeAtomic writes data to path through a temporary file of its
 // directory renamed into place (0644, directories 0755), so that readers,
 // in this process or another, see the whole file or none.
-func (c *Cache) writeAtomic(path string, data []byte) error {
+func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

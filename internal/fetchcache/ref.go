@@ -68,7 +68,7 @@ func (c *Cache) SetRef(kind, key, digest string) {
 	}
 	b, err := json.Marshal(ref{Digest: digest})
 	if err == nil {
-		err = c.writeAtomic(p, append(b, '\n'))
+		err = writeAtomic(p, append(b, '\n'))
 	}
 	if err != nil {
 		c.writeFailed(err)

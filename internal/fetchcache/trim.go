@@ -74,8 +74,7 @@ func ClaimTrim(dir string, now time.Time) bool {
 	if _, err := os.Stat(dir); err != nil {
 		return false // nothing cached yet
 	}
-	c := &Cache{dir: dir}
-	return c.writeAtomic(p, []byte(strconv.FormatInt(now.Unix(), 10)+"\n")) == nil
+	return writeAtomic(p, []byte(strconv.FormatInt(now.Unix(), 10)+"\n")) == nil
 }
 
 // Trimmed counts what a trim removed.
