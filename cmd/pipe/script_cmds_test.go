@@ -123,16 +123,10 @@ func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 		}
 		switch args[0] {
 		case "start":
-			if len(args) != 2 || strings.ContainsAny(args[1], "/\\ ") {
-				ts.Fatalf("usage: gitserver start NAME (a plain name)")
-			}
 			if ts.Getenv("REMOTE_DIR") != "" {
 				ts.Fatalf("gitserver start: one server per script")
 			}
-			tb := tbOf(ts)
-			root := tb.TempDir()
-			name := args[1] + ".git"
-			dir := gitserver.NewBareRepo(tb, root, name)
+			tb, root, name, dir := scriptBareRepo(ts, args)
 			srv := gitserver.StartHTTP(tb, root, gitserver.HTTPOptions{Token: gitServerToken, ReadOnlyToken: gitServerReadOnlyToken})
 			scriptRemotes.set(ts, dir)
 			ts.Setenv("REMOTE_URL", srv.RepoURL(name))
@@ -147,13 +141,7 @@ func gitServerCmd() func(*testscript.TestScript, bool, []string) {
 			ts.Setenv("GIT_CONFIG_VALUE_0", "Authorization: Basic "+basic)
 			ts.Setenv("GIT_TERMINAL_PROMPT", "0")
 		case "ssh":
-			if len(args) != 2 || strings.ContainsAny(args[1], "/\\ ") {
-				ts.Fatalf("usage: gitserver ssh NAME (a plain name)")
-			}
-			tb := tbOf(ts)
-			root := tb.TempDir()
-			name := args[1] + ".git"
-			dir := gitserver.NewBareRepo(tb, root, name)
+			tb, root, name, dir := scriptBareRepo(ts, args)
 			srv := gitserver.StartSSH(tb, root)
 			ts.Setenv("SSH_REMOTE_URL", srv.RepoURL(name))
 			ts.Setenv("SSH_REMOTE_DIR", dir)
@@ -247,6 +235,18 @@ func fakeGitLabCmd() func(*testscript.TestScript, bool, []string) {
 }
 
 // printRequests prints "METHOD PATH" of each of reqs, for `fakeX requests`.
+// scriptBareRepo makes the bare repository NAME.git of `gitserver start|ssh
+// NAME` in a new directory root, checking NAME is a plain name.
+func scriptBareRepo(ts *testscript.TestScript, args []string) (tb testing.TB, root, name, dir string) {
+	if len(args) != 2 || strings.ContainsAny(args[1], "/\\ ") {
+		ts.Fatalf("usage: gitserver %s NAME (a plain name)", args[0])
+	}
+	tb = tbOf(ts)
+	root = tb.TempDir()
+	name = args[1] + ".git"
+	return tb, root, name, gitserver.NewBareRepo(tb, root, name)
+}
+
 func printRequests(ts *testscript.TestScript, reqs []fakes.Request) {
 	for _, r := range reqs {
 		fmt.Fprintf(ts.Stdout(), "%s %s\n", r.Method, r.Path)

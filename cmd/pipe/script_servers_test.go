@@ -21,6 +21,24 @@ type fileServer struct {
 	reqs []string
 }
 
+// requests returns the requests since the last call, and forgets them.
+func (fs *fileServer) requests() []string {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	reqs := fs.reqs
+	fs.reqs = nil
+	return reqs
+}
+
+// printRequestLog prints "N requests", then each request on a line: the
+// output of the servers' "requests" subcommands.
+func printRequestLog(ts *testscript.TestScript, reqs []string) {
+	_, _ = fmt.Fprintf(ts.Stdout(), "%d requests\n", len(reqs))
+	for _, r := range reqs {
+		_, _ = fmt.Fprintln(ts.Stdout(), r)
+	}
+}
+
 // fileServerCmd is the script command that serves a directory of the
 // script over plain HTTP on 127.0.0.1 (chart repositories, values files):
 //
@@ -61,13 +79,7 @@ func fileServerCmd() func(*testscript.TestScript, bool, []string) {
 			if fs == nil {
 				ts.Fatalf("fileserver requests: no server started")
 			}
-			fs.mu.Lock()
-			_, _ = fmt.Fprintf(ts.Stdout(), "%d requests\n", len(fs.reqs))
-			for _, r := range fs.reqs {
-				_, _ = ts.Stdout().Write([]byte(r + "\n"))
-			}
-			fs.reqs = nil
-			fs.mu.Unlock()
+			printRequestLog(ts, fs.requests())
 		case "stop":
 			if fs := running.get(ts); fs != nil {
 				fs.srv.Close()
@@ -144,11 +156,7 @@ func ociRegistryCmd() func(*testscript.TestScript, bool, []string) {
 			_, err := reg.Push(filepath.Join(ts.Getenv("WORK"), args[1]), repo, tag)
 			ts.Check(err)
 		case args[0] == "requests" && len(args) == 1:
-			reqs := reg.Requests()
-			_, _ = fmt.Fprintf(ts.Stdout(), "%d requests\n", len(reqs))
-			for _, r := range reqs {
-				_, _ = ts.Stdout().Write([]byte(r + "\n"))
-			}
+			printRequestLog(ts, reg.Requests())
 		case args[0] == "stop" && len(args) == 1:
 			reg.Close()
 		default:

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,9 +55,7 @@ func TestScripts(t *testing.T) {
 				return examplesDir() != "", nil
 			case "sshd":
 				// gitserver ssh: Debian's openssh-server (.ci/run installs it).
-				_, err := os.Stat(gitserver.SSHDPath)
-				_, kerr := exec.LookPath("ssh-keygen")
-				return err == nil && kerr == nil, nil
+				return gitserver.SSHMissing() == "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

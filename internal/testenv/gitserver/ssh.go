@@ -29,15 +29,24 @@ type SSHServer struct {
 // SSHDPath is where Debian's openssh-server installs sshd.
 const SSHDPath = "/usr/sbin/sshd"
 
+// SSHMissing says what StartSSH needs and this machine lacks ("" when
+// sshd and ssh-keygen are installed).
+func SSHMissing() string {
+	if _, err := os.Stat(SSHDPath); err != nil {
+		return "sshd is not installed (Debian: apt-get install openssh-server)"
+	}
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		return "ssh-keygen is not installed"
+	}
+	return ""
+}
+
 // StartSSH starts sshd for the test, or skips the test when sshd or
 // ssh-keygen is not installed (`apt-get install openssh-server`).
 func StartSSH(t testing.TB, root string) *SSHServer {
 	t.Helper()
-	if _, err := os.Stat(SSHDPath); err != nil {
-		t.Skip("sshd is not installed (Debian: apt-get install openssh-server)")
-	}
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen is not installed")
+	if missing := SSHMissing(); missing != "" {
+		t.Skip(missing)
 	}
 	u, err := user.Current()
 	if err != nil {
