@@ -125,6 +125,15 @@ type Env struct {
 	Untrusted bool
 }
 
+// GitFetcher is Git, or when it is nil an unauthenticated
+// render.GoGitFetcher writing to TempDir.
+func (e Env) GitFetcher() render.GitFetcher {
+	if e.Git != nil {
+		return e.Git
+	}
+	return &render.GoGitFetcher{TempDir: e.TempDir}
+}
+
 // Editable is InWorkTree of root when untrusted (a pull request's plan:
 // a file the change can edit is refused as a credentials file or a
 // binary), nil otherwise.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/platform"
-	"github.com/gitops-pipe/pipe/internal/render"
 )
 
 // Kind describes the Kubernetes platform to the registry: kubectl's
@@ -26,11 +25,8 @@ func Kind() platform.Kind {
 				Untrusted: env.Untrusted, Root: env.Root}
 			opts := PlatformOptions{
 				Root: env.Root, Connect: conn.Connect, Key: conn.key, Namespace: conn.Namespace,
-				Getenv: env.Getenv, HTTP: env.HTTP, Git: env.Git, CacheDir: env.CacheDir, Offline: env.Offline, Untrusted: env.Untrusted,
+				Getenv: env.Getenv, HTTP: env.HTTP, Git: env.GitFetcher(), CacheDir: env.CacheDir, Offline: env.Offline, Untrusted: env.Untrusted,
 				Say: env.Say, Warn: env.Warn,
-			}
-			if opts.Git == nil {
-				opts.Git = &render.GoGitFetcher{TempDir: env.TempDir}
 			}
 			if env.Config != nil {
 				opts.ChartRepositories = env.Config.ChartRepositories

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/platform"
-	"github.com/gitops-pipe/pipe/internal/render"
 )
 
 // Kind describes the Lambda platform to the registry: the
@@ -21,10 +20,7 @@ func Kind() platform.Kind {
 		},
 		New: func(env platform.Env, _ any) (platform.Platform, error) {
 			opts := Options{Root: env.Root, Config: env.Config, Provider: env.Provider, Getenv: env.Getenv,
-				HTTP: env.HTTP, Say: env.Say, Warn: env.Warn, Untrusted: env.Untrusted, Git: env.Git}
-			if opts.Git == nil {
-				opts.Git = &render.GoGitFetcher{TempDir: env.TempDir}
-			}
+				HTTP: env.HTTP, Say: env.Say, Warn: env.Warn, Untrusted: env.Untrusted, Git: env.GitFetcher()}
 			if env.Flag != nil {
 				opts.MaskAllEnv, _ = strconv.ParseBool(env.Flag("mask-all-env"))
 			}
