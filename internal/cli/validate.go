@@ -73,7 +73,7 @@ Exits 0 when every file is valid, 2 otherwise.`,
 	}
 	addOutputFlag(cmd, "text", "json")
 	cmd.Flags().Bool("strict", false, "treat warnings as errors")
-	cmd.Flags().StringSlice("format", nil, "also write CI reports in these `formats`: codequality (GitLab code quality), junit (JUnit XML); comma-separated or repeated, each with its --report")
+	cmd.Flags().StringSlice("format", nil, "also write CI reports in these `formats`: "+report.FormatCodeQuality+" (GitLab code quality), "+report.FormatJUnit+" (JUnit XML); comma-separated or repeated, each with its --report")
 	cmd.Flags().StringSlice("report", nil, "write the --format reports to these `files` instead of stdout: one per format, in the same order")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return report.ValidateFormats(), cobra.ShellCompDirectiveNoFileComp
