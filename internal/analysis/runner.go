@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitops-pipe/pipe/internal/analysis/provider"
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
 
@@ -233,12 +234,8 @@ func (r *Runner) loop(ctx, runCtx, failCtx context.Context, z *analyzer, start t
 			<-failCtx.Done()
 			return false
 		}
-		t := time.NewTimer(start.Add(at - elapsed0).Sub(r.Now()))
-		select {
-		case <-failCtx.Done():
-			t.Stop()
+		if ctxtime.Sleep(failCtx, start.Add(at-elapsed0).Sub(r.Now())) != nil {
 			return false
-		case <-t.C:
 		}
 		tick, ignore := r.tick(failCtx, z, at)
 		if ignore {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/ctxtime"
 	"github.com/gitops-pipe/pipe/internal/state"
 )
 
@@ -49,14 +50,10 @@ func (e *Engine) wait(ctx context.Context, st *Stage) error {
 	} else {
 		st.Emitf("waiting %s", d)
 	}
-	t := time.NewTimer(remaining)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if ctxtime.Sleep(ctx, remaining) != nil {
 		return context.Cause(ctx)
-	case <-t.C:
-		return nil
 	}
+	return nil
 }
 
 // waitApproval completes when enough distinct approvers approved (see
@@ -100,12 +97,8 @@ func (e *Engine) waitApproval(ctx context.Context, st *Stage) error {
 		if !st.Deployment.WaitApproval {
 			return ErrWaitingApproval
 		}
-		t := time.NewTimer(cmp(e.PollInterval, 5*time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if ctxtime.Sleep(ctx, cmp(e.PollInterval, 5*time.Second)) != nil {
 			return context.Cause(ctx)
-		case <-t.C:
 		}
 		rec := st.Deployment.Record
 		fresh, err := e.Store.Get(ctx, rec.App, rec.ID)
