@@ -363,7 +363,7 @@ func TestGitLabTemplate(t *testing.T) {
 		t.Fatalf("%s: %v", path, err)
 	}
 	p := newPipeline(path, cfg)
-	p.image, p.known = componentImage+":$PIPE_VERSION", []string{"PIPE_DRIFT"}
+	p.image, p.known = Image+":$PIPE_VERSION", []string{"PIPE_DRIFT"}
 	p.check(t)
 	vars := map[string]string{}
 	for k, v := range mapAt(p.global, "variables") {

@@ -21,10 +21,6 @@ import (
 // values from the inputs given to include:component or their defaults.
 // gitlab_component_run_test.go then runs the jobs' scripts.
 
-// componentImage is the repository of the image the components run in
-// (the release workflow pushes it, tagged with the release tag).
-const componentImage = "ghcr.io/gitops-pipe/pipe"
-
 // glComponent is one component: its header and its configuration.
 type glComponent struct {
 	name   string // the file's name without .yml: the component's name
@@ -335,8 +331,8 @@ func TestGitLabComponentsPinTheImage(t *testing.T) {
 			continue
 		}
 		repo, tag, ok := strings.Cut(*def, ":")
-		if !ok || repo != componentImage || !releaseTag.MatchString(tag) {
-			t.Errorf("%s: the default image is %q; want %s:vX.Y.Z, a release tag (never latest)", c.path, *def, componentImage)
+		if !ok || repo != Image || !releaseTag.MatchString(tag) {
+			t.Errorf("%s: the default image is %q; want %s:vX.Y.Z, a release tag (never latest)", c.path, *def, Image)
 			continue
 		}
 		versions[tag] = true
@@ -351,7 +347,7 @@ func TestGitLabComponentsPinTheImage(t *testing.T) {
 	if os.Getenv("GITHUB_REF_TYPE") == "tag" && releaseTag.MatchString(os.Getenv("GITHUB_REF_NAME")) {
 		tag := os.Getenv("GITHUB_REF_NAME")
 		if !versions[tag] {
-			t.Errorf("releasing %s, but templates/*.yml pin %v: set their image default (and usage comments) to %s:%s before tagging", tag, versions, componentImage, tag)
+			t.Errorf("releasing %s, but templates/*.yml pin %v: set their image default (and usage comments) to %s:%s before tagging", tag, versions, Image, tag)
 		}
 	}
 }

@@ -31,12 +31,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gitops-pipe/pipe/internal/release"
 )
 
 // Where things are in the image.
 const (
-	// Repository is where releases push the image.
-	Repository = "ghcr.io/gitops-pipe/pipe"
+	// Repository is where releases push the image (release.Image).
+	Repository = release.Image
 	// SourceURL is the org.opencontainers.image.source of the image.
 	SourceURL = "https://github.com/gitops-pipe/pipe"
 	// BinaryPath is the image's entrypoint.
