@@ -28,25 +28,11 @@ func cachedControlPlane() (*kube.Binaries, string) {
 	if err != nil {
 		return nil, err.Error()
 	}
-	var bins kube.Binaries
-	for _, c := range []struct {
-		dst           *string
-		name, version string
-	}{
-		{&bins.APIServer, "kube-apiserver", kube.KubernetesVersion},
-		{&bins.ControllerManager, "kube-controller-manager", kube.KubernetesVersion},
-		{&bins.Scheduler, "kube-scheduler", kube.KubernetesVersion},
-		{&bins.Kubectl, "kubectl", kube.KubernetesVersion},
-		{&bins.Etcd, "etcd", kube.EtcdVersion},
-		{&bins.KWOK, "kwok", kube.KWOKVersion},
-	} {
-		path, complete := kube.CachedBinary(cache, c.name, c.version)
-		if !complete {
-			return nil, "the local Kubernetes control plane is not built (" + c.name + " missing in " + cache + "): `make testenv-build` builds it"
-		}
-		*c.dst = path
+	bins, missing := kube.CachedBinaries(cache)
+	if bins == nil {
+		return nil, "the local Kubernetes control plane is not built (" + missing + " missing in " + cache + "): `make testenv-build` builds it"
 	}
-	return &bins, ""
+	return bins, ""
 }
 
 // liveSetup is the control plane and the synced application that the

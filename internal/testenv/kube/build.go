@@ -124,16 +124,8 @@ func EnsureBinaries(ctx context.Context, logf Logf) (*Binaries, error) {
 	if err != nil {
 		return nil, err
 	}
-	bins := &Binaries{
-		APIServer:         kubeComponents[0].path(cache),
-		ControllerManager: kubeComponents[1].path(cache),
-		Scheduler:         kubeComponents[2].path(cache),
-		Kubectl:           kubeComponents[3].path(cache),
-		Etcd:              etcdComponent.path(cache),
-		KWOK:              kwokComponent.path(cache),
-	}
-	all := append(append([]component{}, kubeComponents...), etcdComponent, kwokComponent)
-	if allComplete(cache, all) {
+	bins := binaries(cache)
+	if allComplete(cache, allComponents()) {
 		return bins, nil
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
@@ -171,6 +163,23 @@ func EnsureBinaries(ctx context.Context, logf Logf) (*Binaries, error) {
 		logf("testenv: binaries ready in %s (cache %s)", elapsed.Round(time.Second), cache)
 	}
 	return bins, nil
+}
+
+// binaries returns where the control plane's programs live in cache.
+func binaries(cache string) *Binaries {
+	return &Binaries{
+		APIServer:         kubeComponents[0].path(cache),
+		ControllerManager: kubeComponents[1].path(cache),
+		Scheduler:         kubeComponents[2].path(cache),
+		Kubectl:           kubeComponents[3].path(cache),
+		Etcd:              etcdComponent.path(cache),
+		KWOK:              kwokComponent.path(cache),
+	}
+}
+
+// allComponents returns every component of the control plane.
+func allComponents() []component {
+	return append(append([]component{}, kubeComponents...), etcdComponent, kwokComponent)
 }
 
 func allComplete(cache string, cs []component) bool {
@@ -431,6 +440,18 @@ func LockFile(ctx context.Context, path string, logf Logf) (func(), error) {
 func CachedBinary(cache, name, version string) (path string, complete bool) {
 	c := component{name, version}
 	return c.path(cache), c.complete(cache)
+}
+
+// CachedBinaries returns the control plane's programs in cache when they are
+// all completely installed (what EnsureBinaries would return without
+// building); else nil and the name of the first one missing.
+func CachedBinaries(cache string) (bins *Binaries, missing string) {
+	for _, c := range allComponents() {
+		if !c.complete(cache) {
+			return nil, c.name
+		}
+	}
+	return binaries(cache), ""
 }
 
 // InstallCachedBinary copies the built program into its place in cache
