@@ -50,8 +50,8 @@ func TestInstallVerifiesSignature(t *testing.T) {
 		"verify-blob",
 		"--new-bundle-format",
 		"--bundle", SignatureName(testTag),
-		"--certificate-identity", "https://github.com/gitops-pipe/pipe/.github/workflows/release.yml@refs/tags/" + testTag,
-		"--certificate-oidc-issuer", "https://token.actions.githubusercontent.com",
+		"--certificate-identity", SigningIdentity(testTag),
+		"--certificate-oidc-issuer", SigningIssuer,
 		ChecksumsName(testTag),
 	}
 	if len(args) != len(want) {
