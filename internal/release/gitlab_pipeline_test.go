@@ -87,17 +87,8 @@ func (p *glPipeline) job(name string) map[string]any {
 	if !ok {
 		return j
 	}
-	var bases []string
-	switch e := ext.(type) {
-	case string:
-		bases = []string{e}
-	case []any:
-		for _, b := range e {
-			bases = append(bases, fmt.Sprint(b))
-		}
-	}
 	merged := map[string]any{}
-	for _, b := range bases {
+	for _, b := range asStrings(ext) {
 		merged = deepMerge(merged, p.job(b))
 	}
 	return deepMerge(merged, j)
