@@ -3,7 +3,6 @@
 package startup
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -47,20 +46,12 @@ func run(b *testing.B, p program, probe string) measurement {
 	b.Helper()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		cmd := exec.Command(p.path, p.args...)
-		cmd.Dir, cmd.Env = p.dir, p.env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		var exitErr *exec.ExitError
-		if err != nil && !errors.As(err, &exitErr) {
-			b.Fatalf("%s: %v", p, err)
+		out, err := p.output(context.Background())
+		if err != nil {
+			b.Fatalf("%s: %v; output:\n%s", p, err, tail(out, 40))
 		}
-		if code := cmd.ProcessState.ExitCode(); code != p.exit {
-			b.Fatalf("%s: exit status %d, want %d; output:\n%s", p, code, p.exit, tail(out.String(), 40))
-		}
-		if p.want != "" && i == 0 && !strings.Contains(out.String(), p.want) {
-			b.Fatalf("%s: the output does not contain %q:\n%s", p, p.want, tail(out.String(), 40))
+		if p.want != "" && i == 0 && !strings.Contains(out, p.want) {
+			b.Fatalf("%s: the output does not contain %q:\n%s", p, p.want, tail(out, 40))
 		}
 	}
 	b.StopTimer()
