@@ -235,8 +235,9 @@ func (c *glComponent) interpolate(vals map[string]string) (map[string]any, map[s
 }
 
 func TestGitLabComponentsInputs(t *testing.T) {
+	components := glComponents(t)
 	var names []string
-	for _, c := range glComponents(t) {
+	for _, c := range components {
 		names = append(names, c.name)
 		for _, name := range c.order {
 			in := c.inputs[name]
@@ -291,7 +292,7 @@ func TestGitLabComponentsInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, gitlab, _ := strings.Cut(string(doc), "\n## GitLab\n")
-	for _, c := range glComponents(t) {
+	for _, c := range components {
 		if !strings.Contains(gitlab, "| `"+c.name+"` |") {
 			t.Errorf("docs/ci.md (GitLab) has no row for the component %s", c.name)
 		}
