@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +91,6 @@ func TestReleaseSnapshot(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dist, checksums), []byte(sums.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	verifyChecksums(t, dist, checksums, targets, version)
 
 	linux := Platform{"linux", "amd64"}
 	if host := (Platform{runtime.GOOS, runtime.GOARCH}); host == linux {
@@ -173,44 +171,6 @@ func snapshotArchive(t *testing.T, p Platform, bin string, files []string) []byt
 		members = append(members, archiveMember{f, 0o644, data})
 	}
 	return packArchive(t, ArchiveFormat(p.OS), members)
-}
-
-// verifyChecksums reads the checksums file back as `sha256sum -c` would:
-// one line per archive of targets, each matching the archive's content.
-func verifyChecksums(t *testing.T, dist, checksums string, targets []Platform, version string) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dist, checksums))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for line := range strings.Lines(string(data)) {
-		sum, name, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "  ")
-		if !ok || len(sum) != 64 {
-			t.Fatalf("%s: line %q is not `<sha256>  <file>`", checksums, line)
-		}
-		f, err := os.Open(filepath.Join(dist, name))
-		if err != nil {
-			t.Fatalf("%s lists %s: %v", checksums, name, err)
-		}
-		h := sha256.New()
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != sum {
-			t.Errorf("%s: %s has sha256 %s, the file lists %s", checksums, name, got, sum)
-		}
-		names = append(names, name)
-	}
-	var want []string
-	for _, p := range targets {
-		want = append(want, ArchiveName(version, p.OS, p.Arch))
-	}
-	if !sameSet(names, want) {
-		t.Errorf("%s lists %q, want %q", checksums, names, want)
-	}
 }
 
 // installSnapshot serves the snapshot as a GitHub release and installs the
