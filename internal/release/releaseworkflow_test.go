@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"encoding/base64"
 	"maps"
 	"os"
 	"os/exec"
@@ -314,6 +315,15 @@ func TestReleaseWorkflowFloatingTags(t *testing.T) {
 			}
 			if got := read("push"); got != tc.wantPush {
 				t.Errorf("pushed %q, want %q", got, tc.wantPush)
+			}
+			// The push authenticates with the job's token as an HTTP header
+			// given on the command line (nothing is written to .git/config).
+			wantAuth := ""
+			if tc.wantPush != "" {
+				wantAuth = "http.extraheader=AUTHORIZATION: basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:ghs_releaseToken"))
+			}
+			if got := read("auth"); got != wantAuth {
+				t.Errorf("git was given the header %q, want %q", got, wantAuth)
 			}
 		})
 	}
