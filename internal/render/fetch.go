@@ -32,18 +32,39 @@ func (r *Renderer) cache() *fetchcache.Cache {
 // the network each time (a file at a URL may change), kept in the cache
 // for offline runs, which read the copy of the last run that had network.
 func (r *Renderer) get(ctx context.Context, what, rawURL string) ([]byte, error) {
+	return r.fetchKept(cacheKindValues, rawURL, what+" "+redactURL(rawURL), maxDownload,
+		func() ([]byte, error) { return r.getWith(ctx, r.HTTP, rawURL, "", "") }, nil)
+}
+
+// fetchKept is a download from the network each time it is asked for,
+// kept in the cache as (kind, key) for offline runs, which read the copy
+// of the last run that had network (at most max bytes; what names it in
+// the miss). check, when given, runs on the bytes of either: a download
+// that fails it is not cached.
+func (r *Renderer) fetchKept(kind, key, what string, max int64, download func() ([]byte, error), check func([]byte) error) ([]byte, error) {
 	c := r.cache()
 	if c.Offline() {
-		if b, ok := c.Get(cacheKindValues, rawURL, maxDownload); ok {
-			return b, nil
+		b, ok := c.Get(kind, key, max)
+		if !ok {
+			return nil, c.Missing(what)
 		}
-		return nil, c.Missing(what + " " + redactURL(rawURL))
+		if check != nil {
+			if err := check(b); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
 	}
-	b, err := r.getWith(ctx, r.HTTP, rawURL, "", "")
+	b, err := download()
 	if err != nil {
 		return nil, err
 	}
-	c.Put(cacheKindValues, rawURL, b)
+	if check != nil {
+		if err := check(b); err != nil {
+			return nil, err
+		}
+	}
+	c.Put(kind, key, b)
 	return b, nil
 }
 

@@ -199,29 +199,28 @@ func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*chartIndex, error
 	if e.idx != nil {
 		return e.idx, nil
 	}
-	c := r.cache()
-	var data []byte
-	if c.Offline() {
-		var ok bool
-		if data, ok = c.Get(cacheKindIndex, cr.URL, maxDownload); !ok {
-			return nil, c.Missing(fmt.Sprintf("the index of chart repository %s", cr.describe()))
-		}
-	} else {
-		user, pass, err := cr.credentials()
-		if err != nil {
-			return nil, err
-		}
-		u := strings.TrimSuffix(cr.URL, "/") + "/index.yaml"
-		if data, err = r.getWith(ctx, r.client(cr), u, user, pass); err != nil {
-			return nil, fmt.Errorf("chart repository %s: %w", cr.describe(), err)
-		}
-	}
-	idx, err := parseIndex(data)
+	var idx *chartIndex
+	_, err := r.fetchKept(cacheKindIndex, cr.URL, fmt.Sprintf("the index of chart repository %s", cr.describe()), maxDownload,
+		func() ([]byte, error) {
+			user, pass, err := cr.credentials()
+			if err != nil {
+				return nil, err
+			}
+			u := strings.TrimSuffix(cr.URL, "/") + "/index.yaml"
+			data, err := r.getWith(ctx, r.client(cr), u, user, pass)
+			if err != nil {
+				return nil, fmt.Errorf("chart repository %s: %w", cr.describe(), err)
+			}
+			return data, nil
+		},
+		func(data []byte) (err error) {
+			if idx, err = parseIndex(data); err != nil {
+				return fmt.Errorf("chart repository %s: index.yaml: %w", cr.describe(), err)
+			}
+			return nil
+		})
 	if err != nil {
-		return nil, fmt.Errorf("chart repository %s: index.yaml: %w", cr.describe(), err)
-	}
-	if !c.Offline() {
-		c.Put(cacheKindIndex, cr.URL, data)
+		return nil, err
 	}
 	e.idx = idx
 	return idx, nil

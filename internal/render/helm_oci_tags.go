@@ -27,25 +27,26 @@ const (
 func (s *ociSession) resolveTag(constraint string) (string, error) {
 	what := "oci://" + s.repo.Name()
 	var tags []string
-	if s.cache.Offline() {
-		data, ok := s.cache.Get(cacheKindOCITags, s.repo.Name(), maxManifest)
-		if !ok {
-			return "", s.cache.Missing(fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint))
-		}
-		if err := json.Unmarshal(data, &tags); err != nil {
-			return "", s.cache.Missing("the tags of " + what)
-		}
-	} else {
-		opts, err := s.options()
-		if err != nil {
-			return "", err
-		}
-		if tags, err = listTags(s.ctx, s.repo, opts); err != nil {
-			return "", ociError(what, s.auth, err)
-		}
-		if b, err := json.Marshal(tags); err == nil {
-			s.cache.Put(cacheKindOCITags, s.repo.Name(), b)
-		}
+	_, err := s.r.fetchKept(cacheKindOCITags, s.repo.Name(), fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint), maxManifest,
+		func() ([]byte, error) {
+			opts, err := s.options()
+			if err != nil {
+				return nil, err
+			}
+			listed, err := listTags(s.ctx, s.repo, opts)
+			if err != nil {
+				return nil, ociError(what, s.auth, err)
+			}
+			return json.Marshal(listed)
+		},
+		func(data []byte) error {
+			if err := json.Unmarshal(data, &tags); err != nil {
+				return s.cache.Missing("the tags of " + what)
+			}
+			return nil
+		})
+	if err != nil {
+		return "", err
 	}
 	c, err := semver.NewConstraint(cmp.Or(constraint, "*"))
 	if err != nil {
