@@ -102,7 +102,7 @@ func (i *chartIndex) get(name, version string) (*chartVersion, error) {
 	}
 	c, err := semver.NewConstraint(constraint)
 	if err != nil {
-		return nil, fmt.Errorf("version %q is neither a version nor a semver constraint: %w", version, err)
+		return nil, badConstraint(version, err)
 	}
 	for _, v := range vs {
 		if sv, err := semver.NewVersion(v.Version); err == nil && c.Check(sv) {
@@ -112,20 +112,31 @@ func (i *chartIndex) get(name, version string) (*chartVersion, error) {
 	return nil, nil
 }
 
-// versions lists a chart's versions for messages (the newest ten).
+// versions lists a chart's versions for messages (see versionList).
 func (i *chartIndex) versions(name string) string {
-	var vs []string
-	for n, cv := range i.Entries[name] {
-		if n == 10 {
-			vs = append(vs, "...")
-			break
-		}
+	cvs := i.Entries[name]
+	vs := make([]string, 0, min(len(cvs), 11))
+	for _, cv := range cvs[:min(len(cvs), 11)] {
 		vs = append(vs, cv.Version)
 	}
+	return versionList(vs, "it lists no version")
+}
+
+// versionList lists versions (newest first) for messages: "it has " the
+// newest ten, then "..." if there are more; none when there are none.
+func versionList(vs []string, none string) string {
 	if len(vs) == 0 {
-		return "it lists no version"
+		return none
+	}
+	if len(vs) > 10 {
+		vs = append(vs[:10:10], "...")
 	}
 	return "it has " + strings.Join(vs, ", ")
+}
+
+// badConstraint is the error of a helmChart.version that does not parse.
+func badConstraint(version string, err error) error {
+	return fmt.Errorf("version %q is neither a version nor a semver constraint: %w", version, err)
 }
 
 // exactVersion reports whether a helmChart.version names one version

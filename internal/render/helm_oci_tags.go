@@ -50,7 +50,7 @@ func (s *ociSession) resolveTag(constraint string) (string, error) {
 	}
 	c, err := semver.NewConstraint(cmp.Or(constraint, "*"))
 	if err != nil {
-		return "", fmt.Errorf("OCI chart %s: version %q is neither a version nor a semver constraint: %w", what, constraint, err)
+		return "", fmt.Errorf("OCI chart %s: %w", what, badConstraint(constraint, err))
 	}
 	var vs []*semver.Version
 	byVersion := map[*semver.Version]string{}
@@ -66,18 +66,11 @@ func (s *ociSession) resolveTag(constraint string) (string, error) {
 			return byVersion[v], nil
 		}
 	}
-	listed := make([]string, 0, 10)
-	for i, v := range vs {
-		if i == 10 {
-			listed = append(listed, "...")
-			break
-		}
+	listed := make([]string, 0, min(len(vs), 11))
+	for _, v := range vs[:min(len(vs), 11)] {
 		listed = append(listed, byVersion[v])
 	}
-	has := "it has no semver tag"
-	if len(listed) > 0 {
-		has = "it has " + strings.Join(listed, ", ")
-	}
+	has := versionList(listed, "it has no semver tag")
 	if constraint == "" {
 		return "", fmt.Errorf("OCI chart %s: no stable version among the tags (%s): set helmChart.version", what, has)
 	}
