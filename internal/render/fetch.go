@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
@@ -25,6 +26,42 @@ func (r *Renderer) cache() *fetchcache.Cache {
 		r.fetch.cache = fetchcache.New(r.CacheDir, fetchcache.Options{Offline: r.Offline, Warn: r.Warn})
 	})
 	return r.fetch.cache
+}
+
+// memo is what one Renderer downloaded of one key (a repository's index,
+// an OCI repository's tags): loaded once, concurrent callers of the key
+// waiting for the first. A failure is not kept: the next caller tries
+// again.
+type memo[T any] struct {
+	mu   sync.Mutex
+	v    T
+	done bool
+}
+
+// memoized returns the value of key in m, one of the Renderer's memos
+// (guarded by r.fetch.mu), loading it at the first call that succeeds.
+func memoized[T any](r *Renderer, m *map[string]*memo[T], key string, load func() (T, error)) (T, error) {
+	r.fetch.mu.Lock()
+	e := (*m)[key]
+	if e == nil {
+		if *m == nil {
+			*m = map[string]*memo[T]{}
+		}
+		e = &memo[T]{}
+		(*m)[key] = e
+	}
+	r.fetch.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.done {
+		v, err := load()
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		e.v, e.done = v, true
+	}
+	return e.v, nil
 }
 
 // get downloads a file at a URL (what it is names it in messages: "the

@@ -170,22 +170,19 @@ func resolveReferenceURL(baseURL, refURL string) (string, error) {
 }
 
 // fetchState is what one Renderer downloaded: the parsed repository
-// indexes (each read once per run), and the download cache.
+// indexes and OCI repositories' tag lists (each read once per run), and
+// the download cache.
 type fetchState struct {
 	mu      sync.Mutex
-	indexes map[string]*indexEntry
+	indexes map[string]*memo[*chartIndex]
+	// tags are OCI repositories' tags, by repository (see resolveTag).
+	tags map[string]*memo[[]string]
 	// insecure are the clients of `insecure: true` repositories, by
 	// name: one each, so that their connections are reused.
 	insecure map[string]*http.Client
 
 	cacheOnce sync.Once
 	cache     *fetchcache.Cache
-}
-
-// indexEntry is one repository's index, downloaded once.
-type indexEntry struct {
-	mu  sync.Mutex
-	idx *chartIndex
 }
 
 // cacheKindIndex is the download cache's kind of repository indexes, by
@@ -195,21 +192,12 @@ const cacheKindIndex = "helm-index"
 // index returns a repository's index.yaml, parsed: downloaded once per
 // Renderer (and stored in the cache), or the cached copy offline.
 func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*chartIndex, error) {
-	r.fetch.mu.Lock()
-	e := r.fetch.indexes[cr.URL]
-	if e == nil {
-		if r.fetch.indexes == nil {
-			r.fetch.indexes = map[string]*indexEntry{}
-		}
-		e = &indexEntry{}
-		r.fetch.indexes[cr.URL] = e
-	}
-	r.fetch.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.idx != nil {
-		return e.idx, nil
-	}
+	return memoized(r, &r.fetch.indexes, cr.URL, func() (*chartIndex, error) { return r.loadIndex(ctx, cr) })
+}
+
+// loadIndex downloads a repository's index (or reads the cached copy
+// offline), parsed.
+func (r *Renderer) loadIndex(ctx context.Context, cr *ChartRepo) (*chartIndex, error) {
 	var idx *chartIndex
 	_, err := r.fetchKept(cacheKindIndex, cr.URL, fmt.Sprintf("the index of chart repository %s", cr.describe()), maxDownload,
 		func() ([]byte, error) {
@@ -233,6 +221,5 @@ func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*chartIndex, error
 	if err != nil {
 		return nil, err
 	}
-	e.idx = idx
 	return idx, nil
 }

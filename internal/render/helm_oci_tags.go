@@ -22,29 +22,11 @@ const (
 
 // resolveTag picks the highest tag matching a version constraint ("" is
 // the newest stable), like Helm: tags are read as strict semver, "_" for
-// "+". Online the tags are listed (and cached); offline the cached list
-// of the last run that had network is used.
+// "+". Online the tags are listed (and cached) once per Renderer; offline
+// the cached list of the last run that had network is used.
 func (s *ociSession) resolveTag(constraint string) (string, error) {
 	what := "oci://" + s.repo.Name()
-	var tags []string
-	_, err := s.r.fetchKept(cacheKindOCITags, s.repo.Name(), fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint), maxManifest,
-		func() ([]byte, error) {
-			opts, err := s.options()
-			if err != nil {
-				return nil, err
-			}
-			listed, err := listTags(s.ctx, s.repo, opts)
-			if err != nil {
-				return nil, ociError(what, s.auth, err)
-			}
-			return json.Marshal(listed)
-		},
-		func(data []byte) error {
-			if err := json.Unmarshal(data, &tags); err != nil {
-				return s.cache.Missing("the tags of " + what)
-			}
-			return nil
-		})
+	tags, err := memoized(s.r, &s.r.fetch.tags, s.repo.Name(), func() ([]string, error) { return s.tags(what, constraint) })
 	if err != nil {
 		return "", err
 	}
@@ -75,6 +57,35 @@ func (s *ociSession) resolveTag(constraint string) (string, error) {
 		return "", fmt.Errorf("OCI chart %s: no stable version among the tags (%s): set helmChart.version", what, has)
 	}
 	return "", fmt.Errorf("OCI chart %s: no tag matches version %s (%s)", what, constraint, has)
+}
+
+// tags returns the repository's tags: listed (and cached), or the cached
+// list offline (constraint is the version they are listed for, for the
+// message when they are not cached).
+func (s *ociSession) tags(what, constraint string) ([]string, error) {
+	var tags []string
+	_, err := s.r.fetchKept(cacheKindOCITags, s.repo.Name(), fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint), maxManifest,
+		func() ([]byte, error) {
+			opts, err := s.options()
+			if err != nil {
+				return nil, err
+			}
+			listed, err := listTags(s.ctx, s.repo, opts)
+			if err != nil {
+				return nil, ociError(what, s.auth, err)
+			}
+			return json.Marshal(listed)
+		},
+		func(data []byte) error {
+			if err := json.Unmarshal(data, &tags); err != nil {
+				return s.cache.Missing("the tags of " + what)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return tags, nil
 }
 
 // listTags lists a repository's tags, page after page, within bounds.
