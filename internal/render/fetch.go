@@ -20,6 +20,22 @@ const maxDownload = 256 << 20
 // files, schemas, kustomize resources), by URL.
 const cacheKindValues = "helm-values"
 
+// fetchState is what one Renderer downloaded: the parsed repository
+// indexes and OCI repositories' tag lists (each read once per run), and
+// the download cache.
+type fetchState struct {
+	mu      sync.Mutex
+	indexes map[string]*memo[*chartIndex]
+	// tags are OCI repositories' tags, by repository (see resolveTag).
+	tags map[string]*memo[[]string]
+	// insecure are the clients of `insecure: true` repositories, by
+	// name: one each, so that their connections are reused.
+	insecure map[string]*http.Client
+
+	cacheOnce sync.Once
+	cache     *fetchcache.Cache
+}
+
 // cache returns the Renderer's download cache (CacheDir, Offline).
 func (r *Renderer) cache() *fetchcache.Cache {
 	r.fetch.cacheOnce.Do(func() {

@@ -6,14 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"sigs.k8s.io/yaml"
 )
@@ -167,22 +164,6 @@ func resolveReferenceURL(baseURL, refURL string) (string, error) {
 	u := base.ResolveReference(ref)
 	u.RawQuery = base.RawQuery
 	return u.String(), nil
-}
-
-// fetchState is what one Renderer downloaded: the parsed repository
-// indexes and OCI repositories' tag lists (each read once per run), and
-// the download cache.
-type fetchState struct {
-	mu      sync.Mutex
-	indexes map[string]*memo[*chartIndex]
-	// tags are OCI repositories' tags, by repository (see resolveTag).
-	tags map[string]*memo[[]string]
-	// insecure are the clients of `insecure: true` repositories, by
-	// name: one each, so that their connections are reused.
-	insecure map[string]*http.Client
-
-	cacheOnce sync.Once
-	cache     *fetchcache.Cache
 }
 
 // cacheKindIndex is the download cache's kind of repository indexes, by
