@@ -93,7 +93,8 @@ func (r *Renderer) get(ctx context.Context, what, rawURL string) ([]byte, error)
 // kept in the cache as (kind, key) for offline runs, which read the copy
 // of the last run that had network (at most max bytes; what names it in
 // the miss). check, when given, runs on the bytes of either: a download
-// that fails it is not cached.
+// that fails it is not cached, nor one of more than max bytes, which
+// could not be read back.
 func (r *Renderer) fetchKept(kind, key, what string, max int64, download func() ([]byte, error), check func([]byte) error) ([]byte, error) {
 	c := r.cache()
 	if c.Offline() {
@@ -117,7 +118,9 @@ func (r *Renderer) fetchKept(kind, key, what string, max int64, download func() 
 			return nil, err
 		}
 	}
-	c.Put(kind, key, b)
+	if int64(len(b)) <= max {
+		c.Put(kind, key, b)
+	}
 	return b, nil
 }
 

@@ -20,6 +20,13 @@ const (
 	maxTags     = 100000
 )
 
+// maxTagList bounds a repository's tag list in the download cache (JSON),
+// as any download: maxTags tags of the 128 characters a tag may have are
+// about 13 MB, more than a manifest's maxManifest. A longer list than
+// maxTagList is not kept (fetchKept), so what is kept is read back
+// offline.
+const maxTagList = maxDownload
+
 // resolveTag picks the highest tag matching a version constraint ("" is
 // the newest stable), like Helm: tags are read as strict semver, "_" for
 // "+". Online the tags are listed (and cached) once per Renderer; offline
@@ -64,7 +71,7 @@ func (s *ociSession) resolveTag(constraint string) (string, error) {
 // message when they are not cached).
 func (s *ociSession) tags(what, constraint string) ([]string, error) {
 	var tags []string
-	_, err := s.r.fetchKept(cacheKindOCITags, s.repo.Name(), fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint), maxManifest,
+	_, err := s.r.fetchKept(cacheKindOCITags, s.repo.Name(), fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint), maxTagList,
 		func() ([]byte, error) {
 			opts, err := s.options()
 			if err != nil {
