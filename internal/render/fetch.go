@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
@@ -19,6 +20,22 @@ const maxDownload = 256 << 20
 // files, schemas, kustomize resources), by URL.
 const cacheKindValues = "helm-values"
 
+// fetchState is what one Renderer downloaded: the parsed repository
+// indexes and OCI repositories' tag lists (each read once per run), and
+// the download cache.
+type fetchState struct {
+	mu      sync.Mutex
+	indexes map[string]*memo[*chartIndex]
+	// tags are OCI repositories' tags, by repository (see resolveTag).
+	tags map[string]*memo[[]string]
+	// insecure are the clients of `insecure: true` repositories, by
+	// name: one each, so that their connections are reused.
+	insecure map[string]*http.Client
+
+	cacheOnce sync.Once
+	cache     *fetchcache.Cache
+}
+
 // cache returns the Renderer's download cache (CacheDir, Offline).
 func (r *Renderer) cache() *fetchcache.Cache {
 	r.fetch.cacheOnce.Do(func() {
@@ -27,23 +44,83 @@ func (r *Renderer) cache() *fetchcache.Cache {
 	return r.fetch.cache
 }
 
+// memo is what one Renderer downloaded of one key (a repository's index,
+// an OCI repository's tags): loaded once, concurrent callers of the key
+// waiting for the first. A failure is not kept: the next caller tries
+// again.
+type memo[T any] struct {
+	mu   sync.Mutex
+	v    T
+	done bool
+}
+
+// memoized returns the value of key in m, one of the Renderer's memos
+// (guarded by r.fetch.mu), loading it at the first call that succeeds.
+func memoized[T any](r *Renderer, m *map[string]*memo[T], key string, load func() (T, error)) (T, error) {
+	r.fetch.mu.Lock()
+	e := (*m)[key]
+	if e == nil {
+		if *m == nil {
+			*m = map[string]*memo[T]{}
+		}
+		e = &memo[T]{}
+		(*m)[key] = e
+	}
+	r.fetch.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.done {
+		v, err := load()
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		e.v, e.done = v, true
+	}
+	return e.v, nil
+}
+
 // get downloads a file at a URL (what it is names it in messages: "the
 // values file") through the injected client, without credentials: from
 // the network each time (a file at a URL may change), kept in the cache
 // for offline runs, which read the copy of the last run that had network.
 func (r *Renderer) get(ctx context.Context, what, rawURL string) ([]byte, error) {
+	return r.fetchKept(cacheKindValues, rawURL, what+" "+redactURL(rawURL), maxDownload,
+		func() ([]byte, error) { return r.getWith(ctx, r.HTTP, rawURL, "", "") }, nil)
+}
+
+// fetchKept is a download from the network each time it is asked for,
+// kept in the cache as (kind, key) for offline runs, which read the copy
+// of the last run that had network (at most max bytes; what names it in
+// the miss). check, when given, runs on the bytes of either: a download
+// that fails it is not cached, nor one of more than max bytes, which
+// could not be read back.
+func (r *Renderer) fetchKept(kind, key, what string, max int64, download func() ([]byte, error), check func([]byte) error) ([]byte, error) {
 	c := r.cache()
 	if c.Offline() {
-		if b, ok := c.Get(cacheKindValues, rawURL, maxDownload); ok {
-			return b, nil
+		b, ok := c.Get(kind, key, max)
+		if !ok {
+			return nil, c.Missing(what)
 		}
-		return nil, c.Missing(what + " " + redactURL(rawURL))
+		if check != nil {
+			if err := check(b); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
 	}
-	b, err := r.getWith(ctx, r.HTTP, rawURL, "", "")
+	b, err := download()
 	if err != nil {
 		return nil, err
 	}
-	c.Put(cacheKindValues, rawURL, b)
+	if check != nil {
+		if err := check(b); err != nil {
+			return nil, err
+		}
+	}
+	if int64(len(b)) <= max {
+		c.Put(kind, key, b)
+	}
 	return b, nil
 }
 

@@ -122,7 +122,7 @@ func (d *depResolver) resolve(ctx context.Context, c *chart.Chart, at chartPlace
 	attached := map[string]bool{}
 	nest, size := 0, 0
 	for i, dep := range c.Metadata.Dependencies {
-		if dep == nil || !isMissing(missing, dep) {
+		if dep == nil || !slices.Contains(missing, dep) {
 			continue
 		}
 		// Two aliases of one locked chart need it once: Helm copies it
@@ -302,13 +302,4 @@ outer:
 		missing = append(missing, d)
 	}
 	return missing
-}
-
-func isMissing(missing []*chart.Dependency, d *chart.Dependency) bool {
-	for _, m := range missing {
-		if m == d {
-			return true
-		}
-	}
-	return false
 }

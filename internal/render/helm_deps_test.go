@@ -1,8 +1,6 @@
 package render
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"helm.sh/helm/v4/pkg/chart/loader/archive"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
@@ -34,8 +33,7 @@ func chartLock(t testing.TB, chartYAML string, repoURLs map[string]string, locke
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(b)
-	out, err := yaml.Marshal(chart.Lock{Generated: time.Now().UTC(), Digest: "sha256:" + hex.EncodeToString(sum[:]), Dependencies: locked})
+	out, err := yaml.Marshal(chart.Lock{Generated: time.Now().UTC(), Digest: fetchcache.Digest(b), Dependencies: locked})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,15 +251,11 @@ func (s *chartRepoServer) addChart(t *testing.T, files map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := chartArchive(t, ch)
-	name := ch.Name() + "-" + ch.Metadata.Version + ".tgz"
-	s.files["/charts/archives/"+name] = data
 	idx, err := parseIndex(s.files["/charts/index.yaml"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(data)
-	idx.Entries[ch.Name()] = append(idx.Entries[ch.Name()], &chartVersion{Metadata: ch.Metadata, URLs: []string{"archives/" + name}, Digest: hex.EncodeToString(sum[:])})
+	idx.Entries[ch.Name()] = append(idx.Entries[ch.Name()], s.addArchive(t, ch))
 	b, err := yaml.Marshal(idx)
 	if err != nil {
 		t.Fatal(err)
@@ -362,8 +356,7 @@ func TestHelmRequirementsLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(v2)
-	helm2Lock := "digest: sha256:" + hex.EncodeToString(sum[:]) + "\ndependencies:\n  - {name: lib, version: 0.1.0, repository: file://../lib}\n"
+	helm2Lock := "digest: " + fetchcache.Digest(v2) + "\ndependencies:\n  - {name: lib, version: 0.1.0, repository: file://../lib}\n"
 	for name, lock := range map[string]string{
 		"helm 3": chartLock(t, req, nil, lockDep("lib", "file://../lib", "0.1.0")),
 		"helm 2": helm2Lock,

@@ -6,14 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"sigs.k8s.io/yaml"
 )
@@ -102,7 +99,7 @@ func (i *chartIndex) get(name, version string) (*chartVersion, error) {
 	}
 	c, err := semver.NewConstraint(constraint)
 	if err != nil {
-		return nil, fmt.Errorf("version %q is neither a version nor a semver constraint: %w", version, err)
+		return nil, badConstraint(version, err)
 	}
 	for _, v := range vs {
 		if sv, err := semver.NewVersion(v.Version); err == nil && c.Check(sv) {
@@ -112,20 +109,31 @@ func (i *chartIndex) get(name, version string) (*chartVersion, error) {
 	return nil, nil
 }
 
-// versions lists a chart's versions for messages (the newest ten).
+// versions lists a chart's versions for messages (see versionList).
 func (i *chartIndex) versions(name string) string {
-	var vs []string
-	for n, cv := range i.Entries[name] {
-		if n == 10 {
-			vs = append(vs, "...")
-			break
-		}
+	cvs := i.Entries[name]
+	vs := make([]string, 0, min(len(cvs), 11))
+	for _, cv := range cvs[:min(len(cvs), 11)] {
 		vs = append(vs, cv.Version)
 	}
+	return versionList(vs, "it lists no version")
+}
+
+// versionList lists versions (newest first) for messages: "it has " the
+// newest ten, then "..." if there are more; none when there are none.
+func versionList(vs []string, none string) string {
 	if len(vs) == 0 {
-		return "it lists no version"
+		return none
+	}
+	if len(vs) > 10 {
+		vs = append(vs[:10:10], "...")
 	}
 	return "it has " + strings.Join(vs, ", ")
+}
+
+// badConstraint is the error of a helmChart.version that does not parse.
+func badConstraint(version string, err error) error {
+	return fmt.Errorf("version %q is neither a version nor a semver constraint: %w", version, err)
 }
 
 // exactVersion reports whether a helmChart.version names one version
@@ -158,25 +166,6 @@ func resolveReferenceURL(baseURL, refURL string) (string, error) {
 	return u.String(), nil
 }
 
-// fetchState is what one Renderer downloaded: the parsed repository
-// indexes (each read once per run), and the download cache.
-type fetchState struct {
-	mu      sync.Mutex
-	indexes map[string]*indexEntry
-	// insecure are the clients of `insecure: true` repositories, by
-	// name: one each, so that their connections are reused.
-	insecure map[string]*http.Client
-
-	cacheOnce sync.Once
-	cache     *fetchcache.Cache
-}
-
-// indexEntry is one repository's index, downloaded once.
-type indexEntry struct {
-	mu  sync.Mutex
-	idx *chartIndex
-}
-
 // cacheKindIndex is the download cache's kind of repository indexes, by
 // repository URL.
 const cacheKindIndex = "helm-index"
@@ -184,45 +173,34 @@ const cacheKindIndex = "helm-index"
 // index returns a repository's index.yaml, parsed: downloaded once per
 // Renderer (and stored in the cache), or the cached copy offline.
 func (r *Renderer) index(ctx context.Context, cr *ChartRepo) (*chartIndex, error) {
-	r.fetch.mu.Lock()
-	e := r.fetch.indexes[cr.URL]
-	if e == nil {
-		if r.fetch.indexes == nil {
-			r.fetch.indexes = map[string]*indexEntry{}
-		}
-		e = &indexEntry{}
-		r.fetch.indexes[cr.URL] = e
-	}
-	r.fetch.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.idx != nil {
-		return e.idx, nil
-	}
-	c := r.cache()
-	var data []byte
-	if c.Offline() {
-		var ok bool
-		if data, ok = c.Get(cacheKindIndex, cr.URL, maxDownload); !ok {
-			return nil, c.Missing(fmt.Sprintf("the index of chart repository %s", cr.describe()))
-		}
-	} else {
-		user, pass, err := cr.credentials()
-		if err != nil {
-			return nil, err
-		}
-		u := strings.TrimSuffix(cr.URL, "/") + "/index.yaml"
-		if data, err = r.getWith(ctx, r.client(cr), u, user, pass); err != nil {
-			return nil, fmt.Errorf("chart repository %s: %w", cr.describe(), err)
-		}
-	}
-	idx, err := parseIndex(data)
+	return memoized(r, &r.fetch.indexes, cr.URL, func() (*chartIndex, error) { return r.loadIndex(ctx, cr) })
+}
+
+// loadIndex downloads a repository's index (or reads the cached copy
+// offline), parsed.
+func (r *Renderer) loadIndex(ctx context.Context, cr *ChartRepo) (*chartIndex, error) {
+	var idx *chartIndex
+	_, err := r.fetchKept(cacheKindIndex, cr.URL, fmt.Sprintf("the index of chart repository %s", cr.describe()), maxDownload,
+		func() ([]byte, error) {
+			user, pass, err := cr.credentials()
+			if err != nil {
+				return nil, err
+			}
+			u := strings.TrimSuffix(cr.URL, "/") + "/index.yaml"
+			data, err := r.getWith(ctx, r.client(cr), u, user, pass)
+			if err != nil {
+				return nil, fmt.Errorf("chart repository %s: %w", cr.describe(), err)
+			}
+			return data, nil
+		},
+		func(data []byte) (err error) {
+			if idx, err = parseIndex(data); err != nil {
+				return fmt.Errorf("chart repository %s: index.yaml: %w", cr.describe(), err)
+			}
+			return nil
+		})
 	if err != nil {
-		return nil, fmt.Errorf("chart repository %s: index.yaml: %w", cr.describe(), err)
+		return nil, err
 	}
-	if !c.Offline() {
-		c.Put(cacheKindIndex, cr.URL, data)
-	}
-	e.idx = idx
 	return idx, nil
 }

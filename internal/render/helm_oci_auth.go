@@ -1,7 +1,6 @@
 package render
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,16 +20,17 @@ import (
 )
 
 // ChartRegistry is an OCI registry holding Helm charts, with the
-// credentials pipe logs in with.
+// credentials pipe logs in with (see ChartRegistriesFromConfig, which
+// makes them).
 type ChartRegistry struct {
 	// Address is the registry host (and port), e.g. ghcr.io.
 	Address  string
 	Username string
-	// Password is the password when it is known; ChartRegistriesFromConfig
-	// leaves it empty and reads passwordEnv or passwordFile when a chart
-	// of the registry is first downloaded.
-	Password string
 
+	// registry is Address as the registry client names it (RegistryStr).
+	registry string
+	// password is read from passwordEnv or passwordFile when a chart of
+	// the registry is first downloaded.
 	password *secret
 	// field is the config entry, for messages ("chartRegistries[0]").
 	field string
@@ -45,11 +45,12 @@ func ChartRegistriesFromConfig(regs []config.ChartRegistry, getenv func(string) 
 	for i, c := range regs {
 		field := fmt.Sprintf("chartRegistries[%d]", i)
 		addr := registryHost(c.Address)
-		if _, err := name.NewRegistry(addr, name.StrictValidation); err != nil || addr == "" {
+		reg, err := name.NewRegistry(addr, name.StrictValidation)
+		if err != nil || addr == "" {
 			return nil, fmt.Errorf("%s.address %q in %s is not a registry host (e.g. ghcr.io, or registry.example.com:5000)", field, c.Address, config.RepoConfigFile)
 		}
 		out = append(out, ChartRegistry{
-			Address: addr, Username: c.Username, field: field,
+			Address: addr, Username: c.Username, field: field, registry: reg.RegistryStr(),
 			password: newSecret("chart registry "+addr, field, c.PasswordEnv, c.PasswordFile, getenv),
 		})
 	}
@@ -97,21 +98,17 @@ func (r *Renderer) registryAuth(reg name.Registry) (registryAuth, error) {
 func (r *Renderer) findRegistryAuth(reg name.Registry) (registryAuth, error) {
 	for i := range r.ChartRegistries {
 		cr := &r.ChartRegistries[i]
-		cfg, err := name.NewRegistry(cr.Address)
-		if err != nil || cfg.RegistryStr() != reg.RegistryStr() {
+		if cr.registry != reg.RegistryStr() {
 			continue
 		}
-		pass := cr.Password
-		if pass == "" {
-			if pass, err = cr.password.get(); err != nil {
-				return registryAuth{}, err
-			}
+		pass, err := cr.password.get()
+		if err != nil {
+			return registryAuth{}, err
 		}
-		field := cmp.Or(cr.field, "chartRegistries")
 		if cr.Username == "" && pass == "" {
-			return registryAuth{auth: authn.Anonymous, source: "no credentials (" + field + " in " + config.RepoConfigFile + " gives none)"}, nil
+			return registryAuth{auth: authn.Anonymous, source: "no credentials (" + cr.field + " in " + config.RepoConfigFile + " gives none)"}, nil
 		}
-		src := "the credentials of " + field + " in " + config.RepoConfigFile
+		src := "the credentials of " + cr.field + " in " + config.RepoConfigFile
 		if cr.Username != "" {
 			src += " (username " + cr.Username + ")"
 		}

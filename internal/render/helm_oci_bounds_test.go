@@ -1,6 +1,8 @@
 package render
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // A registry is named by the application, which a pull request controls:
@@ -62,5 +66,46 @@ func TestOCIRegistryBounds(t *testing.T) {
 	wantErr(t, err, "OCI chart oci://"+host+"/charts/slow:1.0.0", "deadline exceeded")
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("the client's timeout was not applied: %s", d)
+	}
+}
+
+// A tag list near maxTags long is larger than a manifest may be: listed
+// online, it is kept and read back offline.
+func TestOCILargeTagListOffline(t *testing.T) {
+	isolateDockerConfig(t)
+	tags := make([]string, 0, maxTags)
+	for i := range maxTags - 1 {
+		tags = append(tags, fmt.Sprintf("0.0.%d-rc.%s", i, strings.Repeat("x", 40)))
+	}
+	tags = append(tags[:maxTags/2], append([]string{"1.0.0"}, tags[maxTags/2:]...)...)
+	page, err := json.Marshal(map[string]any{"name": "charts/many", "tags": tags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) <= maxManifest {
+		t.Fatalf("the tag list is %d bytes, not more than maxManifest", len(page))
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v2/":
+			w.WriteHeader(http.StatusOK)
+		case r.URL.Path == "/v2/charts/many/tags/list":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(page)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/charts/many")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheDir := t.TempDir()
+	for _, r := range []*Renderer{{HTTP: &http.Client{}, CacheDir: cacheDir}, {CacheDir: cacheDir, Offline: true}} {
+		s := &ociSession{r: r, ctx: context.Background(), cache: r.cache(), repo: repo}
+		if got, err := s.resolveTag(""); err != nil || got != "1.0.0" {
+			t.Errorf("offline %v: tag %q, %v; want 1.0.0", r.Offline, got, err)
+		}
 	}
 }

@@ -20,36 +20,26 @@ const (
 	maxTags     = 100000
 )
 
+// maxTagList bounds a repository's tag list in the download cache (JSON),
+// as any download: maxTags tags of the 128 characters a tag may have are
+// about 13 MB, more than a manifest's maxManifest. A longer list than
+// maxTagList is not kept (fetchKept), so what is kept is read back
+// offline.
+const maxTagList = maxDownload
+
 // resolveTag picks the highest tag matching a version constraint ("" is
 // the newest stable), like Helm: tags are read as strict semver, "_" for
-// "+". Online the tags are listed (and cached); offline the cached list
-// of the last run that had network is used.
+// "+". Online the tags are listed (and cached) once per Renderer; offline
+// the cached list of the last run that had network is used.
 func (s *ociSession) resolveTag(constraint string) (string, error) {
 	what := "oci://" + s.repo.Name()
-	var tags []string
-	if s.cache.Offline() {
-		data, ok := s.cache.Get(cacheKindOCITags, s.repo.Name(), maxManifest)
-		if !ok {
-			return "", s.cache.Missing(fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint))
-		}
-		if err := json.Unmarshal(data, &tags); err != nil {
-			return "", s.cache.Missing("the tags of " + what)
-		}
-	} else {
-		opts, err := s.options()
-		if err != nil {
-			return "", err
-		}
-		if tags, err = listTags(s.ctx, s.repo, opts); err != nil {
-			return "", ociError(what, s.auth, err)
-		}
-		if b, err := json.Marshal(tags); err == nil {
-			s.cache.Put(cacheKindOCITags, s.repo.Name(), b)
-		}
+	tags, err := memoized(s.r, &s.r.fetch.tags, s.repo.Name(), func() ([]string, error) { return s.tags(what, constraint) })
+	if err != nil {
+		return "", err
 	}
 	c, err := semver.NewConstraint(cmp.Or(constraint, "*"))
 	if err != nil {
-		return "", fmt.Errorf("OCI chart %s: version %q is neither a version nor a semver constraint: %w", what, constraint, err)
+		return "", fmt.Errorf("OCI chart %s: %w", what, badConstraint(constraint, err))
 	}
 	var vs []*semver.Version
 	byVersion := map[*semver.Version]string{}
@@ -65,22 +55,44 @@ func (s *ociSession) resolveTag(constraint string) (string, error) {
 			return byVersion[v], nil
 		}
 	}
-	listed := make([]string, 0, 10)
-	for i, v := range vs {
-		if i == 10 {
-			listed = append(listed, "...")
-			break
-		}
+	listed := make([]string, 0, min(len(vs), 11))
+	for _, v := range vs[:min(len(vs), 11)] {
 		listed = append(listed, byVersion[v])
 	}
-	has := "it has no semver tag"
-	if len(listed) > 0 {
-		has = "it has " + strings.Join(listed, ", ")
-	}
+	has := versionList(listed, "it has no semver tag")
 	if constraint == "" {
 		return "", fmt.Errorf("OCI chart %s: no stable version among the tags (%s): set helmChart.version", what, has)
 	}
 	return "", fmt.Errorf("OCI chart %s: no tag matches version %s (%s)", what, constraint, has)
+}
+
+// tags returns the repository's tags: listed (and cached), or the cached
+// list offline (constraint is the version they are listed for, for the
+// message when they are not cached).
+func (s *ociSession) tags(what, constraint string) ([]string, error) {
+	var tags []string
+	_, err := s.r.fetchKept(cacheKindOCITags, s.repo.Name(), fmt.Sprintf("the tags of %s (to resolve version %q; an exact version needs no list)", what, constraint), maxTagList,
+		func() ([]byte, error) {
+			opts, err := s.options()
+			if err != nil {
+				return nil, err
+			}
+			listed, err := listTags(s.ctx, s.repo, opts)
+			if err != nil {
+				return nil, ociError(what, s.auth, err)
+			}
+			return json.Marshal(listed)
+		},
+		func(data []byte) error {
+			if err := json.Unmarshal(data, &tags); err != nil {
+				return s.cache.Missing("the tags of " + what)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return tags, nil
 }
 
 // listTags lists a repository's tags, page after page, within bounds.

@@ -78,6 +78,32 @@ func TestOCIChart(t *testing.T) {
 	}
 }
 
+// Apps of one Renderer with a version range of one OCI chart share one
+// listing of its tags, like the index of a chart repository.
+func TestOCIChartTagsListedOncePerRenderer(t *testing.T) {
+	isolateDockerConfig(t)
+	reg, _ := webRegistry(t, "", "")
+	root := writeFiles(t, t.TempDir(), map[string]string{"a/.keep": "", "b/.keep": ""})
+	repo := "oci://" + reg.Host + "/charts"
+	r := &Renderer{HTTP: &http.Client{}}
+	reg.Requests()
+	for _, c := range []struct{ dir, version, want string }{{"a", "~0.1", "0.1.0"}, {"b", ">=0.1.0 <1.0.0", "0.2.0"}} {
+		m := mustRender(t, r, app(root, c.dir, chartInput(repo, "web", c.version)))
+		if got := m.Objects[1].Source.Chart; got != repo+"/web@"+c.want {
+			t.Errorf("%s %q: chart %s, want version %s", c.dir, c.version, got, c.want)
+		}
+	}
+	var lists int
+	for _, req := range reg.Requests() {
+		if strings.HasSuffix(req, "/tags/list") {
+			lists++
+		}
+	}
+	if lists != 1 {
+		t.Errorf("the tags were listed %d times, want once", lists)
+	}
+}
+
 func TestOCIChartErrors(t *testing.T) {
 	isolateDockerConfig(t)
 	reg, digests := webRegistry(t, "", "")

@@ -223,58 +223,62 @@ func (r *Renderer) repoChart(ctx context.Context, repository, name, version stri
 		return nil, fmt.Errorf("chart %s/%s: no version %s in the repository index (%s)", cr.Name, name, version, idx.versions(name))
 	}
 	desc := cr.Name + "/" + name + "@" + cv.Version
-	data, err := r.repoArchive(ctx, c, cr, cv, key(cv.Version), desc)
+	data, digest, err := r.repoArchive(ctx, c, cr, cv, key(cv.Version), desc)
 	if err != nil {
 		return nil, err
 	}
 	if version != cv.Version && exactVersion(version) {
-		c.Put(cacheKindChart, key(version), data)
+		c.SetRef(cacheKindChart, key(version), digest)
 	}
 	return loadArchive(data, cr.Name+"/"+name)
 }
 
 // repoArchive returns the archive of an index entry: the cached copy when
 // the cache holds the index's digest (or, offline, the version), else
-// downloaded and checked against the index's digest.
-func (r *Renderer) repoArchive(ctx context.Context, c *fetchcache.Cache, cr *ChartRepo, cv *chartVersion, key, desc string) ([]byte, error) {
-	if _, ok := fetchcache.ParseDigest(cv.Digest); ok {
-		if data, ok := c.Blob(cv.Digest, maxDownload); ok {
-			c.SetRef(cacheKindChart, key, fetchcache.Digest(data))
-			return data, nil
+// downloaded and checked against the index's digest; and the archive's
+// digest ("sha256:<hex>").
+func (r *Renderer) repoArchive(ctx context.Context, c *fetchcache.Cache, cr *ChartRepo, cv *chartVersion, key, desc string) ([]byte, string, error) {
+	want, hasDigest := fetchcache.ParseDigest(cv.Digest)
+	if hasDigest {
+		if data, ok := c.Blob(want, maxDownload); ok {
+			c.SetRef(cacheKindChart, key, "sha256:"+want)
+			return data, "sha256:" + want, nil
 		}
 	} else if cv.Digest != "" {
-		return nil, fmt.Errorf("chart %s: the repository index's digest %q is not a SHA-256 in hex", desc, cv.Digest)
+		return nil, "", fmt.Errorf("chart %s: the repository index's digest %q is not a SHA-256 in hex", desc, cv.Digest)
 	}
 	if c.Offline() {
-		if data, ok := c.Get(cacheKindChart, key, maxDownload); ok {
-			return data, nil
+		if d, ok := c.Ref(cacheKindChart, key); ok {
+			if data, ok := c.Blob(d, maxDownload); ok {
+				return data, d, nil
+			}
 		}
-		return nil, c.Missing("chart " + desc + " of repository " + cr.describe())
+		return nil, "", c.Missing("chart " + desc + " of repository " + cr.describe())
 	}
 	if len(cv.URLs) == 0 {
-		return nil, fmt.Errorf("chart %s: the repository index gives no URL", desc)
+		return nil, "", fmt.Errorf("chart %s: the repository index gives no URL", desc)
 	}
 	u, err := resolveReferenceURL(cr.URL, cv.URLs[0])
 	if err != nil {
-		return nil, fmt.Errorf("chart %s: %w", desc, err)
+		return nil, "", fmt.Errorf("chart %s: %w", desc, err)
 	}
 	user, pass := "", ""
 	if sameHost(u, cr.URL) {
 		if user, pass, err = cr.credentials(); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	data, err := r.getWith(ctx, r.client(cr), u, user, pass)
 	if err != nil {
-		return nil, fmt.Errorf("chart %s: %w", desc, err)
+		return nil, "", fmt.Errorf("chart %s: %w", desc, err)
 	}
 	got := fetchcache.Digest(data)
-	if want, ok := fetchcache.ParseDigest(cv.Digest); ok && got != "sha256:"+want {
-		return nil, fmt.Errorf("chart %s: the archive downloaded from %s has digest %s, not the index's sha256:%s: the repository is inconsistent or the download was altered; nothing was rendered from it",
+	if hasDigest && got != "sha256:"+want {
+		return nil, "", fmt.Errorf("chart %s: the archive downloaded from %s has digest %s, not the index's sha256:%s: the repository is inconsistent or the download was altered; nothing was rendered from it",
 			desc, redactURL(u), got, want)
 	}
 	c.Put(cacheKindChart, key, data)
-	return data, nil
+	return data, got, nil
 }
 
 // loadArchive loads a chart archive (.tgz) within Helm's limits; the

@@ -1,14 +1,11 @@
 package render
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -16,9 +13,9 @@ import (
 	"time"
 
 	"github.com/gitops-pipe/pipe/internal/config"
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"sigs.k8s.io/yaml"
 )
 
@@ -64,27 +61,10 @@ func newChartRepo(t *testing.T, tls bool, mutate func(idx *chartIndex)) *chartRe
 	}
 	t.Cleanup(s.Close)
 
-	ch, err := loader.LoadDir(filepath.Join(testdataRoot(t), "charts", "web"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
 	idx := &chartIndex{APIVersion: "v1", Entries: map[string][]*chartVersion{}}
 	for _, v := range []string{"0.1.0", "0.2.0", "0.3.0-rc.1"} {
-		ch.Metadata.Version = v
-		p, err := chartutil.Save(ch, out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(data)
-		name := filepath.Base(p)
-		s.files["/charts/archives/"+name] = data
-		md := *ch.Metadata
-		idx.Entries[md.Name] = append(idx.Entries[md.Name], &chartVersion{Metadata: &md, URLs: []string{"archives/" + name}, Digest: hex.EncodeToString(sum[:])})
+		cv := s.addArchive(t, webChart(t, v))
+		idx.Entries[cv.Name] = append(idx.Entries[cv.Name], cv)
 	}
 	if mutate != nil {
 		mutate(idx)
@@ -95,6 +75,18 @@ func newChartRepo(t *testing.T, tls bool, mutate func(idx *chartIndex)) *chartRe
 	}
 	s.files["/charts/index.yaml"] = b
 	return s
+}
+
+// addArchive packages a chart like `helm package`, serves the archive
+// under /charts/archives/, and returns its index entry (the caller adds
+// it to the index).
+func (s *chartRepoServer) addArchive(t testing.TB, ch *chart.Chart) *chartVersion {
+	t.Helper()
+	data := chartArchive(t, ch)
+	name := ch.Name() + "-" + ch.Metadata.Version + ".tgz"
+	s.files["/charts/archives/"+name] = data
+	md := *ch.Metadata
+	return &chartVersion{Metadata: &md, URLs: []string{"archives/" + name}, Digest: strings.TrimPrefix(fetchcache.Digest(data), "sha256:")}
 }
 
 func (s *chartRepoServer) repo(insecure bool) ChartRepo {

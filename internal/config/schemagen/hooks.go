@@ -36,11 +36,11 @@ func (g *generator) mapType(t reflect.Type) *jsonschema.Schema {
 	case reflect.TypeFor[config.PipelineStage]():
 		return g.stageSchema()
 	case reflect.TypeFor[config.PlatformProvider]():
-		return g.typedEntrySchema("A platform provider; its `config` depends on its `type`.", true, config.PlatformProviderConfigs())
+		return g.typedEntrySchema("A platform provider; its `config` depends on its `type`.", namedLabelled, config.PlatformProviderConfigs())
 	case reflect.TypeFor[config.AnalysisProvider]():
-		return g.typedEntrySchema("An analysis provider; its `config` depends on its `type`.", false, config.AnalysisProviderConfigs())
+		return g.typedEntrySchema("An analysis provider; its `config` depends on its `type`.", named, config.AnalysisProviderConfigs())
 	case reflect.TypeFor[config.SecretManagement]():
-		return g.secretManagementSchema()
+		return g.typedEntrySchema("How secrets are encrypted; `config` depends on `type`.", typeOnly, config.SecretManagementConfigs())
 	}
 	if extend, ok := extensions[t]; ok && g.extending != t {
 		// Reflect the struct as usual (the Mapper returns nil for it while
@@ -97,32 +97,33 @@ func (g *generator) stageSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{OneOf: alts, Description: "A pipeline stage; its `with` options depend on its name."}
 }
 
-// typedEntrySchema describes a {name, type, config} entry: one alternative
-// per type, each with that type's config schema.
-func (g *generator) typedEntrySchema(desc string, labels bool, types []config.TypedConfig) *jsonschema.Schema {
+// entryFields is what a typed entry has besides type and config.
+type entryFields int
+
+const (
+	typeOnly      entryFields = iota // {type, config}: secretManagement
+	named                            // {name, type, config}
+	namedLabelled                    // {name, type, labels, config}
+)
+
+// typedEntrySchema describes a typed entry ({name, type, config}, see
+// entryFields): one alternative per type, each with that type's config
+// schema.
+func (g *generator) typedEntrySchema(desc string, fields entryFields, types []config.TypedConfig) *jsonschema.Schema {
 	var alts []*jsonschema.Schema
 	for _, t := range types {
 		props := jsonschema.NewProperties()
-		props.Set("name", &jsonschema.Schema{Type: "string", MinLength: new(uint64(1))})
+		required := []string{"type"}
+		if fields != typeOnly {
+			props.Set("name", &jsonschema.Schema{Type: "string", MinLength: new(uint64(1))})
+			required = []string{"name", "type"}
+		}
 		props.Set("type", &jsonschema.Schema{Const: t.Type})
-		if labels {
+		if fields == namedLabelled {
 			props.Set("labels", &jsonschema.Schema{Type: "object", AdditionalProperties: &jsonschema.Schema{Type: "string"}})
 		}
 		props.Set("config", g.reflect(t.Config))
-		alts = append(alts, &jsonschema.Schema{Type: "object", Properties: props, Required: []string{"name", "type"}, AdditionalProperties: jsonschema.FalseSchema})
+		alts = append(alts, &jsonschema.Schema{Type: "object", Properties: props, Required: required, AdditionalProperties: jsonschema.FalseSchema})
 	}
 	return &jsonschema.Schema{OneOf: alts, Description: desc}
-}
-
-// secretManagementSchema describes secretManagement: one alternative per
-// type, each with that type's config schema.
-func (g *generator) secretManagementSchema() *jsonschema.Schema {
-	var alts []*jsonschema.Schema
-	for _, t := range config.SecretManagementConfigs() {
-		props := jsonschema.NewProperties()
-		props.Set("type", &jsonschema.Schema{Const: t.Type})
-		props.Set("config", g.reflect(t.Config))
-		alts = append(alts, &jsonschema.Schema{Type: "object", Properties: props, Required: []string{"type"}, AdditionalProperties: jsonschema.FalseSchema})
-	}
-	return &jsonschema.Schema{OneOf: alts, Description: "How secrets are encrypted; `config` depends on `type`."}
 }

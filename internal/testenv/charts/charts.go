@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gitops-pipe/pipe/internal/fetchcache"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -216,8 +217,7 @@ func (reg *Registry) PushBlobs(repo, tag string, cfg []byte, cfgType types.Media
 	if err := remote.Put(r.Tag(tag), rawManifest{b, types.OCIManifestSchema1}, opts...); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	return fetchcache.Digest(b), nil
 }
 
 type rawManifest struct {
