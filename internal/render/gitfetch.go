@@ -197,7 +197,8 @@ func resolveRef(repo *git.Repository, ref string) (plumbing.Hash, error) {
 			return *h, nil
 		}
 	}
-	// A shallow single-ref clone may hold the ref only as FETCH_HEAD-less HEAD.
+	// A branch or tag whose name go-git's revision syntax rejects (one
+	// holding "@", which Git allows) resolves when HEAD is at it.
 	if h, err := repo.Head(); err == nil {
 		for _, n := range []plumbing.ReferenceName{plumbing.NewBranchReferenceName(ref), plumbing.NewTagReferenceName(ref)} {
 			if r, err := repo.Reference(n, true); err == nil && r.Hash() == h.Hash() {
