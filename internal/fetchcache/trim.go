@@ -30,9 +30,9 @@ const (
 	UseInterval = time.Hour
 	// trimFile holds the time of the last trim, below the directory.
 	trimFile = "trim.txt"
-	// staleTemp is the age past which a temporary file is what an
-	// interrupted write left.
-	staleTemp = 24 * time.Hour
+	// StaleTemp is the age past which a temporary file (or directory) is
+	// what an interrupted write left.
+	StaleTemp = 24 * time.Hour
 )
 
 // Used records that the file or directory p was just used: its
@@ -111,7 +111,7 @@ func Trim(dir string, now time.Time) Trimmed {
 			}
 			limit := cutoff
 			if strings.HasPrefix(d.Name(), ".tmp-") {
-				limit = now.Add(-staleTemp)
+				limit = now.Add(-StaleTemp)
 			}
 			if st.ModTime().Before(limit) && os.Remove(p) == nil {
 				t.Files++

@@ -65,12 +65,11 @@ type GoGitFetcher struct {
 	timeout time.Duration
 
 	// lists are the refs each remote advertised, listed once per fetcher
-	// (a run), and resolved the commit each remote and ref resolved to:
-	// the applications of a monorepo that name one remote cost one
-	// ls-remote, and all render a branch at the same commit.
-	memoMu   sync.Mutex
-	lists    map[string][]*plumbing.Reference
-	resolved map[string]plumbing.Hash
+	// (a run), a ref fetched by name then set to the commit fetched: the
+	// applications of a monorepo that name one remote cost one ls-remote,
+	// and, with a CacheDir, all render a branch at the same commit.
+	memoMu sync.Mutex
+	lists  map[string][]*plumbing.Reference
 }
 
 // Fetch implements GitFetcher.
@@ -113,7 +112,7 @@ func (f *GoGitFetcher) fetch(ctx context.Context, tmp, remote, ref, sub string) 
 		switch {
 		case err == nil:
 			defer unlock()
-			repo, hash, err := f.syncOnce(ctx, dir, remote, ref)
+			repo, hash, err := f.sync(ctx, dir, remote, ref)
 			if err != nil {
 				return "", err
 			}
@@ -198,7 +197,8 @@ func resolveRef(repo *git.Repository, ref string) (plumbing.Hash, error) {
 			return *h, nil
 		}
 	}
-	// A shallow single-ref clone may hold the ref only as FETCH_HEAD-less HEAD.
+	// A branch or tag whose name go-git's revision syntax rejects (one
+	// holding "@", which Git allows) resolves when HEAD is at it.
 	if h, err := repo.Head(); err == nil {
 		for _, n := range []plumbing.ReferenceName{plumbing.NewBranchReferenceName(ref), plumbing.NewTagReferenceName(ref)} {
 			if r, err := repo.Reference(n, true); err == nil && r.Hash() == h.Hash() {

@@ -128,15 +128,7 @@ func TestGitCacheFollowsBranches(t *testing.T) {
 	if got := fetchReplicas(t, f, srv.RepoURL("charts.git"), "main"); got != "7" {
 		t.Fatalf("main: replicaCount %s", got)
 	}
-	work := filepath.Join(t.TempDir(), "work")
-	gitserver.Git(t, remotes, "clone", "--quiet", bare, work)
-	values := filepath.Join(work, "charts", "web", "values.yaml")
-	b, _ := os.ReadFile(values)
-	if err := os.WriteFile(values, []byte(strings.Replace(string(b), "replicaCount: 7", "replicaCount: 8", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitserver.Git(t, work, "commit", "--quiet", "-am", "eight")
-	gitserver.Git(t, work, "push", "--quiet", "origin", "main")
+	pushReplicas(t, bare, "7", "8")
 	// One run (one fetcher) lists a remote's refs once: its applications
 	// agree on where main points.
 	if got := fetchReplicas(t, f, srv.RepoURL("charts.git"), "main"); got != "7" {
@@ -147,6 +139,47 @@ func TestGitCacheFollowsBranches(t *testing.T) {
 		t.Errorf("main after a push: replicaCount %s, want 8", got)
 	}
 	wantErr(t, fetchErr(t, f, srv.RepoURL("charts.git"), "nope"), `ref "nope": no such tag or branch in `+srv.RepoURL("charts.git"))
+}
+
+// pushReplicas pushes to bare's main a commit changing the chart's
+// replicaCount from one value to another.
+func pushReplicas(t *testing.T, bare, from, to string) {
+	t.Helper()
+	work := filepath.Join(t.TempDir(), "work")
+	gitserver.Git(t, filepath.Dir(bare), "clone", "--quiet", bare, work)
+	values := filepath.Join(work, "charts", "web", "values.yaml")
+	b, _ := os.ReadFile(values)
+	if err := os.WriteFile(values, []byte(strings.Replace(string(b), "replicaCount: "+from, "replicaCount: "+to, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.Git(t, work, "commit", "--quiet", "-am", to)
+	gitserver.Git(t, work, "push", "--quiet", "origin", "main")
+}
+
+// A branch fetched by name, because the commit first listed for it is not
+// in the cache, may have moved since the listing: the run's later fetches
+// of it get the commit fetched, not a newer one.
+func TestGitCacheOneCommitPerBranchAndRun(t *testing.T) {
+	remotes := t.TempDir()
+	bare, _ := chartsRemote(t, remotes)
+	srv := gitserver.StartHTTP(t, remotes, gitserver.HTTPOptions{})
+	remote := srv.RepoURL("charts.git")
+	f := &GoGitFetcher{TempDir: t.TempDir(), CacheDir: t.TempDir()}
+	if got := fetchReplicas(t, f, remote, "v1"); got != "2" { // lists the refs: main at 7
+		t.Fatalf("v1: replicaCount %s", got)
+	}
+	pushReplicas(t, bare, "7", "8")
+	if got := fetchReplicas(t, f, remote, "main"); got != "8" {
+		t.Fatalf("main, listed at 7 (not cached) and pushed to 8: replicaCount %s, want the 8 fetched", got)
+	}
+	pushReplicas(t, bare, "8", "10")
+	if got := fetchReplicas(t, f, remote, "main"); got != "8" {
+		t.Errorf("main again in the same run: replicaCount %s, want the 8 fetched before", got)
+	}
+	f = &GoGitFetcher{TempDir: f.TempDir, CacheDir: f.CacheDir}
+	if got := fetchReplicas(t, f, remote, "main"); got != "10" {
+		t.Errorf("main in the next run: replicaCount %s, want 10", got)
+	}
 }
 
 func TestGitCacheCommitRefs(t *testing.T) {

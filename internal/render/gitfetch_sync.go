@@ -77,6 +77,7 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 		}
 		if adv := advertised(refs, ref); adv != nil {
 			name := adv.Name()
+			fetched := false
 			if repo.Storer.HasEncodedObject(adv.Hash()) == nil {
 				// Already here: record where the ref points now.
 				if err := repo.Storer.SetReference(plumbing.NewHashReference(name, adv.Hash())); err != nil {
@@ -84,8 +85,16 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 				}
 			} else if err := s.fetch(ctx, rem, 1, "+"+name.String()+":"+name.String()); err != nil {
 				return fail(err)
+			} else {
+				fetched = true
 			}
 			if h, err := repo.ResolveRevision(plumbing.Revision(name)); err == nil && hasCommit(repo, *h) {
+				if fetched && *h != adv.Hash() {
+					// Fetched by name, the ref may have moved since it was
+					// listed: the run's later calls take it where it was
+					// fetched (already here), not where it is then.
+					f.relist(remote, plumbing.NewHashReference(name, *h))
+				}
 				return repo, *h, nil
 			}
 			return nil, plumbing.ZeroHash, fmt.Errorf("ref %q: %s sent no commit for %s", ref, redactURL(remote), name)
@@ -148,33 +157,9 @@ func (f *GoGitFetcher) sync(ctx context.Context, dir, remote, ref string) (*git.
 	return repo, h, nil
 }
 
-// syncOnce is sync, remembering the commit remote and ref resolve to for
-// the fetcher's later calls (a run's other applications).
-func (f *GoGitFetcher) syncOnce(ctx context.Context, dir, remote, ref string) (*git.Repository, plumbing.Hash, error) {
-	key := remote + "\x00" + ref
-	f.memoMu.Lock()
-	h, ok := f.resolved[key]
-	f.memoMu.Unlock()
-	if ok {
-		if repo, err := git.PlainOpen(dir); err == nil && hasCommit(repo, h) {
-			return repo, h, nil
-		}
-	}
-	repo, h, err := f.sync(ctx, dir, remote, ref)
-	if err != nil {
-		return nil, plumbing.ZeroHash, err
-	}
-	f.memoMu.Lock()
-	if f.resolved == nil {
-		f.resolved = map[string]plumbing.Hash{}
-	}
-	f.resolved[key] = h
-	f.memoMu.Unlock()
-	return repo, h, nil
-}
-
 // listRefs returns the refs remote advertises: listed on the first call
-// of the fetcher, remembered for the others.
+// of the fetcher, remembered for the others (with the commits of refs
+// fetched by name since, see relist).
 func (f *GoGitFetcher) listRefs(ctx context.Context, s *gitSession, rem *git.Remote, remote string) ([]*plumbing.Reference, error) {
 	f.memoMu.Lock()
 	refs, ok := f.lists[remote]
@@ -193,6 +178,22 @@ func (f *GoGitFetcher) listRefs(ctx context.Context, s *gitSession, rem *git.Rem
 	f.lists[remote] = refs
 	f.memoMu.Unlock()
 	return refs, nil
+}
+
+// relist replaces, in the refs remembered for remote, the one named like
+// ref by ref.
+func (f *GoGitFetcher) relist(remote string, ref *plumbing.Reference) {
+	f.memoMu.Lock()
+	defer f.memoMu.Unlock()
+	old := f.lists[remote]
+	refs := make([]*plumbing.Reference, len(old))
+	for i, r := range old {
+		if r.Name() == ref.Name() {
+			r = ref
+		}
+		refs[i] = r
+	}
+	f.lists[remote] = refs
 }
 
 func (f *GoGitFetcher) auth(remote string) (transport.AuthMethod, error) {

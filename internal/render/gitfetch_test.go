@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/gitops-pipe/pipe/internal/config"
-	"github.com/gitops-pipe/pipe/internal/manifest"
 	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
 )
 
@@ -72,16 +71,6 @@ func gitInput(remote, ref string) config.KubernetesDeploymentInput {
 	return config.KubernetesDeploymentInput{HelmChart: &config.InputHelmChart{GitRemote: remote, Ref: ref, Path: "charts/web"}}
 }
 
-func replicasOf(t *testing.T, m *Manifests) int64 {
-	t.Helper()
-	o := m.Get(manifest.Key{Group: "apps", Kind: "Deployment", Namespace: "default", Name: "demo-web"})
-	if o == nil {
-		t.Fatalf("no deployment in %v", keyStrings(m))
-	}
-	n, _, _ := unstructuredInt(o.Object.Object, "spec", "replicas")
-	return n
-}
-
 func unstructuredInt(obj map[string]any, fields ...string) (int64, bool, error) {
 	var cur any = obj
 	for _, f := range fields {
@@ -102,7 +91,7 @@ func TestHelmGitChartLocalBareRepository(t *testing.T) {
 	root := writeFiles(t, t.TempDir(), map[string]string{"app/values.yaml": "service:\n  port: 81\n"})
 	for ref, want := range map[string]int64{"main": 7, "v1": 2, "next": 9, first: 2, first[:10]: 2} {
 		m := mustRender(t, r, app(root, "app", gitInput("file://"+bare, ref)))
-		if got := replicasOf(t, m); got != want {
+		if got := replicasIn(t, m, "default", "demo-web"); got != want {
 			t.Errorf("ref %s: replicas %d, want %d", ref, got, want)
 		}
 		if s := m.Objects[1].Source; s.Chart != "file://"+bare+"//charts/web?ref="+ref || s.File != "web/templates/service.yaml" {
@@ -140,7 +129,7 @@ func TestHelmGitChartOverGitProtocol(t *testing.T) {
 	root := writeFiles(t, t.TempDir(), map[string]string{"app/.keep": ""})
 	for ref, want := range map[string]int64{"main": 7, "v1": 2, "next": 9, first: 2} {
 		m := mustRender(t, r, app(root, "app", gitInput(d.RepoURL("charts.git"), ref)))
-		if got := replicasOf(t, m); got != want {
+		if got := replicasIn(t, m, "default", "demo-web"); got != want {
 			t.Errorf("ref %s: replicas %d, want %d", ref, got, want)
 		}
 	}

@@ -38,8 +38,9 @@ func TrimCache(dir string, now time.Time) fetchcache.Trimmed {
 		}
 		switch {
 		case st.Mode().IsRegular() && strings.HasSuffix(name, ".git.lock"):
-			// The lock of a repository trimmed before locks were removed
-			// with them.
+			// The lock of a repository that is not there: trimmed before
+			// locks were removed with them, or never made (an offline
+			// miss locks it and creates nothing).
 			repo := strings.TrimSuffix(p, ".lock")
 			if _, err := os.Lstat(repo); os.IsNotExist(err) && st.ModTime().Before(cutoff) {
 				if unlock, err := flock.Lock(done, p, "a fetch"); err == nil {
@@ -73,7 +74,7 @@ func TrimCache(dir string, now time.Time) fetchcache.Trimmed {
 		case strings.Contains(name, ".git.new-") || strings.Contains(name, ".git.old-"):
 			// What an interrupted fetch left (the next fetch of that
 			// remote removes it too).
-			if st.ModTime().Before(now.Add(-24 * time.Hour)) {
+			if st.ModTime().Before(now.Add(-fetchcache.StaleTemp)) {
 				r, _ := removeTree(p)
 				t.Add(r)
 			}

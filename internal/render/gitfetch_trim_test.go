@@ -74,8 +74,8 @@ func TestTrimCacheGitRepositories(t *testing.T) {
 	if TrimCache(dir, now); !isDir(p) {
 		t.Error("a repository fetched just now was trimmed")
 	}
-	// A lock left without its repository (by an older trim) goes once
-	// it is old.
+	// A lock left without its repository (by an older trim, or an
+	// offline miss) goes once it is old.
 	orphan := filepath.Join(gitDir, "ffff.git.lock")
 	if err := os.WriteFile(orphan, nil, 0o644); err != nil {
 		t.Fatal(err)

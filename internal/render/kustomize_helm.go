@@ -9,9 +9,10 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/types"
+
+	"github.com/gitops-pipe/pipe/internal/tmplfuncs"
 )
 
 // helmComponentDir is the (virtual) directory, beside a kustomization,
@@ -193,11 +194,7 @@ func (b *kbuild) helmRelease(c types.HelmChart, ownNS, inheritedNS string) (helm
 // template with Sprig's functions, without those that read the environment
 // or the network.
 func helmNameTemplate(s string) (string, error) {
-	funcs := sprig.TxtFuncMap()
-	for _, n := range []string{"env", "expandenv", "getHostByName"} {
-		delete(funcs, n)
-	}
-	t, err := template.New("nameTemplate").Funcs(funcs).Parse(s)
+	t, err := template.New("nameTemplate").Funcs(tmplfuncs.Sprig()).Parse(s)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/manifest"
 	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
@@ -170,7 +172,7 @@ func TestKustomizeHelmChartsValues(t *testing.T) {
 	if sm == nil {
 		t.Fatalf("no ServiceMonitor in %v", keyStrings(m))
 	}
-	if v, _, _ := unstructuredString(sm.Object.Object, "spec", "kubeVersion"); v != "v1.30.1" {
+	if v, _, _ := unstructured.NestedString(sm.Object.Object, "spec", "kubeVersion"); v != "v1.30.1" {
 		t.Errorf("kubeVersion %q", v)
 	}
 	// A values file over HTTP.

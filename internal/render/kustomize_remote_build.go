@@ -155,7 +155,7 @@ func (b *kbuild) ref(t *ktree, dir, name string, doc *kdoc, r kref, ns string, d
 			return at(err)
 		}
 		if rr != nil {
-			return b.remoteEntry(t, dir, doc, r, rr, ns, depth, at)
+			return b.remoteEntry(dir, doc, r, rr, ns, depth, at)
 		}
 	} else if isRemoteRef(r.value) {
 		return errorf(name, line, "%s: %q is remote: pipe fetches remote resources, bases and components, not %s: vendor the file into the repository and refer to it by a relative path", r.field, redactURL(r.value), r.field)
@@ -197,7 +197,7 @@ func (b *kbuild) ref(t *ktree, dir, name string, doc *kdoc, r kref, ns string, d
 
 // remoteEntry fetches a remote entry, visits what it names and rewrites
 // the entry to name the fetched copy.
-func (b *kbuild) remoteEntry(t *ktree, dir string, doc *kdoc, r kref, rr *remoteRef, ns string, depth int, at func(error) error) error {
+func (b *kbuild) remoteEntry(dir string, doc *kdoc, r kref, rr *remoteRef, ns string, depth int, at func(error) error) error {
 	if rr.file != "" {
 		if r.field == "components" {
 			return at(errors.New("a component is a directory: give a Git URL of the directory, not the URL of a file"))

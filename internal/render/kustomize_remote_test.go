@@ -1,13 +1,18 @@
 package render
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/testenv/gitserver"
@@ -169,6 +174,7 @@ func TestKustomizeNestedRemoteBases(t *testing.T) {
 		"overlays/prod/kustomization.yaml": "resources:\n- ../../common\n- " + srv.RepoURL("manifests.git") + "//kustomization/helloworld?ref=" + base + "\nnamespace: prod\n",
 		"common/kustomization.yaml":        "resources: [cm.yaml]\n",
 		"common/cm.yaml":                   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: common}\n",
+		"overlays/dev/kustomization.yaml":  "resources:\n- " + srv.RepoURL("manifests.git") + "//kustomization/helloworld?ref=" + base + "\nnamespace: dev\n",
 	}, "v1")
 	r := gitRenderer(t, "", false)
 	m := mustRender(t, r, kustomizeApp(t, "resources:\n- "+srv.RepoURL("apps.git")+"//overlays/prod?ref=v1\nnamePrefix: app-\n", nil))
@@ -177,6 +183,33 @@ func TestKustomizeNestedRemoteBases(t *testing.T) {
 	if left, _ := os.ReadDir(fetcher.TempDir); len(left) != 0 {
 		t.Errorf("fetched trees left behind: %v", left)
 	}
+
+	// Two overlays of apps.git@v1, each on manifests.git's base.
+	counted := &countingFetcher{GitFetcher: fetcher}
+	r.Git = counted
+	m = mustRender(t, r, kustomizeApp(t, "resources:\n- "+srv.RepoURL("apps.git")+"//overlays/prod?ref=v1\n- "+srv.RepoURL("apps.git")+"//overlays/dev?ref=v1\n", nil))
+	wantKeys(t, m, ":ConfigMap:prod:common", ":Service:dev:helloworld", ":Service:prod:helloworld", "apps:Deployment:dev:helloworld", "apps:Deployment:prod:helloworld")
+	want := map[string]int{srv.RepoURL("apps.git") + "@v1": 1, srv.RepoURL("manifests.git") + "@" + base: 1}
+	if !maps.Equal(counted.fetches, want) {
+		t.Errorf("fetches %v, want %v", counted.fetches, want)
+	}
+}
+
+// countingFetcher counts the fetches of each remote@ref.
+type countingFetcher struct {
+	GitFetcher
+	mu      sync.Mutex
+	fetches map[string]int
+}
+
+func (c *countingFetcher) Fetch(ctx context.Context, remote, ref, sub string) (string, func(), error) {
+	c.mu.Lock()
+	if c.fetches == nil {
+		c.fetches = map[string]int{}
+	}
+	c.fetches[remote+"@"+ref]++
+	c.mu.Unlock()
+	return c.GitFetcher.Fetch(ctx, remote, ref, sub)
 }
 
 func TestKustomizeRemoteBaseCycle(t *testing.T) {
@@ -272,7 +305,7 @@ func TestKustomizeRemoteFile(t *testing.T) {
 		"app/local.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: local}\n",
 	}))
 	wantKeys(t, m, ":ConfigMap:default:p-local", ":ConfigMap:default:p-remote")
-	if v, _, _ := unstructuredString(m.Objects[1].Object.Object, "data", "a"); v != "b" {
+	if v, _, _ := unstructured.NestedString(m.Objects[1].Object.Object, "data", "a"); v != "b" {
 		t.Errorf("remote ConfigMap = %v", m.Objects[1].Object.Object)
 	}
 	wantErr(t, renderErr(t, r, kustomizeApp(t, "resources:\n- "+srv.URL+"/none.yaml\n", nil)),
@@ -295,17 +328,4 @@ func TestKustomizeRemoteFile(t *testing.T) {
 	empty := &Renderer{HTTP: srv.Client(), CacheDir: t.TempDir(), Offline: true}
 	wantErr(t, renderErr(t, empty, kustomizeApp(t, "resources:\n- "+srv.URL+"/cm.yaml\n", nil)),
 		"app/kustomization.yaml:2: resources", "offline: the kustomize resource "+srv.URL+"/cm.yaml is not in the download cache")
-}
-
-func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {
-	var cur any = obj
-	for _, f := range fields {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false, nil
-		}
-		cur = m[f]
-	}
-	s, ok := cur.(string)
-	return s, ok, nil
 }

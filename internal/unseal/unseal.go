@@ -31,12 +31,11 @@ import (
 	"text/template"
 	"unicode/utf8"
 
-	"github.com/Masterminds/sprig/v3"
-
 	"github.com/gitops-pipe/pipe/internal/config"
 	"github.com/gitops-pipe/pipe/internal/fsafe"
 	"github.com/gitops-pipe/pipe/internal/lazyre"
 	"github.com/gitops-pipe/pipe/internal/sealed"
+	"github.com/gitops-pipe/pipe/internal/tmplfuncs"
 )
 
 // Decrypter decrypts one encrypted secret (sealed.Decrypter).
@@ -294,7 +293,7 @@ func render(r *os.Root, app *config.App, target, what string, data map[string]an
 	if err != nil {
 		return &Error{App: app.Name, File: name, Msg: fmt.Sprintf("%s: %v", what, cleanFSError(err)), Err: err}
 	}
-	tmpl, err := template.New(name).Funcs(funcs()).Option("missingkey=error").Parse(string(src))
+	tmpl, err := template.New(name).Funcs(tmplfuncs.Sprig()).Option("missingkey=error").Parse(string(src))
 	if err != nil {
 		return &Error{App: app.Name, File: name, Msg: fmt.Sprintf("%s is not a valid template: %s", what, templateMessage(err)), Err: err}
 	}
@@ -333,21 +332,6 @@ func appPath(app *config.App, p string) string {
 	return path.Join(app.Dir, p)
 }
 
-// withheld are the sprig functions that read the process's environment or
-// the network: a template would otherwise put a CI secret
-// (`{{ env "GITHUB_TOKEN" }}`) into a rendered file.
-var withheld = []string{"env", "expandenv", "getHostByName"}
-
-// funcs are sprig's text functions less the withheld ones, built on first
-// use (sprig builds a map of some 200 functions).
-var funcs = sync.OnceValue(func() template.FuncMap {
-	m := sprig.TxtFuncMap()
-	for _, f := range withheld {
-		delete(m, f)
-	}
-	return m
-})
-
 var (
 	noEntryRe = lazyre.New(`map has no entry for key "([^"]*)"`)
 	posRe     = lazyre.New(`^template: ([^:]+:\d+(?::\d+)?): (.*)$`)
@@ -359,7 +343,7 @@ func templateMessage(err error) string {
 	if m := posRe().FindStringSubmatch(msg); m != nil {
 		msg = m[1] + ": " + m[2]
 	}
-	for _, f := range withheld {
+	for _, f := range tmplfuncs.Withheld {
 		if strings.Contains(msg, `function "`+f+`" not defined`) {
 			return msg + " (pipe leaves out the template functions that read the environment or the network)"
 		}
